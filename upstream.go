@@ -1,0 +1,112 @@
+// Package claudebridge holds the domain of claudebridge: the Messages call as
+// the gateway sees it, the Upstream that serves it, and the error vocabulary.
+// It imports only the standard library; every adapter lives in a package named
+// after what it adapts (bedrock, anthropicapi, emulator, ...).
+package claudebridge
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Request is one Messages API call, validated, as the client sent it.
+type Request struct {
+	// Model is the model id the client asked for, less a "[1m]" suffix.
+	// Responses always name this id, whatever the upstream calls the model.
+	Model string
+	// Stream is the client's "stream" field.
+	Stream bool
+	// Body is the JSON body exactly as received. Upstreams that take the
+	// Anthropic wire unchanged send it as it is.
+	Body []byte
+	// Fields are the top-level fields of Body, each kept as raw bytes so that
+	// nested content (thinking signatures above all) is never re-serialized.
+	// An upstream that must change the body changes a copy of this map.
+	Fields map[string]json.RawMessage
+	// Betas are the anthropic-beta flags of the request, in order, without
+	// duplicates.
+	Betas []string
+	// Version is the anthropic-version header; empty if the client sent none.
+	Version string
+}
+
+// Clone returns a copy of r whose Fields and Betas may be changed freely.
+func (r *Request) Clone() *Request {
+	c := *r
+	c.Fields = make(map[string]json.RawMessage, len(r.Fields))
+	for k, v := range r.Fields {
+		c.Fields[k] = v
+	}
+	c.Betas = append([]string(nil), r.Betas...)
+	return &c
+}
+
+// Response is a complete, non-streamed Messages response.
+type Response struct {
+	// Body is the Anthropic Messages JSON, ready to be sent to the client.
+	Body []byte
+	// Usage is read from Body, for the ledger.
+	Usage Usage
+}
+
+// Usage counts the tokens of one call.
+type Usage struct {
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+}
+
+// Event is one server-sent event of a Messages stream.
+type Event struct {
+	// Type is the SSE event name: message_start, content_block_delta, ...
+	Type string
+	// Data is the event's JSON, as the upstream sent it where the upstream
+	// speaks the same wire.
+	Data []byte
+}
+
+// Stream is a Messages stream being received from an upstream.
+// Next and Close may be called from different goroutines: Close unblocks a
+// pending Next, which then returns an error.
+type Stream interface {
+	// Next returns the next event; io.EOF after the last one. A stream that
+	// ends without message_stop returns an *Error rather than io.EOF.
+	Next() (Event, error)
+	// Close releases the stream and cancels the upstream call if it is still
+	// running. It is safe to call more than once.
+	Close() error
+}
+
+// TokenCount is the answer of count_tokens.
+type TokenCount struct {
+	InputTokens int
+	// Estimated is true when the upstream could not count and the number is
+	// claudebridge's own estimate.
+	Estimated bool
+}
+
+// Model describes one model as GET /v1/models lists it.
+type Model struct {
+	ID          string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Upstream serves Messages calls. Implementations: bedrock (InvokeModel and
+// Converse), anthropicapi (the Anthropic API), and the in-process emulator.
+// Every method returns errors as *Error with a code from the vocabulary.
+type Upstream interface {
+	// Messages makes a non-streaming call.
+	Messages(ctx context.Context, r *Request) (*Response, error)
+	// Stream makes a streaming call. It returns once the upstream has
+	// accepted the call; events are then read from the Stream. Cancelling
+	// ctx ends the stream.
+	Stream(ctx context.Context, r *Request) (Stream, error)
+	// CountTokens counts the input tokens of r. It should not fail for a
+	// model that cannot count: it then returns an estimate.
+	CountTokens(ctx context.Context, r *Request) (*TokenCount, error)
+	// Models lists the models the upstream serves, newest first.
+	Models(ctx context.Context) ([]Model, error)
+}

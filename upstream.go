@@ -18,7 +18,8 @@ type Request struct {
 	// Stream is the client's "stream" field.
 	Stream bool
 	// Body is the JSON body exactly as received. Upstreams that take the
-	// Anthropic wire unchanged send it as it is.
+	// Anthropic wire unchanged send it as it is. Code that changes Fields
+	// sets Body to nil; use JSON to get the bytes to send.
 	Body []byte
 	// Fields are the top-level fields of Body, each kept as raw bytes so that
 	// nested content (thinking signatures above all) is never re-serialized.
@@ -29,6 +30,31 @@ type Request struct {
 	Betas []string
 	// Version is the anthropic-version header; empty if the client sent none.
 	Version string
+}
+
+// JSON returns the body to send: Body when the fields were left as received,
+// else Fields encoded anew (top-level keys sorted, nested values as received).
+func (r *Request) JSON() []byte {
+	if r.Body != nil {
+		return r.Body
+	}
+	b, err := json.Marshal(r.Fields)
+	if err != nil {
+		// Fields hold only json.RawMessage values that were valid when parsed.
+		panic("claudebridge: request fields no longer encode: " + err.Error())
+	}
+	return b
+}
+
+// SetField changes one top-level field (a nil value removes it) and drops
+// Body so that JSON encodes the change.
+func (r *Request) SetField(name string, value json.RawMessage) {
+	if value == nil {
+		delete(r.Fields, name)
+	} else {
+		r.Fields[name] = value
+	}
+	r.Body = nil
 }
 
 // Clone returns a copy of r whose Fields and Betas may be changed freely.

@@ -7,6 +7,7 @@ package claudebridge
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"time"
 )
 
@@ -33,17 +34,31 @@ type Request struct {
 }
 
 // JSON returns the body to send: Body when the fields were left as received,
-// else Fields encoded anew (top-level keys sorted, nested values as received).
+// else Fields written anew: top-level keys sorted, every value byte for byte
+// as received (no re-escaping, no re-formatting).
 func (r *Request) JSON() []byte {
 	if r.Body != nil {
 		return r.Body
 	}
-	b, err := json.Marshal(r.Fields)
-	if err != nil {
-		// Fields hold only json.RawMessage values that were valid when parsed.
-		panic("claudebridge: request fields no longer encode: " + err.Error())
+	keys := make([]string, 0, len(r.Fields))
+	size := 2
+	for k, v := range r.Fields {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 4
 	}
-	return b
+	sort.Strings(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		key, _ := json.Marshal(k) // a string always encodes
+		b = append(b, key...)
+		b = append(b, ':')
+		b = append(b, r.Fields[k]...)
+	}
+	return append(b, '}')
 }
 
 // SetField changes one top-level field (a nil value removes it) and drops

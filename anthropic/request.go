@@ -1,0 +1,208 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+// MaxBodyBytes is the largest request body the Messages API takes.
+const MaxBodyBytes = 32 << 20
+
+// Beta1MContext is the beta that opens the 1M-token context window; clients
+// such as Claude Code ask for it with a "[1m]" suffix on the model id.
+const Beta1MContext = "context-1m-2025-08-07"
+
+const suffix1M = "[1m]"
+
+// ParseRequest validates a Messages body and its headers the way the
+// Anthropic API does and returns the request. Errors are EINVALID and name
+// the field at fault. countTokens relaxes the rules that count_tokens does
+// not have (max_tokens).
+func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebridge.Request, error) {
+	r := &claudebridge.Request{Body: body}
+	if err := json.Unmarshal(body, &r.Fields); err != nil || r.Fields == nil {
+		return nil, invalid("The request body is not valid JSON")
+	}
+	if err := validate(r, countTokens); err != nil {
+		return nil, err
+	}
+	r.Version = header.Get("anthropic-version")
+	r.Betas = Betas(header)
+	if m, ok := strings.CutSuffix(r.Model, suffix1M); ok {
+		r.Model = m
+		r.SetField("model", mustQuote(m))
+		if !contains(r.Betas, Beta1MContext) {
+			r.Betas = append(r.Betas, Beta1MContext)
+		}
+	}
+	return r, nil
+}
+
+// Betas returns the anthropic-beta flags of a request: comma-separated, in
+// one or more header lines, trimmed, without duplicates.
+func Betas(header http.Header) []string {
+	var betas []string
+	for _, line := range header.Values("anthropic-beta") {
+		for _, b := range strings.Split(line, ",") {
+			if b = strings.TrimSpace(b); b != "" && !contains(betas, b) {
+				betas = append(betas, b)
+			}
+		}
+	}
+	return betas
+}
+
+func validate(r *claudebridge.Request, countTokens bool) error {
+	f := r.Fields
+	raw, ok := f["model"]
+	if !ok {
+		return invalid("model: Field required")
+	}
+	if err := json.Unmarshal(raw, &r.Model); err != nil {
+		return invalid("model: Input should be a valid string")
+	}
+	if strings.TrimSpace(r.Model) == "" {
+		return invalid("model: String should have at least 1 character")
+	}
+	if raw, ok := f["stream"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &r.Stream); err != nil {
+			return invalid("stream: Input should be a valid boolean")
+		}
+	}
+	if !countTokens {
+		raw, ok := f["max_tokens"]
+		if !ok {
+			return invalid("max_tokens: Field required")
+		}
+		var n int64
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return invalid("max_tokens: Input should be a valid integer")
+		}
+		if n < 1 {
+			return invalid("max_tokens: Input should be greater than or equal to 1")
+		}
+	}
+	if err := validateMessages(f["messages"]); err != nil {
+		return err
+	}
+	if raw, ok := f["system"]; ok && !isNull(raw) && raw[0] != '"' && raw[0] != '[' {
+		return invalid("system: Input should be a valid string or a list of text blocks")
+	}
+	for _, name := range []string{"temperature", "top_p"} {
+		if raw, ok := f[name]; ok && !isNull(raw) {
+			var x float64
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return invalid("%s: Input should be a valid number", name)
+			}
+		}
+	}
+	if raw, ok := f["top_k"]; ok && !isNull(raw) {
+		var n int64
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return invalid("top_k: Input should be a valid integer")
+		}
+	}
+	if raw, ok := f["stop_sequences"]; ok && !isNull(raw) {
+		var s []string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return invalid("stop_sequences: Input should be a valid list of strings")
+		}
+	}
+	for _, name := range []string{"tools"} {
+		if raw, ok := f[name]; ok && !isNull(raw) {
+			var list []map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return invalid("%s: Input should be a valid list of objects", name)
+			}
+			for i, t := range list {
+				if _, ok := t["name"]; !ok {
+					return invalid("%s.%d.name: Field required", name, i)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"metadata", "tool_choice", "thinking"} {
+		if raw, ok := f[name]; ok && !isNull(raw) && raw[0] != '{' {
+			return invalid("%s: Input should be a valid object", name)
+		}
+	}
+	return nil
+}
+
+type message struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+func validateMessages(raw json.RawMessage) error {
+	if raw == nil {
+		return invalid("messages: Field required")
+	}
+	var msgs []json.RawMessage
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		return invalid("messages: Input should be a valid list")
+	}
+	if len(msgs) == 0 {
+		return invalid("messages: at least one message is required")
+	}
+	for i, rm := range msgs {
+		var m message
+		if err := json.Unmarshal(rm, &m); err != nil || bytes.TrimSpace(rm)[0] != '{' {
+			return invalid("messages.%d: Input should be a valid object", i)
+		}
+		switch m.Role {
+		case "user", "assistant":
+		case "":
+			return invalid("messages.%d.role: Field required", i)
+		default:
+			return invalid("messages.%d.role: Input should be 'user' or 'assistant'", i)
+		}
+		c := bytes.TrimSpace(m.Content)
+		switch {
+		case len(c) == 0:
+			return invalid("messages.%d.content: Field required", i)
+		case c[0] == '"':
+		case c[0] == '[':
+			var blocks []struct {
+				Type *string `json:"type"`
+			}
+			if err := json.Unmarshal(c, &blocks); err != nil {
+				return invalid("messages.%d.content: Input should be a valid list of content blocks", i)
+			}
+			for j, b := range blocks {
+				if b.Type == nil {
+					return invalid("messages.%d.content.%d.type: Field required", i, j)
+				}
+			}
+		default:
+			return invalid("messages.%d.content: Input should be a valid string or a list of content blocks", i)
+		}
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return claudebridge.Errorf(claudebridge.EINVALID, format, args...)
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func mustQuote(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}

@@ -1,0 +1,132 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+func TestParseRequestRejectsBadInput(t *testing.T) {
+	cases := []struct {
+		body, field string
+	}{
+		{`{`, "not valid JSON"},
+		{`[]`, "not valid JSON"},
+		{`{"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: Field required"},
+		{`{"model":5,"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: Input should be a valid string"},
+		{`{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Field required"},
+		{`{"model":"m","max_tokens":"10","messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Input should be a valid integer"},
+		{`{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Input should be greater"},
+		{`{"model":"m","max_tokens":1}`, "messages: Field required"},
+		{`{"model":"m","max_tokens":1,"messages":[]}`, "messages: at least one message"},
+		{`{"model":"m","max_tokens":1,"messages":{}}`, "messages: Input should be a valid list"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"bot","content":"hi"}]}`, "messages.0.role"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user"}]}`, "messages.0.content: Field required"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"text":"x"}]}]}`, "messages.0.content.0.type"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stream":"yes"}`, "stream: Input should be a valid boolean"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"temperature":"hot"}`, "temperature"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"input_schema":{}}]}`, "tools.0.name"},
+	}
+	for _, c := range cases {
+		_, err := ParseRequest([]byte(c.body), http.Header{}, false)
+		if claudebridge.ErrorCode(err) != claudebridge.EINVALID || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: got %v, want EINVALID naming %q", c.body, err, c.field)
+		}
+	}
+}
+
+func TestParseRequestKeepsTheBody(t *testing.T) {
+	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}],"future_field":{"a":1}}`)
+	h := http.Header{}
+	h.Add("anthropic-beta", "a-1, b-2")
+	h.Add("anthropic-beta", "a-1,c-3")
+	h.Set("anthropic-version", "2023-06-01")
+	r, err := ParseRequest(body, h, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != "claude-sonnet-4-5" || !r.Stream || r.Version != "2023-06-01" {
+		t.Fatalf("got %+v", r)
+	}
+	if strings.Join(r.Betas, ",") != "a-1,b-2,c-3" {
+		t.Fatalf("betas %v", r.Betas)
+	}
+	if string(r.JSON()) != string(body) {
+		t.Fatal("an unchanged request must be sent as received")
+	}
+	if _, err := ParseRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), h, true); err != nil {
+		t.Fatalf("count_tokens needs no max_tokens: %v", err)
+	}
+}
+
+func TestParseRequestStrips1MSuffix(t *testing.T) {
+	body := []byte(`{"model":"claude-sonnet-4-5[1m]","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+	r, err := ParseRequest(body, http.Header{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ Model string }
+	json.Unmarshal(r.JSON(), &sent)
+	if r.Model != "claude-sonnet-4-5" || sent.Model != "claude-sonnet-4-5" {
+		t.Fatalf("model %q, sent %q", r.Model, sent.Model)
+	}
+	if len(r.Betas) != 1 || r.Betas[0] != Beta1MContext {
+		t.Fatalf("betas %v", r.Betas)
+	}
+}
+
+func TestApplySampling(t *testing.T) {
+	body := func(model string) []byte {
+		return []byte(`{"model":"` + model + `","max_tokens":10,"temperature":0.3,"top_p":0.9,"messages":[{"role":"user","content":"hi"}]}`)
+	}
+	for _, c := range []struct {
+		model   string
+		dropped bool
+	}{
+		{"claude-sonnet-4-5-20250929", true},
+		{"claude-haiku-4-5", true},
+		{"claude-opus-5", true},
+		{"claude-sonnet-5-5", true},
+		{"us.anthropic.claude-opus-4-6-v1", true},
+		{"claude-3-7-sonnet-latest", false},
+		{"claude-sonnet-4-20250514", false},
+	} {
+		r, err := ParseRequest(body(c.model), http.Header{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ApplySampling(r, SamplingDropTopP); err != nil {
+			t.Fatal(err)
+		}
+		_, kept := r.Fields["top_p"]
+		if kept == c.dropped || !strings.Contains(string(r.JSON()), `"temperature":0.3`) {
+			t.Errorf("%s: top_p kept=%v, body %s", c.model, kept, r.JSON())
+		}
+		r, _ = ParseRequest(body(c.model), http.Header{}, false)
+		err = ApplySampling(r, SamplingReject)
+		if (err != nil) != c.dropped || (err != nil && claudebridge.ErrorCode(err) != claudebridge.EINVALID) {
+			t.Errorf("%s reject: %v", c.model, err)
+		}
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"m[1m]","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"tools":[{"name":"t"}]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":null}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := ParseRequest(body, http.Header{}, false)
+		if err != nil {
+			if claudebridge.ErrorCode(err) != claudebridge.EINVALID {
+				t.Fatalf("error with code %q: %v", claudebridge.ErrorCode(err), err)
+			}
+			return
+		}
+		if r.Model == "" || !json.Valid(r.JSON()) {
+			t.Fatalf("accepted request without model or with invalid JSON: %s", r.JSON())
+		}
+	})
+}

@@ -1,0 +1,208 @@
+// Package gateway is the Anthropic Messages API as an http.Handler: client
+// auth, CORS, validation, routing to an Upstream and the stream copy.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
+// /healthz and /readyz from one Upstream. The zero value of each optional
+// field is a working default.
+type Gateway struct {
+	// Upstream serves every call. Required.
+	Upstream claudebridge.Upstream
+	// Keys are the client keys; with none the gateway is open.
+	Keys *Keys
+	// CORS answers browsers from the allowed origins; nil allows none.
+	CORS *CORS
+	// Sampling is the policy for temperature with top_p on models that
+	// refuse the pair. Default anthropic.SamplingDropTopP.
+	Sampling anthropic.SamplingPolicy
+	// PingInterval is the silence after which a stream gets a ping event,
+	// before the upstream's first byte too. Default 15 s.
+	PingInterval time.Duration
+	// ReadTimeout is the longest silence allowed between two upstream
+	// events of a stream. Zero means no limit.
+	ReadTimeout time.Duration
+	// RequestTimeout bounds a whole call, stream included. Zero: no bound.
+	RequestTimeout time.Duration
+	// Ready reports whether the upstream can take calls (GET /readyz).
+	// Nil: always ready.
+	Ready func(context.Context) error
+	// Logger gets one line per call. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// ServeHTTP routes a request. Every response carries a request-id header.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("request-id", id)
+	if g.CORS != nil && g.CORS.handle(w, r) {
+		return
+	}
+	switch r.URL.Path {
+	case "/healthz":
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+		return
+	case "/readyz":
+		g.serveReady(w, r, id)
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
+		return
+	}
+	if err := g.Keys.check(r); err != nil {
+		anthropic.WriteError(w, err, id)
+		g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
+		return
+	}
+	route := r.Method + " " + r.URL.Path
+	switch {
+	case route == "POST /v1/messages":
+		g.serveMessages(w, r, id)
+	case route == "POST /v1/messages/count_tokens":
+		g.serveCountTokens(w, r, id)
+	case route == "GET /v1/models":
+		g.serveModels(w, r, id)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/models/"):
+		g.serveModel(w, r, id, strings.TrimPrefix(r.URL.Path, "/v1/models/"))
+	default:
+		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
+	}
+}
+
+// readRequest reads and validates a Messages body, with the size limit of
+// the Anthropic API.
+func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, anthropic.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", anthropic.MaxBodyBytes)
+		}
+		return nil, claudebridge.Errorf(claudebridge.EINVALID, "The request body could not be read")
+	}
+	req, err := anthropic.ParseRequest(body, r.Header, countTokens)
+	if err != nil {
+		return nil, err
+	}
+	policy := g.Sampling
+	if policy == "" {
+		policy = anthropic.SamplingDropTopP
+	}
+	if err := anthropic.ApplySampling(req, policy); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string) {
+	start := time.Now()
+	req, err := g.readRequest(w, r, false)
+	if err != nil {
+		anthropic.WriteError(w, err, id)
+		g.log(r, id, "", 0, start, err)
+		return
+	}
+	ctx, cancel := g.callContext(r.Context())
+	defer cancel()
+	if req.Stream {
+		err = g.stream(ctx, w, req, id)
+		g.log(r, id, req.Model, http.StatusOK, start, err)
+		return
+	}
+	resp, err := g.Upstream.Messages(ctx, req)
+	if err != nil {
+		anthropic.WriteError(w, err, id)
+		g.log(r, id, req.Model, 0, start, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp.Body)
+	g.log(r, id, req.Model, http.StatusOK, start, nil)
+}
+
+func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string) {
+	start := time.Now()
+	req, err := g.readRequest(w, r, true)
+	if err == nil {
+		ctx, cancel := g.callContext(r.Context())
+		defer cancel()
+		var n *claudebridge.TokenCount
+		if n, err = g.Upstream.CountTokens(ctx, req); err == nil {
+			if n.Estimated {
+				// Marked twice: a header for proxies, a field for code that
+				// reads the body; SDKs ignore fields they do not know.
+				w.Header().Set("claudebridge-token-count", "estimated")
+				writeJSON(w, http.StatusOK, marshal(map[string]any{"input_tokens": n.InputTokens, "estimated": true}))
+			} else {
+				writeJSON(w, http.StatusOK, marshal(map[string]any{"input_tokens": n.InputTokens}))
+			}
+			g.log(r, id, req.Model, http.StatusOK, start, nil)
+			return
+		}
+	}
+	anthropic.WriteError(w, err, id)
+	g.log(r, id, "", 0, start, err)
+}
+
+func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request, id string) {
+	if g.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := g.Ready(ctx); err != nil {
+			anthropic.WriteError(w, claudebridge.Errorf(claudebridge.EOVERLOADED, "not ready: %s", claudebridge.ErrorMessage(err)), id)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+}
+
+func (g *Gateway) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if g.RequestTimeout > 0 {
+		return context.WithTimeout(parent, g.RequestTimeout)
+	}
+	return context.WithCancel(parent)
+}
+
+func (g *Gateway) log(r *http.Request, id, model string, status int, start time.Time, err error) {
+	l := g.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if err != nil {
+		status, _ = anthropic.Status(claudebridge.ErrorCode(err))
+		l.LogAttrs(r.Context(), slog.LevelWarn, "request", slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)), slog.String("error", claudebridge.ErrorMessage(err)))
+		return
+	}
+	if !l.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	l.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func marshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

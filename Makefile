@@ -1,0 +1,23 @@
+# make test: everything CI runs. Needs Go and Node.js with npm; installs the
+# Node clients (Anthropic SDK, AWS SDK, Claude Code) from npm into e2e/node.
+GO ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test check node-deps run bench
+
+test: check node-deps
+	CLAUDEBRIDGE_NODE_TESTS=required $(GO) test -count=1 ./...
+
+check:
+	@test -z "$$(gofmt -l . | grep -v '^e2e/node/')" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+node-deps:
+	cd e2e/node && npm ci --no-audit --no-fund
+
+run:
+	$(GO) run ./cmd/claudebridge serve
+
+bench:
+	$(GO) run ./cmd/loadtest

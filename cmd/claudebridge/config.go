@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// Config is every setting of `claudebridge serve`, read once at start-up
+// from the environment (and the command's flags). README has the table.
+type Config struct {
+	Listen   string // LISTEN_ADDR, --listen
+	Insecure bool   // --insecure: allow an open gateway on a non-loopback address
+
+	// Provider is "bedrock", "anthropic" or "emulator" (AI_PROVIDER). When
+	// unset it is inferred: anthropic with an Anthropic key, bedrock with
+	// AWS credentials in sight, else the built-in emulator.
+	Provider         string
+	ProviderInferred bool
+
+	APIKeys     []string // API_KEYS and BEARER_TOKEN
+	CORSOrigins []string // CORS_ALLOW_ORIGINS
+	Sampling    anthropic.SamplingPolicy
+
+	RetryMaxAttempts int           // RETRY_MAX_ATTEMPTS
+	ConnectTimeout   time.Duration // CONNECT_TIMEOUT
+	ReadTimeout      time.Duration // READ_TIMEOUT: idle time between stream events
+	RequestTimeout   time.Duration // REQUEST_TIMEOUT: the whole call
+	PingInterval     time.Duration // PING_INTERVAL
+	LogLevel         slog.Level    // LOG_LEVEL
+
+	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
+	AnthropicAPIKey     string // ANTHROPIC_API_KEY
+	AnthropicSecretName string // ANTHROPIC_SECRET_NAME
+
+	BedrockModels    map[string]string // BEDROCK_MODEL_MAP: id=bedrock-id,...
+	BedrockDropBetas []string          // BEDROCK_DROP_BETAS
+}
+
+// loadConfig reads the environment through getenv.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		Listen:              or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		Provider:            strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
+		APIKeys:             append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
+		CORSOrigins:         list(getenv("CORS_ALLOW_ORIGINS")),
+		AnthropicBaseURL:    getenv("ANTHROPIC_BASE_URL"),
+		AnthropicAPIKey:     getenv("ANTHROPIC_API_KEY"),
+		AnthropicSecretName: getenv("ANTHROPIC_SECRET_NAME"),
+		BedrockDropBetas:    list(getenv("BEDROCK_DROP_BETAS")),
+		BedrockModels:       map[string]string{},
+	}
+	switch c.Provider {
+	case "":
+		c.ProviderInferred = true
+		switch {
+		case c.AnthropicAPIKey != "" || c.AnthropicSecretName != "":
+			c.Provider = "anthropic"
+		case awsInSight(getenv):
+			c.Provider = "bedrock"
+		default:
+			c.Provider = "emulator"
+		}
+	case "anthropic", "anthropic_api":
+		c.Provider = "anthropic"
+	case "bedrock", "emulator":
+	default:
+		return nil, fmt.Errorf("AI_PROVIDER=%q: want bedrock, anthropic (or anthropic_api) or emulator", c.Provider)
+	}
+	if c.Provider == "anthropic" && c.AnthropicAPIKey == "" && c.AnthropicSecretName == "" {
+		return nil, fmt.Errorf("AI_PROVIDER=anthropic needs ANTHROPIC_API_KEY or ANTHROPIC_SECRET_NAME")
+	}
+	switch p := getenv("SAMPLING_CONFLICT"); p {
+	case "", "drop_top_p":
+		c.Sampling = anthropic.SamplingDropTopP
+	case "reject":
+		c.Sampling = anthropic.SamplingReject
+	default:
+		return nil, fmt.Errorf("SAMPLING_CONFLICT=%q: want drop_top_p or reject", p)
+	}
+	for _, pair := range list(getenv("BEDROCK_MODEL_MAP")) {
+		id, target, ok := strings.Cut(pair, "=")
+		if !ok || id == "" || target == "" {
+			return nil, fmt.Errorf("BEDROCK_MODEL_MAP: %q is not id=bedrock-model-id", pair)
+		}
+		c.BedrockModels[strings.TrimSpace(id)] = strings.TrimSpace(target)
+	}
+	var err error
+	if c.RetryMaxAttempts, err = intVar(getenv, "RETRY_MAX_ATTEMPTS", 3); err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		def  time.Duration
+	}{
+		{"CONNECT_TIMEOUT", &c.ConnectTimeout, 10 * time.Second},
+		{"READ_TIMEOUT", &c.ReadTimeout, 5 * time.Minute},
+		{"REQUEST_TIMEOUT", &c.RequestTimeout, 60 * time.Minute},
+		{"PING_INTERVAL", &c.PingInterval, 15 * time.Second},
+	} {
+		if *d.dst, err = durationVar(getenv, d.name, d.def); err != nil {
+			return nil, err
+		}
+	}
+	if s := getenv("LOG_LEVEL"); s != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", s)
+		}
+	}
+	return c, nil
+}
+
+// checkListen refuses an open gateway on an address other hosts can reach.
+func (c *Config) checkListen() error {
+	if len(c.APIKeys) > 0 || c.Insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %v", c.Listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("no API_KEYS or BEARER_TOKEN set: refusing to serve an open gateway on %s; listen on a loopback address, set a key, or pass --insecure", c.Listen)
+}
+
+// awsInSight reports whether the AWS default chain has something to find
+// without asking the network: variables, profiles or shared files. Instance
+// roles are not probed (that would delay start-up); set AI_PROVIDER=bedrock.
+func awsInSight(getenv func(string) string) bool {
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"} {
+		if getenv(v) != "" {
+			return true
+		}
+	}
+	files := []string{getenv("AWS_SHARED_CREDENTIALS_FILE"), getenv("AWS_CONFIG_FILE")}
+	if home, err := os.UserHomeDir(); err == nil {
+		files = append(files, filepath.Join(home, ".aws", "credentials"), filepath.Join(home, ".aws", "config"))
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func list(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func intVar(getenv func(string) string, name string, def int) (int, error) {
+	s := getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a whole number ≥ 1", name, s)
+	}
+	return n, nil
+}
+
+// durationVar reads a Go duration ("30s", "5m") or a number of seconds.
+func durationVar(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	s := getenv(name)
+	if s == "" {
+		return def, nil
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 30s or 5m, or seconds", name, s)
+	}
+	return d, nil
+}

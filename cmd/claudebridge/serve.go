@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropicapi"
+	"github.com/claudebridge/claudebridge/bedrock"
+	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/retry"
+)
+
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "", "address to listen on, HOST:PORT (default $LISTEN_ADDR or 127.0.0.1:8080)")
+	insecure := fs.Bool("insecure", false, "serve without API_KEYS or BEARER_TOKEN on a non-loopback address")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: claudebridge serve [--listen HOST:PORT] [--insecure]\n\nServes the Anthropic Messages API. Settings come from the environment: see README.md.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	cfg.Insecure = *insecure
+	if err := cfg.checkListen(); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	up, about, err := newUpstream(ctx, cfg, upstreamClient(cfg), log)
+	if err != nil {
+		return err
+	}
+	gw := &gateway.Gateway{
+		Upstream:       &retry.Upstream{Next: up, MaxAttempts: cfg.RetryMaxAttempts, Logger: log},
+		Keys:           gateway.NewKeys(cfg.APIKeys...),
+		CORS:           gateway.NewCORS(cfg.CORSOrigins...),
+		Sampling:       cfg.Sampling,
+		PingInterval:   cfg.PingInterval,
+		ReadTimeout:    cfg.ReadTimeout,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
+		"auth", len(cfg.APIKeys) > 0)
+	return serveUntilDone(ctx, newServer(gw), ln, log)
+}
+
+// newServer returns a server for HTTP/1.1 and HTTP/2 without TLS. No write
+// timeout: streams last as long as the model writes.
+func newServer(h http.Handler) *http.Server {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+}
+
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// upstreamClient is the one pooled, keep-alive client of every upstream.
+func upstreamClient(cfg *Config) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = cfg.ConnectTimeout
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	return &http.Client{Transport: t}
+}
+
+// newUpstream builds the configured upstream and says in words what it is.
+func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slog.Logger) (claudebridge.Upstream, string, error) {
+	switch cfg.Provider {
+	case "anthropic":
+		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
+		about := "Anthropic API"
+		if cfg.AnthropicSecretName != "" {
+			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client))
+			if err != nil {
+				return nil, "", fmt.Errorf("AWS configuration for ANTHROPIC_SECRET_NAME: %v", err)
+			}
+			key = anthropicapi.SecretsManagerKey(secretsmanager.NewFromConfig(awsCfg), cfg.AnthropicSecretName)
+			about += " (key from Secrets Manager)"
+		}
+		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, HTTPClient: client, Logger: log})
+		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
+	case "bedrock":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client))
+		if err != nil {
+			return nil, "", fmt.Errorf("AWS configuration: %v", err)
+		}
+		if awsCfg.Region == "" {
+			awsCfg.Region = "us-east-1"
+			log.Warn("no AWS region configured (AWS_REGION or a profile): using us-east-1")
+		}
+		return newBedrock(cfg, awsCfg, log), "AWS Bedrock in " + awsCfg.Region, nil
+	}
+	// The built-in emulator: a real Bedrock wire on a loopback port, reached
+	// through the same Bedrock upstream and AWS SDK as the real service.
+	const keyID, secret = "AKIDCLAUDEBRIDGEEMULATOR", "claudebridge-emulator-secret"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	h := emulator.NewBedrock(emulator.BedrockOptions{Credentials: map[string]string{keyID: secret}, Logger: log})
+	go emulator.Serve(ln, h)
+	url := "http://" + ln.Addr().String()
+	awsCfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		BaseEndpoint: aws.String(url),
+		HTTPClient:   client,
+	}
+	about := "built-in Bedrock emulator at " + url
+	if cfg.ProviderInferred {
+		about += " (no AWS or Anthropic credentials found)"
+	}
+	return newBedrock(cfg, awsCfg, log), about, nil
+}
+
+func newBedrock(cfg *Config, awsCfg aws.Config, log *slog.Logger) claudebridge.Upstream {
+	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client(awsCfg), Models: cfg.BedrockModels, DropBetas: cfg.BedrockDropBetas, Logger: log})
+}
+
+func client(awsCfg aws.Config) *http.Client {
+	if c, ok := awsCfg.HTTPClient.(*http.Client); ok {
+		return c
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+// Command loadtest measures what claudebridge costs: in one run it loads a
+// stand-in upstream (claudebridge's own Anthropic API emulator) directly and
+// through `claudebridge serve` with API_KEYS set, with wrk (Debian package
+// "wrk"), and prints requests per second, median latency, the ratios, the
+// gateway's peak RSS and the error count.
+//
+//	go run ./cmd/loadtest [-duration 10s] [-connections 50]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const gatewayKey = "loadtest-key"
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "length of each wrk run")
+	conns := flag.Int("connections", 50, "connections of the loaded runs")
+	words := flag.Int("words", 45, "words per answer; the emulator sends one text delta per word, so a stream has words+6 events")
+	flag.Parse()
+	if err := run(*duration, *conns, *words); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	rps       float64
+	p50       time.Duration
+	errors    int
+	completed int
+}
+
+func run(duration time.Duration, conns, words int) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("wrk not found: apt-get install -y wrk")
+	}
+	dir, err := os.MkdirTemp("", "claudebridge-loadtest")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "claudebridge")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/claudebridge").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	upAddr, gwAddr := freeAddr(), freeAddr()
+	up := start(bin, nil, "emulate", "anthropic", "--listen", upAddr)
+	defer stop(up)
+	gw := start(bin, []string{
+		"AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL=http://" + upAddr, "ANTHROPIC_API_KEY=upstream-key",
+		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "info"),
+	}, "serve", "--listen", gwAddr)
+	defer stop(gw)
+	for _, a := range []string{upAddr, gwAddr} {
+		if err := waitListening(a); err != nil {
+			return err
+		}
+	}
+
+	plain := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=%d]]"}]}`, words)
+	streamed := strings.Replace(plain, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)
+	type scenario struct {
+		name  string
+		body  string
+		conns int
+	}
+	scenarios := []scenario{
+		{"non-streaming", plain, conns},
+		{"streaming", streamed, conns},
+		{"non-streaming", plain, 1},
+		{"streaming", streamed, 1},
+	}
+	failed := false
+	fmt.Printf("%-14s %5s  %12s %12s %7s  %10s %10s %9s  %s\n", "scenario", "conns", "direct rps", "gateway rps", "ratio", "direct p50", "gw p50", "added", "errors")
+	for _, s := range scenarios {
+		direct, err := wrk(dir, "http://"+upAddr, s.body, s.conns, duration)
+		if err != nil {
+			return err
+		}
+		through, err := wrk(dir, "http://"+gwAddr, s.body, s.conns, duration)
+		if err != nil {
+			return err
+		}
+		ratio := through.rps / direct.rps
+		added := through.p50 - direct.p50
+		fmt.Printf("%-14s %5d  %12.0f %12.0f %6.1f%%  %10s %10s %9s  %d\n", s.name, s.conns, direct.rps, through.rps, 100*ratio,
+			direct.p50, through.p50, added, direct.errors+through.errors)
+		if direct.errors+through.errors > 0 {
+			failed = true
+		}
+	}
+	rss, err := peakRSS(gw.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("gateway peak RSS: %.1f MB\n", float64(rss)/(1<<20))
+	if failed {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+var (
+	rpsLine    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	p50Line    = regexp.MustCompile(`\n\s+50%\s+([0-9.]+)(us|ms|s)`)
+	non2xx     = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	socketErrs = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	doneLine   = regexp.MustCompile(`(\d+) requests in`)
+)
+
+// wrk runs one load and parses its report.
+func wrk(dir, url, body string, conns int, duration time.Duration) (result, error) {
+	script := filepath.Join(dir, "post.lua")
+	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"content-type\"] = \"application/json\"\nwrk.headers[\"anthropic-version\"] = \"2023-06-01\"\nwrk.headers[\"x-api-key\"] = %q\n", body, gatewayKey)
+	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+		return result{}, err
+	}
+	threads := min(conns, 2)
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(),
+		"--latency", "-s", script, url+"/v1/messages").CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	text := string(out)
+	var r result
+	if m := rpsLine.FindStringSubmatch(text); m != nil {
+		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := p50Line.FindStringSubmatch(text); m != nil {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
+		r.p50 = time.Duration(v * float64(unit))
+	}
+	if m := non2xx.FindStringSubmatch(text); m != nil {
+		r.errors, _ = strconv.Atoi(m[1])
+	}
+	if m := socketErrs.FindStringSubmatch(text); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.Atoi(s)
+			r.errors += n
+		}
+	}
+	if m := doneLine.FindStringSubmatch(text); m != nil {
+		r.completed, _ = strconv.Atoi(m[1])
+	}
+	if r.rps == 0 || r.completed == 0 {
+		return r, fmt.Errorf("wrk completed no request:\n%s", text)
+	}
+	return r, nil
+}
+
+func start(bin string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = nil, nil // discarded: the gateway's log must not slow the terminal
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+	return cmd
+}
+
+func stop(cmd *exec.Cmd) {
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(addr string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not start listening", addr)
+}
+
+// peakRSS reads the high-water mark of a process's resident memory.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

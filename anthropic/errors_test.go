@@ -27,8 +27,8 @@ func TestWriteError(t *testing.T) {
 		t.Fatalf("status %d retry-after %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	var body struct {
-		Type  string
-		Error struct{ Type, Message string }
+		Type      string
+		Error     struct{ Type, Message string }
 		RequestID string `json:"request_id"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {

@@ -3,36 +3,43 @@ package anthropic
 import (
 	"bytes"
 	"io"
+	"strings"
 )
 
-// WriteEvent writes one server-sent event: an "event:" line, the data as one
-// "data:" line per line of data, and the blank line that ends the event.
-// The event line is always written: clients that see data-only SSE take the
-// stream for broken and fall back to non-streaming calls.
+// WriteEvent writes one server-sent event; see AppendEvent.
 func WriteEvent(w io.Writer, eventType string, data []byte) error {
-	size := len("event: \ndata: \n\n") + len(eventType) + len(data)
-	buf := make([]byte, 0, size)
-	buf = append(buf, "event: "...)
-	buf = append(buf, eventType...)
-	buf = append(buf, '\n')
+	_, err := w.Write(AppendEvent(make([]byte, 0, len(eventType)+len(data)+16), eventType, data))
+	return err
+}
+
+// AppendEvent appends one server-sent event to dst: an "event:" line, the
+// data as one "data:" line per line of data, and the blank line that ends
+// the event. The event line is always written: clients that see data-only
+// SSE take the stream for broken and fall back to non-streaming calls.
+// Line breaks in eventType, which would forge fields, are dropped.
+func AppendEvent(dst []byte, eventType string, data []byte) []byte {
+	dst = append(dst, "event: "...)
+	if strings.ContainsAny(eventType, "\r\n") {
+		eventType = strings.NewReplacer("\r", "", "\n", "").Replace(eventType)
+	}
+	dst = append(dst, eventType...)
+	dst = append(dst, '\n')
 	for {
 		i := bytes.IndexAny(data, "\r\n")
 		if i < 0 {
 			break
 		}
-		buf = append(buf, "data: "...)
-		buf = append(buf, data[:i]...)
-		buf = append(buf, '\n')
+		dst = append(dst, "data: "...)
+		dst = append(dst, data[:i]...)
+		dst = append(dst, '\n')
 		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
 			i++
 		}
 		data = data[i+1:]
 	}
-	buf = append(buf, "data: "...)
-	buf = append(buf, data...)
-	buf = append(buf, "\n\n"...)
-	_, err := w.Write(buf)
-	return err
+	dst = append(dst, "data: "...)
+	dst = append(dst, data...)
+	return append(dst, "\n\n"...)
 }
 
 // Ping is the data of the keep-alive event the Anthropic API sends.

@@ -25,7 +25,7 @@ type streamItem struct {
 func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claudebridge.Request, id string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	items := make(chan streamItem, 8)
+	items := make(chan streamItem, 64)
 	go g.pump(ctx, req, items)
 
 	rc := http.NewResponseController(w)
@@ -58,6 +58,10 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	defer idleTimer.stop()
 	idle := idleTimer.c()
 
+	// Events already waiting are written together and flushed once: the
+	// client sees each event as soon as the upstream's next one is not yet
+	// there, and a burst costs one write instead of one per event.
+	var buf []byte
 	for {
 		select {
 		case it := <-items:
@@ -71,7 +75,16 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 			if !started {
 				start()
 			}
-			if err := anthropic.WriteEvent(w, it.ev.Type, it.ev.Data); err != nil {
+			buf = anthropic.AppendEvent(buf[:0], it.ev.Type, it.ev.Data)
+			for more := len(items); more > 0; more-- {
+				next := <-items
+				if next.err != nil {
+					items = requeue(next)
+					break
+				}
+				buf = anthropic.AppendEvent(buf, next.ev.Type, next.ev.Data)
+			}
+			if _, err := w.Write(buf); err != nil {
 				return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 			}
 			rc.Flush()
@@ -94,6 +107,15 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 			return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 		}
 	}
+}
+
+// requeue returns a channel holding only it: the end of a stream met while
+// draining a burst is handled on the next turn of the loop, after the burst
+// is written. The pump sends nothing after an error, so nothing is lost.
+func requeue(it streamItem) chan streamItem {
+	c := make(chan streamItem, 1)
+	c <- it
+	return c
 }
 
 // pump reads the upstream stream into items until it ends, fails, or ctx is

@@ -1,0 +1,171 @@
+package converse
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+
+	claudebridge "github.com/claudebridge/claudebridge"
+)
+
+// stopReasonToMessages maps a Converse stopReason to a Messages stop_reason.
+// Policy stops become "refusal"; reasons Messages cannot say become
+// "end_turn" (see the package comment).
+func stopReasonToMessages(r string) string {
+	switch r {
+	case "end_turn", "tool_use", "max_tokens", "stop_sequence", "model_context_window_exceeded":
+		return r
+	case "guardrail_intervened", "content_filtered":
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+// stopReasonFromMessages maps a Messages stop_reason to a Converse stopReason.
+func stopReasonFromMessages(r string) string {
+	switch r {
+	case "end_turn", "tool_use", "max_tokens", "stop_sequence", "model_context_window_exceeded":
+		return r
+	case "refusal":
+		return "content_filtered"
+	}
+	return "end_turn"
+}
+
+func usageFromMessages(u claudebridge.Usage) tokenUsage {
+	return tokenUsage{
+		InputTokens:           u.InputTokens,
+		OutputTokens:          u.OutputTokens,
+		TotalTokens:           u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
+		CacheReadInputTokens:  u.CacheReadInputTokens,
+		CacheWriteInputTokens: u.CacheCreationInputTokens,
+	}
+}
+
+func usageToMessages(u tokenUsage) claudebridge.Usage {
+	return claudebridge.Usage{
+		InputTokens:              u.InputTokens,
+		OutputTokens:             u.OutputTokens,
+		CacheCreationInputTokens: u.CacheWriteInputTokens,
+		CacheReadInputTokens:     u.CacheReadInputTokens,
+	}
+}
+
+// ResponseFromMessages translates a complete Messages response into a
+// Converse response. metrics.latencyMs is 0: a Messages response does not
+// carry it, and a caller that measured it may set it.
+func ResponseFromMessages(message []byte) ([]byte, error) {
+	var in struct {
+		Role         string             `json:"role"`
+		Content      json.RawMessage    `json:"content"`
+		StopReason   string             `json:"stop_reason"`
+		StopSequence *string            `json:"stop_sequence"`
+		Usage        claudebridge.Usage `json:"usage"`
+	}
+	if err := json.Unmarshal(message, &in); err != nil {
+		return nil, invalid("", "the Messages response is not a message object")
+	}
+	var t blockTranslator
+	content := []converseBlock{}
+	if !isNull(in.Content) {
+		var err error
+		if content, err = t.content("content", in.Content); err != nil {
+			return nil, err
+		}
+	}
+	out := struct {
+		Output struct {
+			Message converseMessage `json:"message"`
+		} `json:"output"`
+		StopReason                    string                     `json:"stopReason"`
+		Usage                         tokenUsage                 `json:"usage"`
+		Metrics                       map[string]int64           `json:"metrics"`
+		AdditionalModelResponseFields map[string]json.RawMessage `json:"additionalModelResponseFields,omitempty"`
+	}{
+		StopReason: stopReasonFromMessages(in.StopReason),
+		Usage:      usageFromMessages(in.Usage),
+		Metrics:    map[string]int64{"latencyMs": 0},
+	}
+	out.Output.Message = converseMessage{Role: "assistant", Content: content}
+	if in.StopSequence != nil {
+		seq, _ := json.Marshal(*in.StopSequence)
+		out.AdditionalModelResponseFields = map[string]json.RawMessage{"stop_sequence": seq}
+	}
+	return json.Marshal(out)
+}
+
+// messagesResponse is a Messages response as this package writes it.
+type messagesResponse struct {
+	ID           string             `json:"id"`
+	Type         string             `json:"type"`
+	Role         string             `json:"role"`
+	Model        string             `json:"model"`
+	Content      []messagesBlock    `json:"content"`
+	StopReason   string             `json:"stop_reason"`
+	StopSequence *string            `json:"stop_sequence"`
+	Usage        claudebridge.Usage `json:"usage"`
+}
+
+// ResponseToMessages translates a Converse response into a Messages
+// response naming model. Converse gives no message id, so the id is made
+// from a hash of body: the same body always gets the same id. stop_sequence
+// is read from additionalModelResponseFields when Bedrock returned it.
+func ResponseToMessages(body []byte, model string) ([]byte, error) {
+	var in struct {
+		Output struct {
+			Message struct {
+				Content json.RawMessage `json:"content"`
+			} `json:"message"`
+		} `json:"output"`
+		StopReason                    string          `json:"stopReason"`
+		Usage                         tokenUsage      `json:"usage"`
+		AdditionalModelResponseFields json.RawMessage `json:"additionalModelResponseFields"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "the Converse response is not valid JSON")
+	}
+	content := []messagesBlock{}
+	if !isNull(in.Output.Message.Content) {
+		var err error
+		if content, err = blocksToMessages("output.message.content", in.Output.Message.Content); err != nil {
+			return nil, err
+		}
+	}
+	out := messagesResponse{
+		ID:         messageID(body),
+		Type:       "message",
+		Role:       "assistant",
+		Model:      model,
+		Content:    content,
+		StopReason: stopReasonToMessages(in.StopReason),
+		Usage:      usageToMessages(in.Usage),
+	}
+	if in.StopReason == "stop_sequence" {
+		out.StopSequence = stopSequenceOf(in.AdditionalModelResponseFields)
+	}
+	return json.Marshal(out)
+}
+
+// stopSequenceOf reads stop_sequence from additionalModelResponseFields.
+func stopSequenceOf(raw json.RawMessage) *string {
+	var f struct {
+		StopSequence *string `json:"stop_sequence"`
+	}
+	if isNull(raw) || json.Unmarshal(raw, &f) != nil {
+		return nil
+	}
+	return f.StopSequence
+}
+
+// idAlphabet is base58, as in the ids Anthropic and Bedrock give messages.
+const idAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// messageID makes a Messages id, "msg_bdrk_01" and 22 base58 characters,
+// from a hash of seed.
+func messageID(seed []byte) string {
+	sum := sha256.Sum256(seed)
+	id := []byte("msg_bdrk_01")
+	for _, b := range sum[:22] {
+		id = append(id, idAlphabet[int(b)%len(idAlphabet)])
+	}
+	return string(id)
+}

@@ -1,0 +1,187 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// BedrockOptions configure the Bedrock emulator.
+type BedrockOptions struct {
+	// Region is the AWS region the emulator plays; signatures must be scoped
+	// to it and ARNs name it. Default "us-east-1".
+	Region string
+	// Credentials maps access key ids to secret access keys. SigV4
+	// signatures are verified cryptographically against them. Empty: any
+	// well-formed signature with any key id is accepted.
+	Credentials map[string]string
+	// BearerTokens are the Bedrock API keys accepted as
+	// "Authorization: Bearer" (what the SDKs send for
+	// AWS_BEARER_TOKEN_BEDROCK). Empty: any non-empty token is accepted.
+	BearerTokens []string
+	// Secrets maps Secrets Manager secret names to their SecretString.
+	Secrets map[string]string
+	// Logger receives one line per request; nil discards.
+	Logger *slog.Logger
+	// Now is the clock signatures are checked against; nil is time.Now.
+	Now func() time.Time
+}
+
+// bedrockServer is the handler NewBedrock returns.
+type bedrockServer struct {
+	region              string
+	auth                *sigv4
+	secrets             map[string]string
+	log                 *slog.Logger
+	faults              FaultCounter
+	applicationProfiles map[string]applicationProfile
+	started             time.Time
+}
+
+// maxBedrockBody is the largest request body accepted.
+const maxBedrockBody = 32 << 20
+
+// NewBedrock returns one handler for everything the AWS SDKs call on
+// Bedrock: the runtime (InvokeModel, InvokeModelWithResponseStream,
+// CountTokens, Converse, ConverseStream), the control plane
+// (ListFoundationModels, GetFoundationModel, ListInferenceProfiles,
+// GetInferenceProfile) and Secrets Manager's GetSecretValue, told apart by
+// path and X-Amz-Target. Every request must be signed (SigV4) or, for
+// Bedrock, carry an API key.
+func NewBedrock(opts BedrockOptions) http.Handler {
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &bedrockServer{
+		region:              opts.Region,
+		auth:                &sigv4{region: opts.Region, secrets: opts.Credentials, bearer: opts.BearerTokens, now: opts.Now},
+		secrets:             opts.Secrets,
+		log:                 log,
+		applicationProfiles: map[string]applicationProfile{},
+		started:             opts.Now().UTC().Truncate(time.Second),
+	}
+	for _, p := range defaultApplicationProfiles {
+		// The default profile wraps the system profile of the emulator's
+		// own geography.
+		_, base, _ := strings.Cut(p.Wraps, ".")
+		p.Wraps = profilePrefix(opts.Region) + "." + base
+		b.applicationProfiles[p.ID] = p
+	}
+	return b
+}
+
+func (b *bedrockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBedrockBody))
+	if err != nil {
+		writeAWSError(w, requestID, validationError("Input is too long for requested model."))
+		return
+	}
+	if target := r.Header.Get("X-Amz-Target"); r.Method == http.MethodPost && r.URL.Path == "/" && target != "" {
+		if e := b.auth.check(r, body, "secretsmanager", false); e != nil {
+			b.log.Info("secretsmanager: refused", "target", target, "error", e.Type)
+			writeJSON11Error(w, requestID, e)
+			return
+		}
+		b.secretsManager(w, r, requestID, target, body)
+		return
+	}
+	if e := b.auth.check(r, body, "bedrock", true); e != nil {
+		b.log.Info("bedrock: refused", "path", r.URL.Path, "error", e.Type)
+		writeAWSError(w, requestID, e)
+		return
+	}
+	segments := pathSegments(r)
+	switch {
+	case len(segments) == 3 && segments[0] == "model" && r.Method == http.MethodPost:
+		b.runtime(w, r, requestID, segments[1], segments[2], body)
+	case len(segments) >= 1 && (segments[0] == "foundation-models" || segments[0] == "inference-profiles") && r.Method == http.MethodGet:
+		b.controlPlane(w, r, requestID, segments)
+	default:
+		writeAWSError(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: coralNamespace})
+	}
+}
+
+// pathSegments splits the escaped path and unescapes each segment, so that
+// a model id with "/" (an ARN, sent as %2F) stays one segment.
+func pathSegments(r *http.Request) []string {
+	raw := strings.Trim(r.URL.EscapedPath(), "/")
+	if raw == "" {
+		return nil
+	}
+	parts := strings.Split(raw, "/")
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
+}
+
+func (b *bedrockServer) runtime(w http.ResponseWriter, r *http.Request, requestID, modelID, operation string, body []byte) {
+	b.log.Info("bedrock runtime", "operation", operation, "model", modelID)
+	switch operation {
+	case "invoke":
+		b.invoke(w, r, requestID, modelID, body, false)
+	case "invoke-with-response-stream":
+		b.invoke(w, r, requestID, modelID, body, true)
+	case "count-tokens":
+		b.countTokens(w, requestID, modelID, body)
+	case "converse":
+		b.converse(w, r, requestID, modelID, body, false)
+	case "converse-stream":
+		b.converse(w, r, requestID, modelID, body, true)
+	default:
+		writeAWSError(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: coralNamespace})
+	}
+}
+
+// newRequestID makes an id in the form of AWS request ids (a UUID).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// writeJSON writes v with status 200 and the request id.
+func writeJSON(w http.ResponseWriter, requestID string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeAWSError(w, requestID, &awsError{Type: "InternalServerException", Status: 500, Message: "internal error"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.Write(body)
+}
+
+// NewHTTPServer returns an http.Server for h that speaks HTTP/1.1 and
+// HTTP/2 without TLS (prior knowledge, as the AWS SDK for JavaScript v3
+// and gRPC-style clients use) on the same port.
+func NewHTTPServer(h http.Handler) *http.Server {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 30 * time.Second}
+}
+
+// Serve serves h on ln with NewHTTPServer until ln fails or is closed.
+func Serve(ln net.Listener, h http.Handler) error {
+	return NewHTTPServer(h).Serve(ln)
+}

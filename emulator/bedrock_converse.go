@@ -1,0 +1,158 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/converse"
+)
+
+// converseDefaultMaxTokens is max_tokens when a Converse request sets no
+// inferenceConfig.maxTokens and the model's limit is unknown.
+const converseDefaultMaxTokens = 4096
+
+// converse serves Converse and ConverseStream: the request is translated to
+// Messages, answered like InvokeModel, and the answer translated back.
+func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, requestID, modelID string, body []byte, stream bool) {
+	start := time.Now()
+	ref, e := b.resolveModel(modelID)
+	if e == nil && ref.Kind == "base" && ref.Model.ProfileOnly {
+		e = onDemandUnsupported(ref.Model.BedrockID)
+	}
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	fields, e := converseFields(ref.Model, body)
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	reply, err := Answer(ref.Model.AnthropicID, fields)
+	if err != nil {
+		writeAWSError(w, requestID, answerError(err))
+		return
+	}
+	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
+	if done {
+		return
+	}
+	if stream {
+		b.converseStream(w, r, requestID, reply, fire, start)
+		return
+	}
+	out, err := converse.ResponseFromMessages(reply.Message())
+	if err != nil {
+		writeAWSError(w, requestID, answerError(err))
+		return
+	}
+	out = bytes.Replace(out, []byte(`"latencyMs":0`), []byte(`"latencyMs":`+strconv.FormatInt(time.Since(start).Milliseconds(), 10)), 1)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.Write(out)
+}
+
+// converseStream writes the answer as ConverseStream events, each an
+// event-stream message whose :event-type is the event's name and whose
+// payload is its JSON.
+func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, requestID string, reply *Reply, fire bool, start time.Time) {
+	d := reply.Directives
+	events := reply.Events()
+	cutAt := -1
+	if fire && (d.Fault == "cut" || d.Fault == "stream-error") {
+		cutAt = min(d.Cut, len(events)-1)
+	}
+	w.Header().Set("Content-Type", eventStreamContentType)
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.WriteHeader(http.StatusOK)
+	fw := newFrameWriter(w)
+	var translator converse.StreamFromMessages
+	for i, ev := range events {
+		if i == cutAt {
+			if d.Fault == "cut" {
+				panic(http.ErrAbortHandler)
+			}
+			fw.exception(streamExceptionType(d.Fault))
+			return
+		}
+		if i > 0 && !pause(r.Context(), d.Delay) {
+			return
+		}
+		if ev.Type == "message_stop" {
+			translator.LatencyMs = time.Since(start).Milliseconds()
+		}
+		out, err := translator.Event(ev)
+		if err != nil {
+			fw.exception("internalServerException", claudebridge.ErrorMessage(err))
+			return
+		}
+		for _, c := range out {
+			if err := fw.event(c.Type, c.Payload); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// startFaults applies the directives that act before a response starts:
+// the first-byte delay and the faults that are plain errors or resets. It
+// reports whether a fault fired and whether the response is already done.
+func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requestID, key string, d Directives, stream bool) (fire, done bool) {
+	fire = b.faults.Fire(key, d)
+	if !pause(r.Context(), d.FirstDelay) {
+		return fire, true
+	}
+	if !fire {
+		return false, false
+	}
+	switch d.Fault {
+	case "reset":
+		// Closes the connection without a response; net/http does not log
+		// this panic.
+		panic(http.ErrAbortHandler)
+	case "cut", "stream-error":
+		if stream {
+			return true, false
+		}
+		if d.Fault == "cut" {
+			panic(http.ErrAbortHandler)
+		}
+		writeAWSError(w, requestID, &awsError{Type: "ModelErrorException", Status: http.StatusFailedDependency, Message: "The model returned an error while processing the request."})
+		return true, true
+	}
+	writeAWSError(w, requestID, faultError(d))
+	return true, true
+}
+
+// converseFields translates a Converse request (or the converse input of
+// CountTokens) into Messages fields and checks them as Bedrock checks what
+// it passes to the model; the model's complaints come back, as on Bedrock,
+// after "The model returned the following errors: ".
+func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMessage, *awsError) {
+	fields, err := converse.RequestToMessages(raw)
+	if err != nil {
+		return nil, validationError(claudebridge.ErrorMessage(err))
+	}
+	if _, ok := fields["max_tokens"]; !ok {
+		limit := converseDefaultMaxTokens
+		if c, ok := LookupModel(m.AnthropicID); ok && c.MaxOutputTokens > 0 {
+			limit = c.MaxOutputTokens
+		}
+		fields["max_tokens"] = json.RawMessage(strconv.Itoa(limit))
+	}
+	fields["anthropic_version"] = json.RawMessage(`"` + bedrockAnthropicVersion + `"`)
+	body, _ := json.Marshal(fields)
+	checked, e := checkInvokeBody(m, body, nil)
+	if e != nil {
+		if !strings.HasPrefix(e.Message, "Malformed input request") {
+			e.Message = "The model returned the following errors: " + e.Message
+		}
+		return nil, e
+	}
+	return checked, nil
+}

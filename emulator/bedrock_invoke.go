@@ -1,0 +1,175 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+// invoke serves InvokeModel and InvokeModelWithResponseStream.
+func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID, modelID string, body []byte, stream bool) {
+	start := time.Now()
+	ref, e := b.resolveModel(modelID)
+	if e == nil && ref.Kind == "base" && ref.Model.ProfileOnly {
+		e = onDemandUnsupported(ref.Model.BedrockID)
+	}
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	fields, e := checkInvokeBody(ref.Model, body, headerBetas(r.Header.Get("Anthropic-Beta")))
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	reply, err := Answer(ref.Model.AnthropicID, fields)
+	if err != nil {
+		writeAWSError(w, requestID, answerError(err))
+		return
+	}
+	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
+	if done {
+		return
+	}
+	if stream {
+		b.stream(w, r.Context(), requestID, reply, fire, start)
+		return
+	}
+	usage := reply.Usage()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-RequestId", requestID)
+	setTokenHeaders(h, usage)
+	h.Set("X-Amzn-Bedrock-Invocation-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	w.Write(reply.Message())
+}
+
+// setTokenHeaders sets the X-Amzn-Bedrock-*-Token-Count headers of an
+// InvokeModel response.
+func setTokenHeaders(h http.Header, u claudebridge.Usage) {
+	h.Set("X-Amzn-Bedrock-Input-Token-Count", strconv.Itoa(u.InputTokens))
+	h.Set("X-Amzn-Bedrock-Output-Token-Count", strconv.Itoa(u.OutputTokens))
+	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
+		h.Set("X-Amzn-Bedrock-Cache-Read-Input-Token-Count", strconv.Itoa(u.CacheReadInputTokens))
+		h.Set("X-Amzn-Bedrock-Cache-Write-Input-Token-Count", strconv.Itoa(u.CacheCreationInputTokens))
+	}
+}
+
+// stream writes the Messages events of reply as event-stream chunks, with
+// the invocation metrics on message_stop, honouring the stream faults and
+// pacing of its directives.
+func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, requestID string, reply *Reply, fire bool, start time.Time) {
+	d := reply.Directives
+	events := reply.Events()
+	usage := reply.Usage()
+	cutAt := -1
+	if fire && (d.Fault == "cut" || d.Fault == "stream-error") {
+		// A cut never lets message_stop through, however large Cut is.
+		cutAt = min(d.Cut, len(events)-1)
+	}
+	h := w.Header()
+	h.Set("Content-Type", eventStreamContentType)
+	h.Set("X-Amzn-Bedrock-Content-Type", "application/json")
+	h.Set("X-Amzn-RequestId", requestID)
+	w.WriteHeader(http.StatusOK)
+	fw := newFrameWriter(w)
+	var firstByte time.Duration
+	for i, ev := range events {
+		if i == cutAt {
+			if d.Fault == "cut" {
+				panic(http.ErrAbortHandler)
+			}
+			fw.exception(streamExceptionType(d.Fault))
+			return
+		}
+		if i > 0 && !pause(ctx, d.Delay) {
+			return
+		}
+		data := ev.Data
+		if ev.Type == "message_stop" {
+			data = withInvocationMetrics(data, usage, time.Since(start), firstByte)
+		}
+		if err := fw.chunk(data); err != nil {
+			b.log.Info("bedrock stream: client went away", "error", err)
+			return
+		}
+		if i == 0 {
+			firstByte = time.Since(start)
+		}
+	}
+}
+
+// withInvocationMetrics adds "amazon-bedrock-invocationMetrics" to the JSON
+// object data, as Bedrock does on the last chunk of a stream.
+func withInvocationMetrics(data []byte, u claudebridge.Usage, latency, firstByte time.Duration) []byte {
+	metrics := fmt.Sprintf(`"amazon-bedrock-invocationMetrics":{"inputTokenCount":%d,"outputTokenCount":%d,"invocationLatency":%d,"firstByteLatency":%d`,
+		u.InputTokens, u.OutputTokens, latency.Milliseconds(), firstByte.Milliseconds())
+	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
+		metrics += fmt.Sprintf(`,"cacheReadInputTokenCount":%d,"cacheWriteInputTokenCount":%d`, u.CacheReadInputTokens, u.CacheCreationInputTokens)
+	}
+	metrics += "}"
+	data = bytes.TrimSpace(data)
+	if len(data) < 2 || data[len(data)-1] != '}' {
+		return data
+	}
+	inner := bytes.TrimSpace(data[1 : len(data)-1])
+	out := append([]byte{'{'}, inner...)
+	if len(inner) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, metrics...)
+	return append(out, '}')
+}
+
+// countTokens serves CountTokens, which takes base model ids only.
+func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID string, body []byte) {
+	ref, e := b.resolveModel(modelID)
+	if e == nil && (ref.Kind != "base" || strings.HasPrefix(modelID, "arn:") || ref.Model.CannotCount) {
+		e = validationError(msgCannotCount)
+	}
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	var req struct {
+		Input struct {
+			InvokeModel *struct {
+				Body []byte `json:"body"`
+			} `json:"invokeModel"`
+			Converse json.RawMessage `json:"converse"`
+		} `json:"input"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeAWSError(w, requestID, validationError("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must not be null"))
+		return
+	}
+	var fields map[string]json.RawMessage
+	switch {
+	case req.Input.InvokeModel != nil:
+		fields, e = checkInvokeBody(ref.Model, req.Input.InvokeModel.Body, nil)
+	case len(req.Input.Converse) > 0:
+		fields, e = converseFields(ref.Model, req.Input.Converse)
+	default:
+		e = validationError("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must not be null")
+	}
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	// CountTokens, not Answer: counting must not touch the prompt cache.
+	// The InvokeModel body carries max_tokens, which a count does not take.
+	delete(fields, "max_tokens")
+	n, err := CountTokens(ref.Model.AnthropicID, fields)
+	if err != nil {
+		writeAWSError(w, requestID, answerError(err))
+		return
+	}
+	writeJSON(w, requestID, map[string]int{"inputTokens": n})
+}

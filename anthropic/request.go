@@ -154,12 +154,11 @@ func validateMessages(raw json.RawMessage) error {
 		if err := json.Unmarshal(rm, &m); err != nil || bytes.TrimSpace(rm)[0] != '{' {
 			return invalid("messages.%d: Input should be a valid object", i)
 		}
-		switch m.Role {
-		case "user", "assistant":
-		case "":
+		// Which roles exist is the upstream's to say: newer API versions
+		// add some (Claude Code sends "system" turns), so only presence is
+		// checked here.
+		if m.Role == "" {
 			return invalid("messages.%d.role: Field required", i)
-		default:
-			return invalid("messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
 		c := bytes.TrimSpace(m.Content)
 		switch {

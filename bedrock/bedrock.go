@@ -1,0 +1,290 @@
+// Package bedrock is the claudebridge.Upstream over the Amazon Bedrock
+// runtime: InvokeModel and InvokeModelWithResponseStream with the Anthropic
+// Messages body, through the official AWS SDK for Go v2.
+//
+// It maps Anthropic model ids to Bedrock ids and inference profiles
+// (models.go, completed from the account's lists in the background), adapts
+// each request to what the target model takes (beta flags, request fields),
+// learning from Bedrock's 400s, and answers with the id the client asked for.
+package bedrock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	bedrockcp "github.com/aws/aws-sdk-go-v2/service/bedrock"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/smithy-go"
+	"github.com/claudebridge/claudebridge"
+)
+
+// Options configure an Upstream.
+type Options struct {
+	// AWS is the SDK configuration, from config.LoadDefaultConfig: region,
+	// credentials chain, endpoint overrides (AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+	// AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL, BaseEndpoint) as the SDK
+	// applies them. The SDK's own retries are turned off: callers retry once,
+	// above every upstream, with claudebridge.Retryable.
+	AWS aws.Config
+	// HTTPClient sends the calls. nil: a pooled keep-alive client with a
+	// 10 s connect timeout and up to 256 idle connections per host.
+	HTTPClient *http.Client
+	// Models are the operator's additions to the model table: Anthropic id →
+	// Bedrock model id, inference profile id or ARN. They win over the table.
+	Models map[string]string
+	// DropBetas are anthropic-beta flags never to send.
+	DropBetas []string
+	// Logger receives what the upstream learns (dropped betas and fields,
+	// discovery failures). nil: slog.Default().
+	Logger *slog.Logger
+	// DiscoveryTimeout bounds the background model discovery. 0: 20 s.
+	DiscoveryTimeout time.Duration
+}
+
+// maxAdapt bounds how many times one call is re-sent after dropping a beta
+// flag or a field Bedrock refused.
+const maxAdapt = 5
+
+// Upstream serves Messages calls from Bedrock. Safe for concurrent use.
+type Upstream struct {
+	opts    Options
+	log     *slog.Logger
+	region  string
+	runtime *bedrockruntime.Client
+	control *bedrockcp.Client
+
+	models     *models
+	discovered chan struct{} // closed when discovery has finished
+
+	rulesMu sync.Mutex
+	rules   map[string]*rules
+
+	profMu    sync.Mutex
+	profCache map[string]profileLookup
+
+	counts countCache
+}
+
+var _ claudebridge.Upstream = (*Upstream)(nil)
+
+// New returns an Upstream at once; model discovery (ListFoundationModels,
+// ListInferenceProfiles) runs in the background and never delays a request.
+func New(opts Options) *Upstream {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	cfg := opts.AWS.Copy()
+	cfg.HTTPClient = hc
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	cfg.RetryMaxAttempts = 1
+	u := &Upstream{
+		opts:       opts,
+		log:        log,
+		region:     cfg.Region,
+		runtime:    bedrockruntime.NewFromConfig(cfg),
+		control:    bedrockcp.NewFromConfig(cfg),
+		models:     newModels(),
+		discovered: make(chan struct{}),
+		rules:      map[string]*rules{},
+		profCache:  map[string]profileLookup{},
+	}
+	timeout := opts.DiscoveryTimeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	go u.discover(timeout)
+	return u
+}
+
+func defaultHTTPClient() *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t}
+}
+
+// call is one request prepared for Bedrock: its target, the rules of the
+// target's model and the betas it asks for.
+type call struct {
+	target target
+	rules  *rules
+	betas  []string // after the operator's and the model's rules
+	noBeta bool     // drop every beta: Bedrock refused flags thought good
+}
+
+func (u *Upstream) prepare(ctx context.Context, r *claudebridge.Request) *call {
+	if r.Fields == nil && r.Body != nil {
+		// Callers should fill Fields; a Body alone still makes a valid call.
+		_ = json.Unmarshal(r.Body, &r.Fields)
+	}
+	t := u.resolve(ctx, r.Model)
+	rl := u.rulesFor(t.Base)
+	return &call{target: t, rules: rl, betas: rl.betas(r.Betas, u.opts.DropBetas)}
+}
+
+// body builds the Bedrock body of r for c, less the fields the model refuses.
+func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
+	betas := c.betas
+	if c.noBeta {
+		betas = nil
+	}
+	b, removed := dropFields(invokeBody(r, betas), c.rules.dropPaths())
+	if len(removed) > 0 {
+		u.log.Debug("bedrock: dropped fields the model refuses", "model", c.target.Base, "fields", removed)
+	}
+	return b
+}
+
+// adapt runs send until it succeeds or fails for a reason other than a beta
+// flag or a field Bedrock refused: those are dropped, remembered for the
+// model and the call sent again at once, at most maxAdapt times.
+func (u *Upstream) adapt(r *claudebridge.Request, c *call, send func(body []byte) error) error {
+	for attempt := 0; ; attempt++ {
+		body := u.body(r, c)
+		err := send(body)
+		if err == nil || attempt >= maxAdapt {
+			return err
+		}
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
+			return err
+		}
+		if !u.learn(c, body, ae.ErrorMessage()) {
+			return err
+		}
+	}
+}
+
+// learn reads a ValidationException and changes c (and the model's rules)
+// so that the next attempt avoids it; false when there is nothing to drop.
+func (u *Upstream) learn(c *call, body []byte, msg string) bool {
+	if isInvalidBeta(msg) {
+		if c.noBeta || len(c.betas) == 0 {
+			return false
+		}
+		dropped, remembered := c.rules.learnBetas(c.betas)
+		if remembered {
+			c.betas = slices.DeleteFunc(slices.Clone(c.betas), func(b string) bool { return slices.Contains(dropped, b) })
+		} else {
+			c.noBeta = true
+		}
+		u.log.Info("bedrock: dropped beta flags the model refuses", "model", c.target.Base, "betas", dropped, "remembered", remembered)
+		return true
+	}
+	learned := false
+	for _, p := range extraInputPaths(msg) {
+		g, ok := generalise(body, p)
+		if !ok {
+			continue
+		}
+		if c.rules.learnDrop(g) {
+			learned = true
+			u.log.Info("bedrock: dropped a request field the model refuses", "model", c.target.Base, "field", g, "bedrock_path", p)
+		}
+	}
+	return learned
+}
+
+// Messages makes a non-streaming InvokeModel call. The body returned names
+// the model id the client asked for.
+func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+	c := u.prepare(ctx, r)
+	var out *bedrockruntime.InvokeModelOutput
+	err := u.adapt(r, c, func(body []byte) error {
+		var err error
+		out, err = u.runtime.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
+			ModelId:     aws.String(c.target.Invoke),
+			Body:        body,
+			ContentType: aws.String("application/json"),
+			Accept:      aws.String("application/json"),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, mapError(err)
+	}
+	body := rewriteModel(out.Body, "model", r.Model)
+	return &claudebridge.Response{Body: body, Usage: usageOf(body)}, nil
+}
+
+// Stream makes an InvokeModelWithResponseStream call and returns once
+// Bedrock has accepted it (answered 200). Cancelling ctx or Close ends it.
+func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
+	c := u.prepare(ctx, r)
+	sctx, cancel := context.WithCancel(ctx)
+	var out *bedrockruntime.InvokeModelWithResponseStreamOutput
+	err := u.adapt(r, c, func(body []byte) error {
+		var err error
+		out, err = u.runtime.InvokeModelWithResponseStream(sctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
+			ModelId:     aws.String(c.target.Invoke),
+			Body:        body,
+			ContentType: aws.String("application/json"),
+			Accept:      aws.String("application/json"),
+		})
+		return err
+	})
+	if err != nil {
+		cancel()
+		return nil, mapError(err)
+	}
+	return &stream{es: out.GetStream(), cancel: cancel, model: r.Model}, nil
+}
+
+// Models lists the Claude models this upstream serves, newest first: the
+// table, the models the account lists, and the operator's additions.
+func (u *Upstream) Models(ctx context.Context) ([]claudebridge.Model, error) {
+	var out []claudebridge.Model
+	seen := map[string]bool{}
+	for _, e := range u.models.list() {
+		id := e.dated
+		if id == "" {
+			id = e.alias
+		}
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, claudebridge.Model{ID: id, DisplayName: e.name, CreatedAt: e.created})
+	}
+	extra := make([]string, 0, len(u.opts.Models))
+	for id := range u.opts.Models {
+		if !seen[id] {
+			extra = append(extra, id)
+		}
+	}
+	slices.Sort(extra)
+	for _, id := range extra {
+		out = append(out, claudebridge.Model{ID: id, DisplayName: id})
+	}
+	return out, nil
+}
+
+// errorCode returns the exception name of err, "" when it is none. Used by CountTokens to decide whether Bedrock refused to
+// count for the model (as opposed to failing for a while).
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}

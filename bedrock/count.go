@@ -1,0 +1,149 @@
+package bedrock
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/claudebridge/claudebridge"
+	"github.com/tidwall/gjson"
+)
+
+// countTTL is how long a count is reused; editors ask for the same count
+// dozens of times at start-up.
+const countTTL = time.Minute
+
+// countCacheSize bounds the cache; when full, it starts again empty.
+const countCacheSize = 4096
+
+type countCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]cachedCount
+}
+
+type cachedCount struct {
+	count claudebridge.TokenCount
+	at    time.Time
+}
+
+func (c *countCache) get(k [32]byte) (claudebridge.TokenCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	if !ok || time.Since(v.at) > countTTL {
+		return claudebridge.TokenCount{}, false
+	}
+	return v.count, true
+}
+
+func (c *countCache) put(k [32]byte, v claudebridge.TokenCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= countCacheSize {
+		c.m = make(map[[32]byte]cachedCount)
+	}
+	c.m[k] = cachedCount{count: v, at: time.Now()}
+}
+
+// CountTokens counts through Bedrock's CountTokens with the base model id
+// (CountTokens takes no profiles) and the same body InvokeModel would get.
+// Where the model cannot count, it answers with estimate(...) marked
+// Estimated, and remembers not to ask Bedrock again for that model. Answers
+// are cached for a minute by model and body.
+func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
+	c := u.prepare(ctx, r)
+	base := c.target.Base
+	body := u.body(r, c)
+	key := sha256.Sum256(append([]byte(base+"\x00"), body...))
+	if tc, ok := u.counts.get(key); ok {
+		return &tc, nil
+	}
+	if base == "" || !c.rules.canCount() {
+		tc := claudebridge.TokenCount{InputTokens: estimate(body), Estimated: true}
+		u.counts.put(key, tc)
+		return &tc, nil
+	}
+	var out *bedrockruntime.CountTokensOutput
+	err := u.adapt(r, c, func(body []byte) error {
+		var err error
+		out, err = u.runtime.CountTokens(ctx, &bedrockruntime.CountTokensInput{
+			ModelId: aws.String(base),
+			Input:   &rttypes.CountTokensInputMemberInvokeModel{Value: rttypes.InvokeModelTokensRequest{Body: body}},
+		})
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, mapError(ctx.Err())
+		}
+		switch errorCode(err) {
+		case "ValidationException", "ResourceNotFoundException":
+			// The model cannot count (or Bedrock cannot count for it): stop asking.
+			c.rules.setCannotCount()
+			u.log.Info("bedrock: model cannot count tokens; estimating", "model", base, "error", mapError(err))
+		}
+		tc := claudebridge.TokenCount{InputTokens: estimate(body), Estimated: true}
+		return &tc, nil
+	}
+	tc := claudebridge.TokenCount{InputTokens: int(aws.ToInt32(out.InputTokens))}
+	u.counts.put(key, tc)
+	return &tc, nil
+}
+
+// Fixed costs of the estimate, in tokens.
+const (
+	imageTokens    = 1600 // an image of about 1.15 megapixels, the size the API scales larger ones down to
+	documentTokens = 1600 // a PDF page of text, as a floor for documents of unknown size
+	toolsOverhead  = 350  // the system prompt the API adds when tools are given
+	messageTokens  = 4    // role and turn markers per message
+)
+
+// estimate guesses the input tokens of a Bedrock body where Bedrock cannot
+// count: one token per 4 bytes of text (system, message text, tool inputs
+// and results, tool definitions as JSON), plus fixed costs per image,
+// document, message and for the tool-use prompt. Base64 data is not counted
+// as text.
+func estimate(body []byte) int {
+	doc := gjson.ParseBytes(body)
+	bytes := 0
+	fixed := 0
+	var walk func(v gjson.Result)
+	walk = func(v gjson.Result) {
+		switch {
+		case v.IsArray():
+			v.ForEach(func(_, e gjson.Result) bool { walk(e); return true })
+		case v.IsObject():
+			switch v.Get("type").String() {
+			case "image":
+				fixed += imageTokens
+				return
+			case "document":
+				if v.Get("source.type").String() == "base64" {
+					fixed += documentTokens
+					return
+				}
+			}
+			v.ForEach(func(k, e gjson.Result) bool {
+				if k.String() != "cache_control" && k.String() != "signature" {
+					walk(e)
+				}
+				return true
+			})
+		case v.Type == gjson.String:
+			bytes += len(v.Str)
+		}
+	}
+	walk(doc.Get("system"))
+	msgs := doc.Get("messages")
+	fixed += messageTokens * len(msgs.Array())
+	walk(msgs)
+	if tools := doc.Get("tools"); tools.Exists() {
+		bytes += len(tools.Raw)
+		fixed += toolsOverhead
+	}
+	return (bytes+3)/4 + fixed
+}

@@ -1,0 +1,115 @@
+package bedrock
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	"github.com/claudebridge/claudebridge"
+)
+
+// codes maps Bedrock exception names to the error vocabulary. Names not
+// listed (InternalServerException, ModelErrorException,
+// ModelStreamErrorException, anything new) are EINTERNAL.
+var codes = map[string]string{
+	"ValidationException":                 claudebridge.EINVALID,
+	"AccessDeniedException":               claudebridge.EPERMISSION,
+	"ResourceNotFoundException":           claudebridge.ENOTFOUND,
+	"ThrottlingException":                 claudebridge.ERATELIMIT,
+	"ServiceQuotaExceededException":       claudebridge.ERATELIMIT,
+	"ServiceUnavailableException":         claudebridge.EOVERLOADED,
+	"ModelNotReadyException":              claudebridge.EOVERLOADED,
+	"ModelTimeoutException":               claudebridge.ETIMEOUT,
+	"UnrecognizedClientException":         claudebridge.EAUTH, // unknown access key or bad bearer token
+	"InvalidSignatureException":           claudebridge.EAUTH,
+	"IncompleteSignatureException":        claudebridge.EAUTH,
+	"MissingAuthenticationTokenException": claudebridge.EAUTH,
+	"ExpiredTokenException":               claudebridge.EAUTH,
+}
+
+// credentialsMessage is shown when the AWS default chain found no credentials.
+// It names where the SDK looked and nothing it found.
+const credentialsMessage = "no AWS credentials: the AWS default chain (environment, shared config and credentials files and profiles, SSO, " +
+	"container and instance roles, AWS_BEARER_TOKEN_BEDROCK) provided none that work"
+
+// mapError turns an error of the AWS SDK into a *claudebridge.Error: the
+// exception's code mapped, its message kept, Status from the HTTP response
+// and RetryAfter from a retry-after header. nil stays nil.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *claudebridge.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, context.Canceled) {
+		return &claudebridge.Error{Code: claudebridge.ECANCELED, Message: "the request was canceled"}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &claudebridge.Error{Code: claudebridge.ETIMEOUT, Message: "Bedrock did not answer in time"}
+	}
+	// The SDK resolves credentials before it signs: a failure there is
+	// "get identity: ..." (no typed error), or a SigningError.
+	var se *v4.SigningError
+	if errors.As(err, &se) || strings.Contains(err.Error(), "get identity: ") {
+		return &claudebridge.Error{Code: claudebridge.EAUTH, Message: credentialsMessage}
+	}
+	e := &claudebridge.Error{Code: claudebridge.EINTERNAL}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		e.Status = re.HTTPStatusCode()
+		e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"))
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if c, ok := codes[ae.ErrorCode()]; ok {
+			e.Code = c
+		}
+		e.Message = ae.ErrorMessage()
+		if e.Message == "" {
+			e.Message = ae.ErrorCode()
+		}
+		return e
+	}
+	if e.Status != 0 {
+		// An HTTP error the SDK could not decode as an exception.
+		e.Message = "Bedrock answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+		return e
+	}
+	// Dial errors, resets, broken streams: retryable internal failures. The
+	// SDK's text names the operation and the endpoint, never a credential.
+	e.Message = "cannot reach Bedrock: " + lastLine(err.Error())
+	return e
+}
+
+// lastLine keeps the innermost part of the SDK's layered message.
+func lastLine(s string) string {
+	if i := strings.LastIndex(s, "request send failed, "); i >= 0 {
+		return s[i+len("request send failed, "):]
+	}
+	return s
+}
+
+// retryAfter parses a retry-after value: seconds or an HTTP date; 0 if absent
+// or unreadable.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

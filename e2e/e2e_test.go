@@ -1,0 +1,300 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The keys and credentials of the test servers. They are made up for the
+// tests; none is a real secret.
+const (
+	gatewayKey      = "cb-e2e-gateway-key"
+	upstreamAPIKey  = "sk-ant-e2e-upstream-key"
+	awsKeyID        = "AKIDE2ECLAUDEBRIDGE"
+	awsSecret       = "e2e-claudebridge-secret"
+	awsRegion       = "us-east-1"
+	corsOrigin      = "http://app.example.test"
+	retryAttempts   = "2" // RETRY_MAX_ATTEMPTS of the gateways: [[throttle*1]] succeeds, [[throttle]] does not
+	startupDeadline = 30 * time.Second
+)
+
+// Addresses of the servers TestMain started, as http://host:port.
+var (
+	bedrockEmulatorURL   string
+	anthropicEmulatorURL string
+	bedrockGatewayURL    string // AI_PROVIDER=bedrock, on the Bedrock emulator
+	anthropicGatewayURL  string // AI_PROVIDER=anthropic, on the Anthropic emulator
+
+	servers []*server
+)
+
+// gateway is one claudebridge serve under test and the model its tests ask
+// for.
+type gateway struct {
+	name  string
+	url   string
+	model string
+}
+
+func gateways() []gateway {
+	return []gateway{
+		{name: "bedrock", url: bedrockGatewayURL, model: "claude-sonnet-4-5"},
+		{name: "anthropic", url: anthropicGatewayURL, model: "claude-sonnet-4-5"},
+	}
+}
+
+// eachGateway runs f as a subtest against every gateway.
+func eachGateway(t *testing.T, f func(t *testing.T, gw gateway)) {
+	for _, gw := range gateways() {
+		t.Run(gw.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, gw)
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "claudebridge-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	defer stopAll()
+	if err := startAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start-up failed:", err)
+		for _, s := range servers {
+			fmt.Fprintf(os.Stderr, "--- %s log:\n%s\n", s.name, s.log())
+		}
+		return 1
+	}
+	code := m.Run()
+	if code != 0 || testing.Verbose() {
+		for _, s := range servers {
+			if tail := s.logTail(60); tail != "" {
+				fmt.Fprintf(os.Stderr, "--- last lines of the %s log:\n%s\n", s.name, tail)
+			}
+		}
+	}
+	return code
+}
+
+// repoRoot is the module root, the parent of this package's folder.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// startAll builds claudebridge and starts both emulators and the gateways.
+func startAll(dir string) error {
+	bin := filepath.Join(dir, "claudebridge")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/claudebridge")
+	build.Dir = repoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/claudebridge: %v\n%s", err, out)
+	}
+	var err error
+	if bedrockEmulatorURL, err = start("bedrock emulator", bin, nil,
+		"emulate", "bedrock", "--listen", "127.0.0.1:0", "--region", awsRegion,
+		"--credentials", awsKeyID+":"+awsSecret); err != nil {
+		return err
+	}
+	if anthropicEmulatorURL, err = start("anthropic emulator", bin, nil,
+		"emulate", "anthropic", "--listen", "127.0.0.1:0", "--api-key", upstreamAPIKey); err != nil {
+		return err
+	}
+	common := []string{
+		"API_KEYS=" + gatewayKey,
+		"CORS_ALLOW_ORIGINS=" + corsOrigin,
+		"RETRY_MAX_ATTEMPTS=" + retryAttempts,
+		"LOG_LEVEL=debug",
+	}
+	if bedrockGatewayURL, err = start("bedrock gateway", bin, append(common,
+		"AI_PROVIDER=bedrock",
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+bedrockEmulatorURL,
+		"AWS_ENDPOINT_URL_BEDROCK="+bedrockEmulatorURL,
+		"AWS_ACCESS_KEY_ID="+awsKeyID,
+		"AWS_SECRET_ACCESS_KEY="+awsSecret,
+		"AWS_REGION="+awsRegion,
+	), "serve", "--listen", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	if anthropicGatewayURL, err = start("anthropic gateway", bin, append(common,
+		"AI_PROVIDER=anthropic",
+		"ANTHROPIC_BASE_URL="+anthropicEmulatorURL,
+		"ANTHROPIC_API_KEY="+upstreamAPIKey,
+	), "serve", "--listen", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// server is one child process and what it logged.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *server) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.lines, "\n")
+}
+
+func (s *server) logTail(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := max(0, len(s.lines)-n)
+	return strings.Join(s.lines[from:], "\n")
+}
+
+// logSince returns the lines logged after the first n, with the count now.
+func (s *server) logSince(n int) ([]string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines[min(n, len(s.lines)):]...), len(s.lines)
+}
+
+var addrLine = regexp.MustCompile(`addr=(http://[0-9.:\[\]a-z]+)`)
+
+// start runs bin with args and env (on top of a clean environment), reads
+// its start-up line for the address it listens on and waits until the
+// address answers. The process is stopped by stopAll.
+func start(name, bin string, env []string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(baseEnv(), env...)
+	cmd.SysProcAttr = childAttr()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("%s: %v", name, err)
+	}
+	s := &server{name: name, cmd: cmd, done: make(chan struct{})}
+	servers = append(servers, s)
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.lines = append(s.lines, line)
+			s.mu.Unlock()
+			if m := addrLine.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	var url string
+	select {
+	case url = <-addr:
+	case <-s.done:
+		return "", fmt.Errorf("%s exited before it listened: %s", name, s.log())
+	case <-time.After(startupDeadline):
+		return "", fmt.Errorf("%s did not say where it listens within %s", name, startupDeadline)
+	}
+	// The emulators have no /healthz: any HTTP answer means they listen.
+	deadline := time.Now().Add(startupDeadline)
+	for {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || strings.Contains(name, "emulator") {
+				return url, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("%s at %s is not healthy: %v", name, url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// baseEnv is the test's environment less every AWS and Anthropic setting,
+// so that a developer's own credentials or endpoints never leak into the
+// servers under test.
+func baseEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "ANTHROPIC_"),
+			name == "AI_PROVIDER", name == "API_KEYS", name == "BEARER_TOKEN", name == "LISTEN_ADDR",
+			strings.HasPrefix(name, "BEDROCK_"), name == "CORS_ALLOW_ORIGINS", name == "SAMPLING_CONFLICT",
+			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL":
+			continue
+		}
+		out = append(out, kv)
+	}
+	// No shared AWS files from the developer's home either.
+	return append(out, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+}
+
+// stopAll stops every server: SIGTERM to its process group, SIGKILL after
+// five seconds.
+func stopAll() {
+	for _, s := range servers {
+		if s.cmd.Process != nil {
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+		}
+	}
+	for _, s := range servers {
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+	}
+}
+
+// serverNamed returns the server of that name.
+func serverNamed(name string) *server {
+	for _, s := range servers {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// nonce makes a prompt unique to one test run, so that the emulators'
+// counted faults ([[throttle*1]]) and prompt cache never see it twice.
+func nonce(t *testing.T) string {
+	return fmt.Sprintf("(%s %d)", t.Name(), time.Now().UnixNano())
+}
+
+// ctxFor bounds one test's calls.
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,18 @@
+package e2e
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// childAttr puts a child in its own process group (so that stopping it stops
+// whatever it started) and has the kernel kill it if the test binary dies
+// first: a panic or a -timeout never leaves a server behind.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup kills cmd's process group.
+func killGroup(cmd *exec.Cmd) error {
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}

@@ -38,6 +38,9 @@ var codes = map[string]string{
 const credentialsMessage = "no AWS credentials: the AWS default chain (environment, shared config and credentials files and profiles, SSO, " +
 	"container and instance roles, AWS_BEARER_TOKEN_BEDROCK) provided none that work"
 
+// msgInvalidModel is Bedrock's ValidationException for an unknown model id.
+const msgInvalidModel = "The provided model identifier is invalid"
+
 // mapError turns an error of the AWS SDK into a *claudebridge.Error: the
 // exception's code mapped, its message kept, Status from the HTTP response
 // and RetryAfter from a retry-after header. nil stays nil.
@@ -75,6 +78,11 @@ func mapError(err error) error {
 		e.Message = ae.ErrorMessage()
 		if e.Message == "" {
 			e.Message = ae.ErrorCode()
+		}
+		if strings.Contains(e.Message, msgInvalidModel) {
+			// Bedrock says 400 for a model it does not know; the Anthropic
+			// API, whose clients these are, says 404 not_found_error.
+			e.Code = claudebridge.ENOTFOUND
 		}
 		return e
 	}

@@ -204,6 +204,14 @@ func (m *models) ensure(base string) *entry {
 		return nil
 	}
 	e := &entry{alias: alias, dated: dated, base: base, name: alias, geos: map[string]bool{}, profiles: map[string]string{}}
+	// The lists carry no release date; a dated id says it, and a model
+	// without one was released no earlier than it became known here.
+	e.created = time.Now().UTC().Truncate(24 * time.Hour)
+	if m := dateSuffix.FindString(dated); m != "" {
+		if t, err := time.Parse("20060102", m[1:]); err == nil {
+			e.created = t
+		}
+	}
 	m.add(e)
 	return e
 }

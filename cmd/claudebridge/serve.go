@@ -160,7 +160,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 }
 
 func newBedrock(cfg *Config, awsCfg aws.Config, log *slog.Logger) claudebridge.Upstream {
-	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client(awsCfg), Models: cfg.BedrockModels, DropBetas: cfg.BedrockDropBetas, Logger: log})
+	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client(awsCfg), Models: cfg.BedrockModels, DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log})
 }
 
 func client(awsCfg aws.Config) *http.Client {

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/awssdk"
 )
 
 // Options configure an Upstream.
@@ -93,7 +94,7 @@ func New(opts Options) *Upstream {
 		hc = defaultHTTPClient()
 	}
 	cfg := opts.AWS.Copy()
-	cfg.HTTPClient = hc
+	cfg.HTTPClient = awssdk.HTTPClient(hc)
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.RetryMaxAttempts = 1
 	u := &Upstream{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/claudebridge/claudebridge/awssdk"
 	"io"
 	"net/http/httptest"
 	"strconv"
@@ -44,7 +45,7 @@ func runtimeClient(srv *httptest.Server, keyID, secret string) *bedrockruntime.C
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		HTTPClient:   srv.Client(),
+		HTTPClient:   awssdk.HTTPClient(srv.Client()),
 		Retryer:      aws.NopRetryer{},
 	})
 }

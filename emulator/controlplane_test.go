@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"errors"
+	"github.com/claudebridge/claudebridge/awssdk"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 func TestControlPlane(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{})
 	client := bedrock.New(bedrock.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -105,7 +106,7 @@ func bedrockIDOf(t *testing.T, anthropicID string) string {
 func TestRegionalProfiles(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{Region: "eu-west-1"})
 	client := bedrock.New(bedrock.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
+		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	out, err := client.ListInferenceProfiles(context.Background(), &bedrock.ListInferenceProfilesInput{TypeEquals: bedrocktypes.InferenceProfileTypeSystemDefined})
@@ -123,7 +124,7 @@ func TestRegionalProfiles(t *testing.T) {
 func TestGetSecretValue(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{Secrets: map[string]string{"claudebridge/anthropic": "sk-ant-emulated"}})
 	client := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -145,7 +146,7 @@ func TestGetSecretValue(t *testing.T) {
 	}
 
 	bad := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: srv.Client(),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, "wrong", ""),
 	})
 	_, err = bad.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("claudebridge/anthropic")})

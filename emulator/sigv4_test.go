@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/claudebridge/claudebridge/awssdk"
 	"io"
 	"net"
 	"net/http"
@@ -116,7 +117,7 @@ func TestBearerToken(t *testing.T) {
 		return bedrockruntime.New(bedrockruntime.Options{
 			Region:                  "us-east-1",
 			BaseEndpoint:            aws.String(srv.URL),
-			HTTPClient:              srv.Client(),
+			HTTPClient:              awssdk.HTTPClient(srv.Client()),
 			Retryer:                 aws.NopRetryer{},
 			BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
 			AuthSchemePreference:    []string{"httpBearerAuth"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
+	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/gateway"
@@ -116,7 +117,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
 		about := "Anthropic API"
 		if cfg.AnthropicSecretName != "" {
-			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client))
+			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(awssdk.HTTPClient(client)))
 			if err != nil {
 				return nil, "", fmt.Errorf("AWS configuration for ANTHROPIC_SECRET_NAME: %v", err)
 			}
@@ -126,7 +127,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, HTTPClient: client, Logger: log})
 		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
 	case "bedrock":
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(client))
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(awssdk.HTTPClient(client)))
 		if err != nil {
 			return nil, "", fmt.Errorf("AWS configuration: %v", err)
 		}
@@ -134,7 +135,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 			awsCfg.Region = "us-east-1"
 			log.Warn("no AWS region configured (AWS_REGION or a profile): using us-east-1")
 		}
-		return newBedrock(cfg, awsCfg, log), "AWS Bedrock in " + awsCfg.Region, nil
+		return newBedrock(cfg, awsCfg, client, log), "AWS Bedrock in " + awsCfg.Region, nil
 	}
 	// The built-in emulator: a real Bedrock wire on a loopback port, reached
 	// through the same Bedrock upstream and AWS SDK as the real service.
@@ -150,22 +151,15 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
 		BaseEndpoint: aws.String(url),
-		HTTPClient:   client,
 	}
 	about := "built-in Bedrock emulator at " + url
 	if cfg.ProviderInferred {
 		about += " (no AWS or Anthropic credentials found)"
 	}
-	return newBedrock(cfg, awsCfg, log), about, nil
+	return newBedrock(cfg, awsCfg, client, log), about, nil
 }
 
-func newBedrock(cfg *Config, awsCfg aws.Config, log *slog.Logger) claudebridge.Upstream {
-	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client(awsCfg), Models: cfg.BedrockModels, DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log})
-}
-
-func client(awsCfg aws.Config) *http.Client {
-	if c, ok := awsCfg.HTTPClient.(*http.Client); ok {
-		return c
-	}
-	return nil
+func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {
+	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client, Models: cfg.BedrockModels,
+		DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log})
 }

@@ -1,0 +1,49 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/gateway"
+)
+
+// fixed answers every call with the same response: the benchmark measures
+// the gateway's own work, without an upstream's.
+type fixed struct{ body []byte }
+
+func (f fixed) Messages(context.Context, *claudebridge.Request) (*claudebridge.Response, error) {
+	return &claudebridge.Response{Body: f.body}, nil
+}
+func (f fixed) Stream(context.Context, *claudebridge.Request) (claudebridge.Stream, error) {
+	return nil, claudebridge.Errorf(claudebridge.EINVALID, "no streams")
+}
+func (f fixed) CountTokens(context.Context, *claudebridge.Request) (*claudebridge.TokenCount, error) {
+	return &claudebridge.TokenCount{InputTokens: 1}, nil
+}
+func (f fixed) Models(context.Context) ([]claudebridge.Model, error) { return nil, nil }
+
+func BenchmarkMessagesHandler(b *testing.B) {
+	g := &gateway.Gateway{
+		Upstream: fixed{body: []byte(`{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"hello"}],"usage":{"input_tokens":3,"output_tokens":1}}`)},
+		Keys:     gateway.NewKeys("k"),
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	body := `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=45]]"}]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(body))
+		req.Header.Set("x-api-key", "k")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body)
+		}
+	}
+}

@@ -9,12 +9,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/h1"
 )
 
 // DefaultBaseURL is the public Anthropic API.
@@ -67,27 +66,12 @@ func New(opts Options) *Upstream {
 		u.base = DefaultBaseURL
 	}
 	if u.client == nil {
-		u.client = &http.Client{Transport: newTransport()}
+		u.client = &http.Client{Transport: h1.New(h1.Options{})}
 	}
 	if u.log == nil {
 		u.log = slog.Default()
 	}
 	return u
-}
-
-// newTransport is http.DefaultTransport's set-up with a pool sized for a
-// gateway that sends all its calls to one host.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
 }
 
 // Messages sends r to POST /v1/messages as a non-streaming call (a request

@@ -24,6 +24,7 @@ type seenRequest struct {
 	Path   string
 	Header http.Header
 	Body   []byte
+	From   string // the client's address: one per connection
 }
 
 // fakeAPI is an Anthropic API whose answers a test writes byte by byte.
@@ -36,7 +37,7 @@ type fakeAPI struct {
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.seen = append(f.seen, seenRequest{Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+	f.seen = append(f.seen, seenRequest{Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body, From: r.RemoteAddr})
 	f.mu.Unlock()
 	f.answer(w, r, body)
 }

@@ -1,6 +1,8 @@
 // Package bedrock is the claudebridge.Upstream over the Amazon Bedrock
-// runtime: InvokeModel and InvokeModelWithResponseStream with the Anthropic
-// Messages body, through the official AWS SDK for Go v2.
+// runtime, through the official AWS SDK for Go v2: InvokeModel and
+// InvokeModelWithResponseStream with the Anthropic Messages body, or
+// Converse and ConverseStream through package converse (converse.go), per
+// model; models that are not Anthropic's always go through Converse.
 //
 // It maps Anthropic model ids to Bedrock ids and inference profiles
 // (models.go, completed from the account's lists in the background), adapts
@@ -54,6 +56,20 @@ type Options struct {
 	Logger *slog.Logger
 	// DiscoveryTimeout bounds the background model discovery. 0: 20 s.
 	DiscoveryTimeout time.Duration
+	// API is the Bedrock API Anthropic models are called through: APIInvoke
+	// ("" too) or APIConverse. Models that are not Anthropic's (Amazon
+	// Nova, Meta Llama, Mistral, ...) always use Converse.
+	API string
+	// APIByModel overrides API for some Anthropic models: keys are the
+	// client's model id or the Bedrock base model id, values APIInvoke or
+	// APIConverse.
+	APIByModel map[string]string
+	// GuardrailID is the guardrail (id or ARN) applied to every call: sent
+	// as guardrailConfig on Converse and as the guardrail headers of
+	// InvokeModel. "": none.
+	GuardrailID string
+	// GuardrailVersion is the guardrail's version. "": "DRAFT".
+	GuardrailVersion string
 }
 
 // maxAdapt bounds how many times one call is re-sent after dropping a beta
@@ -227,7 +243,7 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 	return learned
 }
 
-// Messages makes a non-streaming InvokeModel call. The body returned names
+// Messages makes a non-streaming InvokeModel (or Converse) call. The body returned names
 // the model id the client asked for.
 func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
 	c := u.prepare(ctx, r)
@@ -235,14 +251,20 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	if err != nil {
 		return nil, err
 	}
+	if u.usesConverse(r.Model, c.target) {
+		return u.converseMessages(ctx, r, c)
+	}
+	gid, gversion := u.guardrail()
 	var out *bedrockruntime.InvokeModelOutput
 	err = u.adapt(r, c, func(body []byte) error {
 		var err error
 		out, err = u.runtime.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
-			ModelId:     aws.String(c.target.Invoke),
-			Body:        body,
-			ContentType: aws.String("application/json"),
-			Accept:      aws.String("application/json"),
+			ModelId:             aws.String(c.target.Invoke),
+			Body:                body,
+			ContentType:         aws.String("application/json"),
+			Accept:              aws.String("application/json"),
+			GuardrailIdentifier: gid,
+			GuardrailVersion:    gversion,
 		})
 		return err
 	})
@@ -253,7 +275,7 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	return &claudebridge.Response{Body: body, Usage: usageOf(body)}, nil
 }
 
-// Stream makes an InvokeModelWithResponseStream call and returns once
+// Stream makes an InvokeModelWithResponseStream (or ConverseStream) call and returns once
 // Bedrock has accepted it (answered 200). Cancelling ctx or Close ends it.
 func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
 	c := u.prepare(ctx, r)
@@ -261,15 +283,21 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 	if err != nil {
 		return nil, err
 	}
+	if u.usesConverse(r.Model, c.target) {
+		return u.converseStream(ctx, r, c)
+	}
+	gid, gversion := u.guardrail()
 	sctx, cancel := context.WithCancel(ctx)
 	var out *bedrockruntime.InvokeModelWithResponseStreamOutput
 	err = u.adapt(r, c, func(body []byte) error {
 		var err error
 		out, err = u.runtime.InvokeModelWithResponseStream(sctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
-			ModelId:     aws.String(c.target.Invoke),
-			Body:        body,
-			ContentType: aws.String("application/json"),
-			Accept:      aws.String("application/json"),
+			ModelId:             aws.String(c.target.Invoke),
+			Body:                body,
+			ContentType:         aws.String("application/json"),
+			Accept:              aws.String("application/json"),
+			GuardrailIdentifier: gid,
+			GuardrailVersion:    gversion,
 		})
 		return err
 	})

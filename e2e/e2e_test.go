@@ -37,6 +37,7 @@ var (
 	anthropicEmulatorURL string
 	bedrockGatewayURL    string // AI_PROVIDER=bedrock, on the Bedrock emulator
 	anthropicGatewayURL  string // AI_PROVIDER=anthropic, on the Anthropic emulator
+	converseGatewayURL   string // AI_PROVIDER=bedrock with BEDROCK_API=converse, on the Bedrock emulator
 
 	servers []*server
 )
@@ -136,8 +137,20 @@ func startAll(dir string) error {
 	), "serve", "--listen", "127.0.0.1:0"); err != nil {
 		return err
 	}
+	if converseGatewayURL, err = start("converse gateway", bin, append(common,
+		"AI_PROVIDER=bedrock",
+		"BEDROCK_API=converse",
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME="+bedrockEmulatorURL,
+		"AWS_ENDPOINT_URL_BEDROCK="+bedrockEmulatorURL,
+		"AWS_ACCESS_KEY_ID="+awsKeyID,
+		"AWS_SECRET_ACCESS_KEY="+awsSecret,
+		"AWS_REGION="+awsRegion,
+	), "serve", "--listen", "127.0.0.1:0"); err != nil {
+		return err
+	}
 	if anthropicGatewayURL, err = start("anthropic gateway", bin, append(common,
 		"AI_PROVIDER=anthropic",
+		"BEDROCK_ACCESS_KEYS="+awsKeyID+":"+awsSecret, // for e2e/node/bedrock-frontdoor.test.mjs
 		"ANTHROPIC_BASE_URL="+anthropicEmulatorURL,
 		"ANTHROPIC_API_KEY="+upstreamAPIKey,
 	), "serve", "--listen", "127.0.0.1:0"); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // AnthropicOptions configures the Anthropic API emulator.
@@ -77,29 +78,14 @@ var anthropicFaults = map[string]anthropicFault{
 	"denied":        {http.StatusForbidden, "permission_error", "Your API key does not have permission to use the specified resource."},
 }
 
-// statusOf maps the error vocabulary to the API's status and error type.
+// statusOf maps the error vocabulary to the API's status and error type:
+// the gateway's mapping, but for timeouts, which the API itself reports as
+// its own 504 timeout_error where the gateway says api_error.
 func statusOf(code string) (int, string) {
-	switch code {
-	case claudebridge.EINVALID:
-		return http.StatusBadRequest, "invalid_request_error"
-	case claudebridge.EAUTH:
-		return http.StatusUnauthorized, "authentication_error"
-	case claudebridge.EBILLING:
-		return http.StatusPaymentRequired, "billing_error"
-	case claudebridge.EPERMISSION:
-		return http.StatusForbidden, "permission_error"
-	case claudebridge.ENOTFOUND:
-		return http.StatusNotFound, "not_found_error"
-	case claudebridge.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge, "request_too_large"
-	case claudebridge.ERATELIMIT:
-		return http.StatusTooManyRequests, "rate_limit_error"
-	case claudebridge.EOVERLOADED:
-		return 529, "overloaded_error"
-	case claudebridge.ETIMEOUT:
+	if code == claudebridge.ETIMEOUT {
 		return http.StatusGatewayTimeout, "timeout_error"
 	}
-	return http.StatusInternalServerError, "api_error"
+	return anthropic.Status(code)
 }
 
 // anthropicError is the API's error body.

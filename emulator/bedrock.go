@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/claudebridge/claudebridge/sigv4"
 )
 
 // BedrockOptions configure the Bedrock emulator.
@@ -37,7 +39,7 @@ type BedrockOptions struct {
 // bedrockServer is the handler NewBedrock returns.
 type bedrockServer struct {
 	region              string
-	auth                *sigv4
+	auth                *requestAuth
 	secrets             map[string]string
 	log                 *slog.Logger
 	faults              FaultCounter
@@ -68,7 +70,7 @@ func NewBedrock(opts BedrockOptions) http.Handler {
 	}
 	b := &bedrockServer{
 		region:              opts.Region,
-		auth:                &sigv4{region: opts.Region, secrets: opts.Credentials, bearer: opts.BearerTokens, now: opts.Now},
+		auth:                &requestAuth{signatures: sigv4.Verifier{Region: opts.Region, Credentials: opts.Credentials, Now: opts.Now}, bearer: opts.BearerTokens},
 		secrets:             opts.Secrets,
 		log:                 log,
 		applicationProfiles: map[string]applicationProfile{},

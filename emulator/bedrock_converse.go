@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ const converseDefaultMaxTokens = 4096
 // Messages, answered like InvokeModel, and the answer translated back.
 func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, requestID, modelID string, body []byte, stream bool) {
 	start := time.Now()
-	ref, e := b.resolveModel(modelID)
+	ref, e := b.resolveConverseModel(modelID)
 	if e == nil && ref.Kind == "base" && ref.Model.ProfileOnly {
 		e = onDemandUnsupported(ref.Model.BedrockID)
 	}
@@ -28,12 +29,17 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 		writeAWSError(w, requestID, e)
 		return
 	}
-	fields, e := converseFields(ref.Model, body)
+	guardrailed, e := takeGuardrail(body, stream)
 	if e != nil {
 		writeAWSError(w, requestID, e)
 		return
 	}
-	reply, err := Answer(ref.Model.AnthropicID, fields)
+	fields, e := converseFields(ref.Model, guardrailed)
+	if e != nil {
+		writeAWSError(w, requestID, e)
+		return
+	}
+	reply, err := Answer(ref.Model.answerID(), fields)
 	if err != nil {
 		writeAWSError(w, requestID, answerError(err))
 		return
@@ -133,10 +139,17 @@ func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requ
 // CountTokens) into Messages fields and checks them as Bedrock checks what
 // it passes to the model; the model's complaints come back, as on Bedrock,
 // after "The model returned the following errors: ".
+//
+// For a model of another provider only what Converse itself says is taken;
+// keys of additionalModelRequestFields are refused, and no Claude rule
+// (betas, fields, sampling) applies.
 func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMessage, *awsError) {
 	fields, err := converse.RequestToMessages(raw)
 	if err != nil {
 		return nil, validationError(claudebridge.ErrorMessage(err))
+	}
+	if m.Provider != "" {
+		return otherModelRequest(fields)
 	}
 	if _, ok := fields["max_tokens"]; !ok {
 		limit := converseDefaultMaxTokens
@@ -155,4 +168,67 @@ func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMe
 		return nil, e
 	}
 	return checked, nil
+}
+
+// otherModelRequest checks the Messages fields of a Converse request for a
+// model of another provider and completes max_tokens.
+func otherModelRequest(fields map[string]json.RawMessage) (map[string]json.RawMessage, *awsError) {
+	var extra []string
+	for _, name := range sortedNames(fields) {
+		if !contains(otherModelFields, name) {
+			extra = append(extra, "#: extraneous key ["+name+"] is not permitted")
+		}
+	}
+	if len(extra) > 0 {
+		return nil, validationError("The model returned the following errors: Malformed input request: " + strings.Join(extra, "") + ", please reformat your input and try again.")
+	}
+	if _, ok := fields["max_tokens"]; !ok {
+		fields["max_tokens"] = json.RawMessage(strconv.Itoa(converseDefaultMaxTokens))
+	}
+	return fields, nil
+}
+
+func sortedNames(m map[string]json.RawMessage) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// takeGuardrail checks and removes the guardrailConfig of a Converse
+// request: the emulator has every guardrail, and none ever intervenes. The
+// identifier and version are required, as in Bedrock's GuardrailConfiguration
+// (GuardrailStreamConfiguration for ConverseStream, which also takes
+// streamProcessingMode "sync" or "async").
+func takeGuardrail(body []byte, stream bool) ([]byte, *awsError) {
+	var in map[string]json.RawMessage
+	if json.Unmarshal(body, &in) != nil {
+		return body, nil // converseFields reports it
+	}
+	raw, ok := in["guardrailConfig"]
+	if !ok {
+		return body, nil
+	}
+	var gc struct {
+		Identifier *string `json:"guardrailIdentifier"`
+		Version    *string `json:"guardrailVersion"`
+		Trace      *string `json:"trace"`
+		Mode       *string `json:"streamProcessingMode"`
+	}
+	if err := json.Unmarshal(raw, &gc); err != nil {
+		return nil, validationError("guardrailConfig: must be an object")
+	}
+	switch {
+	case gc.Identifier == nil || *gc.Identifier == "":
+		return nil, validationError("1 validation error detected: Value null at 'guardrailConfig.guardrailIdentifier' failed to satisfy constraint: Member must not be null")
+	case gc.Version == nil || *gc.Version == "":
+		return nil, validationError("1 validation error detected: Value null at 'guardrailConfig.guardrailVersion' failed to satisfy constraint: Member must not be null")
+	case gc.Mode != nil && (!stream || (*gc.Mode != "sync" && *gc.Mode != "async")):
+		return nil, validationError("guardrailConfig.streamProcessingMode: not a valid value")
+	}
+	delete(in, "guardrailConfig")
+	out, _ := json.Marshal(in)
+	return out, nil
 }

@@ -36,13 +36,11 @@ const (
 // Error messages Bedrock sends, as reported by its users (see the lead's
 // report for where each was found).
 const (
-	msgInvalidModel       = "The provided model identifier is invalid."
-	msgCannotCount        = "The provided model doesn't support counting tokens."
-	msgInvalidBeta        = "invalid beta flag"
-	msgSamplingExclusive  = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
-	msgMissingAuthToken   = "Missing Authentication Token"
-	msgUnrecognizedClient = "The security token included in the request is invalid."
-	msgBadAPIKey          = "Authentication failed: Please make sure your API Key is valid."
+	msgInvalidModel      = "The provided model identifier is invalid."
+	msgCannotCount       = "The provided model doesn't support counting tokens."
+	msgInvalidBeta       = "invalid beta flag"
+	msgSamplingExclusive = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+	msgBadAPIKey         = "Authentication failed: Please make sure your API Key is valid."
 )
 
 func validationError(msg string) *awsError {

@@ -4,13 +4,17 @@ import (
 	"strings"
 )
 
-// bedrockModel is one Anthropic model as Bedrock serves it: its ids and what
-// its InvokeModel body may contain. The table below is data so that a
-// reader can check it against Bedrock's model cards.
+// bedrockModel is one model as Bedrock serves it: its ids and what its
+// InvokeModel body may contain. The tables below are data so that a reader
+// can check them against Bedrock's model cards.
 type bedrockModel struct {
 	// AnthropicID is the model's id on the Anthropic API, which Bedrock
-	// names in the "model" field of its responses.
+	// names in the "model" field of its responses; "" for the models of
+	// other providers (otherModels).
 	AnthropicID string
+	// Provider is the provider of a model of otherModels ("Amazon",
+	// "Meta", "Mistral AI"); "" for Anthropic's.
+	Provider string
 	// BedrockID is the base (foundation model) id.
 	BedrockID string
 	Name      string
@@ -97,6 +101,70 @@ func newestModel(anthropicID string) *bedrockModel {
 	return &bedrockModel{AnthropicID: anthropicID, BedrockID: "anthropic." + anthropicID, ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude46, Fields: fieldsEffort, ToolFields: toolFields45}
 }
 
+// otherModels are models of other providers. The emulator serves them
+// through Converse and ConverseStream only, answering with the same
+// deterministic model as the Claude models: their InvokeModel bodies are
+// each provider's own format, which the emulator does not implement.
+// Each answers to its base id, its foundation-model ARN and the system
+// profile ids of the emulator's geography and of global (simpler than
+// Bedrock, where some of them are reached through a profile only).
+var otherModels = []*bedrockModel{
+	{Provider: "Amazon", BedrockID: "amazon.nova-pro-v1:0", Name: "Nova Pro"},
+	{Provider: "Amazon", BedrockID: "amazon.nova-lite-v1:0", Name: "Nova Lite"},
+	{Provider: "Amazon", BedrockID: "amazon.nova-micro-v1:0", Name: "Nova Micro"},
+	{Provider: "Meta", BedrockID: "meta.llama3-3-70b-instruct-v1:0", Name: "Llama 3.3 70B Instruct"},
+	{Provider: "Meta", BedrockID: "meta.llama3-1-8b-instruct-v1:0", Name: "Llama 3.1 8B Instruct"},
+	{Provider: "Mistral AI", BedrockID: "mistral.mistral-large-2407-v1:0", Name: "Mistral Large (24.07)"},
+}
+
+// otherModelFields are the Messages fields a Converse request for a model
+// of otherModels may carry: what Converse itself says (messages, system,
+// inferenceConfig, toolConfig, requestMetadata). Anything else came from
+// additionalModelRequestFields, which these models refuse as Bedrock does.
+var otherModelFields = []string{"messages", "system", "max_tokens", "temperature", "top_p", "stop_sequences", "tools", "tool_choice", "metadata"}
+
+// answerID is the model id the deterministic model answers as.
+func (m *bedrockModel) answerID() string {
+	if m.AnthropicID != "" {
+		return m.AnthropicID
+	}
+	return m.BedrockID
+}
+
+// otherModel finds a model of otherModels by base id or by the id of one of
+// its system profiles in region; nil when id names none.
+func otherModel(id, region string) *bedrockModel {
+	base := id
+	if prefix, rest, ok := strings.Cut(id, "."); ok && strings.Contains(rest, ".") {
+		if prefix != profilePrefix(region) && prefix != "global" {
+			return nil
+		}
+		base = rest
+	}
+	if rest, ok := strings.CutPrefix(base, "arn:aws:bedrock:"); ok {
+		// arn:aws:bedrock:<region>::foundation-model/<id>
+		parts := strings.SplitN(rest, ":", 3)
+		if len(parts) != 3 || parts[0] != region {
+			return nil
+		}
+		base, ok = strings.CutPrefix(parts[2], "foundation-model/")
+		if !ok {
+			return nil
+		}
+	}
+	for _, m := range otherModels {
+		if m.BedrockID == base {
+			return m
+		}
+	}
+	return nil
+}
+
+// msgOtherModelInvoke is Bedrock's answer to an InvokeModel body in
+// Anthropic's format sent to a model of another provider, whose schema has
+// no anthropic_version (the first key such a body is refused for).
+const msgOtherModelInvoke = "Malformed input request: #: extraneous key [anthropic_version] is not permitted, please reformat your input and try again."
+
 func init() {
 	// Names come from the catalog where the model is in it.
 	for _, m := range bedrockModels {
@@ -177,7 +245,15 @@ type modelRef struct {
 // foundation-model ARNs, system inference profile ids and ARNs, and
 // application inference profile ARNs. Unknown ids get Bedrock's
 // ValidationException.
+//
+// The models of other providers are served through Converse only
+// (resolveConverseModel): for InvokeModel and CountTokens, which carry
+// Anthropic's body format here, they get Bedrock's "Malformed input
+// request".
 func (b *bedrockServer) resolveModel(id string) (*modelRef, *awsError) {
+	if otherModel(id, b.region) != nil {
+		return nil, validationError(msgOtherModelInvoke)
+	}
 	invalid := validationError(msgInvalidModel)
 	if rest, ok := strings.CutPrefix(id, "arn:aws:bedrock:"); ok {
 		parts := strings.SplitN(rest, ":", 3)
@@ -211,6 +287,20 @@ func (b *bedrockServer) resolveModel(id string) (*modelRef, *awsError) {
 		return b.resolveProfile(id)
 	}
 	return b.resolveBase(id)
+}
+
+// resolveConverseModel resolves the model id of a Converse or
+// ConverseStream request: the Claude models as resolveModel does, and the
+// models of other providers.
+func (b *bedrockServer) resolveConverseModel(id string) (*modelRef, *awsError) {
+	if m := otherModel(id, b.region); m != nil {
+		kind := "base"
+		if m.BedrockID != id && !strings.HasPrefix(id, "arn:") {
+			kind = "profile"
+		}
+		return &modelRef{Model: m, Kind: kind}, nil
+	}
+	return b.resolveModel(id)
 }
 
 func (b *bedrockServer) resolveBase(id string) (*modelRef, *awsError) {

@@ -42,20 +42,32 @@ type Config struct {
 
 	BedrockModels    map[string]string // BEDROCK_MODEL_MAP: id=bedrock-id,...
 	BedrockDropBetas []string          // BEDROCK_DROP_BETAS
+
+	BedrockAPI              string            // BEDROCK_API: invoke or converse, for Anthropic models
+	BedrockAPIOverrides     map[string]string // BEDROCK_API_OVERRIDES: model=invoke|converse,...
+	BedrockGuardrailID      string            // BEDROCK_GUARDRAIL_ID
+	BedrockGuardrailVersion string            // BEDROCK_GUARDRAIL_VERSION
+
+	// BedrockAccessKeys are the access key pairs whose SigV4 signatures the
+	// Bedrock front door accepts (BEDROCK_ACCESS_KEYS: AKID:SECRET,...).
+	BedrockAccessKeys map[string]string
 }
 
 // loadConfig reads the environment through getenv.
 func loadConfig(getenv func(string) string) (*Config, error) {
 	c := &Config{
-		Listen:              or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
-		Provider:            strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
-		APIKeys:             append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
-		CORSOrigins:         list(getenv("CORS_ALLOW_ORIGINS")),
-		AnthropicBaseURL:    getenv("ANTHROPIC_BASE_URL"),
-		AnthropicAPIKey:     getenv("ANTHROPIC_API_KEY"),
-		AnthropicSecretName: getenv("ANTHROPIC_SECRET_NAME"),
-		BedrockDropBetas:    list(getenv("BEDROCK_DROP_BETAS")),
-		BedrockModels:       map[string]string{},
+		Listen:                  or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		Provider:                strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
+		APIKeys:                 append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
+		CORSOrigins:             list(getenv("CORS_ALLOW_ORIGINS")),
+		AnthropicBaseURL:        getenv("ANTHROPIC_BASE_URL"),
+		AnthropicAPIKey:         getenv("ANTHROPIC_API_KEY"),
+		AnthropicSecretName:     getenv("ANTHROPIC_SECRET_NAME"),
+		BedrockDropBetas:        list(getenv("BEDROCK_DROP_BETAS")),
+		BedrockModels:           map[string]string{},
+		BedrockAPIOverrides:     map[string]string{},
+		BedrockGuardrailID:      strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_ID")),
+		BedrockGuardrailVersion: strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_VERSION")),
 	}
 	switch c.Provider {
 	case "":
@@ -91,6 +103,35 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("BEDROCK_MODEL_MAP: %q is not id=bedrock-model-id", pair)
 		}
 		c.BedrockModels[strings.TrimSpace(id)] = strings.TrimSpace(target)
+	}
+	switch api := strings.ToLower(strings.TrimSpace(getenv("BEDROCK_API"))); api {
+	case "", "invoke":
+		c.BedrockAPI = "invoke"
+	case "converse":
+		c.BedrockAPI = api
+	default:
+		return nil, fmt.Errorf("BEDROCK_API=%q: want invoke or converse", api)
+	}
+	for _, pair := range list(getenv("BEDROCK_API_OVERRIDES")) {
+		id, api, ok := strings.Cut(pair, "=")
+		api = strings.ToLower(strings.TrimSpace(api))
+		if !ok || strings.TrimSpace(id) == "" || (api != "invoke" && api != "converse") {
+			return nil, fmt.Errorf("BEDROCK_API_OVERRIDES: %q is not model=invoke or model=converse", pair)
+		}
+		c.BedrockAPIOverrides[strings.TrimSpace(id)] = api
+	}
+	if c.BedrockGuardrailVersion != "" && c.BedrockGuardrailID == "" {
+		return nil, fmt.Errorf("BEDROCK_GUARDRAIL_VERSION is set without BEDROCK_GUARDRAIL_ID")
+	}
+	c.BedrockAccessKeys = map[string]string{}
+	for _, pair := range list(getenv("BEDROCK_ACCESS_KEYS")) {
+		id, secret, ok := strings.Cut(pair, ":")
+		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
+		if !ok || id == "" || secret == "" {
+			// The entry is not shown: it may hold a secret.
+			return nil, fmt.Errorf("BEDROCK_ACCESS_KEYS: an entry is not ACCESS_KEY_ID:SECRET_ACCESS_KEY")
+		}
+		c.BedrockAccessKeys[id] = secret
 	}
 	var err error
 	if c.RetryMaxAttempts, err = intVar(getenv, "RETRY_MAX_ATTEMPTS", 3); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +21,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/bedrock"
+	"github.com/claudebridge/claudebridge/bedrockapi"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/h1"
@@ -57,9 +59,11 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	up = &retry.Upstream{Next: up, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
+	keys := gateway.NewKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
-		Upstream:       &retry.Upstream{Next: up, MaxAttempts: cfg.RetryMaxAttempts, Logger: log},
-		Keys:           gateway.NewKeys(cfg.APIKeys...),
+		Upstream:       up,
+		Keys:           keys,
 		CORS:           gateway.NewCORS(cfg.CORSOrigins...),
 		Sampling:       cfg.Sampling,
 		PingInterval:   cfg.PingInterval,
@@ -67,13 +71,35 @@ func serve(ctx context.Context, args []string) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 	}
+	front := bedrockapi.New(bedrockapi.Options{
+		Upstream:       up,
+		Keys:           keys,
+		AccessKeys:     cfg.BedrockAccessKeys,
+		Sampling:       cfg.Sampling,
+		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
+	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0)
-	return serveUntilDone(ctx, newServer(gw), ln, log)
+		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys))
+	return serveUntilDone(ctx, newServer(frontDoors(front, gw)), ln, log)
+}
+
+// frontDoors serves the Bedrock runtime API (paths under /model/) and the
+// Anthropic API (everything else) on one listener. The prefix is matched
+// by hand rather than by a ServeMux, which would redirect the unclean
+// paths an escaped model id can make.
+func frontDoors(bedrockRuntime, anthropicAPI http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/model/") {
+			bedrockRuntime.ServeHTTP(w, r)
+			return
+		}
+		anthropicAPI.ServeHTTP(w, r)
+	})
 }
 
 // newServer returns a server for HTTP/1.1 and HTTP/2 without TLS. No write
@@ -158,5 +184,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {
 	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client, Models: cfg.BedrockModels,
-		DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log})
+		DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log,
+		API: cfg.BedrockAPI, APIByModel: cfg.BedrockAPIOverrides,
+		GuardrailID: cfg.BedrockGuardrailID, GuardrailVersion: cfg.BedrockGuardrailVersion})
 }

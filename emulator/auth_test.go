@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/claudebridge/claudebridge/awssdk"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +21,9 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/auth/bearer"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/sigv4"
 )
 
 // signedRequest is a POST of body to url signed by the SDK's SigV4 signer
@@ -75,7 +77,7 @@ func TestSigV4Refusals(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 || resp.Header.Get("X-Amzn-ErrorType") == "" || !bytes.Contains(body, []byte(msgMissingAuthToken)) {
+	if resp.StatusCode != 403 || resp.Header.Get("X-Amzn-ErrorType") == "" || !bytes.Contains(body, []byte(sigv4.MsgMissingAuthToken)) {
 		t.Errorf("unsigned: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 
@@ -186,12 +188,5 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 1 || resp.StatusCode != 200 {
 		t.Errorf("h1: %s %d", resp.Proto, resp.StatusCode)
-	}
-}
-
-func TestCanonicalURIEscapesTwice(t *testing.T) {
-	r := httptest.NewRequest("POST", "/model/us.anthropic.claude-v1%3A0/invoke", nil)
-	if got, want := canonicalURI(r), "/model/us.anthropic.claude-v1%253A0/invoke"; got != want {
-		t.Errorf("canonical URI %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,78 @@
+package bedrockapi
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/converse"
+	"github.com/claudebridge/claudebridge/eventstream"
+)
+
+// converse serves Converse and ConverseStream: the request is translated to
+// Messages, sent to the upstream, and the answer translated back.
+func (h *Handler) converse(c *call, stream bool) error {
+	fields, err := converseFields(c.body, false)
+	if err != nil {
+		return c.fail(err)
+	}
+	req, err := h.messagesRequest(c.model, fields, c.r.Header, stream, false)
+	if err != nil {
+		return c.fail(err)
+	}
+	if stream {
+		return h.converseStream(c, req)
+	}
+	resp, err := h.opts.Upstream.Messages(c.ctx, req)
+	if err != nil {
+		return c.fail(err)
+	}
+	out, err := converse.ResponseFromMessages(resp.Body)
+	if err != nil {
+		return c.fail(err)
+	}
+	out = bytes.Replace(out, []byte(`"latencyMs":0`), []byte(`"latencyMs":`+strconv.FormatInt(time.Since(c.start).Milliseconds(), 10)), 1)
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Write(out)
+	return nil
+}
+
+// converseStream writes the upstream's events as ConverseStream events,
+// each an event-stream message whose :event-type is the event's name.
+func (h *Handler) converseStream(c *call, req *claudebridge.Request) error {
+	st, err := h.opts.Upstream.Stream(c.ctx, req)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer st.Close()
+	c.w.Header().Set("Content-Type", eventstream.ContentType)
+	c.w.WriteHeader(http.StatusOK)
+	fw := eventstream.NewWriter(c.w)
+	var translator converse.StreamFromMessages
+	for {
+		ev, err := st.Next()
+		if err == io.EOF {
+			return nil
+		}
+		var out []converse.ConverseEvent
+		if err == nil {
+			if ev.Type == "message_stop" {
+				translator.LatencyMs = time.Since(c.start).Milliseconds()
+			}
+			out, err = translator.Event(ev)
+		}
+		if err != nil {
+			e := toAWSError(err)
+			fw.Exception(streamExceptionType(e, true), e.Message)
+			return err
+		}
+		for _, ce := range out {
+			if err := fw.Event(ce.Type, ce.Payload); err != nil {
+				return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
+			}
+		}
+	}
+}

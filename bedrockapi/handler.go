@@ -1,0 +1,184 @@
+// Package bedrockapi is the Bedrock runtime API as an http.Handler, served
+// by any claudebridge.Upstream: code written for boto3 or an AWS SDK sets
+// its endpoint to claudebridge and reaches the Anthropic API (or Bedrock, or
+// the emulator) unchanged.
+//
+// Operations: POST /model/{modelId}/invoke (InvokeModel),
+// /invoke-with-response-stream, /converse, /converse-stream and
+// /count-tokens, with Bedrock's wire: Anthropic Messages bodies with
+// anthropic_version "bedrock-2023-05-31" for InvokeModel, the Converse JSON
+// for Converse (translated by package converse), AWS event-stream framing
+// for streams, and errors as X-Amzn-ErrorType with {"message": ...}.
+package bedrockapi
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/bedrock"
+	"github.com/claudebridge/claudebridge/gateway"
+)
+
+// Options configure the handler. The zero value of each optional field is
+// a working default.
+type Options struct {
+	// Upstream serves every call. Required.
+	Upstream claudebridge.Upstream
+	// Keys are the client keys accepted as Bedrock API keys
+	// ("Authorization: Bearer <key>", what the AWS SDKs send for
+	// AWS_BEARER_TOKEN_BEDROCK).
+	Keys *gateway.Keys
+	// AccessKeys maps AWS access key ids to secret access keys: SigV4
+	// signatures (service "bedrock", any region) are verified against them.
+	// With neither Keys nor AccessKeys the front door is open and any
+	// request, signed or not, is served.
+	AccessKeys map[string]string
+	// Sampling is the policy for temperature with top_p on models that
+	// refuse the pair. Default anthropic.SamplingDropTopP.
+	Sampling anthropic.SamplingPolicy
+	// RequestTimeout bounds a whole call, stream included. Zero: no bound.
+	RequestTimeout time.Duration
+	// Logger gets one line per call. Nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock SigV4 signatures are checked against; nil is time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the Bedrock runtime operations. Create it with New.
+type Handler struct {
+	opts Options
+	auth auth
+	log  *slog.Logger
+}
+
+// New returns the handler for opts.
+func New(opts Options) *Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.Sampling == "" {
+		opts.Sampling = anthropic.SamplingDropTopP
+	}
+	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.AccessKeys, opts.Now), log: log}
+}
+
+// maxBody is the largest request body accepted, the Messages API's limit.
+const maxBody = anthropic.MaxBodyBytes
+
+// call is one request being served.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	ctx       context.Context
+	requestID string
+	// modelID is the id from the path; model the Anthropic id it maps to.
+	modelID, model string
+	body           []byte
+	start          time.Time
+}
+
+// ServeHTTP authenticates the request and routes it by operation. Every
+// response carries X-Amzn-RequestId.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, requestID: newRequestID(), start: time.Now()}
+	w.Header().Set("X-Amzn-RequestId", c.requestID)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		c.fail(claudebridge.Errorf(claudebridge.ETOOLARGE, "Input is too long for requested model."))
+		return
+	}
+	c.body = body
+	if e := h.auth.check(r, body); e != nil {
+		h.log.Info("bedrock front door: refused", "request_id", c.requestID, "path", r.URL.Path, "error", e.Type)
+		writeAWSError(w, e)
+		return
+	}
+	modelID, operation, ok := route(r)
+	if !ok || r.Method != http.MethodPost {
+		writeAWSError(w, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"})
+		return
+	}
+	c.modelID, c.model = modelID, AnthropicModelID(modelID)
+	ctx, cancel := h.callContext(r.Context())
+	defer cancel()
+	c.ctx = ctx
+	var callErr error
+	switch operation {
+	case "invoke":
+		callErr = h.invoke(c, false)
+	case "invoke-with-response-stream":
+		callErr = h.invoke(c, true)
+	case "converse":
+		callErr = h.converse(c, false)
+	case "converse-stream":
+		callErr = h.converse(c, true)
+	case "count-tokens":
+		callErr = h.countTokens(c)
+	default:
+		writeAWSError(w, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"})
+		return
+	}
+	h.logCall(c, operation, callErr)
+}
+
+// route splits /model/{modelId}/{operation}. The model id is unescaped
+// after the split, so an ARN sent with %2F stays one segment.
+func route(r *http.Request) (modelID, operation string, ok bool) {
+	parts := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	if len(parts) != 3 || parts[0] != "model" {
+		return "", "", false
+	}
+	id, err := url.PathUnescape(parts[1])
+	if err != nil || id == "" {
+		return "", "", false
+	}
+	return id, parts[2], true
+}
+
+// AnthropicModelID is the model id sent to the upstream for a Bedrock model
+// id: a Claude model's Bedrock id, profile id or ARN becomes its Anthropic
+// id (by bedrock.AnthropicModelID); any other id (an Anthropic id, another
+// vendor's model) goes as it is.
+func AnthropicModelID(modelID string) string {
+	if id, ok := bedrock.AnthropicModelID(modelID); ok {
+		return id
+	}
+	return modelID
+}
+
+func (h *Handler) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if h.opts.RequestTimeout > 0 {
+		return context.WithTimeout(parent, h.opts.RequestTimeout)
+	}
+	return context.WithCancel(parent)
+}
+
+func (h *Handler) logCall(c *call, operation string, err error) {
+	attrs := []slog.Attr{slog.String("request_id", c.requestID), slog.String("operation", operation),
+		slog.String("model", c.modelID), slog.Duration("duration", time.Since(c.start))}
+	if err != nil && !isCanceled(err) {
+		attrs = append(attrs, slog.String("error", claudebridge.ErrorMessage(err)))
+		h.log.LogAttrs(c.r.Context(), slog.LevelWarn, "bedrock front door", attrs...)
+		return
+	}
+	h.log.LogAttrs(c.r.Context(), slog.LevelInfo, "bedrock front door", attrs...)
+}
+
+// newRequestID makes an id in the form of AWS request ids (a UUID).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,162 @@
+package bedrockapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/eventstream"
+)
+
+// invoke serves InvokeModel and InvokeModelWithResponseStream: the body is
+// checked as Bedrock checks it, sent to the upstream as a Messages call,
+// and the Messages answer returned as it came, JSON or one event-stream
+// chunk per Messages event.
+func (h *Handler) invoke(c *call, stream bool) error {
+	fields, err := invokeFields(c.body)
+	if err != nil {
+		return c.fail(err)
+	}
+	req, err := h.messagesRequest(c.model, fields, c.r.Header, stream, false)
+	if err != nil {
+		return c.fail(err)
+	}
+	if stream {
+		return h.invokeStream(c, req)
+	}
+	resp, err := h.opts.Upstream.Messages(c.ctx, req)
+	if err != nil {
+		return c.fail(err)
+	}
+	hdr := c.w.Header()
+	hdr.Set("Content-Type", "application/json")
+	setTokenHeaders(hdr, resp.Usage)
+	hdr.Set("X-Amzn-Bedrock-Invocation-Latency", strconv.FormatInt(time.Since(c.start).Milliseconds(), 10))
+	c.w.Write(resp.Body)
+	return nil
+}
+
+// setTokenHeaders sets the X-Amzn-Bedrock-*-Token-Count headers of an
+// InvokeModel response.
+func setTokenHeaders(h http.Header, u claudebridge.Usage) {
+	h.Set("X-Amzn-Bedrock-Input-Token-Count", strconv.Itoa(u.InputTokens))
+	h.Set("X-Amzn-Bedrock-Output-Token-Count", strconv.Itoa(u.OutputTokens))
+	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
+		h.Set("X-Amzn-Bedrock-Cache-Read-Input-Token-Count", strconv.Itoa(u.CacheReadInputTokens))
+		h.Set("X-Amzn-Bedrock-Cache-Write-Input-Token-Count", strconv.Itoa(u.CacheCreationInputTokens))
+	}
+}
+
+// invokeStream copies the upstream's Messages events to the client, each as
+// a chunk whose bytes are the event's JSON, with
+// "amazon-bedrock-invocationMetrics" added to message_stop as Bedrock does.
+// Pings are not sent: Bedrock's streams have none. An error before the
+// first event is an error response; after it, an exception frame.
+func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
+	st, err := h.opts.Upstream.Stream(c.ctx, req)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer st.Close()
+	hdr := c.w.Header()
+	hdr.Set("Content-Type", eventstream.ContentType)
+	hdr.Set("X-Amzn-Bedrock-Content-Type", "application/json")
+	c.w.WriteHeader(http.StatusOK)
+	fw := eventstream.NewWriter(c.w)
+	var usage claudebridge.Usage
+	var firstByte time.Duration
+	for {
+		ev, err := st.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			e := toAWSError(err)
+			fw.Exception(streamExceptionType(e, false), e.Message)
+			return err
+		}
+		data := ev.Data
+		switch ev.Type {
+		case "ping":
+			continue
+		case "message_start", "message_delta":
+			addUsage(&usage, ev)
+		case "message_stop":
+			data = withInvocationMetrics(data, usage, time.Since(c.start), firstByte)
+		}
+		if err := fw.Chunk(data); err != nil {
+			return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
+		}
+		if firstByte == 0 {
+			firstByte = time.Since(c.start)
+		}
+	}
+}
+
+// addUsage takes the usage of message_start (input and cache tokens) and
+// message_delta (output tokens, and input tokens where the upstream counts
+// them again) into u.
+func addUsage(u *claudebridge.Usage, ev claudebridge.Event) {
+	var v struct {
+		Message struct {
+			Usage *claudebridge.Usage `json:"usage"`
+		} `json:"message"`
+		Usage *struct {
+			InputTokens              *int `json:"input_tokens"`
+			OutputTokens             *int `json:"output_tokens"`
+			CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
+			CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+		} `json:"usage"`
+	}
+	if json.Unmarshal(ev.Data, &v) != nil {
+		return
+	}
+	if m := v.Message.Usage; m != nil {
+		*u = *m
+	}
+	if d := v.Usage; d != nil {
+		for _, f := range []struct {
+			dst *int
+			src *int
+		}{{&u.InputTokens, d.InputTokens}, {&u.OutputTokens, d.OutputTokens},
+			{&u.CacheCreationInputTokens, d.CacheCreationInputTokens}, {&u.CacheReadInputTokens, d.CacheReadInputTokens}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+	}
+}
+
+// withInvocationMetrics adds "amazon-bedrock-invocationMetrics" to the JSON
+// object data, as Bedrock does on the last chunk of a stream.
+func withInvocationMetrics(data []byte, u claudebridge.Usage, latency, firstByte time.Duration) []byte {
+	metrics := fmt.Sprintf(`"amazon-bedrock-invocationMetrics":{"inputTokenCount":%d,"outputTokenCount":%d,"invocationLatency":%d,"firstByteLatency":%d`,
+		u.InputTokens, u.OutputTokens, latency.Milliseconds(), firstByte.Milliseconds())
+	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
+		metrics += fmt.Sprintf(`,"cacheReadInputTokenCount":%d,"cacheWriteInputTokenCount":%d`, u.CacheReadInputTokens, u.CacheCreationInputTokens)
+	}
+	metrics += "}"
+	data = bytes.TrimSpace(data)
+	if len(data) < 2 || data[len(data)-1] != '}' {
+		return data
+	}
+	inner := bytes.TrimSpace(data[1 : len(data)-1])
+	out := append([]byte{'{'}, inner...)
+	if len(inner) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, metrics...)
+	return append(out, '}')
+}
+
+// isCanceled reports whether err only says the client went away.
+func isCanceled(err error) bool {
+	var e *claudebridge.Error
+	return errors.As(err, &e) && e.Code == claudebridge.ECANCELED
+}

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/h1"
 )
 
 // Options configure an Upstream.
@@ -107,7 +107,7 @@ func New(opts Options) *Upstream {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = &http.Client{Transport: h1.New(h1.Options{})}
 	}
 	cfg := opts.AWS.Copy()
 	cfg.HTTPClient = awssdk.HTTPClient(hc)
@@ -132,19 +132,6 @@ func New(opts Options) *Upstream {
 	return u
 }
 
-func defaultHTTPClient() *http.Client {
-	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-	return &http.Client{Transport: t}
-}
 
 // call is one request prepared for Bedrock: its target, the rules of the
 // target's model and the betas it asks for.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge/bedrockwire"
+
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/sigv4"
 )
@@ -33,7 +35,7 @@ func (a auth) open() bool { return a.keys == nil && a.signatures == nil }
 
 // check returns nil when r (whose body is body) may be served, or the
 // error AWS would answer with.
-func (a auth) check(r *http.Request, body []byte) *awsError {
+func (a auth) check(r *http.Request, body []byte) *bedrockwire.Error {
 	if a.open() {
 		return nil
 	}
@@ -42,18 +44,18 @@ func (a auth) check(r *http.Request, body []byte) *awsError {
 		if a.keys != nil && a.keys.Allow(strings.TrimSpace(authorization[7:])) {
 			return nil
 		}
-		return &awsError{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, Namespace: coralNamespace}
+		return &bedrockwire.Error{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, Namespace: bedrockwire.CoralNamespace}
 	}
 	if a.signatures == nil {
 		// Only API keys are configured: a signature cannot be checked, so
 		// its key id is unknown here.
 		if authorization == "" {
-			return &awsError{Type: "MissingAuthenticationTokenException", Status: http.StatusForbidden, Message: sigv4.MsgMissingAuthToken, Namespace: coralNamespace}
+			return &bedrockwire.Error{Type: "MissingAuthenticationTokenException", Status: http.StatusForbidden, Message: sigv4.MsgMissingAuthToken, Namespace: bedrockwire.CoralNamespace}
 		}
-		return &awsError{Type: "UnrecognizedClientException", Status: http.StatusForbidden, Message: sigv4.MsgUnrecognizedClient, Namespace: coralNamespace}
+		return &bedrockwire.Error{Type: "UnrecognizedClientException", Status: http.StatusForbidden, Message: sigv4.MsgUnrecognizedClient, Namespace: bedrockwire.CoralNamespace}
 	}
 	if e := a.signatures.Verify(r, body, "bedrock"); e != nil {
-		return &awsError{Type: e.Type, Status: e.Status, Message: e.Message, Namespace: coralNamespace}
+		return &bedrockwire.Error{Type: e.Type, Status: e.Status, Message: e.Message, Namespace: bedrockwire.CoralNamespace}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // FuzzRequestParsing feeds arbitrary bodies to the parsing of InvokeModel,
@@ -28,17 +30,14 @@ func FuzzRequestParsing(f *testing.F) {
 			fields, err = converseFields(body, false)
 		case 2:
 			countTokens = true
-			var in countInput
-			if json.Unmarshal(body, &in) != nil {
+			in, e := bedrockwire.ParseCountInput(body)
+			if e != nil {
 				return
 			}
-			switch {
-			case in.Input.InvokeModel != nil:
-				fields, err = invokeFields(in.Input.InvokeModel.Body)
-			case len(in.Input.Converse) > 0:
-				fields, err = converseFields(in.Input.Converse, true)
-			default:
-				return
+			if in.InvokeModel != nil {
+				fields, err = invokeFields(in.InvokeModel)
+			} else {
+				fields, err = converseFields(in.Converse, true)
 			}
 		}
 		if err != nil {

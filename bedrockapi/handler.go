@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge/bedrockwire"
+
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/bedrock"
@@ -100,12 +102,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.body = body
 	if e := h.auth.check(r, body); e != nil {
 		h.log.Info("bedrock front door: refused", "request_id", c.requestID, "path", r.URL.Path, "error", e.Type)
-		writeAWSError(w, e)
+		e.Write(w, "")
 		return
 	}
 	modelID, operation, ok := route(r)
 	if !ok || r.Method != http.MethodPost {
-		writeAWSError(w, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"})
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(w, "")
 		return
 	}
 	c.modelID, c.model = modelID, AnthropicModelID(modelID)
@@ -125,7 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "count-tokens":
 		callErr = h.countTokens(c)
 	default:
-		writeAWSError(w, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"})
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(w, "")
 		return
 	}
 	h.logCall(c, operation, callErr)

@@ -1,14 +1,14 @@
 package bedrockapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/eventstream"
@@ -88,7 +88,7 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 		case "message_start", "message_delta":
 			addUsage(&usage, ev)
 		case "message_stop":
-			data = withInvocationMetrics(data, usage, time.Since(c.start), firstByte)
+			data = bedrockwire.WithInvocationMetrics(data, usage, time.Since(c.start), firstByte)
 		}
 		if err := fw.Chunk(data); err != nil {
 			return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
@@ -131,28 +131,6 @@ func addUsage(u *claudebridge.Usage, ev claudebridge.Event) {
 			}
 		}
 	}
-}
-
-// withInvocationMetrics adds "amazon-bedrock-invocationMetrics" to the JSON
-// object data, as Bedrock does on the last chunk of a stream.
-func withInvocationMetrics(data []byte, u claudebridge.Usage, latency, firstByte time.Duration) []byte {
-	metrics := fmt.Sprintf(`"amazon-bedrock-invocationMetrics":{"inputTokenCount":%d,"outputTokenCount":%d,"invocationLatency":%d,"firstByteLatency":%d`,
-		u.InputTokens, u.OutputTokens, latency.Milliseconds(), firstByte.Milliseconds())
-	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
-		metrics += fmt.Sprintf(`,"cacheReadInputTokenCount":%d,"cacheWriteInputTokenCount":%d`, u.CacheReadInputTokens, u.CacheCreationInputTokens)
-	}
-	metrics += "}"
-	data = bytes.TrimSpace(data)
-	if len(data) < 2 || data[len(data)-1] != '}' {
-		return data
-	}
-	inner := bytes.TrimSpace(data[1 : len(data)-1])
-	out := append([]byte{'{'}, inner...)
-	if len(inner) > 0 {
-		out = append(out, ',')
-	}
-	out = append(out, metrics...)
-	return append(out, '}')
 }
 
 // isCanceled reports whether err only says the client went away.

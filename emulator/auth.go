@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/claudebridge/claudebridge/bedrockwire"
+
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
@@ -20,18 +22,18 @@ type requestAuth struct {
 
 // check returns nil when r (whose body is body) is authenticated for
 // service, or the error AWS would answer with.
-func (a *requestAuth) check(r *http.Request, body []byte, service string, bearerAllowed bool) *awsError {
+func (a *requestAuth) check(r *http.Request, body []byte, service string, bearerAllowed bool) *bedrockwire.Error {
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && bearerAllowed {
 		return a.checkBearer(strings.TrimSpace(token))
 	}
 	if e := a.signatures.Verify(r, body, service); e != nil {
-		return &awsError{Type: e.Type, Status: e.Status, Message: e.Message, Namespace: coralNamespace}
+		return &bedrockwire.Error{Type: e.Type, Status: e.Status, Message: e.Message, Namespace: bedrockwire.CoralNamespace}
 	}
 	return nil
 }
 
-func (a *requestAuth) checkBearer(token string) *awsError {
-	bad := &awsError{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, UpperMessage: true}
+func (a *requestAuth) checkBearer(token string) *bedrockwire.Error {
+	bad := &bedrockwire.Error{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, UpperMessage: true}
 	if token == "" {
 		return bad
 	}

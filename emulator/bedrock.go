@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge/bedrockwire"
+
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
@@ -90,7 +92,7 @@ func (b *bedrockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBedrockBody))
 	if err != nil {
-		writeAWSError(w, requestID, validationError("Input is too long for requested model."))
+		bedrockwire.ValidationError("Input is too long for requested model.").Write(w, requestID)
 		return
 	}
 	if target := r.Header.Get("X-Amz-Target"); r.Method == http.MethodPost && r.URL.Path == "/" && target != "" {
@@ -104,7 +106,7 @@ func (b *bedrockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := b.auth.check(r, body, "bedrock", true); e != nil {
 		b.log.Info("bedrock: refused", "path", r.URL.Path, "error", e.Type)
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	segments := pathSegments(r)
@@ -114,7 +116,7 @@ func (b *bedrockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segments) >= 1 && (segments[0] == "foundation-models" || segments[0] == "inference-profiles") && r.Method == http.MethodGet:
 		b.controlPlane(w, r, requestID, segments)
 	default:
-		writeAWSError(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: coralNamespace})
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: bedrockwire.CoralNamespace}).Write(w, requestID)
 	}
 }
 
@@ -148,7 +150,7 @@ func (b *bedrockServer) runtime(w http.ResponseWriter, r *http.Request, requestI
 	case "converse-stream":
 		b.converse(w, r, requestID, modelID, body, true)
 	default:
-		writeAWSError(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: coralNamespace})
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: bedrockwire.CoralNamespace}).Write(w, requestID)
 	}
 }
 
@@ -165,7 +167,7 @@ func newRequestID() string {
 func writeJSON(w http.ResponseWriter, requestID string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		writeAWSError(w, requestID, &awsError{Type: "InternalServerException", Status: 500, Message: "internal error"})
+		(&bedrockwire.Error{Type: "InternalServerException", Status: 500, Message: "internal error"}).Write(w, requestID)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge/bedrockwire"
+
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/converse"
 )
@@ -26,22 +28,22 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 		e = onDemandUnsupported(ref.Model.BedrockID)
 	}
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	guardrailed, e := takeGuardrail(body, stream)
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	fields, e := converseFields(ref.Model, guardrailed)
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	reply, err := Answer(ref.Model.answerID(), fields)
 	if err != nil {
-		writeAWSError(w, requestID, answerError(err))
+		answerError(err).Write(w, requestID)
 		return
 	}
 	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
@@ -54,7 +56,7 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 	}
 	out, err := converse.ResponseFromMessages(reply.Message())
 	if err != nil {
-		writeAWSError(w, requestID, answerError(err))
+		answerError(err).Write(w, requestID)
 		return
 	}
 	out = bytes.Replace(out, []byte(`"latencyMs":0`), []byte(`"latencyMs":`+strconv.FormatInt(time.Since(start).Milliseconds(), 10)), 1)
@@ -128,10 +130,10 @@ func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requ
 		if d.Fault == "cut" {
 			panic(http.ErrAbortHandler)
 		}
-		writeAWSError(w, requestID, &awsError{Type: "ModelErrorException", Status: http.StatusFailedDependency, Message: "The model returned an error while processing the request."})
+		(&bedrockwire.Error{Type: "ModelErrorException", Status: http.StatusFailedDependency, Message: "The model returned an error while processing the request."}).Write(w, requestID)
 		return true, true
 	}
-	writeAWSError(w, requestID, faultError(d))
+	faultError(d).Write(w, requestID)
 	return true, true
 }
 
@@ -143,10 +145,10 @@ func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requ
 // For a model of another provider only what Converse itself says is taken;
 // keys of additionalModelRequestFields are refused, and no Claude rule
 // (betas, fields, sampling) applies.
-func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMessage, *awsError) {
+func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMessage, *bedrockwire.Error) {
 	fields, err := converse.RequestToMessages(raw)
 	if err != nil {
-		return nil, validationError(claudebridge.ErrorMessage(err))
+		return nil, bedrockwire.ValidationError(claudebridge.ErrorMessage(err))
 	}
 	if m.Provider != "" {
 		return otherModelRequest(fields)
@@ -158,7 +160,7 @@ func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMe
 		}
 		fields["max_tokens"] = json.RawMessage(strconv.Itoa(limit))
 	}
-	fields["anthropic_version"] = json.RawMessage(`"` + bedrockAnthropicVersion + `"`)
+	fields["anthropic_version"] = json.RawMessage(`"` + bedrockwire.AnthropicVersion + `"`)
 	body, _ := json.Marshal(fields)
 	checked, e := checkInvokeBody(m, body, nil)
 	if e != nil {
@@ -172,7 +174,7 @@ func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMe
 
 // otherModelRequest checks the Messages fields of a Converse request for a
 // model of another provider and completes max_tokens.
-func otherModelRequest(fields map[string]json.RawMessage) (map[string]json.RawMessage, *awsError) {
+func otherModelRequest(fields map[string]json.RawMessage) (map[string]json.RawMessage, *bedrockwire.Error) {
 	var extra []string
 	for _, name := range sortedNames(fields) {
 		if !contains(otherModelFields, name) {
@@ -180,7 +182,7 @@ func otherModelRequest(fields map[string]json.RawMessage) (map[string]json.RawMe
 		}
 	}
 	if len(extra) > 0 {
-		return nil, validationError("The model returned the following errors: Malformed input request: " + strings.Join(extra, "") + ", please reformat your input and try again.")
+		return nil, bedrockwire.ValidationError("The model returned the following errors: Malformed input request: " + strings.Join(extra, "") + ", please reformat your input and try again.")
 	}
 	if _, ok := fields["max_tokens"]; !ok {
 		fields["max_tokens"] = json.RawMessage(strconv.Itoa(converseDefaultMaxTokens))
@@ -202,7 +204,7 @@ func sortedNames(m map[string]json.RawMessage) []string {
 // identifier and version are required, as in Bedrock's GuardrailConfiguration
 // (GuardrailStreamConfiguration for ConverseStream, which also takes
 // streamProcessingMode "sync" or "async").
-func takeGuardrail(body []byte, stream bool) ([]byte, *awsError) {
+func takeGuardrail(body []byte, stream bool) ([]byte, *bedrockwire.Error) {
 	var in map[string]json.RawMessage
 	if json.Unmarshal(body, &in) != nil {
 		return body, nil // converseFields reports it
@@ -218,15 +220,15 @@ func takeGuardrail(body []byte, stream bool) ([]byte, *awsError) {
 		Mode       *string `json:"streamProcessingMode"`
 	}
 	if err := json.Unmarshal(raw, &gc); err != nil {
-		return nil, validationError("guardrailConfig: must be an object")
+		return nil, bedrockwire.ValidationError("guardrailConfig: must be an object")
 	}
 	switch {
 	case gc.Identifier == nil || *gc.Identifier == "":
-		return nil, validationError("1 validation error detected: Value null at 'guardrailConfig.guardrailIdentifier' failed to satisfy constraint: Member must not be null")
+		return nil, bedrockwire.ValidationError("1 validation error detected: Value null at 'guardrailConfig.guardrailIdentifier' failed to satisfy constraint: Member must not be null")
 	case gc.Version == nil || *gc.Version == "":
-		return nil, validationError("1 validation error detected: Value null at 'guardrailConfig.guardrailVersion' failed to satisfy constraint: Member must not be null")
+		return nil, bedrockwire.ValidationError("1 validation error detected: Value null at 'guardrailConfig.guardrailVersion' failed to satisfy constraint: Member must not be null")
 	case gc.Mode != nil && (!stream || (*gc.Mode != "sync" && *gc.Mode != "async")):
-		return nil, validationError("guardrailConfig.streamProcessingMode: not a valid value")
+		return nil, bedrockwire.ValidationError("guardrailConfig.streamProcessingMode: not a valid value")
 	}
 	delete(in, "guardrailConfig")
 	out, _ := json.Marshal(in)

@@ -1,14 +1,14 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -21,17 +21,17 @@ func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID
 		e = onDemandUnsupported(ref.Model.BedrockID)
 	}
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	fields, e := checkInvokeBody(ref.Model, body, headerBetas(r.Header.Get("Anthropic-Beta")))
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	reply, err := Answer(ref.Model.AnthropicID, fields)
 	if err != nil {
-		writeAWSError(w, requestID, answerError(err))
+		answerError(err).Write(w, requestID)
 		return
 	}
 	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
@@ -94,7 +94,7 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 		}
 		data := ev.Data
 		if ev.Type == "message_stop" {
-			data = withInvocationMetrics(data, usage, time.Since(start), firstByte)
+			data = bedrockwire.WithInvocationMetrics(data, usage, time.Since(start), firstByte)
 		}
 		if err := fw.chunk(data); err != nil {
 			b.log.Info("bedrock stream: client went away", "error", err)
@@ -106,61 +106,29 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 	}
 }
 
-// withInvocationMetrics adds "amazon-bedrock-invocationMetrics" to the JSON
-// object data, as Bedrock does on the last chunk of a stream.
-func withInvocationMetrics(data []byte, u claudebridge.Usage, latency, firstByte time.Duration) []byte {
-	metrics := fmt.Sprintf(`"amazon-bedrock-invocationMetrics":{"inputTokenCount":%d,"outputTokenCount":%d,"invocationLatency":%d,"firstByteLatency":%d`,
-		u.InputTokens, u.OutputTokens, latency.Milliseconds(), firstByte.Milliseconds())
-	if u.CacheReadInputTokens > 0 || u.CacheCreationInputTokens > 0 {
-		metrics += fmt.Sprintf(`,"cacheReadInputTokenCount":%d,"cacheWriteInputTokenCount":%d`, u.CacheReadInputTokens, u.CacheCreationInputTokens)
-	}
-	metrics += "}"
-	data = bytes.TrimSpace(data)
-	if len(data) < 2 || data[len(data)-1] != '}' {
-		return data
-	}
-	inner := bytes.TrimSpace(data[1 : len(data)-1])
-	out := append([]byte{'{'}, inner...)
-	if len(inner) > 0 {
-		out = append(out, ',')
-	}
-	out = append(out, metrics...)
-	return append(out, '}')
-}
-
 // countTokens serves CountTokens, which takes base model ids only.
 func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID string, body []byte) {
 	ref, e := b.resolveModel(modelID)
 	if e == nil && (ref.Kind != "base" || strings.HasPrefix(modelID, "arn:") || ref.Model.CannotCount) {
-		e = validationError(msgCannotCount)
+		e = bedrockwire.ValidationError(msgCannotCount)
 	}
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
-	var req struct {
-		Input struct {
-			InvokeModel *struct {
-				Body []byte `json:"body"`
-			} `json:"invokeModel"`
-			Converse json.RawMessage `json:"converse"`
-		} `json:"input"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeAWSError(w, requestID, validationError("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must not be null"))
+	in, e := bedrockwire.ParseCountInput(body)
+	if e != nil {
+		e.Write(w, requestID)
 		return
 	}
 	var fields map[string]json.RawMessage
-	switch {
-	case req.Input.InvokeModel != nil:
-		fields, e = checkInvokeBody(ref.Model, req.Input.InvokeModel.Body, nil)
-	case len(req.Input.Converse) > 0:
-		fields, e = converseFields(ref.Model, req.Input.Converse)
-	default:
-		e = validationError("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must not be null")
+	if in.InvokeModel != nil {
+		fields, e = checkInvokeBody(ref.Model, in.InvokeModel, nil)
+	} else {
+		fields, e = converseFields(ref.Model, in.Converse)
 	}
 	if e != nil {
-		writeAWSError(w, requestID, e)
+		e.Write(w, requestID)
 		return
 	}
 	// CountTokens, not Answer: counting must not touch the prompt cache.
@@ -168,7 +136,7 @@ func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID st
 	delete(fields, "max_tokens")
 	n, err := CountTokens(ref.Model.AnthropicID, fields)
 	if err != nil {
-		writeAWSError(w, requestID, answerError(err))
+		answerError(err).Write(w, requestID)
 		return
 	}
 	writeJSON(w, requestID, map[string]int{"inputTokens": n})

@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"strings"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // bedrockModel is one model as Bedrock serves it: its ids and what its
@@ -250,11 +252,11 @@ type modelRef struct {
 // (resolveConverseModel): for InvokeModel and CountTokens, which carry
 // Anthropic's body format here, they get Bedrock's "Malformed input
 // request".
-func (b *bedrockServer) resolveModel(id string) (*modelRef, *awsError) {
+func (b *bedrockServer) resolveModel(id string) (*modelRef, *bedrockwire.Error) {
 	if otherModel(id, b.region) != nil {
-		return nil, validationError(msgOtherModelInvoke)
+		return nil, bedrockwire.ValidationError(msgOtherModelInvoke)
 	}
-	invalid := validationError(msgInvalidModel)
+	invalid := bedrockwire.ValidationError(msgInvalidModel)
 	if rest, ok := strings.CutPrefix(id, "arn:aws:bedrock:"); ok {
 		parts := strings.SplitN(rest, ":", 3)
 		if len(parts) != 3 || parts[0] != b.region {
@@ -272,7 +274,7 @@ func (b *bedrockServer) resolveModel(id string) (*modelRef, *awsError) {
 		case "application-inference-profile":
 			p, ok := b.applicationProfiles[name]
 			if !ok || parts[1] != emulatorAccount {
-				return nil, &awsError{Type: "ResourceNotFoundException", Status: 404, Message: "The specified inference profile wasn't found."}
+				return nil, &bedrockwire.Error{Type: "ResourceNotFoundException", Status: 404, Message: "The specified inference profile wasn't found."}
 			}
 			ref, err := b.resolveProfile(p.Wraps)
 			if err != nil {
@@ -292,7 +294,7 @@ func (b *bedrockServer) resolveModel(id string) (*modelRef, *awsError) {
 // resolveConverseModel resolves the model id of a Converse or
 // ConverseStream request: the Claude models as resolveModel does, and the
 // models of other providers.
-func (b *bedrockServer) resolveConverseModel(id string) (*modelRef, *awsError) {
+func (b *bedrockServer) resolveConverseModel(id string) (*modelRef, *bedrockwire.Error) {
 	if m := otherModel(id, b.region); m != nil {
 		kind := "base"
 		if m.BedrockID != id && !strings.HasPrefix(id, "arn:") {
@@ -303,19 +305,19 @@ func (b *bedrockServer) resolveConverseModel(id string) (*modelRef, *awsError) {
 	return b.resolveModel(id)
 }
 
-func (b *bedrockServer) resolveBase(id string) (*modelRef, *awsError) {
+func (b *bedrockServer) resolveBase(id string) (*modelRef, *bedrockwire.Error) {
 	m := modelByBedrockID(id)
 	if m == nil {
-		return nil, validationError(msgInvalidModel)
+		return nil, bedrockwire.ValidationError(msgInvalidModel)
 	}
 	return &modelRef{Model: m, Kind: "base"}, nil
 }
 
-func (b *bedrockServer) resolveProfile(id string) (*modelRef, *awsError) {
+func (b *bedrockServer) resolveProfile(id string) (*modelRef, *bedrockwire.Error) {
 	prefix, base, _ := strings.Cut(id, ".")
 	m := modelByBedrockID(base)
 	if m == nil || !contains(m.profileIDs(b.region), prefix+"."+base) {
-		return nil, validationError(msgInvalidModel)
+		return nil, bedrockwire.ValidationError(msgInvalidModel)
 	}
 	return &modelRef{Model: m, Kind: "profile"}, nil
 }

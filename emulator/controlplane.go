@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // controlPlane serves the read operations of the Bedrock control plane
@@ -17,7 +19,7 @@ func (b *bedrockServer) controlPlane(w http.ResponseWriter, r *http.Request, req
 	case segments[0] == "foundation-models" && len(segments) == 2:
 		ref, e := b.resolveModel(segments[1])
 		if e != nil || ref.Kind != "base" {
-			writeAWSError(w, requestID, &awsError{Type: "ResourceNotFoundException", Status: http.StatusNotFound, Message: "The provided model identifier is invalid."})
+			(&bedrockwire.Error{Type: "ResourceNotFoundException", Status: http.StatusNotFound, Message: "The provided model identifier is invalid."}).Write(w, requestID)
 			return
 		}
 		writeJSON(w, requestID, map[string]any{"modelDetails": b.foundationModel(ref.Model)})
@@ -30,9 +32,9 @@ func (b *bedrockServer) controlPlane(w http.ResponseWriter, r *http.Request, req
 				return
 			}
 		}
-		writeAWSError(w, requestID, &awsError{Type: "ResourceNotFoundException", Status: http.StatusNotFound, Message: "Inference profile " + segments[1] + " not found."})
+		(&bedrockwire.Error{Type: "ResourceNotFoundException", Status: http.StatusNotFound, Message: "Inference profile " + segments[1] + " not found."}).Write(w, requestID)
 	default:
-		writeAWSError(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: coralNamespace})
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation", Namespace: bedrockwire.CoralNamespace}).Write(w, requestID)
 	}
 }
 
@@ -169,7 +171,7 @@ func (b *bedrockServer) listInferenceProfiles(w http.ResponseWriter, r *http.Req
 	q := r.URL.Query()
 	typ := q.Get("type")
 	if typ != "" && typ != "SYSTEM_DEFINED" && typ != "APPLICATION" {
-		writeAWSError(w, requestID, validationError("1 validation error detected: Value '"+typ+"' at 'typeEquals' failed to satisfy constraint: Member must satisfy enum value set: [SYSTEM_DEFINED, APPLICATION]"))
+		bedrockwire.ValidationError("1 validation error detected: Value '"+typ+"' at 'typeEquals' failed to satisfy constraint: Member must satisfy enum value set: [SYSTEM_DEFINED, APPLICATION]").Write(w, requestID)
 		return
 	}
 	var all []map[string]any
@@ -182,7 +184,7 @@ func (b *bedrockServer) listInferenceProfiles(w http.ResponseWriter, r *http.Req
 	if s := q.Get("maxResults"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
-			writeAWSError(w, requestID, validationError("1 validation error detected: Value '"+s+"' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000"))
+			bedrockwire.ValidationError("1 validation error detected: Value '"+s+"' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000").Write(w, requestID)
 			return
 		}
 		limit = n
@@ -192,7 +194,7 @@ func (b *bedrockServer) listInferenceProfiles(w http.ResponseWriter, r *http.Req
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
 		if err != nil || err2 != nil || n < 0 || n > len(all) {
-			writeAWSError(w, requestID, validationError("The provided pagination token is invalid."))
+			bedrockwire.ValidationError("The provided pagination token is invalid.").Write(w, requestID)
 			return
 		}
 		offset = n

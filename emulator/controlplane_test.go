@@ -3,9 +3,10 @@ package emulator
 import (
 	"context"
 	"errors"
-	"github.com/claudebridge/claudebridge/awssdk"
 	"strings"
 	"testing"
+
+	"github.com/claudebridge/claudebridge/awssdk"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"

@@ -6,27 +6,29 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // secretsManager serves the Secrets Manager operations the emulator knows
 // (GetSecretValue) over the AWS JSON 1.1 protocol.
 func (b *bedrockServer) secretsManager(w http.ResponseWriter, r *http.Request, requestID, target string, body []byte) {
 	if target != "secretsmanager.GetSecretValue" {
-		writeJSON11Error(w, requestID, &awsError{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: "The action or operation requested is invalid. Verify that the action is typed correctly."})
+		writeJSON11Error(w, requestID, &bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusBadRequest, Message: "The action or operation requested is invalid. Verify that the action is typed correctly."})
 		return
 	}
 	var req struct {
 		SecretID string `json:"SecretId"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.SecretID == "" {
-		writeJSON11Error(w, requestID, &awsError{Type: "ValidationException", Status: http.StatusBadRequest, Message: "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null"})
+		writeJSON11Error(w, requestID, &bedrockwire.Error{Type: "ValidationException", Status: http.StatusBadRequest, Message: "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null"})
 		return
 	}
 	name := b.secretName(req.SecretID)
 	value, ok := b.secrets[name]
 	if !ok {
 		b.log.Info("secretsmanager: no such secret")
-		writeJSON11Error(w, requestID, &awsError{Type: "ResourceNotFoundException", Status: http.StatusBadRequest, Message: "Secrets Manager can't find the specified secret."})
+		writeJSON11Error(w, requestID, &bedrockwire.Error{Type: "ResourceNotFoundException", Status: http.StatusBadRequest, Message: "Secrets Manager can't find the specified secret."})
 		return
 	}
 	resp, _ := json.Marshal(map[string]any{

@@ -81,8 +81,10 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 			return nil, mapError(ctx.Err())
 		}
 		switch errorCode(err) {
-		case "ValidationException", "ResourceNotFoundException":
-			// The model cannot count (or Bedrock cannot count for it): stop asking.
+		case "ValidationException", "ResourceNotFoundException", "UnknownOperationException", "AccessDeniedException":
+			// The model cannot count, Bedrock (or a stand-in) has no
+			// CountTokens, or the role may invoke but not count (a common
+			// IAM policy): stop asking.
 			c.rules.setCannotCount()
 			u.log.Info("bedrock: model cannot count tokens; estimating", "model", base, "error", mapError(err))
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -55,7 +57,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	up, about, err := newUpstream(ctx, cfg, upstreamClient(cfg), log)
+	up, about, err := newUpstream(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -129,28 +131,46 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 // Its transport does each exchange on the calling goroutine (package h1):
 // on a hop of a few hundred microseconds, net/http's per-connection reader
 // and writer goroutines are a measurable part of the latency added.
-func upstreamClient(cfg *Config) *http.Client {
-	return &http.Client{Transport: h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout})}
+func upstreamClient(cfg *Config, tlsConfig *tls.Config) *http.Client {
+	return &http.Client{Transport: h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig})}
+}
+
+// loadAWS reads the AWS default chain. The SDK's own HTTP client stays with
+// what the chain itself calls (STS, SSO); its TLS settings (AWS_CA_BUNDLE,
+// a profile's ca_bundle) go over to the upstream client, which serves every
+// other SDK call.
+func loadAWS(ctx context.Context, cfg *Config) (aws.Config, *http.Client, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	var tlsConfig *tls.Config
+	if b, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok && b.GetTransport() != nil {
+		tlsConfig = b.GetTransport().TLSClientConfig
+	}
+	client := upstreamClient(cfg, tlsConfig)
+	awsCfg.HTTPClient = awssdk.HTTPClient(client)
+	return awsCfg, client, nil
 }
 
 // newUpstream builds the configured upstream and says in words what it is.
-func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slog.Logger) (claudebridge.Upstream, string, error) {
+func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebridge.Upstream, string, error) {
 	switch cfg.Provider {
 	case "anthropic":
 		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
 		about := "Anthropic API"
 		if cfg.AnthropicSecretName != "" {
-			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(awssdk.HTTPClient(client)))
+			awsCfg, _, err := loadAWS(ctx, cfg)
 			if err != nil {
 				return nil, "", fmt.Errorf("AWS configuration for ANTHROPIC_SECRET_NAME: %v", err)
 			}
 			key = anthropicapi.SecretsManagerKey(secretsmanager.NewFromConfig(awsCfg), cfg.AnthropicSecretName)
 			about += " (key from Secrets Manager)"
 		}
-		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, HTTPClient: client, Logger: log})
+		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, HTTPClient: upstreamClient(cfg, nil), Logger: log})
 		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
 	case "bedrock":
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(awssdk.HTTPClient(client)))
+		awsCfg, client, err := loadAWS(ctx, cfg)
 		if err != nil {
 			return nil, "", fmt.Errorf("AWS configuration: %v", err)
 		}
@@ -179,7 +199,7 @@ func newUpstream(ctx context.Context, cfg *Config, client *http.Client, log *slo
 	if cfg.ProviderInferred {
 		about += " (no AWS or Anthropic credentials found)"
 	}
-	return newBedrock(cfg, awsCfg, client, log), about, nil
+	return newBedrock(cfg, awsCfg, upstreamClient(cfg, nil), log), about, nil
 }
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {

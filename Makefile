@@ -1,5 +1,6 @@
 # make test: everything CI runs. Needs Go and Node.js with npm; installs the
-# Node clients (Anthropic SDK, AWS SDK, Claude Code) from npm into e2e/node.
+# Node clients (Anthropic SDK, AWS SDK, Claude Code) from npm into e2e/node,
+# and playwright-core into e2e/browser (the browser tests drive Debian's chromium).
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -15,6 +16,7 @@ check:
 
 node-deps:
 	cd e2e/node && npm ci --no-audit --no-fund
+	cd e2e/browser && npm ci --no-audit --no-fund
 
 run:
 	$(GO) run ./cmd/claudebridge serve

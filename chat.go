@@ -88,7 +88,9 @@ type ConversationService interface {
 	Messages(ctx context.Context, userID int64, conversationID string) ([]Message, error)
 	// AddMessage appends m (Seq, ID, times filled) and touches the conversation.
 	AddMessage(ctx context.Context, m *Message) error
-	// UpdateMessage saves Content, Status, Error and Usage of m.
+	// UpdateMessage saves Content, Status, Error, Usage, Model and TurnID of
+	// m (a continued answer is written by a new turn, and may be by another
+	// model).
 	UpdateMessage(ctx context.Context, m *Message) error
 	// DeleteMessagesFrom removes the messages of a conversation from seq on
 	// (regenerating a turn replaces its answer and what followed).

@@ -132,7 +132,6 @@ func New(opts Options) *Upstream {
 	return u
 }
 
-
 // call is one request prepared for Bedrock: its target, the rules of the
 // target's model and the betas it asks for.
 type call struct {

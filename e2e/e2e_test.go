@@ -111,6 +111,7 @@ func startAll(dir string) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/claudebridge: %v\n%s", err, out)
 	}
+	claudebridgeBin, tempDir = bin, dir // browser_test.go starts its chat servers with them
 	var err error
 	if bedrockEmulatorURL, err = start("bedrock emulator", bin, nil,
 		"emulate", "bedrock", "--listen", "127.0.0.1:0", "--region", awsRegion,

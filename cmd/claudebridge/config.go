@@ -51,6 +51,8 @@ type Config struct {
 	// BedrockAccessKeys are the access key pairs whose SigV4 signatures the
 	// Bedrock front door accepts (BEDROCK_ACCESS_KEYS: AKID:SECRET,...).
 	BedrockAccessKeys map[string]string
+
+	Chat ChatConfig // the chat's settings (chat.go)
 }
 
 // loadConfig reads the environment through getenv.
@@ -150,6 +152,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if *d.dst, err = durationVar(getenv, d.name, d.def); err != nil {
 			return nil, err
 		}
+	}
+	if c.Chat, err = loadChatConfig(getenv); err != nil {
+		return nil, err
 	}
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {

@@ -4,6 +4,7 @@
 //	claudebridge serve               the gateway
 //	claudebridge emulate bedrock     the Bedrock runtime emulator
 //	claudebridge emulate anthropic   the Anthropic API emulator
+//	claudebridge users add NAME      a user of the chat
 package main
 
 import (
@@ -20,6 +21,7 @@ Usage:
   claudebridge serve [flags]               run the gateway (settings from the environment; see README)
   claudebridge emulate bedrock [flags]     run the Bedrock runtime emulator
   claudebridge emulate anthropic [flags]   run the Anthropic API emulator
+  claudebridge users add NAME | list      manage the chat's users
 
 Run "claudebridge <command> --help" for a command's flags.
 `
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args[1:])
 	case "emulate":
 		return emulate(ctx, args[1:])
+	case "users":
+		return users(ctx, args[1:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return nil

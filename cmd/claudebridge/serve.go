@@ -85,22 +85,43 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer db.Close()
+	chatServer, err := newChat(ctx, cfg, db, up, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys))
-	return serveUntilDone(ctx, newServer(frontDoors(front, gw)), ln, log)
+		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
+	err = serveUntilDone(ctx, newServer(frontDoors(front, gw, chatServer)), ln, log)
+	// Answers still streaming are stored as interrupted before the
+	// database closes.
+	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, chatServer.Close(closing))
 }
 
-// frontDoors serves the Bedrock runtime API (paths under /model/) and the
-// Anthropic API (everything else) on one listener. The prefix is matched
-// by hand rather than by a ServeMux, which would redirect the unclean
-// paths an escaped model id can make.
-func frontDoors(bedrockRuntime, anthropicAPI http.Handler) http.Handler {
+// frontDoors serves the Bedrock runtime API (paths under /model/), the
+// Anthropic API (/v1/ and the health checks) and the chat (everything
+// else: the page, /api/) on one listener. The prefix is matched by hand
+// rather than by a ServeMux, which would redirect the unclean paths an
+// escaped model id can make.
+func frontDoors(bedrockRuntime, anthropicAPI, chat http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/model/") {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/model/"):
 			bedrockRuntime.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz":
+			anthropicAPI.ServeHTTP(w, r)
+		default:
+			chat.ServeHTTP(w, r)
 		}
-		anthropicAPI.ServeHTTP(w, r)
 	})
 }
 

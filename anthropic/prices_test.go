@@ -1,0 +1,34 @@
+package anthropic
+
+import (
+	"math"
+	"testing"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+func TestCost(t *testing.T) {
+	u := claudebridge.Usage{InputTokens: 1_000_000, OutputTokens: 1_000_000, CacheCreationInputTokens: 1_000_000, CacheReadInputTokens: 1_000_000}
+	for _, c := range []struct {
+		model string
+		want  float64
+	}{
+		{"claude-sonnet-4-5-20250929", 3 + 15 + 3.75 + 0.30},
+		{"us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3 + 15 + 3.75 + 0.30},
+		{"claude-opus-4-1-20250805", 15 + 75 + 18.75 + 1.50},
+		{"claude-opus-4-6", 5 + 25 + 6.25 + 0.50},
+		{"claude-haiku-4-5", 1 + 5 + 1.25 + 0.10},
+		{"claude-3-5-haiku-20241022", 0.80 + 4 + 1 + 0.08},
+		{"claude-3-haiku-20240307", 0.25 + 1.25 + 0.30 + 0.03},
+		{"amazon.nova-pro-v1:0", 0},
+	} {
+		if got := Cost(c.model, u); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("Cost(%s) = %v, want %v", c.model, got, c.want)
+		}
+	}
+	for _, m := range Catalog {
+		if _, ok := PriceOf(m.ID); !ok {
+			t.Errorf("no price for catalogue model %s", m.ID)
+		}
+	}
+}

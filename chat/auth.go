@@ -1,0 +1,218 @@
+package chat
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+// LocalUser is the one user of local mode.
+const LocalUser = "local"
+
+// SessionCookie holds the session token; the store keeps only its hash.
+const SessionCookie = "cb_session"
+
+// sessionLifetime is how long a login lasts.
+const sessionLifetime = 30 * 24 * time.Hour
+
+// HashPassword returns the bcrypt hash of a password, as the user store
+// keeps it.
+func HashPassword(password string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(b), err
+}
+
+// dummyHash is compared against when the user does not exist, so that a
+// login takes as long for a wrong name as for a wrong password.
+var dummyHash, _ = HashPassword("claudebridge-no-such-user")
+
+// identity is who a request comes from.
+type identity struct {
+	user        *claudebridge.User
+	sessionHash string // "" unless by session cookie
+	local       bool
+}
+
+// csrf is the token the page must echo in X-CSRF-Token: derived from the
+// session (or the user, without one), so a page of another site that
+// cannot read /api/me cannot know it.
+func (s *Server) csrf(id *identity) string {
+	m := hmac.New(sha256.New, s.secret)
+	if id.sessionHash != "" {
+		m.Write([]byte("session:" + id.sessionHash))
+	} else {
+		m.Write([]byte("user:" + id.user.Name))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// identify finds the user of r: the trusted header if configured and
+// present, the local user in local mode, else the session cookie. EAUTH
+// when there is none.
+func (s *Server) identify(r *http.Request) (*identity, error) {
+	ctx := r.Context()
+	if h := s.opts.TrustedUserHeader; h != "" {
+		if name := strings.TrimSpace(r.Header.Get(h)); name != "" {
+			u, err := s.ensureUser(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			return &identity{user: u}, nil
+		}
+	}
+	if s.opts.Local {
+		u, err := s.ensureUser(ctx, LocalUser)
+		if err != nil {
+			return nil, err
+		}
+		return &identity{user: u, local: true}, nil
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, claudebridge.Errorf(claudebridge.EAUTH, "Not logged in")
+	}
+	hash := hashToken(c.Value)
+	u, err := s.opts.Users.SessionUser(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	return &identity{user: u, sessionHash: hash}, nil
+}
+
+// ensureUser is EnsureUser, remembered: it is called on every request of
+// the local and trusted-header users.
+func (s *Server) ensureUser(ctx context.Context, name string) (*claudebridge.User, error) {
+	if u, ok := s.users.Load(name); ok {
+		return u.(*claudebridge.User), nil
+	}
+	u, err := s.opts.Users.EnsureUser(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.users.Store(name, u)
+	return u, nil
+}
+
+type identityKey struct{}
+
+func userOf(r *http.Request) *identity { return r.Context().Value(identityKey{}).(*identity) }
+
+// authed wraps an API handler: the request must come from a user, and a
+// state-changing one must carry the CSRF token.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.identify(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			got := r.Header.Get("X-CSRF-Token")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf(id))) != 1 {
+				writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Missing or wrong X-CSRF-Token header; fetch /api/me for the token"))
+				return
+			}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	}
+}
+
+// originAllowed reports whether a browser request's Origin is the page's
+// own (the Host it was sent to) or an allowed one. No Origin (a client
+// that is not a browser) is allowed: only browsers carry another site's
+// requests with the user's cookie.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, o := range s.opts.AllowedOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
+		return
+	}
+	var body struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	u, hash, err := s.opts.Users.UserByName(ctx, body.Name)
+	if err != nil && claudebridge.ErrorCode(err) != claudebridge.ENOTFOUND {
+		writeError(w, err)
+		return
+	}
+	if u == nil || hash == "" {
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(body.Password)) != nil || u == nil || hash == dummyHash {
+		s.log.Info("chat: login refused", "name", body.Name)
+		writeError(w, claudebridge.Errorf(claudebridge.EAUTH, "Wrong name or password"))
+		return
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	expires := time.Now().Add(sessionLifetime)
+	if err := s.opts.Users.CreateSession(ctx, u.ID, hashToken(token), expires); err != nil {
+		writeError(w, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r)})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// overTLS reports whether the browser reached us over HTTPS, directly or
+// through a proxy that says so.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if id := userOf(r); id.sessionHash != "" {
+		if err := s.opts.Users.DeleteSession(r.Context(), id.sessionHash); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r)})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	id := userOf(r)
+	writeJSON(w, http.StatusOK, map[string]any{"name": id.user.Name, "local": id.local, "csrf": s.csrf(id)})
+}

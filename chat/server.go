@@ -1,0 +1,216 @@
+// Package chat is the chat service of claudebridge: the REST API of
+// conversations, prompts and usage under /api/, the WebSocket /api/ws on
+// which answers stream, the turns that write those answers (apart from any
+// socket), and the login that scopes all of it to a user. The page itself
+// is another package's handler (Options.Page).
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// Defaults are the sampling settings of every turn (ANTHROPIC_MODEL_ID,
+// MAX_TOKENS, TEMPERATURE, TOP_K).
+type Defaults struct {
+	// Model is the model of new conversations; "" means the first model
+	// Options.Models lists.
+	Model string
+	// MaxTokens is max_tokens; 0 means 4096.
+	MaxTokens int
+	// Temperature is sent as it is (0.3 in the migration guide; 0 is a
+	// valid temperature). Negative means not sent.
+	Temperature float64
+	// TopK is top_k; 0 or less means not sent.
+	TopK int
+}
+
+// Options configure a Server.
+type Options struct {
+	Upstream      claudebridge.Upstream // the same upstream as the gateway, retries included
+	Conversations claudebridge.ConversationService
+	Prompts       claudebridge.PromptService
+	Usage         claudebridge.UsageService
+	Users         claudebridge.UserService
+	// Models lists the models offered in the page; nil means Upstream.Models.
+	Models   func(ctx context.Context) ([]claudebridge.Model, error)
+	Defaults Defaults
+	// Sampling is the rule for models that refuse temperature with top_p
+	// (SAMPLING_CONFLICT), applied as the gateway applies it.
+	Sampling anthropic.SamplingPolicy
+	// Local serves every request as the user "local", without login: for
+	// a store without users on a loopback address. The caller decides.
+	Local bool
+	// TrustedUserHeader names a header set by an authenticating proxy in
+	// front (TRUSTED_USER_HEADER): its value is the user, created on first
+	// sight. Requests without it fall back to the session cookie.
+	TrustedUserHeader string
+	// AllowedOrigins are origins, besides the page's own, from which the
+	// WebSocket may be opened and login posted (CORS_ALLOW_ORIGINS; "*"
+	// allows any).
+	AllowedOrigins []string
+	// Secret keys the CSRF tokens; nil means random at start, so that the
+	// page must fetch /api/me again after a restart.
+	Secret []byte
+	// SaveInterval is how often a streaming answer is saved; default 1s.
+	SaveInterval time.Duration
+	// ReplayFor is how long a finished turn's deltas stay in memory for
+	// resume; default 5 minutes.
+	ReplayFor time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Page serves everything outside /api/ (the page at "/", its assets);
+	// nil serves a placeholder.
+	Page http.Handler
+}
+
+// Server is the chat service, an http.Handler for "/" and everything below
+// it (the caller mounts the gateway's own paths first). Close it to end its
+// turns.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	api   http.Handler
+	page  http.Handler
+	turns *turns
+
+	secret []byte
+	users  sync.Map // name → *claudebridge.User, for local and trusted-header users
+
+	modelsMu      sync.Mutex
+	models        []claudebridge.Model
+	modelsFetched time.Time
+
+	// sockets ends the open WebSockets at Close, after the turns.
+	sockets      context.Context
+	closeSockets context.CancelFunc
+}
+
+// New returns a Server with opts.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Defaults.MaxTokens <= 0 {
+		opts.Defaults.MaxTokens = 4096
+	}
+	if opts.SaveInterval <= 0 {
+		opts.SaveInterval = time.Second
+	}
+	if opts.ReplayFor <= 0 {
+		opts.ReplayFor = 5 * time.Minute
+	}
+	if opts.Models == nil {
+		opts.Models = opts.Upstream.Models
+	}
+	s := &Server{opts: opts, log: opts.Logger, page: opts.Page, secret: opts.Secret}
+	if s.secret == nil {
+		s.secret = make([]byte, 32)
+		rand.Read(s.secret)
+	}
+	if s.page == nil {
+		s.page = http.HandlerFunc(placeholder)
+	}
+	s.sockets, s.closeSockets = context.WithCancel(context.Background())
+	s.turns = newTurns(s)
+	s.api = s.routes()
+	return s
+}
+
+// ServeHTTP serves /api/ and hands everything else to the page.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") {
+		s.api.ServeHTTP(w, r)
+		return
+	}
+	s.page.ServeHTTP(w, r)
+}
+
+// Close ends every running turn (each is stored with status interrupted),
+// waits for them to be stored, then closes the open WebSockets. ctx bounds
+// the wait.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.turns.close(ctx)
+	s.closeSockets()
+	return err
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/login", s.login)
+	mux.HandleFunc("POST /api/logout", s.authed(s.logout))
+	mux.HandleFunc("GET /api/me", s.authed(s.me))
+	mux.HandleFunc("GET /api/config", s.authed(s.config))
+	mux.HandleFunc("GET /api/ws", s.socket)
+
+	mux.HandleFunc("GET /api/conversations", s.authed(s.listConversations))
+	mux.HandleFunc("POST /api/conversations", s.authed(s.createConversation))
+	mux.HandleFunc("GET /api/conversations/{id}", s.authed(s.getConversation))
+	mux.HandleFunc("PATCH /api/conversations/{id}", s.authed(s.updateConversation))
+	mux.HandleFunc("DELETE /api/conversations/{id}", s.authed(s.deleteConversation))
+	mux.HandleFunc("GET /api/conversations/{id}/export", s.authed(s.exportConversation))
+	mux.HandleFunc("GET /api/export", s.authed(s.exportAll))
+	mux.HandleFunc("POST /api/import", s.authed(s.importConversations))
+
+	mux.HandleFunc("GET /api/prompts", s.authed(s.listPrompts))
+	mux.HandleFunc("POST /api/prompts", s.authed(s.createPrompt))
+	mux.HandleFunc("GET /api/prompts/{id}", s.authed(s.getPrompt))
+	mux.HandleFunc("PUT /api/prompts/{id}", s.authed(s.updatePrompt))
+	mux.HandleFunc("DELETE /api/prompts/{id}", s.authed(s.deletePrompt))
+
+	mux.HandleFunc("GET /api/usage", s.authed(s.usage))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "No such API: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// modelList returns the models to offer, cached for five minutes.
+func (s *Server) modelList(ctx context.Context) ([]claudebridge.Model, error) {
+	s.modelsMu.Lock()
+	defer s.modelsMu.Unlock()
+	if s.models != nil && time.Since(s.modelsFetched) < 5*time.Minute {
+		return s.models, nil
+	}
+	list, err := s.opts.Models(ctx)
+	if err != nil {
+		if s.models != nil {
+			return s.models, nil
+		}
+		return nil, err
+	}
+	s.models, s.modelsFetched = list, time.Now()
+	return list, nil
+}
+
+// defaultModel is Defaults.Model, else the first model listed.
+func (s *Server) defaultModel(ctx context.Context) (string, error) {
+	if s.opts.Defaults.Model != "" {
+		return s.opts.Defaults.Model, nil
+	}
+	list, err := s.modelList(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return "", claudebridge.Errorf(claudebridge.EINTERNAL, "The upstream lists no models; set ANTHROPIC_MODEL_ID")
+	}
+	return list[0].ID, nil
+}
+
+func placeholder(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("claudebridge chat: the page is not built into this binary; the API is under /api/.\n"))
+}

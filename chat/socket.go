@@ -1,0 +1,197 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// writeTimeout is the longest a socket may take to take one frame; a
+// socket slower than that is closed (the page reconnects and resumes).
+const writeTimeout = 10 * time.Second
+
+// clientFrame is any frame the page sends.
+type clientFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+	Text           string `json:"text"`
+	Model          string `json:"model"`
+	PromptID       string `json:"prompt_id"`
+	TurnID         string `json:"turn_id"`
+	AfterSeq       int    `json:"after_seq"`
+	MessageID      string `json:"message_id"`
+}
+
+type deltaFrame struct {
+	Type   string `json:"type"` // "delta"
+	TurnID string `json:"turn_id"`
+	Seq    int    `json:"seq"`
+	Text   string `json:"text"`
+}
+
+type errorFrame struct {
+	Type    string `json:"type"` // "error"
+	Message string `json:"message"`
+	Code    string `json:"code"`
+}
+
+// socket is one page's WebSocket. Reading happens here; each turn the
+// socket follows is written by a goroutine of its own that reads the
+// turn's deltas at its own pace, so a slow socket never holds up a turn.
+// When the socket goes, its goroutines end; the turns go on.
+type socket struct {
+	s    *Server
+	conn *websocket.Conn
+	user *claudebridge.User
+	ctx  context.Context
+
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	following map[string]context.CancelFunc // by turn id
+}
+
+func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
+	id, err := s.identify(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !s.originAllowed(r) {
+		writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
+		return
+	}
+	// The Origin was checked above, against CORS_ALLOW_ORIGINS as well.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(4 << 20)
+	ctx, cancel := context.WithCancel(r.Context())
+	stopOnClose := context.AfterFunc(s.sockets, cancel)
+	defer stopOnClose()
+	sock := &socket{s: s, conn: conn, user: id.user, ctx: ctx, following: map[string]context.CancelFunc{}}
+	sock.serve()
+	cancel()
+	sock.wg.Wait()
+	conn.Close(websocket.StatusNormalClosure, "")
+}
+
+func (c *socket) serve() {
+	for {
+		typ, b, err := c.conn.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			c.fail(claudebridge.Errorf(claudebridge.EINVALID, "Frames are JSON text"))
+			continue
+		}
+		var f clientFrame
+		if err := json.Unmarshal(b, &f); err != nil {
+			c.fail(claudebridge.Errorf(claudebridge.EINVALID, "The frame is not valid JSON"))
+			continue
+		}
+		c.handle(f)
+	}
+}
+
+func (c *socket) handle(f clientFrame) {
+	switch f.Type {
+	case "send", "continue", "regenerate":
+		t, frame, err := c.s.start(c.ctx, c.user, turnRequest{kind: f.Type, conversationID: f.ConversationID,
+			text: f.Text, model: f.Model, promptID: f.PromptID, messageID: f.MessageID})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if err := c.write(frame); err != nil {
+			return
+		}
+		c.follow(t, 0)
+	case "resume":
+		t := c.s.turns.get(f.TurnID)
+		if t == nil || t.userID != c.user.ID {
+			// Long finished (or never this user's): the page reloads the
+			// message by REST.
+			c.write(doneFrame{Type: "done", TurnID: f.TurnID, Seq: f.AfterSeq, Status: "unknown"})
+			return
+		}
+		c.follow(t, f.AfterSeq)
+	case "stop":
+		t := c.s.turns.get(f.TurnID)
+		if t == nil || t.userID != c.user.ID {
+			c.fail(claudebridge.Errorf(claudebridge.ENOTFOUND, "turn_id: no such turn"))
+			return
+		}
+		t.stop(errStopped)
+	default:
+		c.fail(claudebridge.Errorf(claudebridge.EINVALID, "type: want send, stop, resume, continue or regenerate"))
+	}
+}
+
+// follow writes t's deltas after seq, then each new one, then its done
+// frame. Following a turn again replaces the earlier follower.
+func (c *socket) follow(t *turn, seq int) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if old := c.following[t.id]; old != nil {
+		old()
+	}
+	c.following[t.id] = cancel
+	c.mu.Unlock()
+	notify, unsubscribe := t.subscribe()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer unsubscribe()
+		defer cancel()
+		for {
+			deltas, done := t.since(seq)
+			for _, text := range deltas {
+				seq++
+				if ctx.Err() != nil || c.write(deltaFrame{Type: "delta", TurnID: t.id, Seq: seq, Text: text}) != nil {
+					return
+				}
+			}
+			if done != nil && seq >= done.Seq {
+				c.write(done)
+				return
+			}
+			select {
+			case <-notify:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+func (c *socket) write(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	err = c.conn.Write(ctx, websocket.MessageText, b)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		c.s.log.Debug("chat: socket write", "err", err)
+	}
+	return err
+}
+
+func (c *socket) fail(err error) {
+	_, typ := anthropic.Status(claudebridge.ErrorCode(err))
+	if claudebridge.ErrorCode(err) == claudebridge.EINTERNAL {
+		c.s.log.Error("chat: socket request failed", "err", err)
+	}
+	c.write(errorFrame{Type: "error", Message: claudebridge.ErrorMessage(err), Code: typ})
+}

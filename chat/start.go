@@ -1,0 +1,256 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// turnRequest is what a socket asks for: a new message (send), more of the
+// last answer (continue) or a new answer to a message (regenerate).
+type turnRequest struct {
+	kind           string // "send", "continue", "regenerate"
+	conversationID string
+	text           string
+	model          string
+	promptID       string
+	messageID      string
+}
+
+// turnFrame tells the socket a turn has started.
+type turnFrame struct {
+	Type           string `json:"type"` // "turn"
+	TurnID         string `json:"turn_id"`
+	ConversationID string `json:"conversation_id"`
+	UserMessageID  string `json:"user_message_id"`
+	MessageID      string `json:"message_id"`
+	Title          string `json:"title"`
+}
+
+func newTurnID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "turn_" + hex.EncodeToString(b)
+}
+
+// start prepares and launches a turn for user: the user message and the
+// assistant message are stored before the upstream is called.
+func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnRequest) (*turn, *turnFrame, error) {
+	cs := s.opts.Conversations
+	conv, err := s.conversationFor(ctx, user, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.turns.reserve(conv.ID); err != nil {
+		return nil, nil, err
+	}
+	launched := false
+	defer func() {
+		if !launched {
+			s.turns.release(conv.ID)
+		}
+	}()
+	t := &turn{ts: s.turns, id: newTurnID(), userID: user.ID, conv: conv}
+	frame := &turnFrame{Type: "turn", TurnID: t.id, ConversationID: conv.ID, Title: conv.Title}
+	newAnswer := func() error {
+		t.msg = &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: conv.Model, TurnID: t.id}
+		return cs.AddMessage(ctx, t.msg)
+	}
+	switch req.kind {
+	case "send":
+		if strings.TrimSpace(req.text) == "" {
+			return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
+		}
+		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
+		if err := cs.AddMessage(ctx, um); err != nil {
+			return nil, nil, err
+		}
+		frame.UserMessageID = um.ID
+		if err := newAnswer(); err != nil {
+			return nil, nil, err
+		}
+	case "continue", "regenerate":
+		msgs, err := cs.Messages(ctx, user.ID, conv.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if req.kind == "continue" {
+			if len(msgs) < 2 {
+				return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "There is no answer to continue")
+			}
+			last := msgs[len(msgs)-1]
+			switch last.Status {
+			case claudebridge.MessageStopped, claudebridge.MessageMaxTokens, claudebridge.MessageInterrupted:
+			default:
+				return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "Only an answer cut by Stop, max_tokens or a restart can be continued (this one is %s)", last.Status)
+			}
+			if last.Role != "assistant" || strings.TrimSpace(last.Content) == "" {
+				return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "There is no answer to continue")
+			}
+			t.msg, t.base, t.prior = &last, last.Content, last.Usage
+			t.msg.Status, t.msg.TurnID, t.msg.Error, t.msg.Model = claudebridge.MessageStreaming, t.id, "", conv.Model
+			if err := cs.UpdateMessage(ctx, t.msg); err != nil {
+				return nil, nil, err
+			}
+			frame.UserMessageID = msgs[len(msgs)-2].ID
+		} else {
+			i := indexOf(msgs, req.messageID)
+			if i < 1 || msgs[i].Role != "assistant" || msgs[i-1].Role != "user" {
+				return nil, nil, claudebridge.Errorf(claudebridge.ENOTFOUND, "message_id: no answer of this conversation has that id")
+			}
+			if err := cs.DeleteMessagesFrom(ctx, conv.ID, msgs[i].Seq); err != nil {
+				return nil, nil, err
+			}
+			frame.UserMessageID = msgs[i-1].ID
+			if err := newAnswer(); err != nil {
+				return nil, nil, err
+			}
+		}
+	default:
+		return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "type: unknown")
+	}
+	frame.MessageID = t.msg.ID
+
+	t.req, err = s.buildRequest(ctx, user, conv, t)
+	if err != nil {
+		// The answer is stored as failed: the conversation stays consistent
+		// and the page can offer Retry.
+		t.msg.Status, t.msg.Error = claudebridge.MessageError, claudebridge.ErrorMessage(err)
+		cs.UpdateMessage(context.WithoutCancel(ctx), t.msg)
+		return nil, nil, err
+	}
+	launched = true
+	s.turns.launch(t)
+	return t, frame, nil
+}
+
+// conversationFor finds the conversation of a turn, creating it for a
+// send without one, and saves a model or prompt chosen with the send.
+func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, req turnRequest) (*claudebridge.Conversation, error) {
+	cs := s.opts.Conversations
+	if req.promptID != "" {
+		if _, err := s.opts.Prompts.Prompt(ctx, user.ID, req.promptID); err != nil {
+			return nil, err
+		}
+	}
+	if req.conversationID == "" {
+		if req.kind != "send" {
+			return nil, claudebridge.Errorf(claudebridge.EINVALID, "conversation_id: Field required")
+		}
+		c := &claudebridge.Conversation{UserID: user.ID, Title: titleOf(req.text), Model: req.model, PromptID: req.promptID}
+		if c.Model == "" {
+			m, err := s.defaultModel(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c.Model = m
+		}
+		return c, cs.CreateConversation(ctx, c)
+	}
+	c, err := cs.Conversation(ctx, user.ID, req.conversationID)
+	if err != nil {
+		return nil, err
+	}
+	if (req.model != "" && req.model != c.Model) || (req.promptID != "" && req.promptID != c.PromptID) {
+		if req.model != "" {
+			c.Model = req.model
+		}
+		if req.promptID != "" {
+			c.PromptID = req.promptID
+		}
+		if err := cs.UpdateConversation(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func indexOf(msgs []claudebridge.Message, id string) int {
+	for i := range msgs {
+		if msgs[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+type wireMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// buildRequest makes the Messages call of a turn: the conversation up to
+// the answer being written (for a continuation, that answer's text as the
+// last, assistant, message to go on from), the saved prompt as system, the
+// chat defaults, and the model's sampling rule.
+func (s *Server) buildRequest(ctx context.Context, user *claudebridge.User, conv *claudebridge.Conversation, t *turn) (*claudebridge.Request, error) {
+	msgs, err := s.opts.Conversations.Messages(ctx, user.ID, conv.ID)
+	if err != nil {
+		return nil, err
+	}
+	var history []wireMessage
+	for _, m := range msgs {
+		content := m.Content
+		if m.ID == t.msg.ID {
+			if t.base == "" {
+				break
+			}
+			// The API refuses a final assistant message that ends in white space.
+			content = strings.TrimRight(t.base, " \t\r\n")
+		}
+		if strings.TrimSpace(content) == "" || (m.Role != "user" && m.Role != "assistant") {
+			continue // failed answers without text
+		}
+		if len(history) == 0 && m.Role != "user" {
+			continue
+		}
+		if n := len(history); n > 0 && history[n-1].Role == m.Role {
+			// Two messages of one role in a row (after an answer that failed
+			// empty): the API wants roles to alternate, so they are joined.
+			history[n-1].Content += "\n\n" + content
+			continue
+		}
+		history = append(history, wireMessage{m.Role, content})
+		if m.ID == t.msg.ID {
+			break
+		}
+	}
+	if len(history) == 0 {
+		return nil, claudebridge.Errorf(claudebridge.EINVALID, "There is nothing to answer")
+	}
+	body := map[string]any{
+		"model":      conv.Model,
+		"max_tokens": s.opts.Defaults.MaxTokens,
+		"messages":   history,
+		"stream":     true,
+	}
+	if s.opts.Defaults.Temperature >= 0 {
+		body["temperature"] = s.opts.Defaults.Temperature
+	}
+	if s.opts.Defaults.TopK > 0 {
+		body["top_k"] = s.opts.Defaults.TopK
+	}
+	if conv.PromptID != "" {
+		if p, err := s.opts.Prompts.Prompt(ctx, user.ID, conv.PromptID); err == nil {
+			body["system"] = p.Text
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	r, err := anthropic.ParseRequest(b, http.Header{}, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := anthropic.ApplySampling(r, s.opts.Sampling); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,274 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// turn writes one answer: it calls the upstream, keeps every text delta
+// (numbered from 1) for the sockets that follow it, saves the text as it
+// grows and stores how it ended.
+type turn struct {
+	ts     *turns
+	id     string
+	userID int64
+	conv   *claudebridge.Conversation
+	msg    *claudebridge.Message // the assistant message; only run touches it
+	base   string                // the text the deltas append to ("" unless continuing)
+	prior  claudebridge.Usage    // usage of the text before this turn
+	req    *claudebridge.Request
+	cancel context.CancelCauseFunc
+
+	mu     sync.Mutex
+	deltas []string
+	done   *doneFrame
+	subs   map[chan struct{}]struct{}
+	stream claudebridge.Stream
+}
+
+// doneFrame is the last frame of a turn.
+type doneFrame struct {
+	Type    string             `json:"type"` // "done"
+	TurnID  string             `json:"turn_id"`
+	Seq     int                `json:"seq"`
+	Status  string             `json:"status"`
+	Error   string             `json:"error,omitempty"`
+	Usage   claudebridge.Usage `json:"usage"`
+	CostUSD float64            `json:"cost_usd"`
+}
+
+// subscribe returns a channel that gets a value (without blocking the turn:
+// it holds one at most) whenever a delta arrives or the turn ends.
+func (t *turn) subscribe() (notify chan struct{}, unsubscribe func()) {
+	notify = make(chan struct{}, 1)
+	t.mu.Lock()
+	if t.subs == nil {
+		t.subs = map[chan struct{}]struct{}{}
+	}
+	t.subs[notify] = struct{}{}
+	t.mu.Unlock()
+	return notify, func() {
+		t.mu.Lock()
+		delete(t.subs, notify)
+		t.mu.Unlock()
+	}
+}
+
+// since returns the deltas after seq and, once the turn has ended and
+// they are all out, its done frame.
+func (t *turn) since(seq int) ([]string, *doneFrame) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if seq < 0 {
+		seq = 0
+	}
+	var out []string
+	if seq < len(t.deltas) {
+		out = t.deltas[seq:len(t.deltas):len(t.deltas)]
+	}
+	return out, t.done
+}
+
+// wake tells every subscriber there is news. Called with t.mu held.
+func (t *turn) wake() {
+	for ch := range t.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // it already has news to read
+		}
+	}
+}
+
+// stop ends the upstream call with cause; the turn then stores its text
+// with the status the cause gives.
+func (t *turn) stop(cause error) {
+	t.cancel(cause)
+	t.mu.Lock()
+	st := t.stream
+	t.mu.Unlock()
+	if st != nil {
+		st.Close() // unblocks a pending Next at once
+	}
+}
+
+// text is the answer so far: the base and every delta.
+func (t *turn) text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.base + strings.Join(t.deltas, "")
+}
+
+// run calls the upstream and streams the answer to its end.
+func (t *turn) run(ctx context.Context) {
+	s := t.ts.s
+	var usage claudebridge.Usage
+	var stopReason string
+	err := func() error {
+		st, err := s.opts.Upstream.Stream(ctx, t.req)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		t.stream = st
+		t.mu.Unlock()
+		defer st.Close()
+		if ctx.Err() != nil { // stopped while the call was being made
+			return ctx.Err()
+		}
+		saved := make(chan struct{})
+		stopSaving := make(chan struct{})
+		go t.saveEvery(s.opts.SaveInterval, stopSaving, saved)
+		defer func() { close(stopSaving); <-saved }()
+		for {
+			ev, err := st.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if text := readEvent(ev, &usage, &stopReason); text != "" {
+				t.mu.Lock()
+				t.deltas = append(t.deltas, text)
+				t.wake()
+				t.mu.Unlock()
+			}
+		}
+	}()
+
+	m := t.msg
+	m.Content = t.text()
+	m.Usage = addUsage(t.prior, usage)
+	m.Error = ""
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errStopped):
+		m.Status = claudebridge.MessageStopped
+	case errors.Is(cause, errShutdown):
+		m.Status = claudebridge.MessageInterrupted
+	case err != nil:
+		m.Status = claudebridge.MessageError
+		m.Error = claudebridge.ErrorMessage(err)
+		s.log.Warn("chat: turn failed", "turn", t.id, "code", claudebridge.ErrorCode(err), "err", err)
+	case stopReason == "max_tokens":
+		m.Status = claudebridge.MessageMaxTokens
+	default:
+		m.Status = claudebridge.MessageComplete
+	}
+	// The final state is stored even when the turn was canceled.
+	store, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.opts.Conversations.UpdateMessage(store, m); err != nil {
+		s.log.Warn("chat: storing a finished answer", "turn", t.id, "err", err)
+	}
+	cost := anthropic.Cost(m.Model, usage)
+	if usage != (claudebridge.Usage{}) {
+		day := time.Now().UTC().Format(time.DateOnly)
+		if err := s.opts.Usage.AddUsage(store, t.userID, day, m.Model, usage, cost); err != nil {
+			s.log.Warn("chat: storing usage", "turn", t.id, "err", err)
+		}
+	}
+	t.mu.Lock()
+	t.done = &doneFrame{Type: "done", TurnID: t.id, Seq: len(t.deltas), Status: m.Status, Error: m.Error, Usage: usage, CostUSD: cost}
+	t.wake()
+	t.mu.Unlock()
+}
+
+// saveEvery saves the text every interval while it grows, so that a crash
+// loses at most one interval. It runs beside the upstream read, which a
+// slow database must not hold up.
+func (t *turn) saveEvery(interval time.Duration, stop <-chan struct{}, saved chan<- struct{}) {
+	defer close(saved)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	m := *t.msg // a copy: run owns t.msg
+	last := m.Content
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if text := t.text(); text != last {
+			m.Content = text
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := t.ts.s.opts.Conversations.UpdateMessage(ctx, &m); err != nil {
+				t.ts.s.log.Warn("chat: saving a streaming answer", "turn", t.id, "err", err)
+			}
+			cancel()
+			last = text
+		}
+	}
+}
+
+// readEvent reads one Messages stream event: the text of a text delta, and
+// the usage and stop reason as message_start and message_delta carry them.
+func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *string) string {
+	switch ev.Type {
+	case "content_block_delta":
+		var d struct {
+			Delta struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"delta"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && d.Delta.Type == "text_delta" {
+			return d.Delta.Text
+		}
+	case "message_start":
+		var d struct {
+			Message struct {
+				Usage *claudebridge.Usage `json:"usage"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && d.Message.Usage != nil {
+			*usage = *d.Message.Usage
+		}
+	case "message_delta":
+		var d struct {
+			Delta struct {
+				StopReason string `json:"stop_reason"`
+			} `json:"delta"`
+			Usage map[string]json.RawMessage `json:"usage"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil {
+			if d.Delta.StopReason != "" {
+				*stopReason = d.Delta.StopReason
+			}
+			// message_delta's counts are cumulative; those it omits stand.
+			for k, raw := range d.Usage {
+				var v int
+				if json.Unmarshal(raw, &v) != nil || string(raw) == "null" {
+					continue // null, or an object such as server_tool_use
+				}
+				switch k {
+				case "output_tokens":
+					usage.OutputTokens = v
+				case "input_tokens":
+					usage.InputTokens = v
+				case "cache_creation_input_tokens":
+					usage.CacheCreationInputTokens = v
+				case "cache_read_input_tokens":
+					usage.CacheReadInputTokens = v
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func addUsage(a, b claudebridge.Usage) claudebridge.Usage {
+	return claudebridge.Usage{
+		InputTokens:              a.InputTokens + b.InputTokens,
+		OutputTokens:             a.OutputTokens + b.OutputTokens,
+		CacheCreationInputTokens: a.CacheCreationInputTokens + b.CacheCreationInputTokens,
+		CacheReadInputTokens:     a.CacheReadInputTokens + b.CacheReadInputTokens,
+	}
+}

@@ -1,0 +1,123 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+// Causes of a turn's end other than the model's own; they decide its status.
+var (
+	errStopped  = errors.New("chat: stopped by the user")
+	errShutdown = errors.New("chat: server shutting down")
+)
+
+// turns are the turns running now and those finished within ReplayFor.
+// A turn is a goroutine of its own, on a context of the server's: no socket
+// owns it.
+type turns struct {
+	s  *Server
+	wg sync.WaitGroup
+
+	mu     sync.Mutex
+	byID   map[string]*turn
+	byConv map[string]*turn // running turns, one per conversation at most
+	closed bool
+}
+
+func newTurns(s *Server) *turns {
+	return &turns{s: s, byID: map[string]*turn{}, byConv: map[string]*turn{}}
+}
+
+// get returns a turn running or recently finished; nil if unknown.
+func (ts *turns) get(id string) *turn {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.byID[id]
+}
+
+// reserve marks a conversation busy for a turn being prepared; false if a
+// turn already writes in it or the server is closing.
+func (ts *turns) reserve(convID string) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.closed {
+		return claudebridge.Errorf(claudebridge.EOVERLOADED, "The server is shutting down")
+	}
+	if _, busy := ts.byConv[convID]; busy {
+		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
+	}
+	ts.byConv[convID] = nil
+	return nil
+}
+
+// release undoes reserve for a turn that did not start.
+func (ts *turns) release(convID string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if t, ok := ts.byConv[convID]; ok && t == nil {
+		delete(ts.byConv, convID)
+	}
+}
+
+// launch starts t in a reserved conversation.
+func (ts *turns) launch(t *turn) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	t.cancel = cancel
+	ts.mu.Lock()
+	ts.byConv[t.conv.ID] = t
+	ts.byID[t.id] = t
+	ts.wg.Add(1)
+	ts.mu.Unlock()
+	go func() {
+		defer ts.wg.Done()
+		t.run(ctx)
+		cancel(nil)
+		ts.mu.Lock()
+		delete(ts.byConv, t.conv.ID)
+		ts.mu.Unlock()
+		time.AfterFunc(ts.s.opts.ReplayFor, func() {
+			ts.mu.Lock()
+			delete(ts.byID, t.id)
+			ts.mu.Unlock()
+		})
+	}()
+}
+
+// stopConversation stops the turn writing in a conversation, if any.
+func (ts *turns) stopConversation(convID string) {
+	ts.mu.Lock()
+	t := ts.byConv[convID]
+	ts.mu.Unlock()
+	if t != nil {
+		t.stop(errStopped)
+	}
+}
+
+// close ends every running turn as interrupted and waits until each is
+// stored, or ctx ends.
+func (ts *turns) close(ctx context.Context) error {
+	ts.mu.Lock()
+	ts.closed = true
+	var running []*turn
+	for _, t := range ts.byConv {
+		if t != nil {
+			running = append(running, t)
+		}
+	}
+	ts.mu.Unlock()
+	for _, t := range running {
+		t.stop(errShutdown)
+	}
+	done := make(chan struct{})
+	go func() { ts.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

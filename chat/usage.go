@@ -1,0 +1,40 @@
+package chat
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+type usageJSON struct {
+	Day   string `json:"day"`
+	Model string `json:"model"`
+	claudebridge.Usage
+	CostUSD float64 `json:"cost_usd"`
+}
+
+// usage answers the user's usage per day and model, from and to
+// YYYY-MM-DD (both optional, inclusive).
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to := q.Get("from"), q.Get("to")
+	for name, v := range map[string]string{"from": from, "to": to} {
+		if _, err := time.Parse(time.DateOnly, v); v != "" && err != nil {
+			writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "%s: want YYYY-MM-DD", name))
+			return
+		}
+	}
+	rows, err := s.opts.Usage.Usage(r.Context(), userOf(r).user.ID, from, to)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	data := make([]usageJSON, 0, len(rows))
+	total := 0.0
+	for _, row := range rows {
+		data = append(data, usageJSON{row.Day, row.Model, row.Usage, row.CostUSD})
+		total += row.CostUSD
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "total_cost_usd": total})
+}

@@ -1,0 +1,238 @@
+// Command chatload opens many concurrent chat turns over WebSocket against
+// an in-process chat server on the Anthropic API emulator, and reports the
+// delay between each text delta leaving the emulator and its arrival on the
+// socket (p50, p99, max), the process's peak RSS, and whether every turn was
+// stored complete.
+//
+//	go run ./cmd/chatload -turns 1000 -words 100 -slow 20
+//
+// Everything runs in one process (emulator, chat server with its SQLite
+// file, clients), so the RSS reported is an upper bound of the server's.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/claudebridge/claudebridge/anthropicapi"
+	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/sqlite"
+)
+
+var tagPattern = regexp.MustCompile(`load-[0-9]+`)
+
+// emitted records when the emulator wrote each text delta of each turn,
+// by the tag in the turn's user text.
+type emitted struct {
+	mu    sync.Mutex
+	times map[string][]time.Time
+}
+
+type tapWriter struct {
+	http.ResponseWriter
+	e   *emitted
+	tag string
+}
+
+func (w *tapWriter) Write(p []byte) (int, error) {
+	n := bytes.Count(p, []byte(`"type":"text_delta"`))
+	n2, err := w.ResponseWriter.Write(p)
+	if n > 0 {
+		now := time.Now()
+		w.e.mu.Lock()
+		for range n {
+			w.e.times[w.tag] = append(w.e.times[w.tag], now)
+		}
+		w.e.mu.Unlock()
+	}
+	return n2, err
+}
+
+func (w *tapWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *tapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func main() {
+	turns := flag.Int("turns", 1000, "concurrent turns")
+	words := flag.Int("words", 100, "words per answer")
+	slow := flag.Int("slow", 20, "milliseconds between upstream events")
+	flag.Parse()
+	if err := run(*turns, *words, *slow); err != nil {
+		fmt.Fprintln(os.Stderr, "chatload:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, words, slow int) error {
+	e := &emitted{times: map[string][]time.Time{}}
+	emu := emulator.NewAnthropic(emulator.AnthropicOptions{})
+	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		emu.ServeHTTP(&tapWriter{ResponseWriter: w, e: e, tag: tagPattern.FindString(string(body))}, r)
+	}))
+	defer emuSrv.Close()
+	transport := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}
+	up := anthropicapi.New(anthropicapi.Options{BaseURL: emuSrv.URL, Key: anthropicapi.StaticKey("k"),
+		HTTPClient: &http.Client{Transport: transport}})
+	dir, err := os.MkdirTemp("", "chatload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(filepath.Join(dir, "chat.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cs := chat.New(chat.Options{Upstream: up, Conversations: db, Prompts: db, Usage: db, Users: db, Local: true,
+		Defaults: chat.Defaults{Model: "claude-sonnet-4-5-20250929", MaxTokens: 4096, Temperature: 0.3, TopK: 40}})
+	srv := httptest.NewServer(cs)
+	defer srv.Close()
+	defer cs.Close(context.Background())
+
+	results := make([]result, n)
+	var peak peakRSS
+	stopRSS := peak.watch()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			r.tag = fmt.Sprintf("load-%d", i)
+			r.err = turn(srv.URL, fmt.Sprintf("Load %s [[slow=%d]] [[words=%d]]", r.tag, slow, words), r)
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopRSS()
+
+	var delays []time.Duration
+	failed, incomplete := 0, 0
+	client := &http.Client{}
+	for i := range results {
+		r := &results[i]
+		if r.err != nil {
+			failed++
+			if failed <= 3 {
+				fmt.Fprintln(os.Stderr, "turn failed:", r.err)
+			}
+			continue
+		}
+		e.mu.Lock()
+		sent := e.times[r.tag]
+		e.mu.Unlock()
+		for k := range min(len(sent), len(r.arrived)) {
+			delays = append(delays, r.arrived[k].Sub(sent[k]))
+		}
+		resp, err := client.Get(srv.URL + "/api/conversations/" + r.conv)
+		if err != nil {
+			return err
+		}
+		var conv struct {
+			Messages []struct{ Content, Status string }
+		}
+		json.NewDecoder(resp.Body).Decode(&conv)
+		resp.Body.Close()
+		if len(conv.Messages) != 2 || conv.Messages[1].Status != "complete" || conv.Messages[1].Content != r.text || r.status != "complete" || len(sent) != len(r.arrived) {
+			incomplete++
+		}
+	}
+	slices.Sort(delays)
+	pct := func(p float64) time.Duration {
+		if len(delays) == 0 {
+			return 0
+		}
+		return delays[min(len(delays)-1, int(p*float64(len(delays))))]
+	}
+	fmt.Printf("turns %d (failed %d, not stored complete %d) in %v; deltas %d\n", n, failed, incomplete, elapsed.Round(time.Millisecond), len(delays))
+	fmt.Printf("delay upstream delta → socket: p50 %v  p99 %v  max %v\n", pct(0.5), pct(0.99), pct(1))
+	fmt.Printf("peak RSS of the whole process (emulator + server + clients): %d MB\n", peak.max()>>20)
+	if failed > 0 || incomplete > 0 {
+		return fmt.Errorf("%d turns failed, %d not stored complete", failed, incomplete)
+	}
+	return nil
+}
+
+// result is what a client saw of one turn.
+type result struct {
+	conv    string
+	tag     string
+	arrived []time.Time // arrival of each delta, by seq
+	text    string
+	status  string
+	err     error
+}
+
+// turn sends one message on a socket of its own and reads its answer.
+func turn(base, text string, r *result) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h := http.Header{"Origin": {base}}
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/ws", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		return err
+	}
+	defer conn.CloseNow()
+	b, _ := json.Marshal(map[string]string{"type": "send", "text": text})
+	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		return err
+	}
+	var sb strings.Builder
+	for {
+		_, msg, err := conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		var f struct {
+			Type, ConversationID, Text, Status, Message string
+			Seq                                         int
+		}
+		if err := json.Unmarshal(msg, &f); err != nil {
+			return err
+		}
+		switch f.Type {
+		case "turn":
+			var t struct {
+				ConversationID string `json:"conversation_id"`
+			}
+			json.Unmarshal(msg, &t)
+			r.conv = t.ConversationID
+		case "delta":
+			if f.Seq != len(r.arrived)+1 {
+				return fmt.Errorf("delta seq %d after %d", f.Seq, len(r.arrived))
+			}
+			r.arrived = append(r.arrived, now)
+			sb.WriteString(f.Text)
+		case "done":
+			r.text, r.status = sb.String(), f.Status
+			conn.Close(websocket.StatusNormalClosure, "")
+			return nil
+		case "error":
+			return fmt.Errorf("error frame: %s", f.Message)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/sqlite"
+	"github.com/claudebridge/claudebridge/web"
+)
+
+// ChatConfig is the chat's part of Config.
+type ChatConfig struct {
+	DatabasePath      string  // DATABASE_URL: a path or sqlite:///path
+	Model             string  // ANTHROPIC_MODEL_ID
+	MaxTokens         int     // MAX_TOKENS
+	Temperature       float64 // TEMPERATURE
+	TopK              int     // TOP_K
+	TrustedUserHeader string  // TRUSTED_USER_HEADER
+}
+
+// loadChatConfig reads the chat's settings through getenv.
+func loadChatConfig(getenv func(string) string) (ChatConfig, error) {
+	c := ChatConfig{
+		Model:             strings.TrimSpace(getenv("ANTHROPIC_MODEL_ID")),
+		TrustedUserHeader: strings.TrimSpace(getenv("TRUSTED_USER_HEADER")),
+	}
+	var err error
+	if c.DatabasePath, err = databasePath(getenv); err != nil {
+		return c, err
+	}
+	if c.MaxTokens, err = intVar(getenv, "MAX_TOKENS", 4096); err != nil {
+		return c, err
+	}
+	if c.TopK, err = intVar(getenv, "TOP_K", 40); err != nil {
+		return c, err
+	}
+	c.Temperature = 0.3
+	if s := getenv("TEMPERATURE"); s != "" {
+		if c.Temperature, err = strconv.ParseFloat(s, 64); err != nil || c.Temperature < 0 || c.Temperature > 1 {
+			return c, fmt.Errorf("TEMPERATURE=%q: want a number from 0 to 1", s)
+		}
+	}
+	return c, nil
+}
+
+// databasePath is the SQLite file of DATABASE_URL (a path, or sqlite:///
+// followed by an absolute path, or sqlite:// by a relative one), by default
+// claudebridge.db in the user's data directory ($XDG_DATA_HOME/claudebridge
+// or ~/.local/share/claudebridge).
+func databasePath(getenv func(string) string) (string, error) {
+	u := strings.TrimSpace(getenv("DATABASE_URL"))
+	switch {
+	case u == "":
+		dir := getenv("XDG_DATA_HOME")
+		if dir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("no DATABASE_URL and no home directory for the default database: %v", err)
+			}
+			dir = filepath.Join(home, ".local", "share")
+		}
+		return filepath.Join(dir, "claudebridge", "claudebridge.db"), nil
+	case strings.HasPrefix(u, "sqlite://"):
+		return strings.TrimPrefix(u, "sqlite://"), nil
+	case strings.HasPrefix(u, "sqlite:"):
+		return strings.TrimPrefix(u, "sqlite:"), nil
+	case strings.Contains(u, "://"):
+		scheme, _, _ := strings.Cut(u, "://")
+		return "", fmt.Errorf("DATABASE_URL: %s databases are not supported yet; use a file path or sqlite:///path", scheme)
+	}
+	return u, nil
+}
+
+// openDatabase opens the chat's database, creating its directory, and marks
+// the answers a dead process left streaming as interrupted.
+func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("database directory: %v", err)
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := db.InterruptStreaming(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if n > 0 && log != nil {
+		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", n)
+	}
+	return db, nil
+}
+
+// newChat returns the chat service on db. It serves without login (one
+// local user) only when the store has no user with a password, no trusted
+// header is configured, and the address is loopback; otherwise login is
+// required, and with no user yet the chat is locked until
+// "claudebridge users add NAME" (the gateway is served all the same).
+func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
+	n, err := db.CountUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	local := n == 0 && cfg.Chat.TrustedUserHeader == "" && loopback(cfg.Listen)
+	switch {
+	case local:
+		log.Info("chat: local mode, no login (no users; loopback address)")
+	case n == 0 && cfg.Chat.TrustedUserHeader == "":
+		log.Warn("chat: login required on a non-loopback address and there is no user: add one with `claudebridge users add NAME`")
+	}
+	return chat.New(chat.Options{
+		Upstream:      up,
+		Conversations: db,
+		Prompts:       db,
+		Usage:         db,
+		Users:         db,
+		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
+			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},
+		Sampling:          cfg.Sampling,
+		Local:             local,
+		TrustedUserHeader: cfg.Chat.TrustedUserHeader,
+		AllowedOrigins:    cfg.CORSOrigins,
+		Logger:            log,
+		Page:              web.Handler(),
+	}), nil
+}
+
+// loopback reports whether a listen address is reachable from this
+// machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/claudebridge/claudebridge/anthropicapi"
+	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/emulator"
+)
+
+func TestDatabasePath(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		want string
+		err  bool
+	}{
+		{map[string]string{"DATABASE_URL": "/var/lib/cb.db"}, "/var/lib/cb.db", false},
+		{map[string]string{"DATABASE_URL": "sqlite:///var/lib/cb.db"}, "/var/lib/cb.db", false},
+		{map[string]string{"DATABASE_URL": "sqlite://cb.db"}, "cb.db", false},
+		{map[string]string{"XDG_DATA_HOME": "/data"}, "/data/claudebridge/claudebridge.db", false},
+		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "", true},
+	} {
+		got, err := databasePath(env(c.vars))
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("%v: %q, %v; want %q", c.vars, got, err, c.want)
+		}
+	}
+}
+
+func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
+	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	defer emu.Close()
+	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
+	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := slog.New(slog.DiscardHandler)
+	status := func(listen string) int {
+		cfg, _ := loadConfig(env(map[string]string{"DATABASE_URL": "x"}))
+		cfg.Listen = listen
+		s, err := newChat(context.Background(), cfg, db, up, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close(context.Background())
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/api/me", nil))
+		return rec.Code
+	}
+	if got := status("127.0.0.1:8080"); got != http.StatusOK {
+		t.Errorf("loopback without users: %d, want 200 (local mode)", got)
+	}
+	if got := status("0.0.0.0:8080"); got != http.StatusUnauthorized {
+		t.Errorf("all interfaces without users: %d, want 401", got)
+	}
+	hash, _ := chat.HashPassword("password1")
+	db.CreateUser(context.Background(), "ann", hash)
+	if got := status("127.0.0.1:8080"); got != http.StatusUnauthorized {
+		t.Errorf("loopback with a user: %d, want 401", got)
+	}
+}

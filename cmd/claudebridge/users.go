@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/claudebridge/claudebridge/chat"
+)
+
+const usersUsage = `Usage:
+  claudebridge users add NAME   create a chat user; the password is read from stdin
+                                (prompted for, without echo, on a terminal)
+  claudebridge users list       list the chat users
+
+The database is DATABASE_URL's (default: claudebridge.db in the user's data directory).
+`
+
+// users manages the chat's users in the database serve uses.
+func users(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("users", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usersUsage) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usersUsage)
+		return fmt.Errorf("users: no command given")
+	}
+	path, err := databasePath(os.Getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch {
+	case args[0] == "add" && len(args) == 2:
+		name := strings.TrimSpace(args[1])
+		password, err := readPassword()
+		if err != nil {
+			return err
+		}
+		hash, err := chat.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if _, err := db.CreateUser(ctx, name, hash); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "user %s added to %s\n", name, path)
+		return nil
+	case args[0] == "list" && len(args) == 1:
+		list, err := db.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range list {
+			fmt.Printf("%s\t%s\n", u.Name, u.CreatedAt.Format("2006-01-02 15:04"))
+		}
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usersUsage)
+	return fmt.Errorf("users: bad arguments %q", args)
+}
+
+// readPassword reads the password: twice without echo on a terminal, else
+// the first line of stdin. At least 8 characters.
+func readPassword() (string, error) {
+	var password string
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		fmt.Fprint(os.Stderr, "Password: ")
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(os.Stderr, "Again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(again) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		password = string(b)
+	} else {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password on stdin")
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if len(password) < 8 {
+		return "", errors.New("the password must have at least 8 characters")
+	}
+	return password, nil
+}

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+const messageColumns = `m.id, m.conversation_id, m.seq, m.role, m.content, m.status, m.error, m.model,
+	m.input_tokens, m.output_tokens, m.cache_creation_input_tokens, m.cache_read_input_tokens,
+	m.turn_id, m.created_at, m.updated_at`
+
+// Messages returns the messages of userID's conversation in Seq order;
+// ENOTFOUND if the conversation is not userID's.
+func (db *DB) Messages(ctx context.Context, userID int64, conversationID string) ([]claudebridge.Message, error) {
+	if _, err := db.Conversation(ctx, userID, conversationID); err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = ? AND c.user_id = ? ORDER BY m.seq`, conversationID, userID)
+	if err != nil {
+		return nil, internal("messages", err)
+	}
+	defer rows.Close()
+	list := []claudebridge.Message{}
+	for rows.Next() {
+		var m claudebridge.Message
+		var created, updated int64
+		if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+			&m.TurnID, &created, &updated); err != nil {
+			return nil, internal("messages", err)
+		}
+		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
+		list = append(list, m)
+	}
+	return list, internal("messages", rows.Err())
+}
+
+// AddMessage appends m to its conversation (Seq one past the last, ID and
+// times filled) and touches the conversation's UpdatedAt. ENOTFOUND if the
+// conversation does not exist.
+func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("add message", err)
+	}
+	defer tx.Rollback()
+	m.ID = newID("msg_")
+	m.CreatedAt = now()
+	m.UpdatedAt = m.CreatedAt
+	t := nanos(m.CreatedAt)
+	res, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ? WHERE id = ?`, t, m.ConversationID)
+	if err := affected(res, err, "conversation"); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = ?`, m.ConversationID).Scan(&m.Seq); err != nil {
+		return internal("add message", err)
+	}
+	u := m.Usage
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+		input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, turn_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, m.Role, m.Content, m.Status, m.Error, m.Model,
+		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.TurnID, t, t); err != nil {
+		return internal("add message", err)
+	}
+	return internal("add message", tx.Commit())
+}
+
+// UpdateMessage saves Content, Status, Error, Usage, Model and TurnID of m
+// (a continued answer gets the id of the turn that continues it).
+func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
+	m.UpdatedAt = now()
+	u := m.Usage
+	res, err := db.w.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
+		input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
+		turn_id = ?, updated_at = ? WHERE id = ?`,
+		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
+		m.TurnID, nanos(m.UpdatedAt), m.ID)
+	return affected(res, err, "message")
+}
+
+// DeleteMessagesFrom removes the messages of a conversation from seq on.
+func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq int) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM messages WHERE conversation_id = ? AND seq >= ?`, conversationID, seq)
+	return internal("delete messages", err)
+}
+
+// InterruptStreaming marks every message still streaming as interrupted.
+// Called at start-up: a message left streaming was being written by a
+// process that died.
+func (db *DB) InterruptStreaming(ctx context.Context) (int, error) {
+	res, err := db.w.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
+		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming)
+	if err != nil {
+		return 0, internal("interrupt streaming", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), internal("interrupt streaming", err)
+}

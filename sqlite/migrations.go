@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations are the schema's versions, applied in order, each once, each
+// in its own transaction, recorded in schema_migrations. Append only: never
+// edit a migration that has shipped. Times are Unix nanoseconds (UTC).
+var migrations = []string{
+	// 1: users, sessions, prompts, conversations, messages, usage.
+	`CREATE TABLE users (
+		id            INTEGER PRIMARY KEY,
+		name          TEXT NOT NULL UNIQUE,
+		password_hash TEXT NOT NULL DEFAULT '',
+		created_at    INTEGER NOT NULL
+	);
+	CREATE TABLE sessions (
+		token_hash TEXT PRIMARY KEY,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX sessions_user ON sessions(user_id);
+	CREATE TABLE prompts (
+		id         TEXT PRIMARY KEY,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		name       TEXT NOT NULL,
+		text       TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX prompts_user ON prompts(user_id, name);
+	CREATE TABLE conversations (
+		id         TEXT PRIMARY KEY,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		title      TEXT NOT NULL,
+		model      TEXT NOT NULL,
+		prompt_id  TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX conversations_user_updated ON conversations(user_id, updated_at DESC, id DESC);
+	CREATE TABLE messages (
+		id              TEXT PRIMARY KEY,
+		conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+		seq             INTEGER NOT NULL,
+		role            TEXT NOT NULL,
+		content         TEXT NOT NULL,
+		status          TEXT NOT NULL,
+		error           TEXT NOT NULL DEFAULT '',
+		model           TEXT NOT NULL DEFAULT '',
+		input_tokens                INTEGER NOT NULL DEFAULT 0,
+		output_tokens               INTEGER NOT NULL DEFAULT 0,
+		cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+		cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0,
+		turn_id         TEXT NOT NULL DEFAULT '',
+		created_at      INTEGER NOT NULL,
+		updated_at      INTEGER NOT NULL,
+		UNIQUE (conversation_id, seq)
+	);
+	CREATE INDEX messages_status ON messages(status);
+	CREATE TABLE usage (
+		user_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		day      TEXT NOT NULL,
+		model    TEXT NOT NULL,
+		input_tokens                INTEGER NOT NULL DEFAULT 0,
+		output_tokens               INTEGER NOT NULL DEFAULT 0,
+		cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+		cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0,
+		cost_usd REAL NOT NULL DEFAULT 0,
+		PRIMARY KEY (user_id, day, model)
+	);`,
+}
+
+// migrate applies the migrations the database has not seen yet.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	for i, m := range migrations {
+		version := i + 1
+		if err := db.apply(ctx, version, m); err != nil {
+			return fmt.Errorf("migration %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) apply(ctx context.Context, version int, stmt string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, nanos(now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

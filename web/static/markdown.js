@@ -1,0 +1,365 @@
+// A small Markdown renderer that builds DOM nodes with createElement and
+// textContent only: no text from the model or the user is ever parsed as
+// HTML, so raw tags stay text and no handler or script can come from it.
+// Links are kept only for http:, https: and mailto:. It covers what chat
+// answers use: headings, paragraphs, emphasis, inline code, fenced code
+// (highlighted, with a Copy button), lists (nested), block quotes, rules
+// and pipe tables. An unclosed fence (a streaming answer) renders as code.
+
+import { highlight } from './highlight.js';
+
+const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+
+/** safeHref returns href if it is an absolute http(s) or mailto URL, else "". */
+export function safeHref(href) {
+  const s = String(href).trim();
+  if (!/^(https?:\/\/|mailto:)/i.test(s)) return '';
+  try {
+    const u = new URL(s);
+    return SAFE_SCHEMES.has(u.protocol) ? u.href : '';
+  } catch {
+    return '';
+  }
+}
+
+/** renderMarkdown returns a DocumentFragment for the Markdown text. */
+export function renderMarkdown(text) {
+  const frag = document.createDocumentFragment();
+  renderBlocks(String(text).replace(/\r\n?/g, '\n').split('\n'), frag);
+  return frag;
+}
+
+const fenceOpen = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/;
+const heading = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+const rule = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
+const bullet = /^( {0,3})([-*+])\s+(.*)$/;
+const ordered = /^( {0,3})(\d{1,9})[.)]\s+(.*)$/;
+const quote = /^ {0,3}>\s?(.*)$/;
+const tableSep = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+
+function renderBlocks(lines, parent) {
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (!line.trim()) { i++; continue; }
+    let m;
+    if ((m = fenceOpen.exec(line))) {
+      const fence = m[1];
+      const code = [];
+      i++;
+      while (i < lines.length && !new RegExp('^ {0,3}' + fence[0] + '{' + fence.length + ',}\\s*$').test(lines[i])) {
+        code.push(lines[i]);
+        i++;
+      }
+      i++; // the closing fence, if any
+      parent.append(codeBlock(code.join('\n'), m[2]));
+      continue;
+    }
+    if ((m = heading.exec(line))) {
+      const h = document.createElement('h' + m[1].length);
+      renderInline(m[2], h);
+      parent.append(h);
+      i++;
+      continue;
+    }
+    if (rule.test(line)) {
+      parent.append(document.createElement('hr'));
+      i++;
+      continue;
+    }
+    if (quote.test(line)) {
+      const inner = [];
+      while (i < lines.length && (m = quote.exec(lines[i]))) { inner.push(m[1]); i++; }
+      const bq = document.createElement('blockquote');
+      renderBlocks(inner, bq);
+      parent.append(bq);
+      continue;
+    }
+    if (bullet.test(line) || ordered.test(line)) {
+      i = renderList(lines, i, parent);
+      continue;
+    }
+    if (line.includes('|') && i + 1 < lines.length && tableSep.test(lines[i + 1]) && lines[i + 1].includes('-')) {
+      i = renderTable(lines, i, parent);
+      continue;
+    }
+    const para = [];
+    while (i < lines.length && lines[i].trim() && !startsBlock(lines[i])) { para.push(lines[i]); i++; }
+    if (para.length === 0) { para.push(lines[i]); i++; }
+    const p = document.createElement('p');
+    // Every line break is kept (chat text is written line by line), as
+    // GitHub does in comments.
+    para.forEach((l, k) => {
+      if (k > 0) p.append(document.createElement('br'));
+      renderInline(l.replace(/ {2,}$|\\$/, ''), p);
+    });
+    parent.append(p);
+  }
+}
+
+function startsBlock(line) {
+  return fenceOpen.test(line) || heading.test(line) || rule.test(line) || quote.test(line) ||
+    bullet.test(line) || ordered.test(line);
+}
+
+function renderList(lines, i, parent) {
+  const first = bullet.exec(lines[i]) || ordered.exec(lines[i]);
+  const isOrdered = !bullet.test(lines[i]);
+  const list = document.createElement(isOrdered ? 'ol' : 'ul');
+  if (isOrdered && first[2] !== '1') list.start = Number(first[2]);
+  const indent = first[1].length;
+  while (i < lines.length) {
+    const m = isOrdered ? ordered.exec(lines[i]) : bullet.exec(lines[i]);
+    if (!m || m[1].length !== indent) break;
+    const item = [m[3]];
+    const contentIndent = lines[i].length - m[3].length;
+    i++;
+    // Continuation: indented lines, and blank lines followed by indented ones.
+    while (i < lines.length) {
+      const l = lines[i];
+      if (!l.trim()) {
+        if (i + 1 < lines.length && /^\s+\S/.test(lines[i + 1]) && leading(lines[i + 1]) > indent) { item.push(''); i++; continue; }
+        break;
+      }
+      if (leading(l) > indent) { item.push(l.slice(Math.min(leading(l), contentIndent))); i++; continue; }
+      if (!startsBlock(l) && item[item.length - 1].trim()) { item.push(l); i++; continue; } // lazy continuation
+      break;
+    }
+    const li = document.createElement('li');
+    if (item.length === 1) renderInline(item[0], li);
+    else {
+      renderBlocks(item, li);
+      // A tight item's single paragraph reads better without margins.
+      if (li.firstChild && li.firstChild.tagName === 'P' && !item.includes('')) li.firstChild.style.margin = '0';
+    }
+    list.append(li);
+    while (i < lines.length && !lines[i].trim() && i + 1 < lines.length &&
+      ((isOrdered ? ordered : bullet).exec(lines[i + 1])?.[1].length === indent)) i++;
+  }
+  parent.append(list);
+  return i;
+}
+
+function leading(line) { return line.length - line.trimStart().length; }
+
+function splitRow(line) {
+  let s = line.trim();
+  if (s.startsWith('|')) s = s.slice(1);
+  if (s.endsWith('|') && !s.endsWith('\\|')) s = s.slice(0, -1);
+  return s.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+}
+
+function renderTable(lines, i, parent) {
+  const table = document.createElement('table');
+  const head = splitRow(lines[i]);
+  const aligns = splitRow(lines[i + 1]).map((c) => (c.endsWith(':') ? (c.startsWith(':') ? 'center' : 'right') : ''));
+  const thead = table.createTHead().insertRow();
+  head.forEach((c, k) => {
+    const th = document.createElement('th');
+    if (aligns[k]) th.style.textAlign = aligns[k];
+    renderInline(c, th);
+    thead.append(th);
+  });
+  const body = table.createTBody();
+  i += 2;
+  while (i < lines.length && lines[i].includes('|') && lines[i].trim()) {
+    const row = body.insertRow();
+    splitRow(lines[i]).forEach((c, k) => {
+      const td = row.insertCell();
+      if (aligns[k]) td.style.textAlign = aligns[k];
+      renderInline(c, td);
+    });
+    i++;
+  }
+  parent.append(table);
+  return i;
+}
+
+function codeBlock(code, lang) {
+  const wrap = document.createElement('div');
+  wrap.className = 'codeblock';
+  const head = document.createElement('div');
+  head.className = 'code-head';
+  const label = document.createElement('span');
+  label.textContent = lang || 'code';
+  const copy = document.createElement('button');
+  copy.type = 'button';
+  copy.className = 'copy';
+  copy.textContent = 'Copy';
+  copy.addEventListener('click', () => copyText(code, copy));
+  head.append(label, copy);
+  const pre = document.createElement('pre');
+  const el = document.createElement('code');
+  if (lang) el.className = 'language-' + lang.replace(/[^\w+#-]/g, '');
+  el.append(highlight(code, lang));
+  pre.append(el);
+  wrap.append(head, pre);
+  return wrap;
+}
+
+async function copyText(text, button) {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch {
+    // No clipboard API (an insecure origin): copy through a selection.
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.append(ta);
+    ta.select();
+    try { ok = document.execCommand('copy'); } catch { ok = false; }
+    ta.remove();
+  }
+  button.textContent = ok ? 'Copied' : 'Copy failed';
+  setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+}
+
+// Inline Markdown: code spans, links, autolinks, strong, emphasis,
+// strikethrough, escapes. Everything else is text.
+function renderInline(text, parent) {
+  let buf = '';
+  const flush = () => { if (buf) { parent.append(buf); buf = ''; } };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < text.length && /[!-/:-@[-`{-~]/.test(text[i + 1])) {
+      buf += text[i + 1];
+      i += 2;
+      continue;
+    }
+    if (c === '`') {
+      const run = /^`+/.exec(text.slice(i))[0];
+      const end = text.indexOf(run, i + run.length);
+      if (end > 0) {
+        flush();
+        const code = document.createElement('code');
+        let inner = text.slice(i + run.length, end);
+        if (/^ .* $/.test(inner)) inner = inner.slice(1, -1);
+        code.textContent = inner;
+        parent.append(code);
+        i = end + run.length;
+        continue;
+      }
+      buf += run;
+      i += run.length;
+      continue;
+    }
+    if (c === '[' || (c === '!' && text[i + 1] === '[')) {
+      const link = parseLink(text, c === '!' ? i + 1 : i);
+      if (link) {
+        flush();
+        const href = safeHref(link.href);
+        if (href) {
+          const a = document.createElement('a');
+          a.href = href;
+          a.rel = 'noopener noreferrer nofollow';
+          a.target = '_blank';
+          renderInline(link.label || link.href, a);
+          parent.append(a);
+        } else {
+          // An unsafe or relative link (javascript:, data:, ...) keeps only its text.
+          const span = document.createElement('span');
+          span.className = 'unsafe-link';
+          span.title = 'link removed';
+          renderInline(link.label, span);
+          parent.append(span);
+        }
+        i = link.end;
+        continue;
+      }
+    }
+    if (c === '<') {
+      const m = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/i.exec(text.slice(i));
+      if (m && safeHref(m[1])) {
+        flush();
+        parent.append(anchor(m[1]));
+        i += m[0].length;
+        continue;
+      }
+    }
+    if ((c === 'h' || c === 'H') && (i === 0 || /[\s(]/.test(text[i - 1]))) {
+      const m = /^https?:\/\/[^\s<>]*[^\s<>.,;:!?"')\]]/i.exec(text.slice(i));
+      if (m && safeHref(m[0])) {
+        flush();
+        parent.append(anchor(m[0]));
+        i += m[0].length;
+        continue;
+      }
+    }
+    if (c === '*' || c === '_' || c === '~') {
+      const run = /^(\*+|_+|~+)/.exec(text.slice(i))[0];
+      const n = Math.min(run.length, c === '~' ? 2 : 3);
+      const marker = c.repeat(n);
+      const canOpen = text[i + n] && !/\s/.test(text[i + n]) &&
+        (c !== '_' || i === 0 || !/\w/.test(text[i - 1])) && (c !== '~' || n === 2);
+      if (canOpen) {
+        const end = findCloser(text, i + n, marker);
+        if (end > 0) {
+          flush();
+          let el;
+          if (c === '~') el = document.createElement('del');
+          else if (n === 3) { el = document.createElement('strong'); const em = document.createElement('em'); el.append(em); }
+          else el = document.createElement(n === 2 ? 'strong' : 'em');
+          renderInline(text.slice(i + n, end), el.firstChild && el.firstChild.nodeType === 1 ? el.firstChild : el);
+          parent.append(el);
+          i = end + n;
+          continue;
+        }
+      }
+      buf += run;
+      i += run.length;
+      continue;
+    }
+    buf += c;
+    i++;
+  }
+  flush();
+}
+
+function findCloser(text, from, marker) {
+  let j = from;
+  while ((j = text.indexOf(marker, j)) > 0) {
+    const before = text[j - 1];
+    const after = text[j + marker.length];
+    if (!/\s/.test(before) && after !== marker[0] && (marker[0] !== '_' || !after || !/\w/.test(after))) return j;
+    j += marker.length;
+  }
+  return -1;
+}
+
+function parseLink(text, i) {
+  // [label](href "title")
+  let depth = 0;
+  let j = i;
+  for (; j < text.length; j++) {
+    if (text[j] === '\\') { j++; continue; }
+    if (text[j] === '[') depth++;
+    else if (text[j] === ']' && --depth === 0) break;
+  }
+  if (j >= text.length || text[j + 1] !== '(') return null;
+  const label = text.slice(i + 1, j);
+  let k = j + 2;
+  let paren = 1;
+  for (; k < text.length; k++) {
+    if (text[k] === '(') paren++;
+    else if (text[k] === ')' && --paren === 0) break;
+  }
+  if (k >= text.length) return null;
+  let href = text.slice(j + 2, k).trim();
+  const titled = /^(\S+)\s+["'(].*["')]$/.exec(href);
+  if (titled) href = titled[1];
+  if (href.startsWith('<') && href.endsWith('>')) href = href.slice(1, -1);
+  return { label, href, end: k + 1 };
+}
+
+function anchor(url) {
+  const a = document.createElement('a');
+  a.href = safeHref(url);
+  a.rel = 'noopener noreferrer nofollow';
+  a.target = '_blank';
+  a.textContent = url;
+  return a;
+}

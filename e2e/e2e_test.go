@@ -123,6 +123,7 @@ func startAll(dir string) error {
 		return err
 	}
 	common := []string{
+		"DATABASE_URL=" + filepath.Join(dir, "gateways.db"), // the chat's store, out of the user's home
 		"API_KEYS=" + gatewayKey,
 		"CORS_ALLOW_ORIGINS=" + corsOrigin,
 		"RETRY_MAX_ATTEMPTS=" + retryAttempts,

@@ -320,8 +320,12 @@ func resultSentence(results []toolResult) string {
 func answerSentence(question string, images int) string {
 	var s string
 	switch {
+	case strings.Contains(question, "\n"):
+		// Quoted as a block, as it was written: Markdown in the question
+		// (headings, lists, code) comes back as Markdown.
+		s = "You asked:\n\n" + clip(question, 2000) + "\n\n"
 	case question != "":
-		s = fmt.Sprintf("You asked: %q.", clip(question, 500))
+		s = `You asked: "` + clip(question, 500) + `".`
 	case images == 0:
 		s = "You sent a message without text."
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -196,10 +197,15 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 		slog.Duration("duration", time.Since(start)))
 }
 
+// writeJSON sends a complete JSON response and flushes it at once, so that
+// the client has it before the access log line is written.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
+	http.NewResponseController(w).Flush()
 }
 
 func marshal(v any) []byte {

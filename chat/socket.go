@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -155,8 +156,22 @@ func (c *socket) follow(t *turn, seq int) {
 		defer cancel()
 		for {
 			deltas, done := t.since(seq)
-			for _, text := range deltas {
-				seq++
+			// Deltas that piled up while this socket was writing go out as
+			// one frame carrying the seq of the last: a socket that keeps up
+			// sends one frame per delta, one that lags catches up in fewer
+			// writes instead of falling further behind.
+			for len(deltas) > 0 {
+				n, size := 0, 0
+				for n < len(deltas) && (n == 0 || size+len(deltas[n]) <= maxFrameText) {
+					size += len(deltas[n])
+					n++
+				}
+				seq += n
+				text := deltas[0]
+				if n > 1 {
+					text = strings.Join(deltas[:n], "")
+				}
+				deltas = deltas[n:]
 				if ctx.Err() != nil || c.write(deltaFrame{Type: "delta", TurnID: t.id, Seq: seq, Text: text}) != nil {
 					return
 				}
@@ -173,6 +188,9 @@ func (c *socket) follow(t *turn, seq int) {
 		}
 	}()
 }
+
+// maxFrameText bounds the text of one delta frame made of several deltas.
+const maxFrameText = 16 << 10
 
 func (c *socket) write(v any) error {
 	b, err := json.Marshal(v)

@@ -27,14 +27,14 @@ func (db *DB) CreateConversation(ctx context.Context, c *claudebridge.Conversati
 	c.ID = newID("conv_")
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
-	_, err := db.w.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.ws.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, c.Title, c.Model, c.PromptID, nanos(c.CreatedAt), nanos(c.UpdatedAt))
 	return internal("create conversation", err)
 }
 
 // Conversation returns one conversation of userID; ENOTFOUND otherwise.
 func (db *DB) Conversation(ctx context.Context, userID int64, id string) (*claudebridge.Conversation, error) {
-	c, err := scanConversation(db.r.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ? AND user_id = ?`, id, userID))
+	c, err := scanConversation(db.rs.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ? AND user_id = ?`, id, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("conversation")
 	}
@@ -62,7 +62,7 @@ func (db *DB) Conversations(ctx context.Context, userID int64, cursor string, li
 	}
 	query += ` ORDER BY updated_at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.rs.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", internal("conversations", err)
 	}
@@ -91,14 +91,14 @@ func (db *DB) Conversations(ctx context.Context, userID int64, cursor string, li
 // UpdatedAt.
 func (db *DB) UpdateConversation(ctx context.Context, c *claudebridge.Conversation) error {
 	c.UpdatedAt = now()
-	res, err := db.w.ExecContext(ctx, `UPDATE conversations SET title = ?, model = ?, prompt_id = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
+	res, err := db.ws.ExecContext(ctx, `UPDATE conversations SET title = ?, model = ?, prompt_id = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
 		c.Title, c.Model, c.PromptID, nanos(c.UpdatedAt), c.ID, c.UserID)
 	return affected(res, err, "conversation")
 }
 
 // DeleteConversation removes a conversation and its messages.
 func (db *DB) DeleteConversation(ctx context.Context, userID int64, id string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM conversations WHERE id = ? AND user_id = ?`, id, userID)
+	res, err := db.ws.ExecContext(ctx, `DELETE FROM conversations WHERE id = ? AND user_id = ?`, id, userID)
 	return affected(res, err, "conversation")
 }
 

@@ -24,8 +24,10 @@ import (
 // reads through a small pool of their own, which WAL lets run beside the
 // writer.
 type DB struct {
-	w *sql.DB // the one writer
-	r *sql.DB // readers
+	w  *sql.DB // the one writer
+	r  *sql.DB // readers
+	ws *stmts  // the writer's prepared statements
+	rs *stmts  // the readers' prepared statements
 }
 
 var (
@@ -69,11 +71,14 @@ func Open(path string) (*DB, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	db.r = r
+	db.ws, db.rs = &stmts{db: w}, &stmts{db: r}
 	return db, nil
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.ws.close()
+	db.rs.close()
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 

@@ -16,7 +16,7 @@ func (db *DB) Messages(ctx context.Context, userID int64, conversationID string)
 	if _, err := db.Conversation(ctx, userID, conversationID); err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m
+	rows, err := db.rs.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m
 		JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.conversation_id = ? AND c.user_id = ? ORDER BY m.seq`, conversationID, userID)
 	if err != nil {
@@ -74,7 +74,7 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
 	m.UpdatedAt = now()
 	u := m.Usage
-	res, err := db.w.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
+	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
 		input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
 		turn_id = ?, updated_at = ? WHERE id = ?`,
 		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
@@ -84,7 +84,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error 
 
 // DeleteMessagesFrom removes the messages of a conversation from seq on.
 func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq int) error {
-	_, err := db.w.ExecContext(ctx, `DELETE FROM messages WHERE conversation_id = ? AND seq >= ?`, conversationID, seq)
+	_, err := db.ws.ExecContext(ctx, `DELETE FROM messages WHERE conversation_id = ? AND seq >= ?`, conversationID, seq)
 	return internal("delete messages", err)
 }
 
@@ -92,7 +92,7 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 // Called at start-up: a message left streaming was being written by a
 // process that died.
 func (db *DB) InterruptStreaming(ctx context.Context) (int, error) {
-	res, err := db.w.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
+	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
 		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming)
 	if err != nil {
 		return 0, internal("interrupt streaming", err)

@@ -25,14 +25,14 @@ func (db *DB) CreatePrompt(ctx context.Context, p *claudebridge.Prompt) error {
 	p.ID = newID("prompt_")
 	p.CreatedAt = now()
 	p.UpdatedAt = p.CreatedAt
-	_, err := db.w.ExecContext(ctx, `INSERT INTO prompts (`+promptColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.ws.ExecContext(ctx, `INSERT INTO prompts (`+promptColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ID, p.UserID, p.Name, p.Text, nanos(p.CreatedAt), nanos(p.UpdatedAt))
 	return internal("create prompt", err)
 }
 
 // Prompt returns one of userID's prompts; ENOTFOUND otherwise.
 func (db *DB) Prompt(ctx context.Context, userID int64, id string) (*claudebridge.Prompt, error) {
-	p, err := scanPrompt(db.r.QueryRowContext(ctx, `SELECT `+promptColumns+` FROM prompts WHERE id = ? AND user_id = ?`, id, userID))
+	p, err := scanPrompt(db.rs.QueryRowContext(ctx, `SELECT `+promptColumns+` FROM prompts WHERE id = ? AND user_id = ?`, id, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("prompt")
 	}
@@ -41,7 +41,7 @@ func (db *DB) Prompt(ctx context.Context, userID int64, id string) (*claudebridg
 
 // Prompts lists userID's prompts by name.
 func (db *DB) Prompts(ctx context.Context, userID int64) ([]claudebridge.Prompt, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+promptColumns+` FROM prompts WHERE user_id = ? ORDER BY name, id`, userID)
+	rows, err := db.rs.QueryContext(ctx, `SELECT `+promptColumns+` FROM prompts WHERE user_id = ? ORDER BY name, id`, userID)
 	if err != nil {
 		return nil, internal("prompts", err)
 	}
@@ -60,7 +60,7 @@ func (db *DB) Prompts(ctx context.Context, userID int64) ([]claudebridge.Prompt,
 // UpdatePrompt saves Name and Text of p.
 func (db *DB) UpdatePrompt(ctx context.Context, p *claudebridge.Prompt) error {
 	p.UpdatedAt = now()
-	res, err := db.w.ExecContext(ctx, `UPDATE prompts SET name = ?, text = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
+	res, err := db.ws.ExecContext(ctx, `UPDATE prompts SET name = ?, text = ?, updated_at = ? WHERE id = ? AND user_id = ?`,
 		p.Name, p.Text, nanos(p.UpdatedAt), p.ID, p.UserID)
 	return affected(res, err, "prompt")
 }

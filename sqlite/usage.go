@@ -8,7 +8,7 @@ import (
 
 // AddUsage adds u and its cost to userID's row for day and model.
 func (db *DB) AddUsage(ctx context.Context, userID int64, day, model string, u claudebridge.Usage, costUSD float64) error {
-	_, err := db.w.ExecContext(ctx, `INSERT INTO usage (user_id, day, model, input_tokens, output_tokens,
+	_, err := db.ws.ExecContext(ctx, `INSERT INTO usage (user_id, day, model, input_tokens, output_tokens,
 		cache_creation_input_tokens, cache_read_input_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, day, model) DO UPDATE SET
 		input_tokens = input_tokens + excluded.input_tokens,
@@ -26,7 +26,7 @@ func (db *DB) Usage(ctx context.Context, userID int64, from, to string) ([]claud
 	if to == "" {
 		to = "9999-12-31"
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT day, model, input_tokens, output_tokens, cache_creation_input_tokens,
+	rows, err := db.rs.QueryContext(ctx, `SELECT day, model, input_tokens, output_tokens, cache_creation_input_tokens,
 		cache_read_input_tokens, cost_usd FROM usage WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day, model`,
 		userID, from, to)
 	if err != nil {

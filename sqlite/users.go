@@ -16,7 +16,7 @@ func (db *DB) CreateUser(ctx context.Context, name, passwordHash string) (*claud
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "name: must not be empty")
 	}
 	u := &claudebridge.User{Name: name, CreatedAt: now()}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)`, name, passwordHash, nanos(u.CreatedAt))
+	res, err := db.ws.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)`, name, passwordHash, nanos(u.CreatedAt))
 	if isUnique(err) {
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "user %q exists", name)
 	}
@@ -32,7 +32,7 @@ func (db *DB) UserByName(ctx context.Context, name string) (*claudebridge.User, 
 	var u claudebridge.User
 	var hash string
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at FROM users WHERE name = ?`, name).Scan(&u.ID, &u.Name, &hash, &created)
+	err := db.rs.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at FROM users WHERE name = ?`, name).Scan(&u.ID, &u.Name, &hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", notFound("user")
 	}
@@ -49,7 +49,7 @@ func (db *DB) EnsureUser(ctx context.Context, name string) (*claudebridge.User, 
 	if name == "" {
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "name: must not be empty")
 	}
-	if _, err := db.w.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, '', ?) ON CONFLICT (name) DO NOTHING`,
+	if _, err := db.ws.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, '', ?) ON CONFLICT (name) DO NOTHING`,
 		name, nanos(now())); err != nil {
 		return nil, internal("ensure user", err)
 	}
@@ -61,13 +61,13 @@ func (db *DB) EnsureUser(ctx context.Context, name string) (*claudebridge.User, 
 // local and trusted-header users do not make login necessary.
 func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE password_hash != ''`).Scan(&n)
+	err := db.rs.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE password_hash != ''`).Scan(&n)
 	return n, internal("count users", err)
 }
 
 // Users lists every user by name.
 func (db *DB) Users(ctx context.Context) ([]claudebridge.User, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, name, created_at FROM users ORDER BY name`)
+	rows, err := db.rs.QueryContext(ctx, `SELECT id, name, created_at FROM users ORDER BY name`)
 	if err != nil {
 		return nil, internal("users", err)
 	}
@@ -88,10 +88,10 @@ func (db *DB) Users(ctx context.Context) ([]claudebridge.User, error) {
 // CreateSession stores a session token's hash for userID until expires.
 func (db *DB) CreateSession(ctx context.Context, userID int64, tokenHash string, expires time.Time) error {
 	// Expired sessions are swept here: logins are rare, and no timer is needed.
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, nanos(now())); err != nil {
+	if _, err := db.ws.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, nanos(now())); err != nil {
 		return internal("create session", err)
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)`, tokenHash, userID, nanos(expires))
+	_, err := db.ws.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)`, tokenHash, userID, nanos(expires))
 	return internal("create session", err)
 }
 
@@ -99,7 +99,7 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, tokenHash string,
 func (db *DB) SessionUser(ctx context.Context, tokenHash string) (*claudebridge.User, error) {
 	var u claudebridge.User
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT u.id, u.name, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+	err := db.rs.QueryRowContext(ctx, `SELECT u.id, u.name, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, nanos(now())).Scan(&u.ID, &u.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, claudebridge.Errorf(claudebridge.EAUTH, "not logged in")
@@ -113,6 +113,6 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash string) (*claudebridge.
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
-	_, err := db.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	_, err := db.ws.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return internal("delete session", err)
 }

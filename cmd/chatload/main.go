@@ -17,11 +17,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -76,14 +79,24 @@ func main() {
 	turns := flag.Int("turns", 1000, "concurrent turns")
 	words := flag.Int("words", 100, "words per answer")
 	slow := flag.Int("slow", 20, "milliseconds between upstream events")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	process := flag.Bool("process", false, "run the chat server as a `claudebridge serve` process of its own (built here), and report its RSS alone")
 	flag.Parse()
-	if err := run(*turns, *words, *slow); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*turns, *words, *slow, *process); err != nil {
 		fmt.Fprintln(os.Stderr, "chatload:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(n, words, slow int) error {
+func run(n, words, slow int, process bool) error {
 	e := &emitted{times: map[string][]time.Time{}}
 	emu := emulator.NewAnthropic(emulator.AnthropicOptions{})
 	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -100,19 +113,31 @@ func run(n, words, slow int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(filepath.Join(dir, "chat.db"))
-	if err != nil {
-		return err
+	var base, what string
+	var peak peakRSS
+	if process {
+		cmd, url, err := startServe(dir, emuSrv.URL)
+		if err != nil {
+			return err
+		}
+		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+		base, what = url, "the claudebridge serve process"
+		peak.status = fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	} else {
+		db, err := sqlite.Open(filepath.Join(dir, "chat.db"))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		cs := chat.New(chat.Options{Upstream: up, Conversations: db, Prompts: db, Usage: db, Users: db, Local: true,
+			Defaults: chat.Defaults{Model: "claude-sonnet-4-5-20250929", MaxTokens: 4096, Temperature: 0.3, TopK: 40}})
+		srv := httptest.NewServer(cs)
+		defer srv.Close()
+		defer cs.Close(context.Background())
+		base, what = srv.URL, "the whole process (emulator + server + clients)"
 	}
-	defer db.Close()
-	cs := chat.New(chat.Options{Upstream: up, Conversations: db, Prompts: db, Usage: db, Users: db, Local: true,
-		Defaults: chat.Defaults{Model: "claude-sonnet-4-5-20250929", MaxTokens: 4096, Temperature: 0.3, TopK: 40}})
-	srv := httptest.NewServer(cs)
-	defer srv.Close()
-	defer cs.Close(context.Background())
 
 	results := make([]result, n)
-	var peak peakRSS
 	stopRSS := peak.watch()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -122,7 +147,7 @@ func run(n, words, slow int) error {
 			defer wg.Done()
 			r := &results[i]
 			r.tag = fmt.Sprintf("load-%d", i)
-			r.err = turn(srv.URL, fmt.Sprintf("Load %s [[slow=%d]] [[words=%d]]", r.tag, slow, words), r)
+			r.err = turn(base, fmt.Sprintf("Load %s [[slow=%d]] [[words=%d]]", r.tag, slow, words), r)
 		}()
 	}
 	wg.Wait()
@@ -147,7 +172,7 @@ func run(n, words, slow int) error {
 		for k := range min(len(sent), len(r.arrived)) {
 			delays = append(delays, r.arrived[k].Sub(sent[k]))
 		}
-		resp, err := client.Get(srv.URL + "/api/conversations/" + r.conv)
+		resp, err := client.Get(base + "/api/conversations/" + r.conv)
 		if err != nil {
 			return err
 		}
@@ -169,7 +194,7 @@ func run(n, words, slow int) error {
 	}
 	fmt.Printf("turns %d (failed %d, not stored complete %d) in %v; deltas %d\n", n, failed, incomplete, elapsed.Round(time.Millisecond), len(delays))
 	fmt.Printf("delay upstream delta → socket: p50 %v  p99 %v  max %v\n", pct(0.5), pct(0.99), pct(1))
-	fmt.Printf("peak RSS of the whole process (emulator + server + clients): %d MB\n", peak.max()>>20)
+	fmt.Printf("peak RSS of %s: %d MB\n", what, peak.max()>>20)
 	if failed > 0 || incomplete > 0 {
 		return fmt.Errorf("%d turns failed, %d not stored complete", failed, incomplete)
 	}
@@ -222,10 +247,13 @@ func turn(base, text string, r *result) error {
 			json.Unmarshal(msg, &t)
 			r.conv = t.ConversationID
 		case "delta":
-			if f.Seq != len(r.arrived)+1 {
+			if f.Seq <= len(r.arrived) {
 				return fmt.Errorf("delta seq %d after %d", f.Seq, len(r.arrived))
 			}
-			r.arrived = append(r.arrived, now)
+			// A frame may carry several deltas: each arrived now.
+			for len(r.arrived) < f.Seq {
+				r.arrived = append(r.arrived, now)
+			}
 			sb.WriteString(f.Text)
 		case "done":
 			r.text, r.status = sb.String(), f.Status
@@ -235,4 +263,34 @@ func turn(base, text string, r *result) error {
 			return fmt.Errorf("error frame: %s", f.Message)
 		}
 	}
+}
+
+// startServe builds claudebridge and starts `serve` on a free loopback port
+// in local mode, on the emulator at upstream, with its database in dir.
+func startServe(dir, upstream string) (*exec.Cmd, string, error) {
+	bin := filepath.Join(dir, "claudebridge")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/claudebridge").CombinedOutput(); err != nil {
+		return nil, "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--listen", addr)
+	cmd.Env = append(os.Environ(), "AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL="+upstream, "ANTHROPIC_API_KEY=k",
+		"DATABASE_URL="+filepath.Join(dir, "chat.db"), "ANTHROPIC_MODEL_ID=claude-sonnet-4-5-20250929", "LOG_LEVEL=warn")
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	url := "http://" + addr
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			return cmd, url, nil
+		}
+	}
+	cmd.Process.Kill()
+	return nil, "", fmt.Errorf("claudebridge serve did not start on %s", addr)
 }

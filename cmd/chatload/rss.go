@@ -11,12 +11,17 @@ import (
 // peakRSS samples the process's resident set size (Linux /proc) and keeps
 // the largest.
 type peakRSS struct {
-	mu   sync.Mutex
-	peak int64
+	status string // the /proc status file of the process watched; "" for this one
+	mu     sync.Mutex
+	peak   int64
 }
 
 func (p *peakRSS) sample() {
-	b, err := os.ReadFile("/proc/self/status")
+	path := p.status
+	if path == "" {
+		path = "/proc/self/status"
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -85,6 +86,17 @@ type conn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
+	read   int64 // bytes read from the network; reset per exchange
+}
+
+// countingReader counts what a connection's bufio.Reader takes from it, so
+// that an exchange can tell "the upstream answered nothing" for certain.
+type countingReader struct{ c *conn }
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.c.Conn.Read(p)
+	r.c.read += int64(n)
+	return n, err
 }
 
 // RoundTrip sends req and returns its response. The response body must be
@@ -123,6 +135,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 var errStale = errors.New("h1: idle connection closed by the upstream")
 
 func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request) (*http.Response, error) {
+	c.read = 0
 	stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
 	fail := func(err error) (*http.Response, error) {
 		stop()
@@ -140,10 +153,10 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request) (*
 	}
 	resp, err := http.ReadResponse(c.br, req)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if c.br.Buffered() == 0 {
-				err = errors.Join(errStale, err)
-			}
+		// Nothing at all came back: the upstream closed the connection
+		// without reading the request, so sending it again is safe.
+		if c.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) {
+			err = errors.Join(errStale, err)
 		}
 		return fail(err)
 	}
@@ -194,7 +207,9 @@ func (t *Transport) dial(ctx context.Context, req *http.Request) (*conn, error) 
 		}
 		nc = tlsConn
 	}
-	return &conn{Conn: nc, key: req.URL.Scheme + "://" + addr, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, nil
+	c := &conn{Conn: nc, key: req.URL.Scheme + "://" + addr, bw: bufio.NewWriterSize(nc, 8<<10)}
+	c.br = bufio.NewReaderSize(countingReader{c}, 16<<10)
+	return c, nil
 }
 
 // put gives a connection whose exchange is complete back to the pool.

@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
@@ -158,5 +159,51 @@ func TestConnectionCloseIsHonoured(t *testing.T) {
 	}
 	if conns.Load() != 3 {
 		t.Fatalf("connections %d, want one per call", conns.Load())
+	}
+}
+
+// TestAnswerCutShortIsNotSentAgain: an upstream that began to answer has
+// read the request; a connection it then drops must fail the call rather
+// than send the request a second time (an LLM call is not idempotent).
+func TestAnswerCutShortIsNotSentAgain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var requests atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if requests.Add(1) == 1 {
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+						continue
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-") // and the line drops
+					return
+				}
+			}(c)
+		}
+	}()
+	c := &http.Client{Transport: New(Options{})}
+	url := "http://" + ln.Addr().String()
+	post(t, c, url, "first")
+	if _, err := c.Post(url, "text/plain", strings.NewReader("second")); err == nil {
+		t.Fatal("a cut answer was taken for a response")
+	}
+	if n := requests.Load(); n != 2 {
+		t.Fatalf("the upstream got %d requests, want 2: the cut one was sent again", n)
 	}
 }

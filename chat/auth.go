@@ -8,7 +8,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -78,6 +80,12 @@ func (s *Server) identify(r *http.Request) (*identity, error) {
 		}
 	}
 	if s.opts.Local {
+		if !loopbackHost(r.Host) {
+			// Without login, a page of another site whose name was
+			// re-pointed at 127.0.0.1 (DNS rebinding) would be same-origin
+			// with the chat: only the Host it asks for tells it apart.
+			return nil, claudebridge.Errorf(claudebridge.EPERMISSION, "Without login the chat answers only at a loopback address (localhost, 127.0.0.1, [::1])")
+		}
 		u, err := s.ensureUser(ctx, LocalUser)
 		if err != nil {
 			return nil, err
@@ -108,6 +116,20 @@ func (s *Server) ensureUser(ctx context.Context, name string) (*claudebridge.Use
 	}
 	s.users.Store(name, u)
 	return u, nil
+}
+
+// loopbackHost reports whether a request's Host names this machine:
+// localhost (or a name under .localhost) or a loopback IP, any port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 type identityKey struct{}

@@ -69,6 +69,11 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
 		return
 	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Accept would answer in plain text; the API answers in JSON.
+		writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "/api/ws is a WebSocket: the request must carry Upgrade: websocket"))
+		return
+	}
 	// The Origin was checked above, against CORS_ALLOW_ORIGINS as well.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
@@ -125,7 +130,7 @@ func (c *socket) handle(f clientFrame) {
 			c.write(doneFrame{Type: "done", TurnID: f.TurnID, Seq: f.AfterSeq, Status: "unknown"})
 			return
 		}
-		c.follow(t, f.AfterSeq)
+		c.follow(t, max(f.AfterSeq, 0)) // a negative seq would number the replay wrong
 	case "stop":
 		t := c.s.turns.get(f.TurnID)
 		if t == nil || t.userID != c.user.ID {

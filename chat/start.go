@@ -43,6 +43,10 @@ func newTurnID() string {
 // assistant message are stored before the upstream is called.
 func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnRequest) (*turn, *turnFrame, error) {
 	cs := s.opts.Conversations
+	if req.kind == "send" && strings.TrimSpace(req.text) == "" {
+		// Checked before conversationFor, which creates the conversation.
+		return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
+	}
 	conv, err := s.conversationFor(ctx, user, req)
 	if err != nil {
 		return nil, nil, err
@@ -64,9 +68,6 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	}
 	switch req.kind {
 	case "send":
-		if strings.TrimSpace(req.text) == "" {
-			return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
-		}
 		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
 		if err := cs.AddMessage(ctx, um); err != nil {
 			return nil, nil, err

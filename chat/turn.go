@@ -175,6 +175,7 @@ func (t *turn) run(ctx context.Context) {
 			s.log.Warn("chat: storing usage", "turn", t.id, "err", err)
 		}
 	}
+	t.ts.free(t)
 	t.mu.Lock()
 	t.done = &doneFrame{Type: "done", TurnID: t.id, Seq: len(t.deltas), Status: m.Status, Error: m.Error, Usage: usage, CostUSD: cost}
 	t.wake()

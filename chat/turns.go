@@ -51,6 +51,9 @@ func (ts *turns) reserve(convID string) error {
 		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
 	}
 	ts.byConv[convID] = nil
+	// Counted from here, not from launch: close must also wait for a turn
+	// that is being prepared, or it would start after the store is closed.
+	ts.wg.Add(1)
 	return nil
 }
 
@@ -60,31 +63,42 @@ func (ts *turns) release(convID string) {
 	defer ts.mu.Unlock()
 	if t, ok := ts.byConv[convID]; ok && t == nil {
 		delete(ts.byConv, convID)
+		ts.wg.Done()
 	}
 }
 
-// launch starts t in a reserved conversation.
+// launch starts t in a reserved conversation. A turn launched after close
+// began ends at once, stored as interrupted.
 func (ts *turns) launch(t *turn) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t.cancel = cancel
 	ts.mu.Lock()
 	ts.byConv[t.conv.ID] = t
 	ts.byID[t.id] = t
-	ts.wg.Add(1)
+	if ts.closed {
+		cancel(errShutdown)
+	}
 	ts.mu.Unlock()
 	go func() {
 		defer ts.wg.Done()
 		t.run(ctx)
 		cancel(nil)
-		ts.mu.Lock()
-		delete(ts.byConv, t.conv.ID)
-		ts.mu.Unlock()
 		time.AfterFunc(ts.s.opts.ReplayFor, func() {
 			ts.mu.Lock()
 			delete(ts.byID, t.id)
 			ts.mu.Unlock()
 		})
 	}()
+}
+
+// free ends t's hold on its conversation. Called before t's done frame is
+// published: a page that reads it may start the next turn at once.
+func (ts *turns) free(t *turn) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.byConv[t.conv.ID] == t {
+		delete(ts.byConv, t.conv.ID)
+	}
 }
 
 // stopConversation stops the turn writing in a conversation, if any.

@@ -1,0 +1,153 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/sqlite"
+)
+
+// gatedStore holds the first assistant message AddMessage gets until gate
+// closes, so that a turn can be caught between being prepared and launched.
+type gatedStore struct {
+	*sqlite.DB
+	once    sync.Once
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedStore) AddMessage(ctx context.Context, m *claudebridge.Message) error {
+	if m.Role == "assistant" {
+		g.once.Do(func() { close(g.entered); <-g.gate })
+	}
+	return g.DB.AddMessage(ctx, m)
+}
+
+func TestCloseWaitsForATurnBeingPrepared(t *testing.T) {
+	e := newEnv(t, true)
+	g := &gatedStore{DB: e.db, entered: make(chan struct{}), gate: make(chan struct{})}
+	cs := chat.New(chat.Options{
+		Upstream: e.upstream, Conversations: g, Prompts: e.db, Usage: e.db, Users: e.db,
+		Defaults: chat.Defaults{Model: testModel}, Local: true, SaveInterval: 50 * time.Millisecond,
+	})
+	e.srv.Close()
+	e.srv = httptest.NewServer(cs) // the clients talk to this server; shut closes it
+	c := e.localClient()
+	s := c.socket()
+	s.send(map[string]any{"type": "send", "text": "Long one [[slow=50]] [[words=100]]"})
+	<-g.entered
+
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		closed <- cs.Close(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(g.gate)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// Once Close returns, no turn may still write: the one that was being
+	// prepared is stored as interrupted.
+	var list struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	c.do("GET", "/api/conversations", nil, &list)
+	if len(list.Data) != 1 {
+		t.Fatalf("conversations %+v", list)
+	}
+	msgs, err := e.db.Messages(context.Background(), mustLocal(t, e.db), list.Data[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[1].Status != claudebridge.MessageInterrupted {
+		t.Fatalf("after Close: %+v", msgs)
+	}
+}
+
+func TestResumeWithNegativeSeq(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	turn := s.startTurn(map[string]any{"type": "send", "text": "Hi [[words=20]]"})
+	all, _, _ := s.follow(0, 0)
+	s.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": -3})
+	if again, _, done := s.follow(0, 0); again != all || done.Status != "complete" {
+		t.Fatalf("replay after -3: %q, want %q", again, all)
+	}
+}
+
+func TestEmptySendCreatesNoConversation(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	s.send(map[string]any{"type": "send", "conversation_id": "", "text": "  \n"})
+	if f := s.read(); f.Type != "error" || f.Code != "invalid_request_error" {
+		t.Fatalf("empty send: %+v", f)
+	}
+	var list struct{ Data []any }
+	if c.do("GET", "/api/conversations", nil, &list); len(list.Data) != 0 {
+		t.Fatalf("an empty send left %d conversations", len(list.Data))
+	}
+}
+
+func TestLocalModeRefusesForeignHost(t *testing.T) {
+	// A page of another site whose name was re-pointed at 127.0.0.1 (DNS
+	// rebinding) is same-origin for the browser: only the Host tells.
+	e := newEnv(t, true)
+	for host, want := range map[string]int{"evil.example:8080": 403, "localhost:1234": 200, "127.0.0.1": 200, "[::1]:80": 200, "app.localhost": 200} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/me", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Type string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == 403 && body.Error.Type != "permission_error") {
+			t.Errorf("Host %s: %d %+v, want %d", host, resp.StatusCode, body, want)
+		}
+	}
+}
+
+func TestSocketPathWithoutUpgradeAnswersJSON(t *testing.T) {
+	e := newEnv(t, true)
+	resp, err := http.Get(e.srv.URL + "/api/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct{ Type, Message string } `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 400 ||
+		body.Error.Type != "invalid_request_error" || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		t.Fatalf("GET /api/ws without Upgrade: %d %+v %v", resp.StatusCode, body, err)
+	}
+}
+
+func TestNextTurnRightAfterDone(t *testing.T) {
+	// The done frame says the conversation is free: a send that follows it
+	// at once must not be refused as busy.
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	first := s.startTurn(map[string]any{"type": "send", "text": "One [[words=3]]"})
+	s.follow(0, 0)
+	for range 100 {
+		s.startTurn(map[string]any{"type": "send", "conversation_id": first.ConversationID, "text": "Again [[words=3]]"})
+		s.follow(0, 0)
+	}
+}

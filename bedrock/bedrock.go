@@ -139,6 +139,8 @@ type call struct {
 	rules  *rules
 	betas  []string // after the operator's and the model's rules
 	noBeta bool     // drop every beta: Bedrock refused flags thought good
+	// converse is set when the call goes through Converse.
+	converse bool
 }
 
 func (u *Upstream) prepare(ctx context.Context, r *claudebridge.Request) *call {
@@ -216,7 +218,14 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 		return true
 	}
 	learned := false
-	for _, p := range extraInputPaths(msg) {
+	paths := extraInputPaths(msg)
+	if !c.converse {
+		// On Converse the validator judges the Converse body, whose keys
+		// are not the Messages fields, and a field a model of another
+		// vendor refuses is a clear 400, never a silent loss (issue 4).
+		paths = append(paths, extraneousKeys(msg)...)
+	}
+	for _, p := range paths {
 		g, ok := generalise(body, p)
 		if !ok {
 			continue
@@ -284,7 +293,7 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 			Accept:              aws.String("application/json"),
 			GuardrailIdentifier: gid,
 			GuardrailVersion:    gversion,
-		})
+		}, ownProtocol)
 		return err
 	})
 	if err != nil {

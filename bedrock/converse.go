@@ -85,6 +85,7 @@ func (u *Upstream) converseBody(invoke []byte) ([]byte, error) {
 // prepareConverse readies c for Converse: a model that is not Anthropic's
 // takes no anthropic_beta, so the client's flags are not sent to it.
 func (u *Upstream) prepareConverse(c *call) {
+	c.converse = true
 	if !strings.HasPrefix(c.target.Base, "anthropic.") && c.target.Base != "" {
 		if len(c.betas) > 0 {
 			u.log.Debug("bedrock: anthropic-beta flags not sent to a model that is not Anthropic's", "model", c.target.Base, "betas", c.betas)
@@ -137,7 +138,7 @@ func (u *Upstream) converseStream(ctx context.Context, r *claudebridge.Request, 
 			return err
 		}
 		raw = rawExchange{body: cv}
-		out, err := u.runtime.ConverseStream(sctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(c.target.Invoke)}, raw.options)
+		out, err := u.runtime.ConverseStream(sctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(c.target.Invoke)}, raw.options, ownProtocol)
 		if err == nil {
 			// The SDK's reader got an empty body (see rawExchange) and has
 			// ended; closing it releases its goroutine at once.

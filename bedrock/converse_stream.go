@@ -109,7 +109,8 @@ func header(msg eventstream.Message, name string) string {
 // table as the exceptions of HTTP answers.
 func exceptionError(kind string, payload []byte) error {
 	var body struct {
-		Message string `json:"message"`
+		Message            string `json:"message"`
+		OriginalStatusCode int    `json:"originalStatusCode"`
 	}
 	_ = json.Unmarshal(payload, &body)
 	name := kind
@@ -119,6 +120,9 @@ func exceptionError(kind string, payload []byte) error {
 	e := &claudebridge.Error{Code: claudebridge.EINTERNAL, Message: body.Message}
 	if c, ok := codes[name]; ok {
 		e.Code = c
+	}
+	if body.OriginalStatusCode != 0 {
+		e.Code = modelStatusCode(body.OriginalStatusCode)
 	}
 	if e.Message == "" {
 		e.Message = name

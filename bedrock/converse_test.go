@@ -486,6 +486,14 @@ func TestConverseExceptionFrames(t *testing.T) {
 			t.Errorf("%s: %+v, want %s", tc.kind, err, tc.code)
 		}
 	}
+	// The status the model answered with says what a model stream error is.
+	for status, code := range map[int]string{529: claudebridge.EOVERLOADED, 429: claudebridge.ERATELIMIT, 400: claudebridge.EINVALID, 500: claudebridge.EINTERNAL} {
+		err := exceptionError("modelStreamErrorException", []byte(`{"message":"what happened","originalStatusCode":`+strconv.Itoa(status)+`,"originalMessage":"x"}`))
+		var ce *claudebridge.Error
+		if !errors.As(err, &ce) || ce.Code != code || ce.Message != "what happened" {
+			t.Errorf("originalStatusCode %d: %+v, want %s", status, err, code)
+		}
+	}
 }
 
 func TestConverseRefusesWhatItCannotSay(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
 	"github.com/claudebridge/claudebridge"
 )
@@ -31,6 +32,32 @@ var codes = map[string]string{
 	"IncompleteSignatureException":        claudebridge.EAUTH,
 	"MissingAuthenticationTokenException": claudebridge.EAUTH,
 	"ExpiredTokenException":               claudebridge.EAUTH,
+}
+
+// statusCodes maps the HTTP status of an error answer that names no
+// exception, by the statuses Bedrock gives its exceptions.
+var statusCodes = map[int]string{
+	http.StatusBadRequest:            claudebridge.EINVALID,
+	http.StatusUnauthorized:          claudebridge.EAUTH,
+	http.StatusForbidden:             claudebridge.EPERMISSION,
+	http.StatusNotFound:              claudebridge.ENOTFOUND,
+	http.StatusRequestTimeout:        claudebridge.ETIMEOUT,
+	http.StatusRequestEntityTooLarge: claudebridge.ETOOLARGE,
+	http.StatusTooManyRequests:       claudebridge.ERATELIMIT,
+	http.StatusServiceUnavailable:    claudebridge.EOVERLOADED,
+}
+
+// modelStatusCode maps the originalStatusCode of a ModelStreamErrorException
+// or ModelErrorException, the status the model itself answered with: an
+// overloaded (529) or throttled (429) model is not an internal failure.
+func modelStatusCode(status int) string {
+	if status == 529 {
+		return claudebridge.EOVERLOADED
+	}
+	if c, ok := statusCodes[status]; ok {
+		return c
+	}
+	return claudebridge.EINTERNAL
 }
 
 // credentialsMessage is shown when the AWS default chain found no credentials.
@@ -75,6 +102,14 @@ func mapError(err error) error {
 		if c, ok := codes[ae.ErrorCode()]; ok {
 			e.Code = c
 		}
+		var mse *rttypes.ModelStreamErrorException
+		var me *rttypes.ModelErrorException
+		switch {
+		case errors.As(err, &mse) && mse.OriginalStatusCode != nil:
+			e.Code = modelStatusCode(int(*mse.OriginalStatusCode))
+		case errors.As(err, &me) && me.OriginalStatusCode != nil:
+			e.Code = modelStatusCode(int(*me.OriginalStatusCode))
+		}
 		e.Message = ae.ErrorMessage()
 		if e.Message == "" {
 			e.Message = ae.ErrorCode()
@@ -87,8 +122,19 @@ func mapError(err error) error {
 		return e
 	}
 	if e.Status != 0 {
-		// An HTTP error the SDK could not decode as an exception.
+		// An HTTP error the SDK could not decode as an exception: a body
+		// that is not JSON (a proxy's page, plain text). The exception
+		// header, else the status, still says what it is.
 		e.Message = "Bedrock answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+		kind := re.Response.Header.Get("X-Amzn-ErrorType")
+		if i := strings.IndexByte(kind, ':'); i >= 0 {
+			kind = kind[:i] // "ThrottlingException:http://internal.amazon.com/..."
+		}
+		if c, ok := codes[kind]; ok {
+			e.Code = c
+		} else if c, ok := statusCodes[e.Status]; ok {
+			e.Code = c
+		}
 		return e
 	}
 	// Dial errors, resets, broken streams: retryable internal failures. The

@@ -147,6 +147,22 @@ func extraInputPaths(msg string) []string {
 	return out
 }
 
+// extraneousKey finds the top-level keys of Bedrock's request validator's
+// "Malformed input request: #: extraneous key [output_config] is not
+// permitted, please reformat your input and try again." Nested ones
+// ("#/tools/4: extraneous key [...]") are left alone: the validator lists
+// them for every variant of a union the value failed, keys that are valid
+// in the variant meant among them.
+var extraneousKey = regexp.MustCompile(`#: extraneous key \[([^\]]+)\] is not permitted`)
+
+func extraneousKeys(msg string) []string {
+	var out []string
+	for _, m := range extraneousKey.FindAllStringSubmatch(msg, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
 // generalise maps a path from the validator's message onto body: segments
 // that are not keys of the body (the validator names the variant of a union,
 // e.g. "custom" in tools.0.custom.defer_loading) are skipped, array indices

@@ -6,10 +6,21 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 	"github.com/claudebridge/claudebridge"
 	"github.com/tidwall/gjson"
 )
+
+// ownProtocol gives one streaming call a protocol of its own. The client's
+// protocol keeps its event-stream decoder and scratch buffer in one codec
+// shared, unsynchronised, by the readers of every stream of the client
+// (aws/smithy-go#714): concurrent streams race on it. A protocol per call
+// costs one small allocation.
+func ownProtocol(o *bedrockruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
+}
 
 // stream is a Messages stream read from InvokeModelWithResponseStream. Each
 // event-stream chunk becomes one Event with the chunk's bytes as Data; only

@@ -1,0 +1,112 @@
+package bedrock
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/claudebridge/claudebridge"
+)
+
+// rawUpstream is an Upstream in front of h, a stand-in that answers with
+// whatever bytes a test needs rather than the emulator's.
+func rawUpstream(t *testing.T, h http.HandlerFunc) *Upstream {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	u := New(Options{
+		AWS: aws.Config{
+			Region:       "us-east-1",
+			Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+			BaseEndpoint: aws.String(srv.URL),
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	select {
+	case <-u.discovered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("discovery did not finish")
+	}
+	return u
+}
+
+// An error answer whose body is not JSON (a load balancer's page, a plain
+// text) still says what it is by its X-Amzn-ErrorType header or status.
+func TestNonJSONErrorBodies(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		kind   string // X-Amzn-ErrorType, "" for none
+		body   string
+		code   string
+	}{
+		{429, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/", "Too many requests, please wait before trying again.", claudebridge.ERATELIMIT},
+		{429, "", "Too Many Requests", claudebridge.ERATELIMIT},
+		{503, "", "<html><body>503 Service Unavailable</body></html>", claudebridge.EOVERLOADED},
+		{400, "ValidationException", "not json", claudebridge.EINVALID},
+		{403, "", "<html>Forbidden</html>", claudebridge.EPERMISSION},
+		{404, "", "Not Found", claudebridge.ENOTFOUND},
+		{502, "", "<html>Bad Gateway</html>", claudebridge.EINTERNAL},
+	} {
+		u := rawUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			if tc.kind != "" {
+				w.Header().Set("X-Amzn-ErrorType", tc.kind)
+			}
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(tc.status)
+			w.Write([]byte(tc.body))
+		})
+		_, err := u.Messages(context.Background(), request(t, userText("claude-sonnet-4-5", "Hi")))
+		var ce *claudebridge.Error
+		if !errors.As(err, &ce) || ce.Code != tc.code || ce.Status != tc.status {
+			t.Errorf("%d %q: got %+v, want code %s", tc.status, tc.kind, err, tc.code)
+		}
+	}
+}
+
+// Bedrock's request validator refuses an unknown top-level key as
+// "Malformed input request: #: extraneous key [k] is not permitted"
+// (e.g. output_config on a model without it): the key is dropped,
+// remembered for the model, and the call succeeds.
+func TestLearnsExtraneousTopLevelKey(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	u := rawUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !strings.HasSuffix(r.URL.Path, "/invoke") {
+			w.WriteHeader(404)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, string(body))
+		mu.Unlock()
+		if bytes.Contains(body, []byte(`"output_config"`)) {
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException")
+			w.WriteHeader(400)
+			w.Write([]byte(`{"message":"Malformed input request: #: extraneous key [output_config] is not permitted, please reformat your input and try again."}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"msg_1","type":"message","role":"assistant","model":"x","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}`))
+	})
+	body := `{"model":"claude-sonnet-4-5","max_tokens":20,"output_config":{"effort":"low"},"messages":[{"role":"user","content":"Hi"}]}`
+	for i := 0; i < 2; i++ {
+		if _, err := u.Messages(context.Background(), request(t, body)); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 3 || strings.Contains(bodies[1], "output_config") || !strings.Contains(bodies[1], `"messages"`) {
+		t.Errorf("bodies sent: %q", bodies)
+	}
+}

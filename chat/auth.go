@@ -142,7 +142,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := s.identify(r)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		switch r.Method {
@@ -150,7 +150,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 		default:
 			got := r.Header.Get("X-CSRF-Token")
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf(id))) != 1 {
-				writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Missing or wrong X-CSRF-Token header; fetch /api/me for the token"))
+				s.writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Missing or wrong X-CSRF-Token header; fetch /api/me for the token"))
 				return
 			}
 		}
@@ -178,7 +178,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.originAllowed(r) {
-		writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
+		s.writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
 		return
 	}
 	var body struct {
@@ -186,21 +186,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
 	u, hash, err := s.opts.Users.UserByName(ctx, body.Name)
 	if err != nil && claudebridge.ErrorCode(err) != claudebridge.ENOTFOUND {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if u == nil || hash == "" {
 		hash = dummyHash
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(body.Password)) != nil || u == nil || hash == dummyHash {
-		s.log.Info("chat: login refused", "name", body.Name)
-		writeError(w, claudebridge.Errorf(claudebridge.EAUTH, "Wrong name or password"))
+		// The name is not logged: a password typed into the wrong field
+		// would land in the log.
+		s.log.Info("chat: login refused")
+		s.writeError(w, claudebridge.Errorf(claudebridge.EAUTH, "Wrong name or password"))
 		return
 	}
 	b := make([]byte, 32)
@@ -208,7 +210,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	token := base64.RawURLEncoding.EncodeToString(b)
 	expires := time.Now().Add(sessionLifetime)
 	if err := s.opts.Users.CreateSession(ctx, u.ID, hashToken(token), expires); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
@@ -225,7 +227,7 @@ func overTLS(r *http.Request) bool {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if id := userOf(r); id.sessionHash != "" {
 		if err := s.opts.Users.DeleteSession(r.Context(), id.sessionHash); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 	}

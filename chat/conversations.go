@@ -68,14 +68,14 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "limit: want a whole number from 1 to 100"))
+			s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "limit: want a whole number from 1 to 100"))
 			return
 		}
 		limit = n
 	}
 	list, next, err := s.opts.Conversations.Conversations(r.Context(), userOf(r).user.ID, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	data := make([]conversationJSON, 0, len(list))
@@ -117,24 +117,24 @@ func (s *Server) apply(r *http.Request, f conversationFields, c *claudebridge.Co
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 	var f conversationFields
 	if err := decode(r, &f); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	c := &claudebridge.Conversation{UserID: userOf(r).user.ID, Title: "New chat"}
 	if err := s.apply(r, f, c); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if c.Model == "" {
 		m, err := s.defaultModel(r.Context())
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		c.Model = m
 	}
 	if err := s.opts.Conversations.CreateConversation(r.Context(), c); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, toConversationJSON(c))
@@ -144,12 +144,12 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	uid := userOf(r).user.ID
 	c, err := s.opts.Conversations.Conversation(r.Context(), uid, r.PathValue("id"))
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	msgs, err := s.opts.Conversations.Messages(r.Context(), uid, c.ID)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	out := conversationWithMessages{conversationJSON: toConversationJSON(c), Messages: make([]messageJSON, 0, len(msgs))}
@@ -170,20 +170,20 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) {
 	var f conversationFields
 	if err := decode(r, &f); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	c, err := s.opts.Conversations.Conversation(r.Context(), userOf(r).user.ID, r.PathValue("id"))
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if err := s.apply(r, f, c); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if err := s.opts.Conversations.UpdateConversation(r.Context(), c); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toConversationJSON(c))
@@ -193,12 +193,12 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	uid := userOf(r).user.ID
 	id := r.PathValue("id")
 	if _, err := s.opts.Conversations.Conversation(r.Context(), uid, id); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	s.turns.stopConversation(id)
 	if err := s.opts.Conversations.DeleteConversation(r.Context(), uid, id); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

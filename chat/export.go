@@ -58,12 +58,12 @@ func (s *Server) exportConversation(w http.ResponseWriter, r *http.Request) {
 	uid := userOf(r).user.ID
 	c, err := s.opts.Conversations.Conversation(r.Context(), uid, r.PathValue("id"))
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	e, err := s.exportOne(r.Context(), uid, c)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	s.writeExport(w, r, []exportedConversation{e}, c.ID)
@@ -76,13 +76,13 @@ func (s *Server) exportAll(w http.ResponseWriter, r *http.Request) {
 	for {
 		list, next, err := s.opts.Conversations.Conversations(r.Context(), uid, cursor, 100)
 		if err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		for i := range list {
 			e, err := s.exportOne(r.Context(), uid, &list[i])
 			if err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 			all = append(all, e)
@@ -109,7 +109,7 @@ func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, list []expo
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.md"`, name))
 		w.Write([]byte(markdown(list)))
 	default:
-		writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "format: want json or md"))
+		s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "format: want json or md"))
 	}
 }
 
@@ -141,7 +141,7 @@ func markdown(list []exportedConversation) string {
 func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 	var raw map[string]json.RawMessage
 	if err := decode(r, &raw); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	b, _ := json.Marshal(raw)
@@ -149,25 +149,25 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 	if _, ok := raw["conversations"]; ok {
 		var doc exportJSON
 		if err := json.Unmarshal(b, &doc); err != nil {
-			writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: %v", err))
+			s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: %v", err))
 			return
 		}
 		list = doc.Conversations
 	} else if _, ok := raw["messages"]; ok {
 		var one exportedConversation
 		if err := json.Unmarshal(b, &one); err != nil {
-			writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: %v", err))
+			s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: %v", err))
 			return
 		}
 		list = []exportedConversation{one}
 	} else {
-		writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: want \"conversations\" or \"messages\""))
+		s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "Not a claudebridge export: want \"conversations\" or \"messages\""))
 		return
 	}
 	for _, c := range list {
 		for j, m := range c.Messages {
 			if m.Role != "user" && m.Role != "assistant" {
-				writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "messages.%d.role: want user or assistant", j))
+				s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "messages.%d.role: want user or assistant", j))
 				return
 			}
 		}
@@ -183,7 +183,7 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 			c.Model, _ = s.defaultModel(r.Context())
 		}
 		if err := s.opts.Conversations.CreateConversation(r.Context(), c); err != nil {
-			writeError(w, err)
+			s.writeError(w, err)
 			return
 		}
 		for _, em := range e.Messages {
@@ -196,7 +196,7 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 			m := &claudebridge.Message{ConversationID: c.ID, Role: em.Role, Content: em.Content, Status: status,
 				Error: em.Error, Model: em.Model, Usage: em.Usage}
 			if err := s.opts.Conversations.AddMessage(r.Context(), m); err != nil {
-				writeError(w, err)
+				s.writeError(w, err)
 				return
 			}
 		}

@@ -28,8 +28,12 @@ type errorJSON struct {
 }
 
 // writeError answers {"error":{"type","message"}} with the status of err's
-// code. Internal failures show "Internal server error", never their cause.
-func writeError(w http.ResponseWriter, err error) {
+// code. Internal failures show "Internal server error", never their cause,
+// which goes to the log instead.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	if claudebridge.ErrorCode(err) == claudebridge.EINTERNAL {
+		s.log.Error("chat: request failed", "err", err)
+	}
 	status, typ := anthropic.Status(claudebridge.ErrorCode(err))
 	var body errorJSON
 	body.Error.Type, body.Error.Message = typ, claudebridge.ErrorMessage(err)

@@ -43,7 +43,7 @@ func readPrompt(r *http.Request, p *claudebridge.Prompt) error {
 func (s *Server) listPrompts(w http.ResponseWriter, r *http.Request) {
 	list, err := s.opts.Prompts.Prompts(r.Context(), userOf(r).user.ID)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	data := make([]promptJSON, 0, len(list))
@@ -56,11 +56,11 @@ func (s *Server) listPrompts(w http.ResponseWriter, r *http.Request) {
 func (s *Server) createPrompt(w http.ResponseWriter, r *http.Request) {
 	p := &claudebridge.Prompt{UserID: userOf(r).user.ID}
 	if err := readPrompt(r, p); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if err := s.opts.Prompts.CreatePrompt(r.Context(), p); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, toPromptJSON(p))
@@ -69,7 +69,7 @@ func (s *Server) createPrompt(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getPrompt(w http.ResponseWriter, r *http.Request) {
 	p, err := s.opts.Prompts.Prompt(r.Context(), userOf(r).user.ID, r.PathValue("id"))
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toPromptJSON(p))
@@ -78,15 +78,15 @@ func (s *Server) getPrompt(w http.ResponseWriter, r *http.Request) {
 func (s *Server) updatePrompt(w http.ResponseWriter, r *http.Request) {
 	p, err := s.opts.Prompts.Prompt(r.Context(), userOf(r).user.ID, r.PathValue("id"))
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if err := readPrompt(r, p); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if err := s.opts.Prompts.UpdatePrompt(r.Context(), p); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, toPromptJSON(p))
@@ -94,7 +94,7 @@ func (s *Server) updatePrompt(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deletePrompt(w http.ResponseWriter, r *http.Request) {
 	if err := s.opts.Prompts.DeletePrompt(r.Context(), userOf(r).user.ID, r.PathValue("id")); err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -168,7 +168,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /api/usage", s.authed(s.usage))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "No such API: %s %s", r.Method, r.URL.Path))
+		s.writeError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "No such API: %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }

@@ -62,16 +62,16 @@ type socket struct {
 func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 	id, err := s.identify(r)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	if !s.originAllowed(r) {
-		writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
+		s.writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
 		return
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		// Accept would answer in plain text; the API answers in JSON.
-		writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "/api/ws is a WebSocket: the request must carry Upgrade: websocket"))
+		s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "/api/ws is a WebSocket: the request must carry Upgrade: websocket"))
 		return
 	}
 	// The Origin was checked above, against CORS_ALLOW_ORIGINS as well.

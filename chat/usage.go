@@ -21,13 +21,13 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	from, to := q.Get("from"), q.Get("to")
 	for name, v := range map[string]string{"from": from, "to": to} {
 		if _, err := time.Parse(time.DateOnly, v); v != "" && err != nil {
-			writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "%s: want YYYY-MM-DD", name))
+			s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "%s: want YYYY-MM-DD", name))
 			return
 		}
 	}
 	rows, err := s.opts.Usage.Usage(r.Context(), userOf(r).user.ID, from, to)
 	if err != nil {
-		writeError(w, err)
+		s.writeError(w, err)
 		return
 	}
 	data := make([]usageJSON, 0, len(rows))

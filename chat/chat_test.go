@@ -55,6 +55,7 @@ type env struct {
 	chat     *chat.Server
 	srv      *httptest.Server
 	local    bool
+	ping     time.Duration // the server's PingInterval; 0 for the default
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -82,6 +83,7 @@ func (e *env) open() {
 		Defaults:     chat.Defaults{Model: testModel, MaxTokens: 4096, Temperature: 0.3, TopK: 40},
 		Local:        e.local,
 		SaveInterval: 50 * time.Millisecond,
+		PingInterval: e.ping,
 	})
 	e.srv = httptest.NewServer(e.chat)
 }

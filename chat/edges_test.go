@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -149,5 +152,46 @@ func TestNextTurnRightAfterDone(t *testing.T) {
 	for range 100 {
 		s.startTurn(map[string]any{"type": "send", "conversation_id": first.ConversationID, "text": "Again [[words=3]]"})
 		s.follow(0, 0)
+	}
+}
+
+// TestSilentSocketIsClosed: a client that stops answering pings loses its
+// socket; one that reads keeps it across many ping intervals.
+func TestSilentSocketIsClosed(t *testing.T) {
+	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	t.Cleanup(emu.Close)
+	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, local: true, ping: 50 * time.Millisecond}
+	e.open()
+	t.Cleanup(e.shut)
+	c := e.localClient()
+	silent, live := c.socket(), c.socket()
+	frames := make(chan frame, 16)
+	go func() {
+		defer close(frames)
+		for {
+			_, b, err := live.conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f frame
+			json.Unmarshal(b, &f)
+			frames <- f
+		}
+	}()
+	time.Sleep(400 * time.Millisecond) // eight ping intervals
+	live.send(map[string]any{"type": "resume", "turn_id": "turn_none", "after_seq": 0})
+	select {
+	case f, ok := <-frames:
+		if !ok || f.Type != "done" {
+			t.Fatalf("the reading socket did not survive the pings: %+v %v", f, ok)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no answer on the reading socket")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, _, err := silent.conn.Read(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("the silent socket was kept open: %v", err)
 	}
 }

@@ -62,6 +62,11 @@ type Options struct {
 	Secret []byte
 	// SaveInterval is how often a streaming answer is saved; default 1s.
 	SaveInterval time.Duration
+	// PingInterval is how often a socket is pinged: proxies and load
+	// balancers drop WebSockets that carry nothing for a minute or so, and
+	// a model may think longer than that. A client that does not answer
+	// within the interval is gone. Default 25 s.
+	PingInterval time.Duration
 	// ReplayFor is how long a finished turn's deltas stay in memory for
 	// resume; default 5 minutes.
 	ReplayFor time.Duration
@@ -101,6 +106,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Defaults.MaxTokens <= 0 {
 		opts.Defaults.MaxTokens = 4096
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 25 * time.Second
 	}
 	if opts.SaveInterval <= 0 {
 		opts.SaveInterval = time.Second

@@ -84,10 +84,36 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 	stopOnClose := context.AfterFunc(s.sockets, cancel)
 	defer stopOnClose()
 	sock := &socket{s: s, conn: conn, user: id.user, ctx: ctx, following: map[string]context.CancelFunc{}}
+	sock.wg.Add(1)
+	go sock.keepAlive(cancel)
 	sock.serve()
 	cancel()
 	sock.wg.Wait()
 	conn.Close(websocket.StatusNormalClosure, "")
+}
+
+// keepAlive pings the client every PingInterval; a client that does not
+// answer within the interval is gone, and its socket is closed (the turns
+// it followed go on, for the next socket to resume).
+func (c *socket) keepAlive(closeSocket func()) {
+	defer c.wg.Done()
+	every := c.s.opts.PingInterval
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(c.ctx, every)
+			err := c.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				closeSocket()
+				return
+			}
+		}
+	}
 }
 
 func (c *socket) serve() {

@@ -4,9 +4,9 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check node-deps run bench
+.PHONY: test check node-deps chromium run bench
 
-test: check node-deps
+test: check node-deps chromium
 	CLAUDEBRIDGE_NODE_TESTS=required $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./gateway ./retry ./h1 ./anthropicapi ./bedrock ./bedrockapi ./chat
 
@@ -14,6 +14,10 @@ check:
 	@test -z "$$(gofmt -l . | grep -v '^e2e/node/')" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# Debian's chromium for the browser tests, when it is not there yet.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 node-deps:
 	cd e2e/node && npm ci --no-audit --no-fund

@@ -560,8 +560,10 @@ func TestAnthropicDelaysEndWithTheClient(t *testing.T) {
 func TestAnthropicPromptCache(t *testing.T) {
 	srv, _ := newAnthropicServer(t)
 	client := newAnthropicClient(srv)
-	system := strings.Repeat("You are a careful assistant. ", 200)
-	params := anthropicUserText("First question " + time.Now().String())
+	// The emulator's prompt cache lives as long as the process: a prompt of
+	// this run's own keeps -count=N runs apart.
+	system := time.Now().String() + strings.Repeat(" You are a careful assistant.", 200)
+	params := anthropicUserText("First question")
 	params.System = []anthropic.TextBlockParam{{Text: system, CacheControl: anthropic.NewCacheControlEphemeralParam()}}
 	first, err := client.Messages.New(anthropicTestContext(t), params)
 	if err != nil {

@@ -4,14 +4,17 @@
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const chatURL = process.env.CHAT_URL || '';
 export const loginURL = process.env.CHAT_URL_LOGIN || '';
 export const userA = { name: process.env.CHAT_USER_A || '', password: process.env.CHAT_PASS_A || '' };
 export const userB = { name: process.env.CHAT_USER_B || '', password: process.env.CHAT_PASS_B || '' };
-export const screenshots = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
+// Screenshots go to SCREENSHOT_DIR when it is set (the committed ones are
+// made with SCREENSHOT_DIR=$PWD/e2e/browser/screenshots go test ./e2e -run Browser); else to a temporary
+// folder, so a test run leaves the work tree as it found it.
+export const screenshots = process.env.SCREENSHOT_DIR || join(tmpdir(), 'claudebridge-screenshots');
 
 if (!chatURL) throw new Error('CHAT_URL is not set: run these tests through "go test ./e2e -run Browser"');
 

@@ -151,3 +151,10 @@ type Upstream interface {
 	// Models lists the models the upstream serves, newest first.
 	Models(ctx context.Context) ([]Model, error)
 }
+
+// Readier is an Upstream that can tell, without a model call, whether it
+// can take calls now: its credentials resolve, its key loads. GET /readyz
+// asks it.
+type Readier interface {
+	Ready(ctx context.Context) error
+}

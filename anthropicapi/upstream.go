@@ -213,6 +213,14 @@ func (u *Upstream) send(ctx context.Context, method, path string, body []byte, r
 
 // keyError hides why the key could not be had from the client: the cause
 // names secrets and AWS failures, which are the operator's business.
+// Ready loads the API key (from Secrets Manager, when it comes from there).
+func (u *Upstream) Ready(ctx context.Context) error {
+	if _, err := u.keys.Key(ctx); err != nil {
+		return u.keyError(err)
+	}
+	return nil
+}
+
 func (u *Upstream) keyError(err error) *claudebridge.Error {
 	u.log.Error("anthropic api: no API key", "err", err)
 	return claudebridge.Errorf(claudebridge.EINTERNAL, "The gateway could not get its Anthropic API key")

@@ -39,7 +39,8 @@ type Gateway struct {
 	// RequestTimeout bounds a whole call, stream included. Zero: no bound.
 	RequestTimeout time.Duration
 	// Ready reports whether the upstream can take calls (GET /readyz).
-	// Nil: always ready.
+	// Nil: the Upstream's own Ready when it is a claudebridge.Readier,
+	// else always ready.
 	Ready func(context.Context) error
 	// Logger gets one line per call. Nil: slog.Default().
 	Logger *slog.Logger
@@ -159,10 +160,14 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 }
 
 func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request, id string) {
-	if g.Ready != nil {
+	ready := g.Ready
+	if rd, ok := g.Upstream.(claudebridge.Readier); ok && ready == nil {
+		ready = rd.Ready
+	}
+	if ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if err := g.Ready(ctx); err != nil {
+		if err := ready(ctx); err != nil {
 			anthropic.WriteError(w, claudebridge.Errorf(claudebridge.EOVERLOADED, "not ready: %s", claudebridge.ErrorMessage(err)), id)
 			return
 		}

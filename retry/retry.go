@@ -142,3 +142,11 @@ func (p *peeked) Next() (claudebridge.Event, error) {
 	}
 	return p.Stream.Next()
 }
+
+// Ready forwards to Next when it can tell its readiness; else it is ready.
+func (u *Upstream) Ready(ctx context.Context) error {
+	if r, ok := u.Next.(claudebridge.Readier); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}

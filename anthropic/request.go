@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
@@ -33,6 +35,9 @@ func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebri
 	r.Version = header.Get("anthropic-version")
 	r.Betas = Betas(header)
 	if m, ok := strings.CutSuffix(r.Model, suffix1M); ok {
+		if strings.TrimSpace(m) == "" {
+			return nil, invalid("model: a model id is required before %s", suffix1M)
+		}
 		r.Model = m
 		r.SetField("model", mustQuote(m))
 		if !contains(r.Betas, Beta1MContext) {
@@ -62,14 +67,21 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 	if !ok {
 		return invalid("model: Field required")
 	}
-	if err := json.Unmarshal(raw, &r.Model); err != nil {
-		return invalid("model: Input should be a valid string")
+	var plain bool
+	if r.Model, plain = plainString(raw); !plain {
+		if err := json.Unmarshal(raw, &r.Model); err != nil {
+			return invalid("model: Input should be a valid string")
+		}
 	}
 	if strings.TrimSpace(r.Model) == "" {
 		return invalid("model: String should have at least 1 character")
 	}
 	if raw, ok := f["stream"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &r.Stream); err != nil {
+		switch string(raw) {
+		case "true":
+			r.Stream = true
+		case "false":
+		default:
 			return invalid("stream: Input should be a valid boolean")
 		}
 	}
@@ -78,8 +90,8 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 		if !ok {
 			return invalid("max_tokens: Field required")
 		}
-		var n int64
-		if err := json.Unmarshal(raw, &n); err != nil {
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
 			return invalid("max_tokens: Input should be a valid integer")
 		}
 		if n < 1 {
@@ -93,16 +105,14 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 		return invalid("system: Input should be a valid string or a list of text blocks")
 	}
 	for _, name := range []string{"temperature", "top_p"} {
-		if raw, ok := f[name]; ok && !isNull(raw) {
-			var x float64
-			if err := json.Unmarshal(raw, &x); err != nil {
-				return invalid("%s: Input should be a valid number", name)
-			}
+		// The body is valid JSON already: a value that starts like a
+		// number is one.
+		if raw, ok := f[name]; ok && !isNull(raw) && !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+			return invalid("%s: Input should be a valid number", name)
 		}
 	}
 	if raw, ok := f["top_k"]; ok && !isNull(raw) {
-		var n int64
-		if err := json.Unmarshal(raw, &n); err != nil {
+		if _, err := strconv.ParseInt(string(raw), 10, 64); err != nil {
 			return invalid("top_k: Input should be a valid integer")
 		}
 	}
@@ -114,12 +124,17 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 	}
 	for _, name := range []string{"tools"} {
 		if raw, ok := f[name]; ok && !isNull(raw) {
-			var list []map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &list); err != nil {
+			// Only the names are read: Claude Code sends dozens of tools
+			// with large schemas on every call.
+			// A null element decodes to a nil pointer, not to an object.
+			var list []*struct {
+				Name json.RawMessage `json:"name"`
+			}
+			if err := json.Unmarshal(raw, &list); err != nil || slices.Contains(list, nil) {
 				return invalid("%s: Input should be a valid list of objects", name)
 			}
 			for i, t := range list {
-				if _, ok := t["name"]; !ok {
+				if t.Name == nil {
 					return invalid("%s.%d.name: Field required", name, i)
 				}
 			}
@@ -138,7 +153,49 @@ type message struct {
 	Content json.RawMessage `json:"content"`
 }
 
+// validateMessages checks the messages in one decoding; only a list it
+// finds fault with is examined again, message by message, to name the
+// field at fault.
 func validateMessages(raw json.RawMessage) error {
+	var msgs []*message // a null element decodes to nil, not to an object
+	if json.Unmarshal(raw, &msgs) == nil && len(msgs) > 0 {
+		fine := true
+		for _, m := range msgs {
+			if m == nil {
+				fine = false
+				break
+			}
+			c := m.Content
+			if m.Role == "" || len(c) == 0 || (c[0] != '"' && c[0] != '[') || (c[0] == '[' && !contentBlocksTyped(c)) {
+				fine = false
+				break
+			}
+		}
+		if fine {
+			return nil
+		}
+	}
+	return explainMessages(raw)
+}
+
+// contentBlocksTyped reports whether every block of a content list has a type.
+func contentBlocksTyped(c json.RawMessage) bool {
+	var blocks []struct {
+		Type *string `json:"type"`
+	}
+	if json.Unmarshal(c, &blocks) != nil {
+		return false
+	}
+	for _, b := range blocks {
+		if b.Type == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// explainMessages finds the message and field at fault.
+func explainMessages(raw json.RawMessage) error {
 	if raw == nil {
 		return invalid("messages: Field required")
 	}
@@ -186,6 +243,15 @@ func validateMessages(raw json.RawMessage) error {
 
 func invalid(format string, args ...any) error {
 	return claudebridge.Errorf(claudebridge.EINVALID, format, args...)
+}
+
+// plainString returns the text of a JSON string without escapes, the common
+// case, without decoding it; ok is false for anything else.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 func isNull(raw json.RawMessage) bool {

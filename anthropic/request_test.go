@@ -16,6 +16,12 @@ func TestParseRequestRejectsBadInput(t *testing.T) {
 		{`{`, "not valid JSON"},
 		{`[]`, "not valid JSON"},
 		{`{"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: Field required"},
+		{`{"model":"[1m]","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: a model id is required"},
+		{`{"model":"m","max_tokens":1,"messages":[null]}`, "messages.0: Input should be a valid object"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[null]}`, "tools: Input should be a valid list of objects"},
+		{`{"model":"m","max_tokens":1.5,"messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Input should be a valid integer"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"top_p":"x"}`, "top_p: Input should be a valid number"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stream":1}`, "stream: Input should be a valid boolean"},
 		{`{"model":5,"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: Input should be a valid string"},
 		{`{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Field required"},
 		{`{"model":"m","max_tokens":"10","messages":[{"role":"user","content":"hi"}]}`, "max_tokens: Input should be a valid integer"},
@@ -129,4 +135,15 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("accepted request without model or with invalid JSON: %s", r.JSON())
 		}
 	})
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"temperature":0.3,"system":"You are terse.","messages":[{"role":"user","content":"Benchmark question"},{"role":"assistant","content":[{"type":"text","text":"An answer"}]},{"role":"user","content":"And a follow-up question"}]}`)
+	h := http.Header{"Anthropic-Version": {"2023-06-01"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRequest(body, h, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -39,6 +39,10 @@ type models struct {
 	mu          sync.RWMutex
 	byAnthropic map[string]*entry
 	byBase      map[string]*entry
+	// accountListed is set once the account's list named a Claude model:
+	// from then on only the models it lists are offered (GET /v1/models,
+	// the chat's default), not the table's guesses of what exists.
+	accountListed bool
 }
 
 func newModels() *models {
@@ -151,6 +155,7 @@ func (u *Upstream) discover(timeout time.Duration) {
 				continue
 			}
 			e.listed = true
+			u.models.accountListed = true
 			for _, t := range s.InferenceTypesSupported {
 				if t == cptypes.InferenceTypeOnDemand {
 					e.onDemand = true
@@ -216,14 +221,16 @@ func (m *models) ensure(base string) *entry {
 	return e
 }
 
-// list returns the catalog for GET /v1/models, newest first: models of the
-// table, and models the account lists.
+// list returns the catalog for GET /v1/models, newest first: the models the
+// account lists once discovery has found any, else the table's.
 func (m *models) list() []*entry {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := make([]*entry, 0, len(m.byBase))
 	for _, e := range m.byBase {
-		out = append(out, e)
+		if !m.accountListed || e.listed {
+			out = append(out, e)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].created.Equal(out[j].created) {

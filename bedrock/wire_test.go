@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/emulator"
 )
 
 // rawUpstream is an Upstream in front of h, a stand-in that answers with
@@ -108,5 +109,33 @@ func TestLearnsExtraneousTopLevelKey(t *testing.T) {
 	defer mu.Unlock()
 	if len(bodies) != 3 || strings.Contains(bodies[1], "output_config") || !strings.Contains(bodies[1], `"messages"`) {
 		t.Errorf("bodies sent: %q", bodies)
+	}
+}
+
+// TestModelsAreTheAccountsOnceListed: once the account's ListFoundationModels
+// names Claude models, GET /v1/models offers those, not the table's guesses
+// of what exists (a chat without ANTHROPIC_MODEL_ID takes the first one).
+func TestModelsAreTheAccountsOnceListed(t *testing.T) {
+	emu := emulator.NewBedrock(emulator.BedrockOptions{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/foundation-models" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"modelSummaries":[{"modelId":"anthropic.claude-sonnet-4-5-20250929-v1:0","modelName":"Claude Sonnet 4.5","providerName":"Anthropic","inferenceTypesSupported":["INFERENCE_PROFILE"]}]}`)
+			return
+		}
+		emu.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	u := New(Options{AWS: aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")},
+		Logger: slog.New(slog.DiscardHandler)})
+	select {
+	case <-u.discovered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("discovery did not finish")
+	}
+	after, _ := u.Models(context.Background())
+	if len(after) != 1 || after[0].ID != "claude-sonnet-4-5-20250929" {
+		t.Fatalf("after discovery: %+v", after)
 	}
 }

@@ -204,6 +204,11 @@ func (u *Upstream) adapt(r *claudebridge.Request, c *call, send func(body []byte
 // learn reads a ValidationException and changes c (and the model's rules)
 // so that the next attempt avoids it; false when there is nothing to drop.
 func (u *Upstream) learn(c *call, body []byte, msg string) bool {
+	if next, ok := u.models.learnInvoke(c.target, msg, u.region); ok {
+		u.log.Info("bedrock: calling the model by another id", "model", c.target.Base, "refused", c.target.Invoke, "now", next)
+		c.target.Invoke = next
+		return true
+	}
 	if isInvalidBeta(msg) {
 		if c.noBeta || len(c.betas) == 0 {
 			return false

@@ -20,6 +20,10 @@ type target struct {
 	// Base is the base Bedrock model id the rules and CountTokens apply to;
 	// "" when it could not be found (a provisioned-model ARN, a failed lookup).
 	Base string
+	// Chosen is true when claudebridge chose Invoke (from the table, the
+	// account's lists or the naming rule), false when the client or the
+	// operator gave it: only a chosen id is changed when Bedrock refuses it.
+	Chosen bool
 }
 
 // entry is one model of the runtime catalog: the table's row, completed by
@@ -97,7 +101,7 @@ func (m *models) lookup(id, region string) (target, bool) {
 	if !ok {
 		return target{}, false
 	}
-	return target{Invoke: e.invokeID(region), Base: e.base}, true
+	return target{Invoke: e.invokeID(region), Base: e.base, Chosen: true}, true
 }
 
 // isBedrockID reports whether id is already a Bedrock id (base, profile, ARN)
@@ -256,7 +260,43 @@ func (u *Upstream) resolve(ctx context.Context, model string) target {
 		return t
 	}
 	base := "anthropic." + model
-	return target{Invoke: geoCandidates(u.region)[0] + "." + base, Base: base}
+	return target{Invoke: geoCandidates(u.region)[0] + "." + base, Base: base, Chosen: true}
+}
+
+// Bedrock's refusals of a model id in a form the account does not serve.
+const (
+	msgOnDemandRefused = "with on-demand throughput isn"
+)
+
+// learnInvoke reads a ValidationException about the form of a chosen model
+// id and returns the other form to try, remembering it for the model: the
+// base id refused as on-demand means a profile is needed; a profile refused
+// as an invalid identifier (an endpoint or account without it) means the
+// base id. ok is false when msg is about something else or t was given.
+func (m *models) learnInvoke(t target, msg, region string) (next string, ok bool) {
+	if !t.Chosen || t.Base == "" {
+		return "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.ensure(t.Base)
+	switch {
+	case strings.Contains(msg, msgOnDemandRefused) && t.Invoke == t.Base:
+		geo := geoCandidates(region)[0]
+		next = geo + "." + t.Base
+		if e != nil {
+			e.onDemand = false
+			e.profiles[geo] = next
+		}
+	case strings.Contains(msg, msgInvalidModel) && t.Invoke != t.Base:
+		next = t.Base
+		if e != nil {
+			e.onDemand = true
+		}
+	default:
+		return "", false
+	}
+	return next, true
 }
 
 // baseOf finds the base model of a raw Bedrock id: base ids as they are,

@@ -139,3 +139,97 @@ func TestModelsAreTheAccountsOnceListed(t *testing.T) {
 		t.Fatalf("after discovery: %+v", after)
 	}
 }
+
+// standIn serves the emulator behind a front that answers the control plane
+// and model ids as another endpoint would.
+func standIn(t *testing.T, front func(w http.ResponseWriter, r *http.Request) bool) (*Upstream, *[]string) {
+	t.Helper()
+	emu := emulator.NewBedrock(emulator.BedrockOptions{})
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.EscapedPath())
+		mu.Unlock()
+		if !front(w, r) {
+			emu.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u := New(Options{AWS: aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")},
+		Logger: slog.New(slog.DiscardHandler)})
+	select {
+	case <-u.discovered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("discovery did not finish")
+	}
+	return u, &paths
+}
+
+func invokes(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if strings.HasSuffix(p, "/invoke") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestProfileRefusedFallsBackToBaseID: an endpoint that knows no inference
+// profiles (and no control plane) answers the table's profile id with
+// "invalid identifier"; the call goes again with the base id, and the next
+// call goes there at once.
+func TestProfileRefusedFallsBackToBaseID(t *testing.T) {
+	u, paths := standIn(t, func(w http.ResponseWriter, r *http.Request) bool {
+		p := r.URL.EscapedPath()
+		switch {
+		case !strings.HasPrefix(p, "/model/"):
+			http.NotFound(w, r) // no control plane
+			return true
+		case strings.HasPrefix(p, "/model/us."):
+			w.Header().Set("X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"message":"The provided model identifier is invalid."}`)
+			return true
+		}
+		// This endpoint serves base ids on demand: the emulator is asked
+		// with the profile it needs.
+		r.URL.Path = strings.Replace(r.URL.Path, "/model/anthropic.", "/model/us.anthropic.", 1)
+		r.URL.RawPath = ""
+		return false
+	})
+	for i := 0; i < 2; i++ {
+		if _, err := u.Messages(context.Background(), request(t, userText("claude-sonnet-4-5", "hi"))); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	got := invokes(*paths)
+	if len(got) != 3 || !strings.Contains(got[0], "/us.") || strings.Contains(got[1], "/us.") || strings.Contains(got[2], "/us.") {
+		t.Fatalf("invoke paths %v: want the profile once, then the base id", got)
+	}
+}
+
+// TestOnDemandRefusedMovesToProfile: an account list that says a model runs
+// on demand when it does not; Bedrock's refusal moves the call to the
+// region's profile, and the next call goes there at once.
+func TestOnDemandRefusedMovesToProfile(t *testing.T) {
+	u, paths := standIn(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/foundation-models" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"modelSummaries":[{"modelId":"anthropic.claude-sonnet-4-5-20250929-v1:0","providerName":"Anthropic","inferenceTypesSupported":["ON_DEMAND"]}]}`)
+			return true
+		}
+		return false
+	})
+	for i := 0; i < 2; i++ {
+		if _, err := u.Messages(context.Background(), request(t, userText("claude-sonnet-4-5", "hi"))); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	got := invokes(*paths)
+	if len(got) != 3 || strings.Contains(got[0], "/us.") || !strings.Contains(got[1], "/us.") || !strings.Contains(got[2], "/us.") {
+		t.Fatalf("invoke paths %v: want the base id once, then the profile", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/h1"
+	"github.com/tidwall/gjson"
 )
 
 // DefaultBaseURL is the public Anthropic API.
@@ -92,14 +93,17 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 		u.log.Warn("anthropic api: reading response", "err", err)
 		return nil, transportError(ctx, err)
 	}
-	var m struct {
-		Usage claudebridge.Usage `json:"usage"`
+	// Only the usage is decoded, not the rest of the answer.
+	var usage claudebridge.Usage
+	valid := gjson.ValidBytes(body)
+	if raw := gjson.GetBytes(body, "usage").Raw; valid && raw != "" {
+		valid = json.Unmarshal([]byte(raw), &usage) == nil
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		u.log.Warn("anthropic api: response is not JSON", "request_id", resp.Header.Get("Request-Id"), "err", err)
+	if !valid {
+		u.log.Warn("anthropic api: response is not JSON", "request_id", resp.Header.Get("Request-Id"))
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "The Anthropic API sent a response that is not JSON")
 	}
-	return &claudebridge.Response{Body: body, Usage: m.Usage}, nil
+	return &claudebridge.Response{Body: body, Usage: usage}, nil
 }
 
 // CountTokens sends r to POST /v1/messages/count_tokens. The API counts every

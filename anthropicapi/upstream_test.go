@@ -311,3 +311,23 @@ func TestCountTokensLeavesOutMessagesOnlyFields(t *testing.T) {
 		t.Error("the caller's request was changed")
 	}
 }
+
+func TestMessagesRefusesAnAnswerThatIsNotJSON(t *testing.T) {
+	for _, answer := range []string{`<html>proxy error</html>`, `{"type":"message","usage":"lots"}`} {
+		u, _, _ := newFake(t, StaticKey("k"), func(w http.ResponseWriter, r *http.Request, body []byte) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, answer)
+		})
+		_, err := u.Messages(context.Background(), parse(t, `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, nil))
+		if claudebridge.ErrorCode(err) != claudebridge.EINTERNAL {
+			t.Errorf("%s: %v, want EINTERNAL", answer, err)
+		}
+	}
+	u, _, _ := newFake(t, StaticKey("k"), func(w http.ResponseWriter, r *http.Request, body []byte) {
+		io.WriteString(w, `{"type":"message","content":[{"type":"text","text":"usage"}],"usage":{"input_tokens":7,"output_tokens":3,"cache_read_input_tokens":2}}`)
+	})
+	resp, err := u.Messages(context.Background(), parse(t, `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, nil))
+	if err != nil || resp.Usage != (claudebridge.Usage{InputTokens: 7, OutputTokens: 3, CacheReadInputTokens: 2}) {
+		t.Fatalf("%+v %v", resp, err)
+	}
+}

@@ -9,17 +9,21 @@ import (
 // Error codes: the one vocabulary used inside claudebridge. Each edge (the
 // Anthropic wire, the Bedrock wire) maps them to its own statuses in one place.
 const (
-	EINVALID    = "invalid"    // the request is malformed or asks for something impossible
-	EAUTH       = "auth"       // no credentials, or wrong ones
-	EPERMISSION = "permission" // credentials are fine but may not do this
-	ENOTFOUND   = "not_found"  // no such model, resource or route
-	ETOOLARGE   = "too_large"  // the request body is over the limit
-	ERATELIMIT  = "rate_limit" // throttled; retry later
-	EOVERLOADED = "overloaded" // the upstream is temporarily unable to serve
-	ETIMEOUT    = "timeout"    // the upstream or the model took too long
-	EINTERNAL   = "internal"   // anything else: a bug or an upstream 5xx
-	EBILLING    = "billing"    // the upstream account cannot pay for this
-	ECANCELED   = "canceled"   // the client went away
+	EINVALID = "invalid" // the request is malformed or asks for something impossible
+	EAUTH    = "auth"    // no credentials, or wrong ones
+	// EUPSTREAMAUTH: the upstream refused claudebridge's own credentials
+	// (its AWS credentials, its Anthropic key). Not the client's fault, so
+	// never told to the client as an authentication error of its own.
+	EUPSTREAMAUTH = "upstream_auth"
+	EPERMISSION   = "permission" // credentials are fine but may not do this
+	ENOTFOUND     = "not_found"  // no such model, resource or route
+	ETOOLARGE     = "too_large"  // the request body is over the limit
+	ERATELIMIT    = "rate_limit" // throttled; retry later
+	EOVERLOADED   = "overloaded" // the upstream is temporarily unable to serve
+	ETIMEOUT      = "timeout"    // the upstream or the model took too long
+	EINTERNAL     = "internal"   // anything else: a bug or an upstream 5xx
+	EBILLING      = "billing"    // the upstream account cannot pay for this
+	ECANCELED     = "canceled"   // the client went away
 )
 
 // Error is a failure with a code from the vocabulary above and a message that

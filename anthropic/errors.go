@@ -17,6 +17,8 @@ func Status(code string) (status int, errorType string) {
 		return http.StatusBadRequest, "invalid_request_error"
 	case claudebridge.EAUTH:
 		return http.StatusUnauthorized, "authentication_error"
+	case claudebridge.EUPSTREAMAUTH:
+		return http.StatusBadGateway, "api_error"
 	case claudebridge.EBILLING:
 		return http.StatusPaymentRequired, "billing_error"
 	case claudebridge.EPERMISSION:

@@ -187,7 +187,7 @@ func TestEmulatorWrongKey(t *testing.T) {
 	u, _, logs := newEmulated(t, wrong)
 	_, err := u.Messages(context.Background(), ask(t, "hi", false))
 	var e *claudebridge.Error
-	if !errors.As(err, &e) || e.Code != claudebridge.EAUTH || e.Status != 401 {
+	if !errors.As(err, &e) || e.Code != claudebridge.EUPSTREAMAUTH || e.Status != 401 {
 		t.Fatalf("got %v", err)
 	}
 	if strings.Contains(e.Message, wrong) || strings.Contains(logs.String(), wrong) {
@@ -334,7 +334,7 @@ func TestSecretsManagerKeyRotation(t *testing.T) {
 	// retry, then the API's error.
 	api.set(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"sk-ant-someone-else"}}))
 	_, err = u.Messages(context.Background(), ask(t, "hi", false))
-	if claudebridge.ErrorCode(err) != claudebridge.EAUTH || secretCalls.Load() != 3 || apiCalls.Load() != 5 {
+	if claudebridge.ErrorCode(err) != claudebridge.EUPSTREAMAUTH || secretCalls.Load() != 3 || apiCalls.Load() != 5 {
 		t.Fatalf("got %v after %d secret reads, %d API calls", err, secretCalls.Load(), apiCalls.Load())
 	}
 

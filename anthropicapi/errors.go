@@ -43,6 +43,11 @@ func responseError(resp *http.Response) *claudebridge.Error {
 	}
 	e.Status = resp.StatusCode
 	e.RetryAfter = retryAfter(resp.Header, time.Now())
+	if e.Code == claudebridge.EAUTH {
+		// The key refused is the gateway's, not the client's.
+		e.Code = claudebridge.EUPSTREAMAUTH
+		e.Message = "The Anthropic API refused claudebridge's API key: " + e.Message
+	}
 	return e
 }
 

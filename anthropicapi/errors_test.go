@@ -20,7 +20,7 @@ func TestResponseErrorMapsTheAPIErrorTypes(t *testing.T) {
 		msg    string
 	}{
 		{400, `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}}`, claudebridge.EINVALID, "max_tokens: Field required"},
-		{401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`, claudebridge.EAUTH, "invalid x-api-key"},
+		{401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`, claudebridge.EUPSTREAMAUTH, "The Anthropic API refused claudebridge's API key: invalid x-api-key"},
 		{402, `{"type":"error","error":{"type":"billing_error","message":"credit balance too low"}}`, claudebridge.EBILLING, "credit balance too low"},
 		{403, `{"type":"error","error":{"type":"permission_error","message":"no"}}`, claudebridge.EPERMISSION, "no"},
 		{404, `{"type":"error","error":{"type":"not_found_error","message":"model: x"}}`, claudebridge.ENOTFOUND, "model: x"},

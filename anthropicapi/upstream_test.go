@@ -204,7 +204,7 @@ func TestUnauthorizedRetriesOnceWithAFreshKey(t *testing.T) {
 	// The source still gives the refused key: no second call.
 	_, err := u.CountTokens(context.Background(), r)
 	var e *claudebridge.Error
-	if !errors.As(err, &e) || e.Code != claudebridge.EAUTH || e.Status != 401 || e.Message != "invalid x-api-key" {
+	if !errors.As(err, &e) || e.Code != claudebridge.EUPSTREAMAUTH || e.Status != 401 || e.Message != "The Anthropic API refused claudebridge's API key: invalid x-api-key" {
 		t.Fatalf("got %v", err)
 	}
 	if n := len(f.requests()); n != 1 || keys.refreshes != 1 {

@@ -348,13 +348,13 @@ func errorCode(err error) string {
 }
 
 // Ready resolves the AWS credentials (the SDK caches them until they
-// expire): EAUTH when the default chain finds none.
+// expire): EUPSTREAMAUTH when the default chain finds none.
 func (u *Upstream) Ready(ctx context.Context) error {
 	if u.opts.AWS.Credentials == nil {
 		return nil // anonymous or bearer-token access: nothing to resolve
 	}
 	if _, err := u.opts.AWS.Credentials.Retrieve(ctx); err != nil {
-		return &claudebridge.Error{Code: claudebridge.EAUTH, Message: credentialsMessage}
+		return &claudebridge.Error{Code: claudebridge.EUPSTREAMAUTH, Message: credentialsMessage}
 	}
 	return nil
 }

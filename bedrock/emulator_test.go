@@ -361,7 +361,7 @@ func TestEmulatorModelsListsTheTable(t *testing.T) {
 	}
 }
 
-func TestCredentialFailureIsAuth(t *testing.T) {
+func TestCredentialFailureIsUpstreamAuth(t *testing.T) {
 	srv := httptest.NewServer(emulator.NewBedrock(emulator.BedrockOptions{}))
 	defer srv.Close()
 	u := New(Options{AWS: aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
@@ -370,8 +370,8 @@ func TestCredentialFailureIsAuth(t *testing.T) {
 		})}})
 	_, err := u.Messages(context.Background(), request(t, userText("claude-sonnet-4-5", "Hi")))
 	var ce *claudebridge.Error
-	if !errors.As(err, &ce) || ce.Code != claudebridge.EAUTH {
-		t.Fatalf("err = %v, want EAUTH", err)
+	if !errors.As(err, &ce) || ce.Code != claudebridge.EUPSTREAMAUTH {
+		t.Fatalf("err = %v, want EUPSTREAMAUTH", err)
 	}
 	if !strings.Contains(ce.Message, "AWS default chain") || strings.Contains(ce.Message, "secret-store-xyz") {
 		t.Errorf("message %q", ce.Message)

@@ -27,18 +27,18 @@ var codes = map[string]string{
 	"ServiceUnavailableException":         claudebridge.EOVERLOADED,
 	"ModelNotReadyException":              claudebridge.EOVERLOADED,
 	"ModelTimeoutException":               claudebridge.ETIMEOUT,
-	"UnrecognizedClientException":         claudebridge.EAUTH, // unknown access key or bad bearer token
-	"InvalidSignatureException":           claudebridge.EAUTH,
-	"IncompleteSignatureException":        claudebridge.EAUTH,
-	"MissingAuthenticationTokenException": claudebridge.EAUTH,
-	"ExpiredTokenException":               claudebridge.EAUTH,
+	"UnrecognizedClientException":         claudebridge.EUPSTREAMAUTH, // unknown access key or bad bearer token
+	"InvalidSignatureException":           claudebridge.EUPSTREAMAUTH,
+	"IncompleteSignatureException":        claudebridge.EUPSTREAMAUTH,
+	"MissingAuthenticationTokenException": claudebridge.EUPSTREAMAUTH,
+	"ExpiredTokenException":               claudebridge.EUPSTREAMAUTH,
 }
 
 // statusCodes maps the HTTP status of an error answer that names no
 // exception, by the statuses Bedrock gives its exceptions.
 var statusCodes = map[int]string{
 	http.StatusBadRequest:            claudebridge.EINVALID,
-	http.StatusUnauthorized:          claudebridge.EAUTH,
+	http.StatusUnauthorized:          claudebridge.EUPSTREAMAUTH,
 	http.StatusForbidden:             claudebridge.EPERMISSION,
 	http.StatusNotFound:              claudebridge.ENOTFOUND,
 	http.StatusRequestTimeout:        claudebridge.ETIMEOUT,
@@ -89,7 +89,7 @@ func mapError(err error) error {
 	// "get identity: ..." (no typed error), or a SigningError.
 	var se *v4.SigningError
 	if errors.As(err, &se) || strings.Contains(err.Error(), "get identity: ") {
-		return &claudebridge.Error{Code: claudebridge.EAUTH, Message: credentialsMessage}
+		return &claudebridge.Error{Code: claudebridge.EUPSTREAMAUTH, Message: credentialsMessage}
 	}
 	e := &claudebridge.Error{Code: claudebridge.EINTERNAL}
 	var re *awshttp.ResponseError

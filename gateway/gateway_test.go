@@ -290,3 +290,21 @@ func TestModelsPaging(t *testing.T) {
 		t.Fatalf("unknown model: %d", resp.StatusCode)
 	}
 }
+
+// TestUpstreamRefusingTheGatewaysKeyIsNotTheClients: a wrong key of the
+// gateway's own is a 502 api_error, never the 401 that tells a client (and
+// Claude Code) that its own key is wrong.
+func TestUpstreamRefusingTheGatewaysKeyIsNotTheClients(t *testing.T) {
+	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"upstream-key"}}))
+	defer emu.Close()
+	srv := httptest.NewServer(&gateway.Gateway{
+		Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("revoked-key")}),
+		Keys:     gateway.NewKeys("client-key"),
+	})
+	defer srv.Close()
+	resp := post(t, srv.URL+"/v1/messages", message("hi", ""), map[string]string{"x-api-key": "client-key"})
+	e := readError(t, resp)
+	if resp.StatusCode != http.StatusBadGateway || e.Error.Type != "api_error" || !strings.Contains(e.Error.Message, "claudebridge's API key") {
+		t.Fatalf("%d %+v", resp.StatusCode, e.Error)
+	}
+}

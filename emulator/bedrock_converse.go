@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/converse"
@@ -75,17 +76,17 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 	if fire && (d.Fault == "cut" || d.Fault == "stream-error") {
 		cutAt = min(d.Cut, len(events)-1)
 	}
-	w.Header().Set("Content-Type", eventStreamContentType)
+	w.Header().Set("Content-Type", eventstream.ContentType)
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
-	fw := newFrameWriter(w)
+	fw := eventstream.NewWriter(w)
 	var translator converse.StreamFromMessages
 	for i, ev := range events {
 		if i == cutAt {
 			if d.Fault == "cut" {
 				panic(http.ErrAbortHandler)
 			}
-			fw.exception(streamExceptionType(d.Fault))
+			fw.Exception(streamExceptionType(d.Fault))
 			return
 		}
 		if i > 0 && !pause(r.Context(), d.Delay) {
@@ -96,11 +97,11 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 		}
 		out, err := translator.Event(ev)
 		if err != nil {
-			fw.exception("internalServerException", claudebridge.ErrorMessage(err))
+			fw.Exception("internalServerException", claudebridge.ErrorMessage(err))
 			return
 		}
 		for _, c := range out {
-			if err := fw.event(c.Type, c.Payload); err != nil {
+			if err := fw.Event(c.Type, c.Payload); err != nil {
 				return
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -75,18 +76,18 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 		cutAt = min(d.Cut, len(events)-1)
 	}
 	h := w.Header()
-	h.Set("Content-Type", eventStreamContentType)
+	h.Set("Content-Type", eventstream.ContentType)
 	h.Set("X-Amzn-Bedrock-Content-Type", "application/json")
 	h.Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
-	fw := newFrameWriter(w)
+	fw := eventstream.NewWriter(w)
 	var firstByte time.Duration
 	for i, ev := range events {
 		if i == cutAt {
 			if d.Fault == "cut" {
 				panic(http.ErrAbortHandler)
 			}
-			fw.exception(streamExceptionType(d.Fault))
+			fw.Exception(streamExceptionType(d.Fault))
 			return
 		}
 		if i > 0 && !pause(ctx, d.Delay) {
@@ -96,7 +97,7 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 		if ev.Type == "message_stop" {
 			data = bedrockwire.WithInvocationMetrics(data, usage, time.Since(start), firstByte)
 		}
-		if err := fw.chunk(data); err != nil {
+		if err := fw.Chunk(data); err != nil {
 			b.log.Info("bedrock stream: client went away", "error", err)
 			return
 		}

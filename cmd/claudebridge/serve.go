@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
-	err = serveUntilDone(ctx, newServer(frontDoors(front, gw, chatServer)), ln, log)
+	err = serveUntilDone(ctx, newLeanServer(frontDoors(front, gw, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.
 	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -134,7 +134,27 @@ func newServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 }
 
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+// newLeanServer serves the API calls of both front doors (POST under /v1/
+// and /model/) on package h1's lean HTTP/1.1 path, the rest (the chat, its
+// WebSocket, HTTP/2, GETs) with net/http.
+func newLeanServer(h http.Handler) *h1.Server {
+	srv := newServer(h)
+	return &h1.Server{
+		Handler:     h,
+		Fallback:    srv,
+		IdleTimeout: srv.IdleTimeout,
+		Lean: func(method, path string) bool {
+			return method == http.MethodPost && (strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/model/"))
+		},
+	}
+}
+
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.Logger) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,210 @@
+package h1
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// response is the http.ResponseWriter of a request served lean. Its head
+// is written when the handler first flushes, when the body outgrows
+// holdMax, or when the handler returns; a body that was never flushed gets
+// a Content-Length, a longer one is chunked, as net/http does.
+type response struct {
+	sc            *serverConn
+	req           *http.Request
+	header        http.Header
+	status        int
+	contentLength int64 // declared by the handler, or -1
+	held          []byte
+	written       int64
+	wroteHeader   bool // the status is set
+	committed     bool // the head is on its way
+	chunked       bool
+	closeAfter    bool
+	err           error
+}
+
+const holdMax = 4 << 10
+
+func (w *response) Header() http.Header { return w.header }
+
+func (w *response) WriteHeader(code int) {
+	if w.wroteHeader || w.err != nil {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("h1: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// An informational answer goes out now; the final one follows.
+		w.writeStatusLine(code)
+		w.header.Write(w.sc.bw)
+		w.sc.bw.WriteString("\r\n")
+		w.flushBuffered()
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.contentLength = n
+		} else {
+			w.header.Del("Content-Length")
+		}
+	}
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if !w.committed {
+		if w.contentLength < 0 && len(w.held)+len(p) <= holdMax {
+			w.held = append(w.held, p...)
+			return len(p), nil
+		}
+		w.commit(false)
+	}
+	w.writeBody(p)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+func (w *response) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+// Flush sends what is written so far; the body is chunked from then on
+// unless its length was declared.
+func (w *response) Flush() {
+	w.FlushError()
+}
+
+// FlushError is Flush that reports a failed write, for
+// http.ResponseController.
+func (w *response) FlushError() error {
+	if w.err != nil {
+		return w.err
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(false)
+	}
+	w.flushBuffered()
+	return w.err
+}
+
+// finish completes the response once the handler has returned.
+func (w *response) finish() {
+	if w.err != nil {
+		return
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(true)
+	}
+	if w.chunked {
+		w.sc.bw.WriteString("0\r\n\r\n")
+	} else if w.contentLength >= 0 && w.written < w.contentLength && bodyAllowed(w.status) {
+		// Shorter than declared: the client can only tell by the end of
+		// the connection.
+		w.closeAfter = true
+	}
+	w.flushBuffered()
+}
+
+// commit writes the head, and the held body after it. done says the
+// handler has returned, so the held body is the whole body.
+func (w *response) commit(done bool) {
+	w.committed = true
+	h := w.header
+	if w.req.Close || h.Get("Connection") == "close" {
+		w.closeAfter = true
+	}
+	h.Del("Connection")
+	h.Del("Transfer-Encoding")
+	if w.closeAfter {
+		h.Set("Connection", "close")
+	}
+	if _, ok := h["Date"]; !ok { // a nil value suppresses it, as in net/http
+		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
+	}
+	if bodyAllowed(w.status) {
+		if _, ok := h["Content-Type"]; !ok && len(w.held) > 0 {
+			h.Set("Content-Type", http.DetectContentType(w.held))
+		}
+		switch {
+		case w.contentLength >= 0:
+		case done:
+			w.contentLength = int64(len(w.held))
+			h.Set("Content-Length", strconv.Itoa(len(w.held)))
+		default:
+			w.chunked = true
+			h.Set("Transfer-Encoding", "chunked")
+		}
+	}
+	w.writeStatusLine(w.status)
+	if err := h.Write(w.sc.bw); err != nil {
+		w.err = err
+	}
+	w.sc.bw.WriteString("\r\n")
+	if len(w.held) > 0 {
+		held := w.held
+		w.held = nil
+		w.writeBody(held)
+	}
+}
+
+func (w *response) writeStatusLine(code int) {
+	bw := w.sc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	if text := http.StatusText(code); text != "" {
+		bw.WriteString(text)
+	} else {
+		bw.WriteString("status code " + strconv.Itoa(code))
+	}
+	bw.WriteString("\r\n")
+}
+
+func (w *response) writeBody(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	bw := w.sc.bw
+	if w.chunked {
+		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.WriteString("\r\n")
+		bw.Write(p)
+		_, w.err = bw.WriteString("\r\n")
+		return
+	}
+	_, w.err = bw.Write(p)
+}
+
+func (w *response) flushBuffered() {
+	if err := w.sc.bw.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// bodyAllowed reports whether a status may carry a body (RFC 9110 6.4.1).
+func bodyAllowed(status int) bool {
+	return !(status >= 100 && status <= 199) && status != http.StatusNoContent && status != http.StatusNotModified
+}

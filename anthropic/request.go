@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -26,7 +28,7 @@ const suffix1M = "[1m]"
 // not have (max_tokens).
 func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebridge.Request, error) {
 	r := &claudebridge.Request{Body: body}
-	if err := json.Unmarshal(body, &r.Fields); err != nil || r.Fields == nil {
+	if r.Fields = topLevelFields(body); r.Fields == nil {
 		return nil, invalid("The request body is not valid JSON")
 	}
 	if err := validate(r, countTokens); err != nil {
@@ -45,6 +47,50 @@ func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebri
 		}
 	}
 	return r, nil
+}
+
+// topLevelFields returns the fields of a JSON object, each value a slice of
+// body (no copy); nil if body is not valid JSON or not an object. Like
+// encoding/json, a repeated name keeps its last value. gjson scans the body
+// once, without reflection: this runs on every call.
+func topLevelFields(body []byte) map[string]json.RawMessage {
+	if !gjson.ValidBytes(body) {
+		return nil
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil
+	}
+	fields := make(map[string]json.RawMessage, 8)
+	root.ForEach(func(k, v gjson.Result) bool {
+		name := k.Str
+		if !utf8.ValidString(name) {
+			json.Unmarshal([]byte(k.Raw), &name) // invalid bytes become U+FFFD, as encoding/json has them
+		}
+		fields[name] = rawOf(body, v)
+		return true
+	})
+	return fields
+}
+
+// rawOf is v's bytes within body, which v was parsed from.
+func rawOf(body []byte, v gjson.Result) json.RawMessage {
+	if v.Index > 0 && v.Index+len(v.Raw) <= len(body) {
+		return body[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
+	}
+	return json.RawMessage(v.Raw)
+}
+
+// UsageOf reads the usage of a complete Messages answer, without decoding
+// the rest of it.
+func UsageOf(body []byte) claudebridge.Usage {
+	u := gjson.GetBytes(body, "usage")
+	return claudebridge.Usage{
+		InputTokens:              int(u.Get("input_tokens").Int()),
+		OutputTokens:             int(u.Get("output_tokens").Int()),
+		CacheCreationInputTokens: int(u.Get("cache_creation_input_tokens").Int()),
+		CacheReadInputTokens:     int(u.Get("cache_read_input_tokens").Int()),
+	}
 }
 
 // Betas returns the anthropic-beta flags of a request: comma-separated, in
@@ -117,27 +163,38 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 		}
 	}
 	if raw, ok := f["stop_sequences"]; ok && !isNull(raw) {
-		var s []string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		// What decodes into []string: a list of strings and nulls.
+		list := gjson.ParseBytes(raw)
+		fine := list.IsArray()
+		list.ForEach(func(_, v gjson.Result) bool {
+			fine = fine && (v.Type == gjson.String || v.Type == gjson.Null)
+			return fine
+		})
+		if !fine {
 			return invalid("stop_sequences: Input should be a valid list of strings")
 		}
 	}
-	for _, name := range []string{"tools"} {
-		if raw, ok := f[name]; ok && !isNull(raw) {
-			// Only the names are read: Claude Code sends dozens of tools
-			// with large schemas on every call.
-			// A null element decodes to a nil pointer, not to an object.
-			var list []*struct {
-				Name json.RawMessage `json:"name"`
+	if raw, ok := f["tools"]; ok && !isNull(raw) {
+		// Only the names are looked for: Claude Code sends dozens of tools
+		// with large schemas on every call.
+		list := gjson.ParseBytes(raw)
+		if !list.IsArray() {
+			return invalid("tools: Input should be a valid list of objects")
+		}
+		var err error
+		i := 0
+		list.ForEach(func(_, t gjson.Result) bool {
+			switch {
+			case !t.IsObject():
+				err = invalid("tools: Input should be a valid list of objects")
+			case !hasKey(t, "name"):
+				err = invalid("tools.%d.name: Field required", i)
 			}
-			if err := json.Unmarshal(raw, &list); err != nil || slices.Contains(list, nil) {
-				return invalid("%s: Input should be a valid list of objects", name)
-			}
-			for i, t := range list {
-				if t.Name == nil {
-					return invalid("%s.%d.name: Field required", name, i)
-				}
-			}
+			i++
+			return err == nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	for _, name := range []string{"metadata", "tool_choice", "thinking"} {
@@ -157,41 +214,64 @@ type message struct {
 // finds fault with is examined again, message by message, to name the
 // field at fault.
 func validateMessages(raw json.RawMessage) error {
-	var msgs []*message // a null element decodes to nil, not to an object
-	if json.Unmarshal(raw, &msgs) == nil && len(msgs) > 0 {
-		fine := true
-		for _, m := range msgs {
-			if m == nil {
-				fine = false
-				break
-			}
-			c := m.Content
-			if m.Role == "" || len(c) == 0 || (c[0] != '"' && c[0] != '[') || (c[0] == '[' && !contentBlocksTyped(c)) {
-				fine = false
-				break
-			}
-		}
-		if fine {
-			return nil
-		}
+	if messagesFine(raw) {
+		return nil
 	}
 	return explainMessages(raw)
 }
 
-// contentBlocksTyped reports whether every block of a content list has a type.
-func contentBlocksTyped(c json.RawMessage) bool {
-	var blocks []struct {
-		Type *string `json:"type"`
-	}
-	if json.Unmarshal(c, &blocks) != nil {
+// messagesFine is the common case, checked in one scan: a non-empty list
+// of objects, each with a non-empty string role and a content that is a
+// string or a list of objects with a string type. It errs only towards
+// false, where explainMessages decides.
+func messagesFine(raw json.RawMessage) bool {
+	list := gjson.ParseBytes(raw)
+	if !list.IsArray() {
 		return false
 	}
-	for _, b := range blocks {
-		if b.Type == nil {
-			return false
+	n := 0
+	fine := true
+	list.ForEach(func(_, m gjson.Result) bool {
+		n++
+		role, content := last(m, "role"), last(m, "content")
+		fine = m.IsObject() && role.Type == gjson.String && role.Str != "" &&
+			(content.Type == gjson.String || content.IsArray() && blocksTyped(content))
+		return fine
+	})
+	return fine && n > 0
+}
+
+// blocksTyped reports whether every block of a content list is an object
+// with a string type.
+func blocksTyped(list gjson.Result) bool {
+	fine := true
+	list.ForEach(func(_, b gjson.Result) bool {
+		fine = b.IsObject() && last(b, "type").Type == gjson.String
+		return fine
+	})
+	return fine
+}
+
+// last is the value of obj's field name; of its last occurrence if it is
+// repeated, as encoding/json decodes it.
+func last(obj gjson.Result, name string) gjson.Result {
+	var v gjson.Result
+	obj.ForEach(func(k, val gjson.Result) bool {
+		if k.Str == name {
+			v = val
 		}
-	}
-	return true
+		return true
+	})
+	return v
+}
+
+func hasKey(obj gjson.Result, name string) bool {
+	found := false
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		found = k.Str == name
+		return !found
+	})
+	return found
 }
 
 // explainMessages finds the message and field at fault.

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -35,11 +36,28 @@ func TestParseRequestRejectsBadInput(t *testing.T) {
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stream":"yes"}`, "stream: Input should be a valid boolean"},
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"temperature":"hot"}`, "temperature"},
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"input_schema":{}}]}`, "tools.0.name"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"a"},{"nam":"b"}]}`, "tools.1.name"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":{"name":"a"}}`, "tools: Input should be a valid list of objects"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stop_sequences":["a",1]}`, "stop_sequences: Input should be a valid list of strings"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stop_sequences":"a"}`, "stop_sequences: Input should be a valid list of strings"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]} x`, "not valid JSON"},
 	}
 	for _, c := range cases {
 		_, err := ParseRequest([]byte(c.body), http.Header{}, false)
 		if claudebridge.ErrorCode(err) != claudebridge.EINVALID || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%s: got %v, want EINVALID naming %q", c.body, err, c.field)
+		}
+	}
+}
+
+func TestParseRequestAcceptsWhatEncodingJSONDecodes(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"stop_sequences":["a",null]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":null}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x"}]},{"role":"assistant","content":"y"}]}`,
+	} {
+		if _, err := ParseRequest([]byte(body), http.Header{}, false); err != nil {
+			t.Errorf("%s: %v", body, err)
 		}
 	}
 }
@@ -146,4 +164,35 @@ func BenchmarkParseRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzFastChecksAgreeWithEncodingJSON holds the one-scan checks to what
+// encoding/json makes of the same bytes: the top-level fields, and the
+// messages the exact (slow) path accepts.
+func FuzzFastChecksAgreeWithEncodingJSON(f *testing.F) {
+	f.Add([]byte(`{"model":"m","model":"n","messages":[{"role":"user","content":"hi"}],"a\u0062":1}`))
+	f.Add([]byte(`[{"role":"user","content":[{"type":"text","type":null}]}]`))
+	f.Add([]byte(`[{"role":"","role":"user","content":[{"type":"image"}],"content":"x"}, null]`))
+	f.Add([]byte(`[{"role":"user","content":[{"type":1}]}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want map[string]json.RawMessage
+		if err := json.Unmarshal(body, &want); err != nil {
+			want = nil
+		}
+		got := topLevelFields(body)
+		if (got == nil) != (want == nil) {
+			t.Fatalf("fields of %q: %v, encoding/json %v", body, got, want)
+		}
+		for k, v := range want {
+			if !bytes.Equal(bytes.TrimSpace(got[k]), bytes.TrimSpace(v)) {
+				t.Fatalf("field %q of %q: %s, encoding/json %s", k, body, got[k], v)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("fields of %q: %d, encoding/json %d", body, len(got), len(want))
+		}
+		if json.Valid(body) && messagesFine(body) && explainMessages(body) != nil {
+			t.Fatalf("messages %q: fast check accepts what the exact one refuses: %v", body, explainMessages(body))
+		}
+	})
 }

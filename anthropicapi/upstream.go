@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/h1"
 	"github.com/tidwall/gjson"
 )
@@ -93,17 +94,11 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 		u.log.Warn("anthropic api: reading response", "err", err)
 		return nil, transportError(ctx, err)
 	}
-	// Only the usage is decoded, not the rest of the answer.
-	var usage claudebridge.Usage
-	valid := gjson.ValidBytes(body)
-	if raw := gjson.GetBytes(body, "usage").Raw; valid && raw != "" {
-		valid = json.Unmarshal([]byte(raw), &usage) == nil
-	}
-	if !valid {
+	if usage := gjson.GetBytes(body, "usage"); !gjson.ValidBytes(body) || usage.Exists() && !usage.IsObject() {
 		u.log.Warn("anthropic api: response is not JSON", "request_id", resp.Header.Get("Request-Id"))
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "The Anthropic API sent a response that is not JSON")
 	}
-	return &claudebridge.Response{Body: body, Usage: usage}, nil
+	return &claudebridge.Response{Body: body, Usage: anthropic.UsageOf(body)}, nil
 }
 
 // CountTokens sends r to POST /v1/messages/count_tokens. The API counts every

@@ -272,7 +272,7 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 		return nil, mapError(err)
 	}
 	body := rewriteModel(out.Body, "model", r.Model)
-	return &claudebridge.Response{Body: body, Usage: usageOf(body)}, nil
+	return &claudebridge.Response{Body: body, Usage: anthropic.UsageOf(body)}, nil
 }
 
 // Stream makes an InvokeModelWithResponseStream (or ConverseStream) call and returns once

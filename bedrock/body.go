@@ -143,14 +143,3 @@ func messageStart(data []byte, model string) []byte {
 	}
 	return data
 }
-
-// usageOf reads the usage of a complete Messages JSON.
-func usageOf(body []byte) claudebridge.Usage {
-	u := gjson.GetBytes(body, "usage")
-	return claudebridge.Usage{
-		InputTokens:              int(u.Get("input_tokens").Int()),
-		OutputTokens:             int(u.Get("output_tokens").Int()),
-		CacheCreationInputTokens: int(u.Get("cache_creation_input_tokens").Int()),
-		CacheReadInputTokens:     int(u.Get("cache_read_input_tokens").Int()),
-	}
-}

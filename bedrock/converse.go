@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/converse"
 	"github.com/tidwall/sjson"
 )
@@ -123,7 +124,7 @@ func (u *Upstream) converseMessages(ctx context.Context, r *claudebridge.Request
 	if err != nil {
 		return nil, err
 	}
-	return &claudebridge.Response{Body: msg, Usage: usageOf(msg)}, nil
+	return &claudebridge.Response{Body: msg, Usage: anthropic.UsageOf(msg)}, nil
 }
 
 // converseStream makes a ConverseStream call and returns once Bedrock has

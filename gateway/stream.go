@@ -135,7 +135,8 @@ func (g *Gateway) pump(ctx context.Context, req *claudebridge.Request, items cha
 		return
 	}
 	defer s.Close()
-	go func() { <-ctx.Done(); s.Close() }() // unblocks Next when the client leaves
+	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
+	defer stop()
 	for {
 		ev, err := s.Next()
 		if !send(streamItem{ev: ev, err: err}) || err != nil {

@@ -28,14 +28,32 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 		cancel()
 		return nil, err
 	}
-	return &stream{
+	s := &stream{
 		ctx:       ctx,
 		cancel:    cancel,
 		body:      resp.Body,
-		events:    anthropic.NewSSEReader(resp.Body),
 		requestID: resp.Header.Get("Request-Id"),
 		log:       u.log,
-	}, nil
+	}
+	s.events = anthropic.NewSSEReader(waitReader{s})
+	return s, nil
+}
+
+// waitReader is the response body as the SSE reader reads it: the reader
+// asks for bytes only when it has no whole event left.
+type waitReader struct{ s *stream }
+
+func (r waitReader) Read(p []byte) (int, error) {
+	if r.s.onWait != nil {
+		r.s.onWait()
+	}
+	return r.s.body.Read(p)
+}
+
+// NotifyWait has f called before each read of the response body.
+func (s *stream) NotifyWait(f func()) bool {
+	s.onWait = f
+	return true
 }
 
 // maxEventsAfterStop bounds what is read and dropped after message_stop
@@ -51,6 +69,7 @@ type stream struct {
 	events    *anthropic.SSEReader
 	requestID string
 	log       *slog.Logger
+	onWait    func()
 
 	stopped bool  // message_stop was read
 	err     error // what every Next returns once the stream is over

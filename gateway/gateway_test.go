@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,77 @@ func TestUpstreamRefusingTheGatewaysKeyIsNotTheClients(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || e.Error.Type != "api_error" || !strings.Contains(e.Error.Message, "claudebridge's API key") {
 		t.Fatalf("%d %+v", resp.StatusCode, e.Error)
 	}
+}
+
+// TestStreamEventsReachTheClientAsTheyCome: an event is flushed as soon as
+// the upstream pauses, not held until the stream ends.
+func TestStreamEventsReachTheClientAsTheyCome(t *testing.T) {
+	srv := newGateway(t, nil)
+	resp := post(t, srv.URL+"/v1/messages", message("[[slow=150]] [[words=3]] hi", `"stream":true,`), nil)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var first, last time.Time
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "event: ") {
+			continue
+		}
+		if first.IsZero() {
+			first = time.Now()
+		}
+		last = time.Now()
+	}
+	if gap := last.Sub(first); gap < 300*time.Millisecond {
+		t.Fatalf("first and last event %v apart: the stream was held back", gap)
+	}
+}
+
+// flushCounter counts the flushes of a response.
+type flushCounter struct {
+	*httptest.ResponseRecorder
+	flushes int
+}
+
+func (f *flushCounter) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
+
+// TestStreamBurstIsFlushedOnce: events the upstream sent together are
+// written together: a flush per read of the upstream, not per event.
+func TestStreamBurstIsFlushedOnce(t *testing.T) {
+	var stream strings.Builder
+	for _, ev := range []string{
+		`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
+	} {
+		stream.WriteString("event: " + gjsonType(ev) + "\ndata: " + ev + "\n\n")
+	}
+	for range 50 {
+		stream.WriteString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"word \"}}\n\n")
+	}
+	stream.WriteString("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+	stream.WriteString("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":50}}\n\n")
+	stream.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(stream.Len()))
+		io.WriteString(w, stream.String()) // in one write: a burst
+	}))
+	defer up.Close()
+	g := &gateway.Gateway{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: up.URL, Key: anthropicapi.StaticKey("k")})}
+	req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
+	req.Header.Set("anthropic-version", "2023-06-01")
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	g.ServeHTTP(w, req)
+	events := readSSE(t, w.Body)
+	if len(events) != 55 || events[len(events)-1].typ != "message_stop" {
+		t.Fatalf("events: %s", types(events))
+	}
+	// The upstream's body is read in pieces of at most 4 KB.
+	if most := stream.Len()/4096 + 2; w.flushes > most {
+		t.Errorf("%d flushes for %d events in %d bytes; want at most %d", w.flushes, len(events), stream.Len(), most)
+	}
+}
+
+func gjsonType(ev string) string {
+	var v struct{ Type string }
+	json.Unmarshal([]byte(ev), &v)
+	return v.Type
 }

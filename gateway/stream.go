@@ -5,175 +5,234 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 )
 
-type streamItem struct {
-	ev  claudebridge.Event
-	err error
-}
+// errIdle cancels a stream whose upstream went silent for ReadTimeout.
+var errIdle = errors.New("upstream idle")
 
-// stream copies an upstream stream to the client as SSE, one flushed event
-// per upstream event. Pings go out after PingInterval of silence, before the
-// upstream's first byte too. An error before anything was written is an
-// ordinary error response with its status; after that it is an SSE error
-// event, and the stream ends. The upstream call is cancelled the moment the
-// client goes away.
+// stream copies an upstream stream to the client as SSE on the handler's
+// goroutine. What the upstream has already sent is written together and
+// flushed when the stream is about to wait for more (or per event, for a
+// stream that cannot tell): a burst costs one write. Pings go out after
+// PingInterval of silence, before the upstream's first byte too. An error
+// before anything was written is an ordinary error response with its
+// status; after that it is an SSE error event, and the stream ends. The
+// upstream call is cancelled the moment the client goes away.
 func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claudebridge.Request, id string) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	items := make(chan streamItem, 64)
-	go g.pump(ctx, req, items)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := &sseOut{w: w, rc: http.NewResponseController(w)}
+	k := g.keepAlive(out, cancel)
+	defer k.stop()
 
-	rc := http.NewResponseController(w)
-	started := false
-	start := func() {
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
-		w.WriteHeader(http.StatusOK)
-		started = true
-	}
-	fail := func(err error) error {
-		if !started {
-			anthropic.WriteError(w, err, id)
-			return err
-		}
-		anthropic.WriteEvent(w, "error", anthropic.ErrorJSON(err, id))
-		rc.Flush()
-		return err
-	}
-
-	pingEvery := g.PingInterval
-	if pingEvery <= 0 {
-		pingEvery = 15 * time.Second
-	}
-	ping := time.NewTimer(pingEvery)
-	defer ping.Stop()
-	idleTimer := newIdle(g.ReadTimeout)
-	defer idleTimer.stop()
-	idle := idleTimer.c()
-
-	// Events already waiting are written together and flushed once: the
-	// client sees each event as soon as the upstream's next one is not yet
-	// there, and a burst costs one write instead of one per event.
-	var buf []byte
-	for {
-		select {
-		case it := <-items:
-			if it.err != nil {
-				if it.err == io.EOF {
-					return nil
-				}
-				return fail(it.err)
-			}
-			idleTimer.reset()
-			if !started {
-				start()
-			}
-			buf = anthropic.AppendEvent(buf[:0], it.ev.Type, it.ev.Data)
-			for more := len(items); more > 0; more-- {
-				next := <-items
-				if next.err != nil {
-					items = requeue(next)
-					break
-				}
-				buf = anthropic.AppendEvent(buf, next.ev.Type, next.ev.Data)
-			}
-			if _, err := w.Write(buf); err != nil {
-				return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
-			}
-			rc.Flush()
-			ping.Reset(pingEvery)
-		case <-ping.C:
-			if !started {
-				start()
-			}
-			if err := anthropic.WriteEvent(w, "ping", anthropic.Ping); err != nil {
-				return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
-			}
-			rc.Flush()
-			ping.Reset(pingEvery)
-		case <-idle:
-			return fail(claudebridge.Errorf(claudebridge.ETIMEOUT, "The upstream sent nothing for %s", g.ReadTimeout))
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fail(claudebridge.Errorf(claudebridge.ETIMEOUT, "The request took longer than %s", g.RequestTimeout))
-			}
-			return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
-		}
-	}
-}
-
-// requeue returns a channel holding only it: the end of a stream met while
-// draining a burst is handled on the next turn of the loop, after the burst
-// is written. The pump sends nothing after an error, so nothing is lost.
-func requeue(it streamItem) chan streamItem {
-	c := make(chan streamItem, 1)
-	c <- it
-	return c
-}
-
-// pump reads the upstream stream into items until it ends, fails, or ctx is
-// cancelled. It owns the upstream stream and closes it.
-func (g *Gateway) pump(ctx context.Context, req *claudebridge.Request, items chan<- streamItem) {
-	send := func(it streamItem) bool {
-		select {
-		case items <- it:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
 	s, err := g.Upstream.Stream(ctx, req)
 	if err != nil {
-		send(streamItem{err: err})
-		return
+		return out.fail(g.streamError(ctx, err), id)
 	}
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
 	defer stop()
+	told := false
+	if wn, ok := s.(claudebridge.WaitNotifier); ok {
+		told = wn.NotifyWait(func() { out.flush() })
+	}
 	for {
 		ev, err := s.Next()
-		if !send(streamItem{ev: ev, err: err}) || err != nil {
-			return
+		k.upstreamActive()
+		if err == io.EOF {
+			return out.flush()
+		}
+		if err != nil {
+			return out.fail(g.streamError(ctx, err), id)
+		}
+		if err := out.event(ev.Type, ev.Data, !told); err != nil {
+			return err
 		}
 	}
 }
 
-// idleTimer fires after d without reset; with d == 0 it never fires.
-type idleTimer struct {
-	d time.Duration
-	t *time.Timer
+// streamError is what a failed stream tells the client: why the context
+// ended, if it did, rather than the broken read that followed.
+func (g *Gateway) streamError(ctx context.Context, err error) error {
+	switch cause := context.Cause(ctx); {
+	case cause == nil:
+		return err
+	case errors.Is(cause, errIdle):
+		return claudebridge.Errorf(claudebridge.ETIMEOUT, "The upstream sent nothing for %s", g.ReadTimeout)
+	case errors.Is(cause, context.DeadlineExceeded):
+		return claudebridge.Errorf(claudebridge.ETIMEOUT, "The request took longer than %s", g.RequestTimeout)
+	}
+	return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 }
 
-func newIdle(d time.Duration) *idleTimer {
-	it := &idleTimer{d: d}
-	if d > 0 {
-		it.t = time.NewTimer(d)
-	}
-	return it
+// sseOut is the client's side of a stream, shared by the copy and the
+// keep-alive timer.
+type sseOut struct {
+	mu        sync.Mutex
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	started   bool
+	unflushed bool
+	lastWrite time.Time
+	closed    bool // the handler is returning: nothing more may be written
+	err       error
 }
 
-func (it *idleTimer) c() <-chan time.Time {
-	if it.t == nil {
-		return nil
-	}
-	return it.t.C
+// startLocked sends the SSE head.
+func (o *sseOut) startLocked() {
+	h := o.w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
+	o.w.WriteHeader(http.StatusOK)
+	o.started = true
 }
 
-func (it *idleTimer) reset() {
-	if it.t != nil {
-		it.t.Reset(it.d)
+// event writes one event, and flushes it if flush is set.
+func (o *sseOut) event(typ string, data []byte, flush bool) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.started {
+		o.startLocked()
+	}
+	o.writeLocked(typ, data)
+	if flush {
+		o.flushLocked()
+	}
+	return o.err
+}
+
+func (o *sseOut) writeLocked(typ string, data []byte) {
+	if o.err != nil || o.closed {
+		return
+	}
+	if err := anthropic.WriteEvent(o.w, typ, data); err != nil {
+		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
+		return
+	}
+	o.unflushed = true
+	o.lastWrite = time.Now()
+}
+
+func (o *sseOut) flushLocked() {
+	if !o.unflushed || o.err != nil || o.closed {
+		return
+	}
+	o.unflushed = false
+	if err := o.rc.Flush(); err != nil {
+		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 	}
 }
 
-func (it *idleTimer) stop() {
-	if it.t != nil {
-		it.t.Stop()
+// flush sends what was written; the stream calls it before it waits.
+func (o *sseOut) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.flushLocked()
+	return o.err
+}
+
+// fail ends the stream with err: an error response before the head, an
+// error event after it.
+func (o *sseOut) fail(err error, id string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err // the client is gone: nothing reaches it
 	}
+	if claudebridge.ErrorCode(err) == claudebridge.ECANCELED {
+		return err // likewise
+	}
+	if !o.started {
+		anthropic.WriteError(o.w, err, id)
+		return err
+	}
+	o.writeLocked("error", anthropic.ErrorJSON(err, id))
+	o.flushLocked()
+	return err
+}
+
+// keepAlive sends pings after PingInterval without a write, and cancels
+// the stream after ReadTimeout without an upstream event, on one timer
+// re-armed for whichever is due first.
+type keepAlive struct {
+	out       *sseOut
+	cancel    context.CancelCauseFunc
+	pingEvery time.Duration
+	idle      time.Duration
+
+	mu           sync.Mutex
+	t            *time.Timer
+	lastUpstream time.Time
+}
+
+func (g *Gateway) keepAlive(out *sseOut, cancel context.CancelCauseFunc) *keepAlive {
+	k := &keepAlive{out: out, cancel: cancel, pingEvery: g.PingInterval, idle: g.ReadTimeout}
+	if k.pingEvery <= 0 {
+		k.pingEvery = 15 * time.Second
+	}
+	now := time.Now()
+	k.lastUpstream = now
+	out.lastWrite = now
+	k.mu.Lock() // the timer may fire before the assignment is done
+	k.t = time.AfterFunc(k.nextDue(now, now), k.fire)
+	k.mu.Unlock()
+	return k
+}
+
+// upstreamActive notes an event (or the end) from the upstream.
+func (k *keepAlive) upstreamActive() {
+	if k.idle > 0 {
+		k.mu.Lock()
+		k.lastUpstream = time.Now()
+		k.mu.Unlock()
+	}
+}
+
+func (k *keepAlive) nextDue(lastWrite, lastUpstream time.Time) time.Duration {
+	due := time.Until(lastWrite.Add(k.pingEvery))
+	if k.idle > 0 {
+		due = min(due, time.Until(lastUpstream.Add(k.idle)))
+	}
+	return max(due, time.Millisecond)
+}
+
+func (k *keepAlive) fire() {
+	k.mu.Lock()
+	lastUpstream, t := k.lastUpstream, k.t
+	k.mu.Unlock()
+	if k.idle > 0 && time.Since(lastUpstream) >= k.idle {
+		k.cancel(errIdle)
+		return
+	}
+	o := k.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || o.err != nil {
+		return
+	}
+	if time.Since(o.lastWrite) >= k.pingEvery {
+		if !o.started {
+			o.startLocked()
+		}
+		o.writeLocked("ping", anthropic.Ping)
+		o.flushLocked()
+	}
+	t.Reset(k.nextDue(o.lastWrite, lastUpstream))
+}
+
+// stop ends the pings; after it returns nothing more is written.
+func (k *keepAlive) stop() {
+	k.mu.Lock()
+	t := k.t
+	k.mu.Unlock()
+	t.Stop()
+	k.out.mu.Lock()
+	k.out.closed = true
+	k.out.mu.Unlock()
 }

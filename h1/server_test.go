@@ -74,15 +74,22 @@ func whoServed(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s %s %s %s", who, r.Method, r.URL.Path, body)
 }
 
-// exchange writes raw bytes on a new connection and reads n responses.
-func exchange(t *testing.T, addr, raw string, n int) ([]*http.Response, []string) {
+// dial opens a client connection that the test closes, with a deadline.
+func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+// exchange writes raw bytes on a new connection and reads n responses.
+func exchange(t *testing.T, addr, raw string, n int) ([]*http.Response, []string) {
+	t.Helper()
+	c := dial(t, addr)
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +200,7 @@ func TestLargeBodyIsChunkedAndShortBodyClosesTheConnection(t *testing.T) {
 	if resps[0].ContentLength != -1 || len(bodies[0]) != 3*holdMax {
 		t.Errorf("large body: length %d, %d bytes", resps[0].ContentLength, len(bodies[0]))
 	}
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, addr)
 	io.WriteString(c, rawPost("/lean/short", ""))
 	got, _ := io.ReadAll(c) // ends only because the server closes
 	if !bytes.HasSuffix(got, []byte("\r\n\r\n12345")) {
@@ -208,12 +210,7 @@ func TestLargeBodyIsChunkedAndShortBodyClosesTheConnection(t *testing.T) {
 
 func TestExpectContinue(t *testing.T) {
 	_, addr, _ := leanServer(t, http.HandlerFunc(whoServed), nil)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, addr)
 	io.WriteString(c, "POST /lean/e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
 	br := bufio.NewReader(c)
 	line, err := br.ReadString('\n')
@@ -258,12 +255,7 @@ func TestUnusualRequestsGoToNetHTTP(t *testing.T) {
 
 func TestHeadArrivingInPiecesGoesToNetHTTP(t *testing.T) {
 	_, addr, _ := leanServer(t, http.HandlerFunc(whoServed), nil)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, addr)
 	io.WriteString(c, "POST /lean/p HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(50 * time.Millisecond)
 	io.WriteString(c, "Content-Length: 2\r\n\r\nhi")
@@ -311,10 +303,7 @@ func TestClientGoingAwayCancelsTheRequest(t *testing.T) {
 		}
 	})
 	_, addr, _ := leanServer(t, h, func(s *Server) { s.WatchAfter = 5 * time.Millisecond })
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, addr)
 	io.WriteString(c, rawPost("/lean/slow", "{}"))
 	time.Sleep(50 * time.Millisecond) // past WatchAfter: the watch runs
 	c.Close()
@@ -335,10 +324,7 @@ func TestClientGoingAwayEarlyIsSeenOnceTheWatchStarts(t *testing.T) {
 		cause <- context.Cause(r.Context())
 	})
 	_, addr, _ := leanServer(t, h, func(s *Server) { s.WatchAfter = 20 * time.Millisecond })
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, addr)
 	io.WriteString(c, rawPost("/lean/slow", "{}"))
 	c.Close() // before the watch
 	select {
@@ -376,12 +362,7 @@ func TestRequestsFasterThanTheWatchStartNone(t *testing.T) {
 	// sweep must not start after the request is over (the race detector
 	// would see a watch read the connection under the next request).
 	_, addr, accepted := leanServer(t, http.HandlerFunc(whoServed), func(s *Server) { s.WatchAfter = time.Millisecond })
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	for i := range 300 {
 		io.WriteString(c, rawPost("/lean/q", fmt.Sprint(i)))
@@ -433,12 +414,7 @@ func TestPanicClosesTheConnectionAndIsLogged(t *testing.T) {
 			return logged.Write(p)
 		}), "", 0)
 	})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, addr)
 	io.WriteString(c, rawPost("/lean/panic", ""))
 	if got, _ := io.ReadAll(c); len(got) != 0 {
 		t.Errorf("a panic answered %q", got)
@@ -470,12 +446,7 @@ func TestShutdownClosesIdleAndFinishesActive(t *testing.T) {
 		io.WriteString(w, "done")
 	})
 	s, addr, _ := leanServer(t, h, nil)
-	idle, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	idle.SetDeadline(time.Now().Add(5 * time.Second))
+	idle := dial(t, addr)
 	io.WriteString(idle, rawPost("/lean/fast", ""))
 	br := bufio.NewReader(idle)
 	if resp, err := http.ReadResponse(br, nil); err != nil {

@@ -245,6 +245,7 @@ func (sc *serverConn) serve() {
 		}
 		req, ok := sc.readRequest()
 		if !ok {
+			sc.c.SetReadDeadline(time.Time{}) // net/http sets its own
 			handedOff = sc.s.handoff.give(&handoffConn{Conn: sc.c, r: io.MultiReader(bytes.NewReader(sc.head), sc.br)})
 			return
 		}

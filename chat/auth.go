@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,6 +190,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	if wait := s.logins.wait(body.Name); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.writeError(w, claudebridge.Errorf(claudebridge.ERATELIMIT, "Too many wrong passwords for this name; try again in %d minutes", int(wait.Minutes())+1))
+		return
+	}
 	ctx := r.Context()
 	u, hash, err := s.opts.Users.UserByName(ctx, body.Name)
 	if err != nil && claudebridge.ErrorCode(err) != claudebridge.ENOTFOUND {
@@ -202,9 +208,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// The name is not logged: a password typed into the wrong field
 		// would land in the log.
 		s.log.Info("chat: login refused")
+		s.logins.refused(body.Name)
 		s.writeError(w, claudebridge.Errorf(claudebridge.EAUTH, "Wrong name or password"))
 		return
 	}
+	s.logins.succeeded(body.Name)
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -817,5 +818,24 @@ func TestNoGoroutineLeftAfterDisconnect(t *testing.T) {
 			t.Fatalf("%d goroutines, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWrongPasswordsLockTheNameForAWhile(t *testing.T) {
+	e := newEnv(t, false)
+	e.login("alice", "correct horse")
+	e.login("bob", "battery staple")
+	c := e.client()
+	for i := range 5 {
+		if status, _ := c.do("POST", "/api/login", map[string]string{"name": "alice", "password": fmt.Sprint("guess", i)}, nil); status != 401 {
+			t.Fatalf("guess %d: %d", i, status)
+		}
+	}
+	// Now even the right password waits; another name does not.
+	if status, _ := c.do("POST", "/api/login", map[string]string{"name": "alice", "password": "correct horse"}, nil); status != 429 {
+		t.Fatalf("after 5 wrong passwords: %d, want 429", status)
+	}
+	if status, _ := c.do("POST", "/api/login", map[string]string{"name": "bob", "password": "battery staple"}, nil); status != 204 {
+		t.Fatalf("another name: %d", status)
 	}
 }

@@ -89,6 +89,7 @@ type Server struct {
 
 	secret []byte
 	users  sync.Map // name → *claudebridge.User, for local and trusted-header users
+	logins *loginLimit
 
 	modelsMu      sync.Mutex
 	models        []claudebridge.Model
@@ -119,7 +120,8 @@ func New(opts Options) *Server {
 	if opts.Models == nil {
 		opts.Models = opts.Upstream.Models
 	}
-	s := &Server{opts: opts, log: opts.Logger, page: opts.Page, secret: opts.Secret}
+	s := &Server{opts: opts, log: opts.Logger, page: opts.Page, secret: opts.Secret,
+		logins: newLoginLimit(5, 15*time.Minute)}
 	if s.secret == nil {
 		s.secret = make([]byte, 32)
 		rand.Read(s.secret)

@@ -55,7 +55,9 @@ func serve(ctx context.Context, args []string) error {
 	if err := cfg.checkListen(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logOut := newLogWriter(os.Stderr, 100*time.Millisecond)
+	defer logOut.Close()
+	log := newLogger(logOut, cfg.LogLevel)
 
 	up, about, err := newUpstream(ctx, cfg, log)
 	if err != nil {
@@ -98,6 +100,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
+	logOut.Flush() // whoever waits for the start-up line sees it now
 	err = serveUntilDone(ctx, newLeanServer(frontDoors(front, gw, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.

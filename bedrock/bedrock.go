@@ -28,6 +28,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/h1"
+	"github.com/tidwall/gjson"
 )
 
 // Options configure an Upstream.
@@ -174,6 +175,9 @@ func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 	if c.noBeta {
 		betas = nil
 	}
+	if c.converse || c.rules.foldsSystem() {
+		r = foldSystem(r)
+	}
 	b, removed := dropFields(invokeBody(r, betas), c.rules.dropPaths())
 	if len(removed) > 0 {
 		u.log.Debug("bedrock: dropped fields the model refuses", "model", c.target.Base, "fields", removed)
@@ -220,6 +224,10 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 			c.noBeta = true
 		}
 		u.log.Info("bedrock: dropped beta flags the model refuses", "model", c.target.Base, "betas", dropped, "remembered", remembered)
+		return true
+	}
+	if refusesSystemRole(msg) && gjson.GetBytes(body, `messages.#(role=="system")`).Exists() && c.rules.learnFoldSystem() {
+		u.log.Info("bedrock: the model refuses role \"system\" messages; folding them into system", "model", c.target.Base)
 		return true
 	}
 	learned := false

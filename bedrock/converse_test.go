@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/tidwall/gjson"
 )
 
 // exchange is one request the emulator received.
@@ -628,5 +629,20 @@ func BenchmarkStreamInvokeVsConverse(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "streams/s")
 		})
+	}
+}
+
+// TestConverseFoldsSystemTurns: Converse has no role "system" in messages;
+// such turns go into its system list.
+func TestConverseFoldsSystemTurns(t *testing.T) {
+	u, x := converseUpstream(t, nil)
+	body := `{"model":"amazon.nova-pro-v1:0","max_tokens":50,"messages":[{"role":"user","content":"Hi"},{"role":"system","content":"Be brief."}]}`
+	if _, err := u.Messages(context.Background(), request(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	calls := x.with("converse")
+	sent := calls[len(calls)-1].Body
+	if gjson.GetBytes(sent, "system.0.text").String() != "Be brief." || gjson.GetBytes(sent, "messages.#").Int() != 1 {
+		t.Errorf("sent %s", sent)
 	}
 }

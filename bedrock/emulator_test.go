@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/tidwall/gjson"
 )
 
 // recorder wraps the emulator and keeps the path and body of every call.
@@ -454,5 +455,48 @@ func TestEmulatorModelThatCannotCountIsEstimated(t *testing.T) {
 	}
 	if len(rc.calls("/count-tokens")) != n {
 		t.Error("asked Bedrock again for a model that cannot count")
+	}
+}
+
+// TestEmulatorFoldsSystemTurns: Claude Code's role "system" turns are
+// refused by a model that takes only user and assistant turns; the gateway
+// folds them into system, and from then on at once.
+func TestEmulatorFoldsSystemTurns(t *testing.T) {
+	u, rc, logs := emulated(t, "us-east-1")
+	body := `{"model":"claude-opus-4-8","max_tokens":100,"system":"You are terse.",` +
+		`"messages":[{"role":"user","content":"Hello"},{"role":"system","content":[{"type":"text","text":"MCP server notes"}]},{"role":"user","content":"Again"}]}`
+	if _, err := u.Messages(context.Background(), request(t, body)); err != nil {
+		t.Fatalf("the user failed for a system turn: %v", err)
+	}
+	if !strings.Contains(logs.String(), "folding") {
+		t.Errorf("the fold was not logged: %s", logs)
+	}
+	before := len(rc.calls("/invoke"))
+	if _, err := u.Messages(context.Background(), request(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	calls := rc.calls("/invoke")
+	if len(calls)-before != 1 {
+		t.Fatalf("second request took %d calls, want 1 (remembered)", len(calls)-before)
+	}
+	sent := calls[len(calls)-1].Body
+	if gjson.GetBytes(sent, `messages.#(role=="system")`).Exists() || gjson.GetBytes(sent, "messages.#").Int() != 2 ||
+		gjson.GetBytes(sent, "system.0.text").String() != "You are terse." || gjson.GetBytes(sent, "system.1.text").String() != "MCP server notes" {
+		t.Errorf("sent %s", sent)
+	}
+}
+
+func TestFoldSystemKeepsARequestWithoutSystemTurns(t *testing.T) {
+	r := request(t, `{"model":"m","max_tokens":5,"system":"s","messages":[{"role":"user","content":"hi"}]}`)
+	if foldSystem(r) != r {
+		t.Error("a request without system turns was copied")
+	}
+	r = request(t, `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":""},{"role":"user","content":"hi"}]}`)
+	f := foldSystem(r)
+	if _, ok := f.Fields["system"]; ok || string(f.Fields["messages"]) != `[{"role":"user","content":"hi"}]` {
+		t.Errorf("empty system turn: %s", f.JSON())
+	}
+	if _, ok := r.Fields["system"]; ok || !strings.Contains(string(r.Fields["messages"]), `"system"`) {
+		t.Error("the caller's request was changed")
 	}
 }

@@ -18,6 +18,7 @@ type rules struct {
 	reject      map[string]bool
 	drops       []string // generalised field paths, "*" for any index
 	cannotCount bool
+	foldSystem  bool // role "system" messages are refused: fold them into system
 }
 
 func newRules(spec *modelSpec) *rules {
@@ -112,6 +113,24 @@ func (r *rules) learnDrop(path string) bool {
 	}
 	r.drops = append(slices.Clip(r.drops), path)
 	return true
+}
+
+// learnFoldSystem remembers that the model refuses role "system" messages;
+// false if that was known.
+func (r *rules) learnFoldSystem() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.foldSystem {
+		return false
+	}
+	r.foldSystem = true
+	return true
+}
+
+func (r *rules) foldsSystem() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.foldSystem
 }
 
 func (r *rules) setCannotCount() {

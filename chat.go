@@ -95,9 +95,19 @@ type ConversationService interface {
 	// DeleteMessagesFrom removes the messages of a conversation from seq on
 	// (regenerating a turn replaces its answer and what followed).
 	DeleteMessagesFrom(ctx context.Context, conversationID string, seq int) error
+	// ImportConversations stores whole conversations, all or none: each
+	// Conversation and its Messages (IDs, Seq and times filled; a
+	// message's ConversationID is set to its conversation's).
+	ImportConversations(ctx context.Context, list []ImportedConversation) error
 	// InterruptStreaming marks every message still MessageStreaming as
 	// MessageInterrupted: called at start-up, after a crash.
 	InterruptStreaming(ctx context.Context) (int, error)
+}
+
+// ImportedConversation is one conversation of an import.
+type ImportedConversation struct {
+	Conversation *Conversation
+	Messages     []*Message
 }
 
 // PromptService stores saved system prompts, scoped to a user.

@@ -173,7 +173,7 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	uid := userOf(r).user.ID
-	n := 0
+	imports := make([]claudebridge.ImportedConversation, 0, len(list))
 	for _, e := range list {
 		c := &claudebridge.Conversation{UserID: uid, Title: strings.TrimSpace(e.Title), Model: e.Model}
 		if c.Title == "" {
@@ -182,10 +182,7 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 		if c.Model == "" {
 			c.Model, _ = s.defaultModel(r.Context())
 		}
-		if err := s.opts.Conversations.CreateConversation(r.Context(), c); err != nil {
-			s.writeError(w, err)
-			return
-		}
+		ic := claudebridge.ImportedConversation{Conversation: c}
 		for _, em := range e.Messages {
 			status := em.Status
 			switch status {
@@ -193,14 +190,16 @@ func (s *Server) importConversations(w http.ResponseWriter, r *http.Request) {
 				// An export taken mid-answer holds a partial text.
 				status = map[bool]string{true: claudebridge.MessageInterrupted, false: claudebridge.MessageComplete}[status != ""]
 			}
-			m := &claudebridge.Message{ConversationID: c.ID, Role: em.Role, Content: em.Content, Status: status,
-				Error: em.Error, Model: em.Model, Usage: em.Usage}
-			if err := s.opts.Conversations.AddMessage(r.Context(), m); err != nil {
-				s.writeError(w, err)
-				return
-			}
+			ic.Messages = append(ic.Messages, &claudebridge.Message{Role: em.Role, Content: em.Content, Status: status,
+				Error: em.Error, Model: em.Model, Usage: em.Usage})
 		}
-		n++
+		imports = append(imports, ic)
 	}
+	// All or nothing: a failure half-way leaves no half-imported history.
+	if err := s.opts.Conversations.ImportConversations(r.Context(), imports); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	n := len(imports)
 	writeJSON(w, http.StatusOK, map[string]int{"imported": n})
 }

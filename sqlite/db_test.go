@@ -235,3 +235,33 @@ func TestPromptsAndUsage(t *testing.T) {
 		t.Fatalf("usage rows: %+v", rows)
 	}
 }
+
+func TestImportIsAllOrNothing(t *testing.T) {
+	db, _ := open(t)
+	alice, _ := users(t, db)
+	ctx := context.Background()
+	msgs := func() []*claudebridge.Message {
+		return []*claudebridge.Message{
+			{Role: "user", Content: "q", Status: claudebridge.MessageComplete},
+			{Role: "assistant", Content: "a", Status: claudebridge.MessageComplete, Usage: claudebridge.Usage{OutputTokens: 3}},
+		}
+	}
+	good := claudebridge.ImportedConversation{Conversation: &claudebridge.Conversation{UserID: alice.ID, Title: "one", Model: "m"}, Messages: msgs()}
+	// A conversation of a user that does not exist fails the foreign key:
+	// the first, already written in the transaction, must go too.
+	bad := claudebridge.ImportedConversation{Conversation: &claudebridge.Conversation{UserID: 9999, Title: "two", Model: "m"}, Messages: msgs()}
+	if err := db.ImportConversations(ctx, []claudebridge.ImportedConversation{good, bad}); err == nil {
+		t.Fatal("import with a bad conversation succeeded")
+	}
+	if list, _, _ := db.Conversations(ctx, alice.ID, "", 10); len(list) != 0 {
+		t.Fatalf("a failed import left %d conversations", len(list))
+	}
+	good = claudebridge.ImportedConversation{Conversation: &claudebridge.Conversation{UserID: alice.ID, Title: "one", Model: "m"}, Messages: msgs()}
+	if err := db.ImportConversations(ctx, []claudebridge.ImportedConversation{good}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Messages(ctx, alice.ID, good.Conversation.ID)
+	if err != nil || len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 2 || got[1].Usage.OutputTokens != 3 || got[1].ConversationID != good.Conversation.ID {
+		t.Fatalf("imported messages: %+v, %v", got, err)
+	}
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -58,15 +59,49 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = ?`, m.ConversationID).Scan(&m.Seq); err != nil {
 		return internal("add message", err)
 	}
-	u := m.Usage
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
-		input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, turn_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.ConversationID, m.Seq, m.Role, m.Content, m.Status, m.Error, m.Model,
-		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.TurnID, t, t); err != nil {
+	if err := insertMessage(ctx, tx, m, t); err != nil {
 		return internal("add message", err)
 	}
 	return internal("add message", tx.Commit())
+}
+
+// insertMessage writes m, created and updated at t.
+func insertMessage(ctx context.Context, tx *sql.Tx, m *claudebridge.Message, t int64) error {
+	u := m.Usage
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+		input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, turn_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ConversationID, m.Seq, m.Role, m.Content, m.Status, m.Error, m.Model,
+		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.TurnID, t, t)
+	return err
+}
+
+// ImportConversations stores whole conversations in one transaction.
+func (db *DB) ImportConversations(ctx context.Context, list []claudebridge.ImportedConversation) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("import", err)
+	}
+	defer tx.Rollback()
+	for _, ic := range list {
+		c := ic.Conversation
+		c.ID = newID("conv_")
+		c.CreatedAt = now()
+		c.UpdatedAt = c.CreatedAt
+		t := nanos(c.CreatedAt)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.UserID, c.Title, c.Model, c.PromptID, t, t); err != nil {
+			return internal("import", err)
+		}
+		for i, m := range ic.Messages {
+			m.ID, m.ConversationID, m.Seq = newID("msg_"), c.ID, i+1
+			m.CreatedAt, m.UpdatedAt = c.CreatedAt, c.CreatedAt
+			if err := insertMessage(ctx, tx, m, t); err != nil {
+				return internal("import", err)
+			}
+		}
+	}
+	return internal("import", tx.Commit())
 }
 
 // UpdateMessage saves Content, Status, Error, Usage, Model and TurnID of m

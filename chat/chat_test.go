@@ -754,7 +754,8 @@ func TestBusyConversationAndDeleteStopsTurn(t *testing.T) {
 	c := e.localClient()
 	s := c.socket()
 	turn := s.startTurn(map[string]any{"type": "send", "text": "slow [[slow=50]] [[words=200]]"})
-	s.send(map[string]any{"type": "send", "conversation_id": turn.ConversationID, "text": "another"})
+	model := c.conversation(turn.ConversationID).Model
+	s.send(map[string]any{"type": "send", "conversation_id": turn.ConversationID, "text": "another", "model": "claude-haiku-4-5"})
 	for {
 		f := s.read()
 		if f.Type == "error" {
@@ -763,6 +764,9 @@ func TestBusyConversationAndDeleteStopsTurn(t *testing.T) {
 			}
 			break
 		}
+	}
+	if got := c.conversation(turn.ConversationID).Model; got != model {
+		t.Errorf("a refused send changed the model %s to %s", model, got)
 	}
 	if status, _ := c.do("DELETE", "/api/conversations/"+turn.ConversationID, nil, nil); status != 204 {
 		t.Fatalf("delete: %d", status)

@@ -47,7 +47,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 		// Checked before conversationFor, which creates the conversation.
 		return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
 	}
-	conv, err := s.conversationFor(ctx, user, req)
+	conv, changed, err := s.conversationFor(ctx, user, req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,6 +60,13 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 			s.turns.release(conv.ID)
 		}
 	}()
+	if changed {
+		// Saved only now: a send refused because the conversation is busy
+		// changes nothing.
+		if err := cs.UpdateConversation(ctx, conv); err != nil {
+			return nil, nil, err
+		}
+	}
 	t := &turn{ts: s.turns, id: newTurnID(), userID: user.ID, conv: conv}
 	frame := &turnFrame{Type: "turn", TurnID: t.id, ConversationID: conv.ID, Title: conv.Title}
 	newAnswer := func() error {
@@ -132,44 +139,37 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 }
 
 // conversationFor finds the conversation of a turn, creating it for a
-// send without one, and saves a model or prompt chosen with the send.
-func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, req turnRequest) (*claudebridge.Conversation, error) {
+// send without one, with the model or prompt chosen with the send applied;
+// changed says they differ from what is stored, for the caller to save.
+func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, req turnRequest) (c *claudebridge.Conversation, changed bool, err error) {
 	cs := s.opts.Conversations
 	if req.promptID != "" {
 		if _, err := s.opts.Prompts.Prompt(ctx, user.ID, req.promptID); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if req.conversationID == "" {
 		if req.kind != "send" {
-			return nil, claudebridge.Errorf(claudebridge.EINVALID, "conversation_id: Field required")
+			return nil, false, claudebridge.Errorf(claudebridge.EINVALID, "conversation_id: Field required")
 		}
-		c := &claudebridge.Conversation{UserID: user.ID, Title: titleOf(req.text), Model: req.model, PromptID: req.promptID}
+		c = &claudebridge.Conversation{UserID: user.ID, Title: titleOf(req.text), Model: req.model, PromptID: req.promptID}
 		if c.Model == "" {
-			m, err := s.defaultModel(ctx)
-			if err != nil {
-				return nil, err
+			if c.Model, err = s.defaultModel(ctx); err != nil {
+				return nil, false, err
 			}
-			c.Model = m
 		}
-		return c, cs.CreateConversation(ctx, c)
+		return c, false, cs.CreateConversation(ctx, c)
 	}
-	c, err := cs.Conversation(ctx, user.ID, req.conversationID)
-	if err != nil {
-		return nil, err
+	if c, err = cs.Conversation(ctx, user.ID, req.conversationID); err != nil {
+		return nil, false, err
 	}
-	if (req.model != "" && req.model != c.Model) || (req.promptID != "" && req.promptID != c.PromptID) {
-		if req.model != "" {
-			c.Model = req.model
-		}
-		if req.promptID != "" {
-			c.PromptID = req.promptID
-		}
-		if err := cs.UpdateConversation(ctx, c); err != nil {
-			return nil, err
-		}
+	if req.model != "" && req.model != c.Model {
+		c.Model, changed = req.model, true
 	}
-	return c, nil
+	if req.promptID != "" && req.promptID != c.PromptID {
+		c.PromptID, changed = req.promptID, true
+	}
+	return c, changed, nil
 }
 
 func indexOf(msgs []claudebridge.Message, id string) int {

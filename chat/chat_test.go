@@ -843,3 +843,47 @@ func TestWrongPasswordsLockTheNameForAWhile(t *testing.T) {
 		t.Fatalf("another name: %d", status)
 	}
 }
+
+func TestTurnsPerUserAreLimited(t *testing.T) {
+	e := newEnv(t, false)
+	alice := e.login("alice", "correct horse")
+	bob := e.login("bob", "battery staple")
+	as := alice.socket()
+	// Frames of the turns already running come in between: wait for the
+	// answer to this send, a turn frame or an error.
+	send := func(s *sock, text string) frame {
+		s.send(map[string]any{"type": "send", "text": text})
+		for {
+			if f := s.read(); f.Type == "turn" || f.Type == "error" {
+				return f
+			}
+		}
+	}
+	var first frame
+	for i := range 4 {
+		f := send(as, fmt.Sprint("long ", i, " [[slow=50]] [[words=200]]"))
+		if f.Type != "turn" {
+			t.Fatalf("turn %d: %+v", i, f)
+		}
+		if i == 0 {
+			first = f
+		}
+	}
+	if f := send(as, "a fifth"); f.Type != "error" || f.Code != "rate_limit_error" {
+		t.Fatalf("fifth turn: %+v", f)
+	}
+	// Another user is not held back by alice's turns.
+	if f := send(bob.socket(), "mine [[words=3]]"); f.Type != "turn" {
+		t.Fatalf("bob: %+v", f)
+	}
+	// Once one of alice's turns is stopped, she may start another.
+	as.send(map[string]any{"type": "stop", "turn_id": first.TurnID})
+	for {
+		if f := as.read(); f.Type == "done" && f.TurnID == first.TurnID {
+			break
+		}
+	}
+	if f := send(as, "now it fits [[words=3]]"); f.Type != "turn" {
+		t.Fatalf("after a stop: %+v", f)
+	}
+}

@@ -60,6 +60,9 @@ type Options struct {
 	// Secret keys the CSRF tokens; nil means random at start, so that the
 	// page must fetch /api/me again after a restart.
 	Secret []byte
+	// TurnsPerUser is how many answers one user may have being written at
+	// once, across conversations; default 4.
+	TurnsPerUser int
 	// SaveInterval is how often a streaming answer is saved; default 1s.
 	SaveInterval time.Duration
 	// PingInterval is how often a socket is pinged: proxies and load
@@ -110,6 +113,9 @@ func New(opts Options) *Server {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 25 * time.Second
+	}
+	if opts.TurnsPerUser <= 0 {
+		opts.TurnsPerUser = 4
 	}
 	if opts.SaveInterval <= 0 {
 		opts.SaveInterval = time.Second

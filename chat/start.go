@@ -51,7 +51,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.turns.reserve(conv.ID); err != nil {
+	if err := s.turns.reserve(user.ID, conv.ID); err != nil {
 		return nil, nil, err
 	}
 	launched := false

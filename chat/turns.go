@@ -22,14 +22,16 @@ type turns struct {
 	s  *Server
 	wg sync.WaitGroup
 
-	mu     sync.Mutex
-	byID   map[string]*turn
-	byConv map[string]*turn // running turns, one per conversation at most
-	closed bool
+	mu       sync.Mutex
+	byID     map[string]*turn
+	byConv   map[string]*turn // running turns, one per conversation at most
+	convUser map[string]int64 // the user of each conversation in byConv
+	byUser   map[int64]int    // turns per user, running or being prepared
+	closed   bool
 }
 
 func newTurns(s *Server) *turns {
-	return &turns{s: s, byID: map[string]*turn{}, byConv: map[string]*turn{}}
+	return &turns{s: s, byID: map[string]*turn{}, byConv: map[string]*turn{}, convUser: map[string]int64{}, byUser: map[int64]int{}}
 }
 
 // get returns a turn running or recently finished; nil if unknown.
@@ -41,7 +43,7 @@ func (ts *turns) get(id string) *turn {
 
 // reserve marks a conversation busy for a turn being prepared; false if a
 // turn already writes in it or the server is closing.
-func (ts *turns) reserve(convID string) error {
+func (ts *turns) reserve(userID int64, convID string) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.closed {
@@ -50,7 +52,12 @@ func (ts *turns) reserve(convID string) error {
 	if _, busy := ts.byConv[convID]; busy {
 		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
 	}
+	if max := ts.s.opts.TurnsPerUser; ts.byUser[userID] >= max {
+		return claudebridge.Errorf(claudebridge.ERATELIMIT, "%d answers are already being written for you; wait for one to end or stop it", max)
+	}
 	ts.byConv[convID] = nil
+	ts.convUser[convID] = userID
+	ts.byUser[userID]++
 	// Counted from here, not from launch: close must also wait for a turn
 	// that is being prepared, or it would start after the store is closed.
 	ts.wg.Add(1)
@@ -62,8 +69,18 @@ func (ts *turns) release(convID string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if t, ok := ts.byConv[convID]; ok && t == nil {
-		delete(ts.byConv, convID)
+		ts.unreserveLocked(convID)
 		ts.wg.Done()
+	}
+}
+
+// unreserveLocked frees a conversation and counts its user's turn out.
+func (ts *turns) unreserveLocked(convID string) {
+	delete(ts.byConv, convID)
+	u := ts.convUser[convID]
+	delete(ts.convUser, convID)
+	if ts.byUser[u]--; ts.byUser[u] <= 0 {
+		delete(ts.byUser, u)
 	}
 }
 
@@ -97,7 +114,7 @@ func (ts *turns) free(t *turn) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.byConv[t.conv.ID] == t {
-		delete(ts.byConv, t.conv.ID)
+		ts.unreserveLocked(t.conv.ID)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -129,7 +130,7 @@ func run(n, words, slow int, process bool) error {
 			return err
 		}
 		defer db.Close()
-		cs := chat.New(chat.Options{Upstream: up, Conversations: db, Prompts: db, Usage: db, Users: db, Local: true,
+		cs := chat.New(chat.Options{Upstream: up, Conversations: db, Prompts: db, Usage: db, Users: db, Local: true, TurnsPerUser: math.MaxInt32,
 			Defaults: chat.Defaults{Model: "claude-sonnet-4-5-20250929", MaxTokens: 4096, Temperature: 0.3, TopK: 40}})
 		srv := httptest.NewServer(cs)
 		defer srv.Close()
@@ -280,7 +281,8 @@ func startServe(dir, upstream string) (*exec.Cmd, string, error) {
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append(os.Environ(), "AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL="+upstream, "ANTHROPIC_API_KEY=k",
-		"DATABASE_URL="+filepath.Join(dir, "chat.db"), "ANTHROPIC_MODEL_ID=claude-sonnet-4-5-20250929", "LOG_LEVEL=warn")
+		"DATABASE_URL="+filepath.Join(dir, "chat.db"), "ANTHROPIC_MODEL_ID=claude-sonnet-4-5-20250929", "LOG_LEVEL=warn",
+		"CHAT_TURNS_PER_USER=1000000") // every turn is the one local user's
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}

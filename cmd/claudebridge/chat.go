@@ -24,6 +24,7 @@ type ChatConfig struct {
 	Temperature       float64 // TEMPERATURE
 	TopK              int     // TOP_K
 	TrustedUserHeader string  // TRUSTED_USER_HEADER
+	TurnsPerUser      int     // CHAT_TURNS_PER_USER
 }
 
 // loadChatConfig reads the chat's settings through getenv.
@@ -40,6 +41,9 @@ func loadChatConfig(getenv func(string) string) (ChatConfig, error) {
 		return c, err
 	}
 	if c.TopK, err = intVar(getenv, "TOP_K", 40); err != nil {
+		return c, err
+	}
+	if c.TurnsPerUser, err = intVar(getenv, "CHAT_TURNS_PER_USER", 4); err != nil {
 		return c, err
 	}
 	c.Temperature = 0.3
@@ -126,6 +130,7 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 		Sampling:          cfg.Sampling,
 		Local:             local,
 		TrustedUserHeader: cfg.Chat.TrustedUserHeader,
+		TurnsPerUser:      cfg.Chat.TurnsPerUser,
 		AllowedOrigins:    cfg.CORSOrigins,
 		Logger:            log,
 		Page:              web.Handler(),

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge/internal/syncbuf"
+
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -62,12 +64,12 @@ func (t *wireTap) written(path string) string {
 	return t.out[path].String()
 }
 
-func newEmulated(t *testing.T, key string) (*Upstream, *wireTap, *logBuffer) {
+func newEmulated(t *testing.T, key string) (*Upstream, *wireTap, *syncbuf.Buffer) {
 	t.Helper()
 	tap := &wireTap{out: map[string]*bytes.Buffer{}}
 	srv := httptest.NewServer(tap.wrap(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{emulatorKey}})))
 	t.Cleanup(srv.Close)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	u := New(Options{BaseURL: srv.URL, Key: StaticKey(key), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	return u, tap, logs
 }
@@ -305,7 +307,7 @@ func TestSecretsManagerKeyRotation(t *testing.T) {
 		BaseEndpoint: &awsSrv.URL,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", creds["AKIDEXAMPLE"], ""),
 	})
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	u := New(Options{BaseURL: apiSrv.URL, Key: SecretsManagerKey(sm, "prod/anthropic"), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
 	for i := 0; i < 2; i++ {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge/internal/syncbuf"
+
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 )
@@ -48,30 +50,12 @@ func (f *fakeAPI) requests() []seenRequest {
 	return append([]seenRequest(nil), f.seen...)
 }
 
-// logBuffer collects an Upstream's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newFake(t *testing.T, keys KeySource, answer func(w http.ResponseWriter, r *http.Request, body []byte)) (*Upstream, *fakeAPI, *logBuffer) {
+func newFake(t *testing.T, keys KeySource, answer func(w http.ResponseWriter, r *http.Request, body []byte)) (*Upstream, *fakeAPI, *syncbuf.Buffer) {
 	t.Helper()
 	f := &fakeAPI{answer: answer}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	u := New(Options{
 		BaseURL: srv.URL + "/",
 		Key:     keys,

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge/internal/syncbuf"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
@@ -55,31 +57,14 @@ func (rc *recorder) calls(part string) []recorded {
 	return out
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // emulated starts the Bedrock emulator and an Upstream pointed at it with
 // static credentials, and waits for discovery.
-func emulated(t *testing.T, region string) (*Upstream, *recorder, *logBuffer) {
+func emulated(t *testing.T, region string) (*Upstream, *recorder, *syncbuf.Buffer) {
 	t.Helper()
 	rc := &recorder{h: emulator.NewBedrock(emulator.BedrockOptions{Region: region})}
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	u := New(Options{
 		AWS: aws.Config{
 			Region:       region,

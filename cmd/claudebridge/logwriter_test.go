@@ -1,32 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/claudebridge/claudebridge/internal/syncbuf"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogLinesAreHeldButWarningsAreNot(t *testing.T) {
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	lw := newLogWriter(&out, time.Hour)
 	log := newLogger(lw, nil)
 	log.Info("request", "n", 1)
@@ -48,7 +31,7 @@ func TestLogLinesAreHeldButWarningsAreNot(t *testing.T) {
 }
 
 func TestHeldLogLinesAreWrittenByTheTicker(t *testing.T) {
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	lw := newLogWriter(&out, 10*time.Millisecond)
 	defer lw.Close()
 	newLogger(lw, nil).Info("request")

@@ -121,7 +121,7 @@ func run(duration time.Duration, rounds, conns, words int) error {
 		}
 		fmt.Printf("%-14s %5d  %11.0f  %11.0f %5.1f%%  %11.0f %5.1f%%  %10s %11s %11s  %d/%d/%d\n", s.name, s.conns,
 			r[0].rps, r[1].rps, 100*r[1].rps/r[0].rps, r[2].rps, 100*r[2].rps/r[0].rps,
-			r[0].p50, median(added[1]), median(added[2]), r[0].errors, r[1].errors, r[2].errors)
+			r[0].p50, median(added[1]).Round(time.Microsecond), median(added[2]).Round(time.Microsecond), r[0].errors, r[1].errors, r[2].errors)
 		if r[2].errors > 0 {
 			failed = true // the gateway's errors fail the run; the others are context
 		}

@@ -27,11 +27,12 @@ type turns struct {
 	byConv   map[string]*turn // running turns, one per conversation at most
 	convUser map[string]int64 // the user of each conversation in byConv
 	byUser   map[int64]int    // turns per user, running or being prepared
+	stopped  map[string]bool  // conversations stopped while their turn was being prepared
 	closed   bool
 }
 
 func newTurns(s *Server) *turns {
-	return &turns{s: s, byID: map[string]*turn{}, byConv: map[string]*turn{}, convUser: map[string]int64{}, byUser: map[int64]int{}}
+	return &turns{s: s, byID: map[string]*turn{}, byConv: map[string]*turn{}, convUser: map[string]int64{}, byUser: map[int64]int{}, stopped: map[string]bool{}}
 }
 
 // get returns a turn running or recently finished; nil if unknown.
@@ -77,6 +78,7 @@ func (ts *turns) release(convID string) {
 // unreserveLocked frees a conversation and counts its user's turn out.
 func (ts *turns) unreserveLocked(convID string) {
 	delete(ts.byConv, convID)
+	delete(ts.stopped, convID)
 	u := ts.convUser[convID]
 	delete(ts.convUser, convID)
 	if ts.byUser[u]--; ts.byUser[u] <= 0 {
@@ -89,13 +91,9 @@ func (ts *turns) unreserveLocked(convID string) {
 func (ts *turns) launch(t *turn) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	t.cancel = cancel
-	ts.mu.Lock()
-	ts.byConv[t.conv.ID] = t
-	ts.byID[t.id] = t
-	if ts.closed {
-		cancel(errShutdown)
+	if cause := ts.enter(t); cause != nil {
+		cancel(cause)
 	}
-	ts.mu.Unlock()
 	go func() {
 		defer ts.wg.Done()
 		t.run(ctx)
@@ -108,6 +106,24 @@ func (ts *turns) launch(t *turn) {
 	}()
 }
 
+// enter records t as the turn of its reserved conversation, and returns
+// why it must end at once, if it must: the server is closing, or the
+// conversation was deleted while t was being prepared.
+func (ts *turns) enter(t *turn) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.byConv[t.conv.ID] = t
+	ts.byID[t.id] = t
+	switch {
+	case ts.closed:
+		return errShutdown
+	case ts.stopped[t.conv.ID]:
+		delete(ts.stopped, t.conv.ID)
+		return errStopped
+	}
+	return nil
+}
+
 // free ends t's hold on its conversation. Called before t's done frame is
 // published: a page that reads it may start the next turn at once.
 func (ts *turns) free(t *turn) {
@@ -118,10 +134,15 @@ func (ts *turns) free(t *turn) {
 	}
 }
 
-// stopConversation stops the turn writing in a conversation, if any.
+// stopConversation stops the turn writing in a conversation, if any; a
+// turn still being prepared (its conversation deleted under it) is
+// stopped the moment it is launched.
 func (ts *turns) stopConversation(convID string) {
 	ts.mu.Lock()
-	t := ts.byConv[convID]
+	t, reserved := ts.byConv[convID]
+	if reserved && t == nil {
+		ts.stopped[convID] = true
+	}
 	ts.mu.Unlock()
 	if t != nil {
 		t.stop(errStopped)

@@ -163,7 +163,6 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 		ctx:        ctx,
 		remoteAddr: c.RemoteAddr().String(),
 		br:         bufio.NewReaderSize(c, 4<<10),
-		bw:         bufio.NewWriterSize(c, 4<<10),
 		idle:       true,
 	}
 	s.conns[sc] = struct{}{}
@@ -246,8 +245,15 @@ func (sc *serverConn) serve() {
 		req, ok := sc.readRequest()
 		if !ok {
 			sc.c.SetReadDeadline(time.Time{}) // net/http sets its own
-			handedOff = sc.s.handoff.give(&handoffConn{Conn: sc.c, r: io.MultiReader(bytes.NewReader(sc.head), sc.br)})
+			// What was read is given again, then the connection itself: the
+			// buffers go (a WebSocket of the chat lives long).
+			rest, _ := sc.br.Peek(sc.br.Buffered())
+			read := append(sc.head[:len(sc.head):len(sc.head)], rest...)
+			handedOff = sc.s.handoff.give(&handoffConn{Conn: sc.c, r: io.MultiReader(bytes.NewReader(read), sc.c)})
 			return
+		}
+		if sc.bw == nil {
+			sc.bw = bufio.NewWriterSize(sc.c, 4<<10)
 		}
 		if !sc.serveRequest(req) {
 			return

@@ -357,10 +357,7 @@ func (s *anthropicServer) writeFault(w http.ResponseWriter, fault string, d Dire
 func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter, reply *Reply, fault string) {
 	d := reply.Directives
 	events := reply.Events()
-	cutAt := -1
-	if fault == "cut" || fault == "stream-error" {
-		cutAt = min(d.Cut, len(events)-1)
-	}
+	cutAt := cutIndex(fault, d.Cut, len(events))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")

@@ -73,8 +73,8 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 	d := reply.Directives
 	events := reply.Events()
 	cutAt := -1
-	if fire && (d.Fault == "cut" || d.Fault == "stream-error") {
-		cutAt = min(d.Cut, len(events)-1)
+	if fire {
+		cutAt = cutIndex(d.Fault, d.Cut, len(events))
 	}
 	w.Header().Set("Content-Type", eventstream.ContentType)
 	w.Header().Set("X-Amzn-RequestId", requestID)
@@ -82,14 +82,7 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 	fw := eventstream.NewWriter(w)
 	var translator converse.StreamFromMessages
 	for i, ev := range events {
-		if i == cutAt {
-			if d.Fault == "cut" {
-				panic(http.ErrAbortHandler)
-			}
-			fw.Exception(streamExceptionType(d.Fault))
-			return
-		}
-		if i > 0 && !pause(r.Context(), d.Delay) {
+		if !beforeStreamEvent(r.Context(), fw, d, i, cutAt) {
 			return
 		}
 		if ev.Type == "message_stop" {

@@ -1,11 +1,13 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -51,6 +53,20 @@ func faultError(d Directives) *bedrockwire.Error {
 	}
 	e.RetryAfter = d.RetryAfter
 	return e
+}
+
+// beforeStreamEvent plays, before event i of a Bedrock stream (InvokeModel
+// or Converse), the fault the request asked for at cutAt, or the pause
+// between events; false ends the stream.
+func beforeStreamEvent(ctx context.Context, fw *eventstream.Writer, d Directives, i, cutAt int) bool {
+	if i == cutAt {
+		if d.Fault == "cut" {
+			panic(http.ErrAbortHandler)
+		}
+		fw.Exception(streamExceptionType(d.Fault))
+		return false
+	}
+	return i == 0 || pause(ctx, d.Delay)
 }
 
 // streamExceptionType is the exception frame a fault becomes once a stream

@@ -71,9 +71,8 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 	events := reply.Events()
 	usage := reply.Usage()
 	cutAt := -1
-	if fire && (d.Fault == "cut" || d.Fault == "stream-error") {
-		// A cut never lets message_stop through, however large Cut is.
-		cutAt = min(d.Cut, len(events)-1)
+	if fire {
+		cutAt = cutIndex(d.Fault, d.Cut, len(events))
 	}
 	h := w.Header()
 	h.Set("Content-Type", eventstream.ContentType)
@@ -83,14 +82,7 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 	fw := eventstream.NewWriter(w)
 	var firstByte time.Duration
 	for i, ev := range events {
-		if i == cutAt {
-			if d.Fault == "cut" {
-				panic(http.ErrAbortHandler)
-			}
-			fw.Exception(streamExceptionType(d.Fault))
-			return
-		}
-		if i > 0 && !pause(ctx, d.Delay) {
+		if !beforeStreamEvent(ctx, fw, d, i, cutAt) {
 			return
 		}
 		data := ev.Data

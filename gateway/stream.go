@@ -97,9 +97,6 @@ func (o *sseOut) startLocked() {
 func (o *sseOut) event(typ string, data []byte, flush bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !o.started {
-		o.startLocked()
-	}
 	o.writeLocked(typ, data)
 	if flush {
 		o.flushLocked()
@@ -107,9 +104,13 @@ func (o *sseOut) event(typ string, data []byte, flush bool) error {
 	return o.err
 }
 
+// writeLocked writes one event, after the SSE head if it is the first.
 func (o *sseOut) writeLocked(typ string, data []byte) {
 	if o.err != nil || o.closed {
 		return
+	}
+	if !o.started {
+		o.startLocked()
 	}
 	if err := anthropic.WriteEvent(o.w, typ, data); err != nil {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
@@ -217,9 +218,6 @@ func (k *keepAlive) fire() {
 		return
 	}
 	if time.Since(o.lastWrite) >= k.pingEvery {
-		if !o.started {
-			o.startLocked()
-		}
 		o.writeLocked("ping", anthropic.Ping)
 		o.flushLocked()
 	}

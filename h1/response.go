@@ -83,8 +83,6 @@ func (w *response) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *response) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
-
 // Flush sends what is written so far; the body is chunked from then on
 // unless its length was declared.
 func (w *response) Flush() {

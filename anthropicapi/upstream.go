@@ -31,10 +31,11 @@ type Options struct {
 	BaseURL string
 	// Key gives the x-api-key; required.
 	Key KeySource
-	// HTTPClient makes the calls. Nil means a client with a pooled,
-	// keep-alive transport and no overall timeout (streams are long; the
-	// caller's context bounds a call).
-	HTTPClient *http.Client
+	// Transport makes the calls. Nil means package h1's pooled, keep-alive
+	// transport. There is no overall timeout (streams are long; the
+	// caller's context bounds a call) and no redirect: the API sends none,
+	// so calls skip http.Client, which copies every header for redirects.
+	Transport http.RoundTripper
 	// Logger gets upstream failures, with request ids and causes but never
 	// the key. Nil means slog.Default().
 	Logger *slog.Logger
@@ -46,7 +47,7 @@ type Options struct {
 type Upstream struct {
 	base   string
 	keys   KeySource
-	client *http.Client
+	client http.RoundTripper
 	log    *slog.Logger
 
 	modelsPage int // models asked for per page of GET /v1/models
@@ -59,7 +60,7 @@ func New(opts Options) *Upstream {
 	u := &Upstream{
 		base:   strings.TrimSuffix(opts.BaseURL, "/"),
 		keys:   opts.Key,
-		client: opts.HTTPClient,
+		client: opts.Transport,
 		log:    opts.Logger,
 
 		modelsPage: modelsPageSize,
@@ -68,7 +69,7 @@ func New(opts Options) *Upstream {
 		u.base = DefaultBaseURL
 	}
 	if u.client == nil {
-		u.client = &http.Client{Transport: h1.New(h1.Options{})}
+		u.client = h1.New(h1.Options{})
 	}
 	if u.log == nil {
 		u.log = slog.Default()
@@ -199,7 +200,7 @@ func (u *Upstream) send(ctx context.Context, method, path string, body []byte, r
 	if body != nil {
 		h["Content-Type"] = []string{"application/json"}
 	}
-	resp, err := u.client.Do(req)
+	resp, err := u.client.RoundTrip(req)
 	if err != nil {
 		e := transportError(ctx, err)
 		if e.Code != claudebridge.ECANCELED {

@@ -75,7 +75,7 @@ func frontDoor(t *testing.T, keys ...string) (*Handler, *recording) {
 	t.Helper()
 	api := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"sk-upstream"}}))
 	t.Cleanup(api.Close)
-	up := &recording{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream"), HTTPClient: api.Client()})}
+	up := &recording{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream"), Transport: api.Client().Transport})}
 	return New(Options{Upstream: up, Keys: gateway.NewKeys(keys...), AccessKeys: map[string]string{testKeyID: testSecret}}), up
 }
 

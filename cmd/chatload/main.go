@@ -108,7 +108,7 @@ func run(n, words, slow int, process bool) error {
 	defer emuSrv.Close()
 	transport := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emuSrv.URL, Key: anthropicapi.StaticKey("k"),
-		HTTPClient: &http.Client{Transport: transport}})
+		Transport: transport})
 	dir, err := os.MkdirTemp("", "chatload")
 	if err != nil {
 		return err

@@ -171,12 +171,12 @@ func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.
 	return srv.Shutdown(shutdown)
 }
 
-// upstreamClient is the one pooled, keep-alive client of every upstream.
-// Its transport does each exchange on the calling goroutine (package h1):
-// on a hop of a few hundred microseconds, net/http's per-connection reader
-// and writer goroutines are a measurable part of the latency added.
-func upstreamClient(cfg *Config, tlsConfig *tls.Config) *http.Client {
-	return &http.Client{Transport: h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig})}
+// upstreamTransport is the one pooled, keep-alive transport of every
+// upstream. It does each exchange on the calling goroutine (package h1): on
+// a hop of a few hundred microseconds, net/http's per-connection reader and
+// writer goroutines are a measurable part of the latency added.
+func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *h1.Transport {
+	return h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig})
 }
 
 // loadAWS reads the AWS default chain. The SDK's own HTTP client stays with
@@ -192,7 +192,7 @@ func loadAWS(ctx context.Context, cfg *Config) (aws.Config, *http.Client, error)
 	if b, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok && b.GetTransport() != nil {
 		tlsConfig = b.GetTransport().TLSClientConfig
 	}
-	client := upstreamClient(cfg, tlsConfig)
+	client := &http.Client{Transport: upstreamTransport(cfg, tlsConfig)}
 	awsCfg.HTTPClient = awssdk.HTTPClient(client)
 	return awsCfg, client, nil
 }
@@ -211,7 +211,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 			key = anthropicapi.SecretsManagerKey(secretsmanager.NewFromConfig(awsCfg), cfg.AnthropicSecretName)
 			about += " (key from Secrets Manager)"
 		}
-		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, HTTPClient: upstreamClient(cfg, nil), Logger: log})
+		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: upstreamTransport(cfg, nil), Logger: log})
 		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
 	case "bedrock":
 		awsCfg, client, err := loadAWS(ctx, cfg)
@@ -243,7 +243,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 	if cfg.ProviderInferred {
 		about += " (no AWS or Anthropic credentials found)"
 	}
-	return newBedrock(cfg, awsCfg, upstreamClient(cfg, nil), log), about, nil
+	return newBedrock(cfg, awsCfg, &http.Client{Transport: upstreamTransport(cfg, nil)}, log), about, nil
 }
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {

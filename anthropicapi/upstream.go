@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/h1"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
 	"github.com/tidwall/gjson"
 )
 
@@ -89,7 +91,7 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err := httpbody.Read(resp.Body, resp.ContentLength, math.MaxInt64)
 	resp.Body.Close()
 	if err != nil {
 		u.log.Warn("anthropic api: reading response", "err", err)

@@ -15,19 +15,18 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/claudebridge/claudebridge/bedrockwire"
-
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/bedrock"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
 // Options configure the handler. The zero value of each optional field is
@@ -94,7 +93,7 @@ type call struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), start: time.Now()}
 	w.Header().Set("X-Amzn-RequestId", c.requestID)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := httpbody.Read(r.Body, r.ContentLength, maxBody)
 	if err != nil {
 		c.fail(claudebridge.Errorf(claudebridge.ETOOLARGE, "Input is too long for requested model."))
 		return

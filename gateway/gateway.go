@@ -5,8 +5,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
 // Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
@@ -88,10 +87,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readRequest reads and validates a Messages body, with the size limit of
 // the Anthropic API.
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, anthropic.MaxBodyBytes))
+	body, err := httpbody.Read(r.Body, r.ContentLength, anthropic.MaxBodyBytes)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if err == httpbody.ErrTooLarge {
 			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", anthropic.MaxBodyBytes)
 		}
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "The request body could not be read")

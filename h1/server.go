@@ -297,11 +297,17 @@ func (sc *serverConn) readRequest() (*http.Request, bool) {
 		return nil, false
 	}
 	sc.head = append(sc.head, buf[:end+4]...)
-	before := sc.br.Buffered()
-	req, err := http.ReadRequest(sc.br)
-	// The head is buffered whole, so ReadRequest took only from the
-	// buffer: what it took is what a hand-over must give again.
-	sc.head = sc.head[:before-sc.br.Buffered()]
+	req, ok := parseHead(sc.head, sc.br)
+	var err error
+	if ok {
+		sc.br.Discard(len(sc.head))
+	} else {
+		before := sc.br.Buffered()
+		req, err = http.ReadRequest(sc.br)
+		// The head is buffered whole, so ReadRequest took only from the
+		// buffer: what it took is what a hand-over must give again.
+		sc.head = sc.head[:before-sc.br.Buffered()]
+	}
 	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.Host == "" ||
 		req.Header.Get("Upgrade") != "" || (len(req.Header.Values("Expect")) > 0 && !expectsContinue(req)) ||
 		!sc.s.Lean(req.Method, req.URL.Path) {

@@ -2,8 +2,12 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -33,34 +37,19 @@ func parseHead(head []byte, br *bufio.Reader) (*http.Request, bool) {
 	if err != nil {
 		return nil, false
 	}
-	lines := strings.Count(rest, "\r\n") - 1
+	h, ok := parseFields(rest)
+	if !ok {
+		return nil, false
+	}
 	req := &http.Request{
 		Method:     method,
 		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     make(http.Header, lines),
+		Header:     h,
 		RequestURI: target,
 	}
-	values := make([]string, lines) // the first value of each name
-	var key [64]byte
-	for len(rest) > 2 {
-		line, rest, _ = strings.Cut(rest, "\r\n")
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || len(k) > len(key) || !token(k) || !valueBytes(v) {
-			return nil, false // folded lines and odd names too
-		}
-		v = strings.Trim(v, " \t")
-		name := headerName(k, key[:0])
-		if vv := req.Header[name]; vv != nil {
-			req.Header[name] = append(vv, v)
-		} else {
-			values[0] = v
-			req.Header[name], values = values[:1:1], values[1:]
-		}
-	}
-	h := req.Header
 	if len(h["Host"]) > 1 || len(h["Content-Length"]) > 1 || h["Transfer-Encoding"] != nil || h["Pragma"] != nil {
 		return nil, false
 	}
@@ -79,6 +68,33 @@ func parseHead(head []byte, br *bufio.Reader) (*http.Request, bool) {
 		}
 	}
 	return req, true
+}
+
+// parseFields reads the field lines of a head, its closing blank line
+// included, as textproto.ReadMIMEHeader would. It reports false for folded
+// lines, names that are not tokens and control bytes in values.
+func parseFields(lines string) (http.Header, bool) {
+	n := strings.Count(lines, "\r\n") - 1
+	h := make(http.Header, n)
+	values := make([]string, n) // the first value of each name
+	var key [64]byte
+	for len(lines) > 2 {
+		var line string
+		line, lines, _ = strings.Cut(lines, "\r\n")
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || len(k) > len(key) || !token(k) || !valueBytes(v) {
+			return nil, false
+		}
+		v = strings.Trim(v, " \t")
+		name := headerName(k, key[:0])
+		if vv := h[name]; vv != nil {
+			h[name] = append(vv, v)
+		} else {
+			values[0] = v
+			h[name], values = values[:1:1], values[1:]
+		}
+	}
+	return h, true
 }
 
 // fixedBody is a body of declared length, read from the connection.
@@ -174,4 +190,137 @@ func valueBytes(v string) bool {
 		}
 	}
 	return true
+}
+
+// readResponse reads the response to req from br. A head of the usual
+// shape (HTTP/1.1, a final status, a body of declared length or chunked)
+// that has arrived whole is read here, as http.ReadResponse would read it;
+// any other goes to http.ReadResponse.
+func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	if _, err := br.Peek(1); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // as http.ReadResponse reports it
+		}
+		return nil, err
+	}
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		return http.ReadResponse(br, req)
+	}
+	resp, ok := parseResponseHead(buf[:end+4], br, req)
+	if !ok {
+		return http.ReadResponse(br, req)
+	}
+	br.Discard(end + 4)
+	return resp, nil
+}
+
+func parseResponseHead(head []byte, br *bufio.Reader, req *http.Request) (*http.Response, bool) {
+	all := string(head)
+	line, rest, _ := strings.Cut(all, "\r\n")
+	status, ok := strings.CutPrefix(line, "HTTP/1.1 ")
+	if !ok || len(status) < 4 || status[3] != ' ' || req.Method == http.MethodHead {
+		return nil, false
+	}
+	code, ok := parseLength(status[:3])
+	if !ok || code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
+		return nil, false // informational answers and bodiless ones too
+	}
+	h, ok := parseFields(rest)
+	if !ok || h["Trailer"] != nil {
+		return nil, false // a declared trailer is read by http.ReadResponse
+	}
+	resp := &http.Response{
+		Status:     status,
+		StatusCode: int(code),
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Body:       http.NoBody,
+		Request:    req,
+	}
+	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+		resp.Close = true
+		delete(h, "Connection") // as http.ReadResponse does
+	}
+	switch te, cl := h["Transfer-Encoding"], h["Content-Length"]; {
+	case len(te) == 1 && te[0] == "chunked":
+		delete(h, "Transfer-Encoding")
+		delete(h, "Content-Length")
+		resp.TransferEncoding = []string{"chunked"}
+		resp.ContentLength = -1
+		resp.Body = &chunkedBody{r: br, chunks: httputil.NewChunkedReader(br), resp: resp}
+	case te == nil && len(cl) == 1:
+		n, ok := parseLength(cl[0])
+		if !ok {
+			return nil, false
+		}
+		resp.ContentLength = n
+		if n > 0 {
+			resp.Body = &fixedBody{r: br, left: n}
+		}
+	default:
+		return nil, false // a body up to the end of the connection, or odd framing
+	}
+	return resp, true
+}
+
+// chunkedBody is a chunked response body; its trailer, if any, goes to
+// the response's Trailer at the end.
+type chunkedBody struct {
+	r      *bufio.Reader
+	chunks io.Reader
+	resp   *http.Response
+	done   bool
+}
+
+func (b *chunkedBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.chunks.Read(p)
+	if err == io.EOF {
+		if err = b.readTrailer(); err == nil {
+			b.done = true
+			err = io.EOF
+		}
+	}
+	return n, err
+}
+
+func (b *chunkedBody) readTrailer() error {
+	if end, _ := b.r.Peek(2); string(end) == "\r\n" {
+		b.r.Discard(2)
+		return nil
+	}
+	if !trailerEnds(b.r) {
+		return errors.New("h1: trailer too long or cut short")
+	}
+	trailer, err := textproto.NewReader(b.r).ReadMIMEHeader()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	b.resp.Trailer = http.Header(trailer)
+	return nil
+}
+
+func (b *chunkedBody) Close() error { return nil }
+
+// trailerEnds reports whether the blank line that ends a trailer is within
+// what br can buffer, so that a trailer cannot grow without bound.
+func trailerEnds(br *bufio.Reader) bool {
+	for n := 4; ; n++ {
+		buf, err := br.Peek(n)
+		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
 }

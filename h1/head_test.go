@@ -121,3 +121,74 @@ func BenchmarkParseHead(b *testing.B) {
 		}
 	})
 }
+
+// sameResponse fails unless readResponse reads raw as http.ReadResponse
+// does, trailer and the bytes left after the body included.
+func sameResponse(t *testing.T, raw string, req *http.Request) {
+	t.Helper()
+	read := func(lean bool) (resp *http.Response, body, left string, err error) {
+		br := bufio.NewReader(strings.NewReader(raw))
+		if lean {
+			resp, err = readResponse(br, req)
+		} else {
+			resp, err = http.ReadResponse(br, req)
+		}
+		if err != nil {
+			return nil, "", "", err
+		}
+		b, err := io.ReadAll(resp.Body)
+		rest, _ := io.ReadAll(br)
+		return resp, string(b), string(rest), err
+	}
+	l, lb, lrest, le := read(true)
+	s, sb, srest, se := read(false)
+	if (le == nil) != (se == nil) {
+		t.Fatalf("%q: readResponse error %v, http.ReadResponse error %v", raw, le, se)
+	}
+	if l == nil || s == nil {
+		return
+	}
+	if l.Status != s.Status || l.StatusCode != s.StatusCode || l.Proto != s.Proto || l.ContentLength != s.ContentLength ||
+		l.Close != s.Close || !reflect.DeepEqual(l.Header, s.Header) || !reflect.DeepEqual(l.TransferEncoding, s.TransferEncoding) ||
+		!reflect.DeepEqual(l.Trailer, s.Trailer) || lb != sb || lrest != srest {
+		t.Fatalf("%q read differently:\nreadResponse %+v body %q rest %q\nReadResponse %+v body %q rest %q", raw, l, lb, lrest, s, sb, srest)
+	}
+}
+
+func TestReadResponseReadsAsReadResponse(t *testing.T) {
+	post, _ := http.NewRequest("POST", "http://h/v1/messages", nil)
+	head, _ := http.NewRequest("HEAD", "http://h/", nil)
+	for _, raw := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRequest-Id: req_1\r\nContent-Length: 2\r\n\r\n{}NEXT",
+		"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nNEXT",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n2\r\nhi\r\n0\r\nX-Sum: 1\r\n\r\nNEXT",
+		"HTTP/1.1 529 \r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 5\r\n\r\nshort",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n0\r\n\r\n",
+		// The rest go to http.ReadResponse.
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n\r\nuntil the end",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+		"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2",
+		"",
+	} {
+		sameResponse(t, raw, post)
+	}
+	sameResponse(t, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n", head)
+}
+
+func FuzzReadResponse(f *testing.F) {
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+	f.Add("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nA: b\r\n\r\nrest")
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, _ := http.NewRequest("POST", "http://h/", nil)
+		sameResponse(t, raw, req)
+	})
+}

@@ -1,9 +1,15 @@
 package h1
 
 import (
+	"bufio"
 	"net/http"
+	"net/textproto"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // response is the http.ResponseWriter of a request served lean. Its head
@@ -39,7 +45,7 @@ func (w *response) WriteHeader(code int) {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// An informational answer goes out now; the final one follows.
 		w.writeStatusLine(code)
-		w.header.Write(w.sc.bw)
+		writeHeader(w.sc.bw, w.header)
 		w.sc.bw.WriteString("\r\n")
 		w.flushBuffered()
 		return
@@ -140,7 +146,7 @@ func (w *response) commit(done bool) {
 		h.Set("Connection", "close")
 	}
 	if _, ok := h["Date"]; !ok { // a nil value suppresses it, as in net/http
-		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
+		h["Date"] = []string{httpDate(time.Now())}
 	}
 	if bodyAllowed(w.status) {
 		if _, ok := h["Content-Type"]; !ok && len(w.held) > 0 {
@@ -157,9 +163,7 @@ func (w *response) commit(done bool) {
 		}
 	}
 	w.writeStatusLine(w.status)
-	if err := h.Write(w.sc.bw); err != nil {
-		w.err = err
-	}
+	writeHeader(w.sc.bw, h)
 	w.sc.bw.WriteString("\r\n")
 	if len(w.held) > 0 {
 		held := w.held
@@ -206,3 +210,45 @@ func (w *response) flushBuffered() {
 func bodyAllowed(status int) bool {
 	return !(status >= 100 && status <= 199) && status != http.StatusNoContent && status != http.StatusNotModified
 }
+
+// writeHeader writes h as http.Header.Write does, less the sorting, which
+// HTTP does not ask for: names that are not tokens are dropped, line breaks
+// in values become spaces and values are trimmed, so that no handler can
+// split a response.
+func writeHeader(bw *bufio.Writer, h http.Header) {
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range vv {
+			if !cleanValue(v) {
+				v = textproto.TrimString(newlineToSpace.Replace(v))
+			}
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+}
+
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+// httpDate formats t for the Date field, once a second rather than once a
+// response.
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &date{sec: sec, text: t.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.text
+}
+
+type date struct {
+	sec  int64
+	text string
+}
+
+var lastDate atomic.Pointer[date]

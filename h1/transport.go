@@ -151,7 +151,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request) (*
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
-	resp, err := http.ReadResponse(c.br, req)
+	resp, err := readResponse(c.br, req)
 	if err != nil {
 		// Nothing at all came back: the upstream closed the connection
 		// without reading the request, so sending it again is safe.

@@ -43,6 +43,10 @@ type Server struct {
 	// WatchAfter is how long a request runs before the connection is
 	// watched for the client going away. Default 10 ms.
 	WatchAfter time.Duration
+	// BusyPoll is how long a connection whose client sends its next
+	// request promptly is polled for it before its goroutine parks (see
+	// poll.go). Zero: never.
+	BusyPoll time.Duration
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -163,6 +167,7 @@ func (s *Server) newConn(c net.Conn) *serverConn {
 		ctx:        ctx,
 		remoteAddr: c.RemoteAddr().String(),
 		br:         bufio.NewReaderSize(c, 4<<10),
+		poll:       poller{window: s.BusyPoll},
 		idle:       true,
 	}
 	s.conns[sc] = struct{}{}
@@ -199,6 +204,7 @@ type serverConn struct {
 	remoteAddr string
 	br         *bufio.Reader
 	bw         *bufio.Writer
+	poll       poller
 	head       []byte    // the current request's head, kept to hand it over
 	deadline   time.Time // the idle deadline last set on c
 
@@ -232,8 +238,13 @@ func (sc *serverConn) serve() {
 	}()
 	for {
 		sc.refreshDeadline()
-		if _, err := sc.br.Peek(1); err != nil {
-			return
+		if sc.br.Buffered() == 0 {
+			start := time.Now()
+			sc.poll.wait(sc.c, 0)
+			if _, err := sc.br.Peek(1); err != nil {
+				return
+			}
+			sc.poll.waited(time.Since(start))
 		}
 		sc.s.mu.Lock()
 		shutting := sc.s.shutting
@@ -255,7 +266,10 @@ func (sc *serverConn) serve() {
 		if sc.bw == nil {
 			sc.bw = bufio.NewWriterSize(sc.c, 4<<10)
 		}
-		if !sc.serveRequest(req) {
+		serving.Add(1)
+		keep := sc.serveRequest(req)
+		serving.Add(-1)
+		if !keep {
 			return
 		}
 		sc.s.mu.Lock()

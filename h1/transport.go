@@ -30,6 +30,7 @@ type Transport struct {
 	maxIdle     int
 	idleTimeout time.Duration
 	fallback    http.RoundTripper // for requests that go through a proxy
+	busyPoll    time.Duration
 
 	mu   sync.Mutex
 	idle map[string][]*conn // by scheme://host:port, most recent last
@@ -49,6 +50,10 @@ type Options struct {
 	// Fallback serves requests that the environment routes through a proxy
 	// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). Nil: http.DefaultTransport.
 	Fallback http.RoundTripper
+	// BusyPoll is how long a plain TCP connection whose upstream answers
+	// promptly is polled for the answer before the goroutine parks (see
+	// poll.go). Zero: never.
+	BusyPoll time.Duration
 }
 
 // New returns a Transport.
@@ -76,6 +81,7 @@ func New(o Options) *Transport {
 		maxIdle:     o.MaxIdlePerHost,
 		idleTimeout: o.IdleTimeout,
 		fallback:    o.Fallback,
+		busyPoll:    o.BusyPoll,
 		idle:        map[string][]*conn{},
 	}
 }
@@ -85,6 +91,7 @@ type conn struct {
 	key    string
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	poll   poller
 	idleAt time.Time
 	read   int64 // bytes read from the network; reset per exchange
 }
@@ -151,7 +158,10 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request) (*
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
+	start := time.Now()
+	c.poll.wait(c.Conn, 1) // the request this call serves, if any, is busy
 	resp, err := readResponse(c.br, req)
+	c.poll.waited(time.Since(start))
 	if err != nil {
 		// Nothing at all came back: the upstream closed the connection
 		// without reading the request, so sending it again is safe.
@@ -207,7 +217,7 @@ func (t *Transport) dial(ctx context.Context, req *http.Request) (*conn, error) 
 		}
 		nc = tlsConn
 	}
-	c := &conn{Conn: nc, key: req.URL.Scheme + "://" + addr, bw: bufio.NewWriterSize(nc, 8<<10)}
+	c := &conn{Conn: nc, key: req.URL.Scheme + "://" + addr, bw: bufio.NewWriterSize(nc, 8<<10), poll: poller{window: t.busyPoll}}
 	c.br = bufio.NewReaderSize(countingReader{c}, 16<<10)
 	return c, nil
 }

@@ -33,7 +33,7 @@ func BenchmarkHop(b *testing.B) {
 		Keys:   gateway.NewKeys("bench-key"),
 		Logger: quiet,
 	}
-	through := listen(b, newLeanServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler())))
+	through := listen(b, newLeanServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler()), 0))
 
 	body := `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=45]]"}]}`
 	for _, target := range []struct{ name, addr string }{{"direct", up}, {"gateway", through}} {

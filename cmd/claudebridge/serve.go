@@ -101,7 +101,7 @@ func serve(ctx context.Context, args []string) error {
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
 	logOut.Flush() // whoever waits for the start-up line sees it now
-	err = serveUntilDone(ctx, newLeanServer(frontDoors(front, gw, chatServer)), ln, log)
+	err = serveUntilDone(ctx, newLeanServer(frontDoors(front, gw, chatServer), cfg.BusyPoll), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.
 	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -140,12 +140,13 @@ func newServer(h http.Handler) *http.Server {
 // newLeanServer serves the API calls of both front doors (POST under /v1/
 // and /model/) on package h1's lean HTTP/1.1 path, the rest (the chat, its
 // WebSocket, HTTP/2, GETs) with net/http.
-func newLeanServer(h http.Handler) *h1.Server {
+func newLeanServer(h http.Handler, busyPoll time.Duration) *h1.Server {
 	srv := newServer(h)
 	return &h1.Server{
 		Handler:     h,
 		Fallback:    srv,
 		IdleTimeout: srv.IdleTimeout,
+		BusyPoll:    busyPoll,
 		Lean: func(method, path string) bool {
 			return method == http.MethodPost && (strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/model/"))
 		},
@@ -176,7 +177,7 @@ func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.
 // a hop of a few hundred microseconds, net/http's per-connection reader and
 // writer goroutines are a measurable part of the latency added.
 func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *h1.Transport {
-	return h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig})
+	return h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig, BusyPoll: cfg.BusyPoll})
 }
 
 // loadAWS reads the AWS default chain. The SDK's own HTTP client stays with

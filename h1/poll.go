@@ -64,7 +64,10 @@ func (p *poller) wait(c net.Conn, busy int32) {
 		if ready || time.Now().After(deadline) || serving.Load() > busy {
 			return
 		}
-		runtime.Gosched() // any goroutine with work goes first
+		// Any goroutine, then any thread with work goes first: the
+		// client or upstream being waited for may need this CPU.
+		runtime.Gosched()
+		syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
 

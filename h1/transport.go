@@ -98,10 +98,14 @@ type conn struct {
 
 // countingReader counts what a connection's bufio.Reader takes from it, so
 // that an exchange can tell "the upstream answered nothing" for certain.
+// It polls the connection before each read that would wait (poll.go).
 type countingReader struct{ c *conn }
 
 func (r countingReader) Read(p []byte) (int, error) {
+	start := time.Now()
+	r.c.poll.wait(r.c.Conn, 1) // the request this call serves, if any, is busy
 	n, err := r.c.Conn.Read(p)
+	r.c.poll.waited(time.Since(start))
 	r.c.read += int64(n)
 	return n, err
 }
@@ -158,10 +162,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request) (*
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
-	start := time.Now()
-	c.poll.wait(c.Conn, 1) // the request this call serves, if any, is busy
 	resp, err := readResponse(c.br, req)
-	c.poll.waited(time.Since(start))
 	if err != nil {
 		// Nothing at all came back: the upstream closed the connection
 		// without reading the request, so sending it again is safe.

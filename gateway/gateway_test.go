@@ -377,6 +377,40 @@ func TestStreamBurstIsFlushedOnce(t *testing.T) {
 	}
 }
 
+// TestStreamEndGoesOutWithTheLastEvents: after message_stop the gateway
+// waits for the upstream's end without a flush of its own, so that the
+// client gets its last events and the end of the response in one write.
+func TestStreamEndGoesOutWithTheLastEvents(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{
+			`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}`,
+			`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}`,
+		} {
+			io.WriteString(w, "event: "+gjsonType(ev)+"\ndata: "+ev+"\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+		io.WriteString(w, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(50 * time.Millisecond) // the end comes apart
+	}))
+	defer up.Close()
+	g := &gateway.Gateway{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: up.URL, Key: anthropicapi.StaticKey("k")})}
+	req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
+	req.Header.Set("anthropic-version", "2023-06-01")
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	g.ServeHTTP(w, req)
+	if events := readSSE(t, w.Body); len(events) != 3 || events[2].typ != "message_stop" {
+		t.Fatalf("events: %s", types(events))
+	}
+	// One flush as the upstream paused after each of the first two events;
+	// none for message_stop, which waits for the end of the response.
+	if w.flushes != 2 {
+		t.Errorf("%d flushes, want 2", w.flushes)
+	}
+}
+
 func gjsonType(ev string) string {
 	var v struct{ Type string }
 	json.Unmarshal([]byte(ev), &v)

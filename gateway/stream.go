@@ -37,15 +37,23 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
 	defer stop()
-	told := false
+	// After message_stop only the upstream's end is awaited, which comes
+	// at once: the last events then go out with the end of the response,
+	// in one write, rather than in a write of their own that the client
+	// would wake up for, only to wait again.
+	told, stopped := false, false
 	if wn, ok := s.(claudebridge.WaitNotifier); ok {
-		told = wn.NotifyWait(func() { out.flush() })
+		told = wn.NotifyWait(func() {
+			if !stopped {
+				out.flush()
+			}
+		})
 	}
 	for {
 		ev, err := s.Next()
 		k.upstreamActive()
 		if err == io.EOF {
-			return out.flush()
+			return out.error() // the server flushes what is left as the handler returns
 		}
 		if err != nil {
 			return out.fail(g.streamError(ctx, err), id)
@@ -53,6 +61,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 		if err := out.event(ev.Type, ev.Data, !told); err != nil {
 			return err
 		}
+		stopped = ev.Type == "message_stop"
 	}
 }
 
@@ -128,6 +137,13 @@ func (o *sseOut) flushLocked() {
 	if err := o.rc.Flush(); err != nil {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 	}
+}
+
+// error reports why the client can no longer be written to, if it cannot.
+func (o *sseOut) error() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
 }
 
 // flush sends what was written; the stream calls it before it waits.

@@ -2,15 +2,8 @@ package anthropic
 
 import (
 	"bytes"
-	"io"
 	"strings"
 )
-
-// WriteEvent writes one server-sent event; see AppendEvent.
-func WriteEvent(w io.Writer, eventType string, data []byte) error {
-	_, err := w.Write(AppendEvent(make([]byte, 0, len(eventType)+len(data)+16), eventType, data))
-	return err
-}
 
 // AppendEvent appends one server-sent event to dst: an "event:" line, the
 // data as one "data:" line per line of data, and the blank line that ends

@@ -7,14 +7,13 @@ import (
 	"testing"
 )
 
-func TestWriteEventReadsBack(t *testing.T) {
-	var buf bytes.Buffer
-	WriteEvent(&buf, "content_block_delta", []byte(`{"type":"content_block_delta"}`))
-	WriteEvent(&buf, "x", []byte("line one\r\nline two\nthree"))
+func TestAppendEvent(t *testing.T) {
+	buf := AppendEvent(nil, "content_block_delta", []byte(`{"type":"content_block_delta"}`))
+	buf = AppendEvent(buf, "x", []byte("line one\r\nline two\nthree"))
 	want := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n" +
 		"event: x\ndata: line one\ndata: line two\ndata: three\n\n"
-	if buf.String() != want {
-		t.Fatalf("got %q", buf.String())
+	if string(buf) != want {
+		t.Fatalf("got %q", buf)
 	}
 }
 
@@ -28,9 +27,8 @@ func FuzzSSEWriter(f *testing.F) {
 		if strings.Trim(typ, "\r\n") == "" {
 			return // an empty type reads back as the format's default, "message"
 		}
-		var buf bytes.Buffer
-		WriteEvent(&buf, typ, data)
-		r := NewSSEReader(&buf)
+		buf := bytes.NewBuffer(AppendEvent(nil, typ, data))
+		r := NewSSEReader(buf)
 		ev, err := r.Next()
 		if err != nil {
 			t.Fatalf("written event unreadable: %v (%q)", err, buf.String())

@@ -88,7 +88,8 @@ type sseOut struct {
 	started   bool
 	unflushed bool
 	lastWrite time.Time
-	closed    bool // the handler is returning: nothing more may be written
+	buf       []byte // one event, reused: writers copy what they are given
+	closed    bool   // the handler is returning: nothing more may be written
 	err       error
 }
 
@@ -121,7 +122,8 @@ func (o *sseOut) writeLocked(typ string, data []byte) {
 	if !o.started {
 		o.startLocked()
 	}
-	if err := anthropic.WriteEvent(o.w, typ, data); err != nil {
+	o.buf = anthropic.AppendEvent(o.buf[:0], typ, data)
+	if _, err := o.w.Write(o.buf); err != nil {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 		return
 	}

@@ -23,6 +23,7 @@ type response struct {
 	status        int
 	contentLength int64 // declared by the handler, or -1
 	held          []byte
+	chunk         []byte // chunked body written since the last chunk went out
 	written       int64
 	wroteHeader   bool // the status is set
 	committed     bool // the head is on its way
@@ -107,6 +108,7 @@ func (w *response) FlushError() error {
 	if !w.committed {
 		w.commit(false)
 	}
+	w.endChunk()
 	w.flushBuffered()
 	return w.err
 }
@@ -123,6 +125,7 @@ func (w *response) finish() {
 		w.commit(true)
 	}
 	if w.chunked {
+		w.endChunk()
 		w.sc.bw.WriteString("0\r\n\r\n")
 	} else if w.contentLength >= 0 && w.written < w.contentLength && bodyAllowed(w.status) {
 		// Shorter than declared: the client can only tell by the end of
@@ -189,15 +192,38 @@ func (w *response) writeBody(p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	bw := w.sc.bw
 	if w.chunked {
-		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
-		bw.WriteString("\r\n")
-		bw.Write(p)
-		_, w.err = bw.WriteString("\r\n")
+		// Writes between two flushes make one chunk, as in net/http: an
+		// SSE stream's events do not each cost a chunk's framing.
+		if len(w.chunk)+len(p) > holdMax {
+			w.endChunk()
+		}
+		if len(p) >= holdMax {
+			w.writeChunk(p)
+			return
+		}
+		w.chunk = append(w.chunk, p...)
 		return
 	}
-	_, w.err = bw.Write(p)
+	_, w.err = w.sc.bw.Write(p)
+}
+
+// endChunk writes the pending chunk, if any.
+func (w *response) endChunk() {
+	if len(w.chunk) > 0 {
+		w.writeChunk(w.chunk)
+		w.chunk = w.chunk[:0]
+	}
+}
+
+func (w *response) writeChunk(p []byte) {
+	bw := w.sc.bw
+	bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+	bw.WriteString("\r\n")
+	bw.Write(p)
+	if _, err := bw.WriteString("\r\n"); err != nil && w.err == nil {
+		w.err = err
+	}
 }
 
 func (w *response) flushBuffered() {

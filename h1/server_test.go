@@ -185,6 +185,26 @@ func TestStreamIsFlushedAndChunked(t *testing.T) {
 	}
 }
 
+func TestWritesBetweenFlushesMakeOneChunk(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, ev := range []string{"event: a\n\n", "event: b\n\n", "event: c\n\n"} {
+			io.WriteString(w, ev)
+		}
+		http.NewResponseController(w).Flush()
+		io.WriteString(w, "event: d\n\n")
+		io.WriteString(w, strings.Repeat("x", 5000)) // over a chunk's bound: its own chunk
+	})
+	_, addr, _ := leanServer(t, h, nil)
+	c := dial(t, addr)
+	io.WriteString(c, rawPost("/lean/s", "", "Connection: close\r\n"))
+	raw, _ := io.ReadAll(c)
+	_, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+	want := "1e\r\nevent: a\n\nevent: b\n\nevent: c\n\n\r\n" + "a\r\nevent: d\n\n\r\n" + "1388\r\n" + strings.Repeat("x", 5000) + "\r\n0\r\n\r\n"
+	if body != want {
+		t.Fatalf("chunked body\n%.120q\nwant\n%.120q", body, want)
+	}
+}
+
 func TestLargeBodyIsChunkedAndShortBodyClosesTheConnection(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.ReadAll(r.Body)

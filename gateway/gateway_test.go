@@ -340,6 +340,18 @@ type flushCounter struct {
 
 func (f *flushCounter) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
 
+// streamFrom makes a streaming call through a gateway in front of up, and
+// closes up.
+func streamFrom(up *httptest.Server) *flushCounter {
+	defer up.Close()
+	g := &gateway.Gateway{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: up.URL, Key: anthropicapi.StaticKey("k")})}
+	req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
+	req.Header.Set("anthropic-version", "2023-06-01")
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	g.ServeHTTP(w, req)
+	return w
+}
+
 // TestStreamBurstIsFlushedOnce: events the upstream sent together are
 // written together: a flush per read of the upstream, not per event.
 func TestStreamBurstIsFlushedOnce(t *testing.T) {
@@ -361,12 +373,7 @@ func TestStreamBurstIsFlushedOnce(t *testing.T) {
 		w.Header().Set("Content-Length", strconv.Itoa(stream.Len()))
 		io.WriteString(w, stream.String()) // in one write: a burst
 	}))
-	defer up.Close()
-	g := &gateway.Gateway{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: up.URL, Key: anthropicapi.StaticKey("k")})}
-	req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
-	req.Header.Set("anthropic-version", "2023-06-01")
-	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
-	g.ServeHTTP(w, req)
+	w := streamFrom(up)
 	events := readSSE(t, w.Body)
 	if len(events) != 55 || events[len(events)-1].typ != "message_stop" {
 		t.Fatalf("events: %s", types(events))
@@ -395,12 +402,7 @@ func TestStreamEndGoesOutWithTheLastEvents(t *testing.T) {
 		w.(http.Flusher).Flush()
 		time.Sleep(50 * time.Millisecond) // the end comes apart
 	}))
-	defer up.Close()
-	g := &gateway.Gateway{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: up.URL, Key: anthropicapi.StaticKey("k")})}
-	req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
-	req.Header.Set("anthropic-version", "2023-06-01")
-	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
-	g.ServeHTTP(w, req)
+	w := streamFrom(up)
 	if events := readSSE(t, w.Body); len(events) != 3 || events[2].typ != "message_stop" {
 		t.Fatalf("events: %s", types(events))
 	}

@@ -58,13 +58,8 @@ func parseHead(head []byte, br *bufio.Reader) (*http.Request, bool) {
 	req.Close = httpguts.HeaderValuesContainsToken(h["Connection"], "close")
 	req.Body = http.NoBody
 	if cl := h["Content-Length"]; cl != nil {
-		n, ok := parseLength(cl[0])
-		if !ok {
+		if req.ContentLength, req.Body, ok = declaredBody(cl[0], br); !ok {
 			return nil, false
-		}
-		req.ContentLength = n
-		if n > 0 {
-			req.Body = &fixedBody{r: br, left: n}
 		}
 	}
 	return req, true
@@ -95,6 +90,19 @@ func parseFields(lines string) (http.Header, bool) {
 		}
 	}
 	return h, true
+}
+
+// declaredBody reads a Content-Length value and gives the body of that
+// length that follows in br.
+func declaredBody(length string, br *bufio.Reader) (int64, io.ReadCloser, bool) {
+	n, ok := parseLength(length)
+	switch {
+	case !ok:
+		return 0, nil, false
+	case n == 0:
+		return 0, http.NoBody, true
+	}
+	return n, &fixedBody{r: br, left: n}, true
 }
 
 // fixedBody is a body of declared length, read from the connection.
@@ -253,13 +261,8 @@ func parseResponseHead(head []byte, br *bufio.Reader, req *http.Request) (*http.
 		resp.ContentLength = -1
 		resp.Body = &chunkedBody{r: br, chunks: httputil.NewChunkedReader(br), resp: resp}
 	case te == nil && len(cl) == 1:
-		n, ok := parseLength(cl[0])
-		if !ok {
+		if resp.ContentLength, resp.Body, ok = declaredBody(cl[0], br); !ok {
 			return nil, false
-		}
-		resp.ContentLength = n
-		if n > 0 {
-			resp.Body = &fixedBody{r: br, left: n}
 		}
 	default:
 		return nil, false // a body up to the end of the connection, or odd framing

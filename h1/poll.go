@@ -56,12 +56,12 @@ func (p *poller) wait(c net.Conn, busy int32) {
 	var b [1]byte
 	for {
 		ready := false
-		rc.Read(func(fd uintptr) bool {
+		err := rc.Read(func(fd uintptr) bool {
 			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 			ready = n > 0 || err != syscall.EAGAIN // bytes, the end, or a failure: the read sees which
 			return true
 		})
-		if ready || time.Now().After(deadline) || serving.Load() > busy {
+		if ready || err != nil || time.Now().After(deadline) || serving.Load() > busy {
 			return
 		}
 		// Any goroutine, then any thread with work goes first: the

@@ -58,6 +58,17 @@ func TestPollEndsWhenThePeerCloses(t *testing.T) {
 	}
 }
 
+func TestPollEndsWhenTheConnectionIsClosed(t *testing.T) {
+	_, b := tcpPair(t)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		b.Close() // as Shutdown or a cancelled call does
+	}()
+	if d := timed(&poller{window: 10 * time.Second}, b, 0); d > 5*time.Second {
+		t.Fatalf("the poll of a connection closed under it took %v", d)
+	}
+}
+
 func TestPollRunsOnlyWhereItPays(t *testing.T) {
 	_, b := tcpPair(t)
 	const window = 300 * time.Millisecond

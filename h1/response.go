@@ -22,8 +22,9 @@ type response struct {
 	header        http.Header
 	status        int
 	contentLength int64 // declared by the handler, or -1
-	held          []byte
-	chunk         []byte // chunked body written since the last chunk went out
+	// pending is body not yet in sc.bw: all of it until the head is
+	// written, then, for a chunked body, what the next chunk will carry.
+	pending []byte
 	written       int64
 	wroteHeader   bool // the status is set
 	committed     bool // the head is on its way
@@ -77,8 +78,8 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	w.written += int64(len(p))
 	if !w.committed {
-		if w.contentLength < 0 && len(w.held)+len(p) <= holdMax {
-			w.held = append(w.held, p...)
+		if w.contentLength < 0 && len(w.pending)+len(p) <= holdMax {
+			w.pending = append(w.pending, p...)
 			return len(p), nil
 		}
 		w.commit(false)
@@ -135,8 +136,9 @@ func (w *response) finish() {
 	w.flushBuffered()
 }
 
-// commit writes the head, and the held body after it. done says the
-// handler has returned, so the held body is the whole body.
+// commit writes the head, and the pending body after it unless that is
+// the start of the first chunk. done says the handler has returned, so the
+// pending body is the whole body.
 func (w *response) commit(done bool) {
 	w.committed = true
 	h := w.header
@@ -152,14 +154,14 @@ func (w *response) commit(done bool) {
 		h["Date"] = []string{httpDate(time.Now())}
 	}
 	if bodyAllowed(w.status) {
-		if _, ok := h["Content-Type"]; !ok && len(w.held) > 0 {
-			h.Set("Content-Type", http.DetectContentType(w.held))
+		if _, ok := h["Content-Type"]; !ok && len(w.pending) > 0 {
+			h.Set("Content-Type", http.DetectContentType(w.pending))
 		}
 		switch {
 		case w.contentLength >= 0:
 		case done:
-			w.contentLength = int64(len(w.held))
-			h.Set("Content-Length", strconv.Itoa(len(w.held)))
+			w.contentLength = int64(len(w.pending))
+			h.Set("Content-Length", strconv.Itoa(len(w.pending)))
 		default:
 			w.chunked = true
 			h.Set("Transfer-Encoding", "chunked")
@@ -168,10 +170,9 @@ func (w *response) commit(done bool) {
 	w.writeStatusLine(w.status)
 	writeHeader(w.sc.bw, h)
 	w.sc.bw.WriteString("\r\n")
-	if len(w.held) > 0 {
-		held := w.held
-		w.held = nil
-		w.writeBody(held)
+	if !w.chunked && len(w.pending) > 0 {
+		_, w.err = w.sc.bw.Write(w.pending)
+		w.pending = w.pending[:0]
 	}
 }
 
@@ -195,14 +196,14 @@ func (w *response) writeBody(p []byte) {
 	if w.chunked {
 		// Writes between two flushes make one chunk, as in net/http: an
 		// SSE stream's events do not each cost a chunk's framing.
-		if len(w.chunk)+len(p) > holdMax {
+		if len(w.pending)+len(p) > holdMax {
 			w.endChunk()
 		}
 		if len(p) >= holdMax {
 			w.writeChunk(p)
 			return
 		}
-		w.chunk = append(w.chunk, p...)
+		w.pending = append(w.pending, p...)
 		return
 	}
 	_, w.err = w.sc.bw.Write(p)
@@ -210,9 +211,9 @@ func (w *response) writeBody(p []byte) {
 
 // endChunk writes the pending chunk, if any.
 func (w *response) endChunk() {
-	if len(w.chunk) > 0 {
-		w.writeChunk(w.chunk)
-		w.chunk = w.chunk[:0]
+	if len(w.pending) > 0 {
+		w.writeChunk(w.pending)
+		w.pending = w.pending[:0]
 	}
 }
 

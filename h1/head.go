@@ -29,11 +29,10 @@ func parseHead(head []byte, br *bufio.Reader) (*http.Request, bool) {
 	line, rest, _ := strings.Cut(all, "\r\n")
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
-	if !ok1 || !ok2 || proto != "HTTP/1.1" || !token(method) ||
-		len(target) == 0 || target[0] != '/' || hasCTL(target) || strings.IndexByte(target, ' ') >= 0 {
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !token(method) || len(target) == 0 || target[0] != '/' {
 		return nil, false
 	}
-	u, err := url.ParseRequestURI(target)
+	u, err := url.ParseRequestURI(target) // which refuses control bytes
 	if err != nil {
 		return nil, false
 	}
@@ -77,7 +76,7 @@ func parseFields(lines string) (http.Header, bool) {
 		var line string
 		line, lines, _ = strings.Cut(lines, "\r\n")
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || len(k) > len(key) || !token(k) || !valueBytes(v) {
+		if !ok || len(k) > len(key) || !token(k) || hasCTL(v) {
 			return nil, false
 		}
 		v = strings.Trim(v, " \t")
@@ -186,18 +185,6 @@ func parseLength(s string) (int64, bool) {
 		n = n*10 + int64(s[i]-'0')
 	}
 	return n, true
-}
-
-// valueBytes reports a field value textproto takes as it is: no control
-// bytes but tab.
-func valueBytes(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // readResponse reads the response to req from br. A head of the usual

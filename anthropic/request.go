@@ -84,7 +84,20 @@ func rawOf(body []byte, v gjson.Result) json.RawMessage {
 // UsageOf reads the usage of a complete Messages answer, without decoding
 // the rest of it.
 func UsageOf(body []byte) claudebridge.Usage {
+	return usageIn(gjson.GetBytes(body, "usage"))
+}
+
+// CheckedUsageOf is UsageOf for an answer not yet known to be well formed:
+// false if body is not JSON or its usage is not an object.
+func CheckedUsageOf(body []byte) (claudebridge.Usage, bool) {
 	u := gjson.GetBytes(body, "usage")
+	if !gjson.ValidBytes(body) || u.Exists() && !u.IsObject() {
+		return claudebridge.Usage{}, false
+	}
+	return usageIn(u), true
+}
+
+func usageIn(u gjson.Result) claudebridge.Usage {
 	return claudebridge.Usage{
 		InputTokens:              int(u.Get("input_tokens").Int()),
 		OutputTokens:             int(u.Get("output_tokens").Int()),

@@ -196,3 +196,25 @@ func FuzzFastChecksAgreeWithEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckedUsageOf(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want claudebridge.Usage
+		ok   bool
+	}{
+		{`{"type":"message","usage":{"input_tokens":3,"output_tokens":5,"cache_read_input_tokens":2}}`, claudebridge.Usage{InputTokens: 3, OutputTokens: 5, CacheReadInputTokens: 2}, true},
+		{`{"type":"message"}`, claudebridge.Usage{}, true},
+		{`{"type":"message","usage":"many"}`, claudebridge.Usage{}, false},
+		{`{"type":"message","usage":{"input_tokens":3}`, claudebridge.Usage{}, false},
+		{`<html>bad gateway</html>`, claudebridge.Usage{}, false},
+	} {
+		got, ok := CheckedUsageOf([]byte(c.body))
+		if ok != c.ok || got != c.want {
+			t.Errorf("CheckedUsageOf(%s) = %+v, %v; want %+v, %v", c.body, got, ok, c.want, c.ok)
+		}
+		if c.ok && UsageOf([]byte(c.body)) != got {
+			t.Errorf("UsageOf(%s) differs from CheckedUsageOf", c.body)
+		}
+	}
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/h1"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
-	"github.com/tidwall/gjson"
 )
 
 // DefaultBaseURL is the public Anthropic API.
@@ -97,11 +96,12 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 		u.log.Warn("anthropic api: reading response", "err", err)
 		return nil, transportError(ctx, err)
 	}
-	if usage := gjson.GetBytes(body, "usage"); !gjson.ValidBytes(body) || usage.Exists() && !usage.IsObject() {
+	usage, ok := anthropic.CheckedUsageOf(body)
+	if !ok {
 		u.log.Warn("anthropic api: response is not JSON", "request_id", resp.Header.Get("Request-Id"))
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "The Anthropic API sent a response that is not JSON")
 	}
-	return &claudebridge.Response{Body: body, Usage: anthropic.UsageOf(body)}, nil
+	return &claudebridge.Response{Body: body, Usage: usage}, nil
 }
 
 // CountTokens sends r to POST /v1/messages/count_tokens. The API counts every

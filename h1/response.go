@@ -24,13 +24,13 @@ type response struct {
 	contentLength int64 // declared by the handler, or -1
 	// pending is body not yet in sc.bw: all of it until the head is
 	// written, then, for a chunked body, what the next chunk will carry.
-	pending []byte
-	written       int64
-	wroteHeader   bool // the status is set
-	committed     bool // the head is on its way
-	chunked       bool
-	closeAfter    bool
-	err           error
+	pending     []byte
+	written     int64
+	wroteHeader bool // the status is set
+	committed   bool // the head is on its way
+	chunked     bool
+	closeAfter  bool
+	err         error
 }
 
 const holdMax = 4 << 10

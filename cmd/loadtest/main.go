@@ -41,8 +41,14 @@ func main() {
 	conns := flag.Int("connections", 50, "connections of the loaded runs")
 	words := flag.Int("words", 45, "words per answer; the emulator sends one text delta per word, so a stream has words+6 events")
 	rounds := flag.Int("rounds", 5, "rounds per scenario; each target runs duration/rounds per round")
+	sizes := flag.String("realistic", "370K", "body sizes of the realistic scenarios, comma-separated (K or M suffix); \"\" skips them")
+	realDuration := flag.Duration("realistic-duration", 4*time.Second, "length of each realistic scenario")
 	flag.Parse()
-	if err := run(*duration, max(*rounds, 1), *conns, *words); err != nil {
+	realistic, err := parseSizes(*sizes)
+	if err == nil {
+		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -55,7 +61,7 @@ type result struct {
 	completed int
 }
 
-func run(duration time.Duration, rounds, conns, words int) error {
+func run(duration time.Duration, rounds, conns, words int, realistic []int, realDuration time.Duration) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: apt-get install -y wrk")
 	}
@@ -134,7 +140,38 @@ func run(duration time.Duration, rounds, conns, words int) error {
 	if failed {
 		return errors.New("some requests failed")
 	}
-	return nil
+	if len(realistic) == 0 {
+		return nil
+	}
+	g, stopRealistic, err := startRealistic(bin, dir, upAddr, gwAddr, gw.Process.Pid)
+	if err != nil {
+		return err
+	}
+	defer stopRealistic()
+	return g.run(dir, realistic, conns, realDuration, rounds)
+}
+
+// parseSizes reads "370K,1M" as byte counts.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		unit := 1
+		switch {
+		case strings.HasSuffix(f, "K"):
+			unit, f = 1<<10, strings.TrimSuffix(f, "K")
+		case strings.HasSuffix(f, "M"):
+			unit, f = 1<<20, strings.TrimSuffix(f, "M")
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("size %q: %v", f, err)
+		}
+		out = append(out, n*unit)
+	}
+	return out, nil
 }
 
 // combine sums the rounds of one target: mean requests per second, median
@@ -169,16 +206,25 @@ var (
 	doneLine   = regexp.MustCompile(`(\d+) requests in`)
 )
 
-// wrk runs one load and parses its report.
+// wrk runs one load of a small Messages body and parses its report.
 func wrk(dir, url, body string, conns int, duration time.Duration) (result, error) {
-	script := filepath.Join(dir, "post.lua")
-	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"content-type\"] = \"application/json\"\nwrk.headers[\"anthropic-version\"] = \"2023-06-01\"\nwrk.headers[\"x-api-key\"] = %q\n", body, gatewayKey)
-	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+	script, err := wrkFile(dir, "post", []byte(body), map[string]string{"anthropic-version": "2023-06-01", "x-api-key": gatewayKey})
+	if err != nil {
 		return result{}, err
 	}
+	return wrkScript(target{script: script}, url+"/v1/messages", conns, duration)
+}
+
+// wrkScript runs one load of a script on url (t's address and path when
+// url is empty) and parses its report.
+func wrkScript(t target, url string, conns int, duration time.Duration) (result, error) {
+	if url == "" {
+		url = "http://" + t.addr + t.path
+	}
+	script := t.script
 	threads := min(conns, 2)
 	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(),
-		"--latency", "-s", script, url+"/v1/messages").CombinedOutput()
+		"--latency", "-s", script, url).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/sjson"
+
+	"github.com/claudebridge/claudebridge/internal/claudecode"
+)
+
+// The realistic scenarios send what Claude Code sends (package claudecode:
+// a long cached system prompt, dozens of tools with JSON schemas, a long
+// history of tool use with signed thinking) through both upstreams, for a
+// model of every family on Bedrock (with and without drop rules), and
+// report, besides latency, the gateway's own CPU per call: the figure that
+// grows with the body.
+
+// realisticGateways are the gateways of the realistic scenarios, each in
+// front of an emulator of its upstream.
+type realisticGateways struct {
+	anthropicDirect, anthropicGateway string
+	bedrockDirect, bedrockGateway     string
+	converseGateway                   string
+	pids                              map[string]int // gateway address → process
+}
+
+func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthropicPid int) (*realisticGateways, func(), error) {
+	g := &realisticGateways{anthropicDirect: anthropicDirect, anthropicGateway: anthropicGateway,
+		bedrockDirect: freeAddr(), bedrockGateway: freeAddr(), converseGateway: freeAddr(),
+		pids: map[string]int{anthropicGateway: anthropicPid}}
+	emu := start(bin, nil, "emulate", "bedrock", "--listen", g.bedrockDirect)
+	aws := []string{"AI_PROVIDER=bedrock", "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=AKIDLOADTEST", "AWS_SECRET_ACCESS_KEY=loadtest-secret",
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://" + g.bedrockDirect, "AWS_ENDPOINT_URL_BEDROCK=http://" + g.bedrockDirect,
+		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "warn")}
+	invoke := start(bin, append(aws, "DATABASE_URL="+filepath.Join(dbDir, "bedrock.db")), "serve", "--listen", g.bedrockGateway)
+	converse := start(bin, append(aws, "BEDROCK_API=converse", "DATABASE_URL="+filepath.Join(dbDir, "converse.db")), "serve", "--listen", g.converseGateway)
+	g.pids[g.bedrockGateway], g.pids[g.converseGateway] = invoke.Process.Pid, converse.Process.Pid
+	stopAll := func() { stop(converse); stop(invoke); stop(emu) }
+	for _, a := range []string{g.bedrockGateway, g.converseGateway} {
+		if err := waitListening(a); err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+	}
+	return g, stopAll, nil
+}
+
+// realisticModels are a model of every family the Bedrock table knows, the
+// 4.5 family's (which have drop rules) first.
+var realisticModels = []string{"claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-6", "claude-opus-4-7", "claude-sonnet-5", "claude-sonnet-5-5"}
+
+type realisticScenario struct {
+	upstream string // anthropic, bedrock (InvokeModel), converse
+	model    string
+	size     int
+	stream   bool
+	conns    int
+}
+
+func (g *realisticGateways) run(dir string, sizes []int, conns int, duration time.Duration, rounds int) error {
+	var scenarios []realisticScenario
+	for _, size := range sizes {
+		for _, stream := range []bool{false, true} {
+			scenarios = append(scenarios, realisticScenario{"anthropic", "claude-sonnet-4-5", size, stream, 1})
+			for _, m := range realisticModels {
+				scenarios = append(scenarios, realisticScenario{"bedrock", m, size, stream, 1})
+			}
+			scenarios = append(scenarios, realisticScenario{"converse", "claude-sonnet-4-5", size, stream, 1})
+		}
+		for _, up := range []string{"anthropic", "bedrock"} {
+			scenarios = append(scenarios, realisticScenario{up, "claude-sonnet-4-5", size, true, conns})
+		}
+	}
+	fmt.Printf("\nrealistic bodies (package claudecode); direct is the emulator of the upstream (InvokeModel for converse)\n")
+	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %10s %9s  %8s  %11s  %s\n", "upstream", "model", "body", "stream", "conns",
+		"direct p50", "gw p50", "added", "gw rps", "gw CPU/call", "errors d/gw")
+	failed := false
+	for _, s := range scenarios {
+		direct, gateway, err := g.targets(dir, s)
+		if err != nil {
+			return err
+		}
+		var rd, rg []result
+		var added []time.Duration
+		var cpu time.Duration
+		calls := 0
+		each := duration / time.Duration(rounds)
+		if s.conns > 1 {
+			each = max(each, 15*time.Second) // fifty calls of hundreds of KB take seconds each
+		}
+		for range rounds {
+			d, err := wrkScript(direct, "", s.conns, each)
+			if err != nil {
+				return err
+			}
+			before, err := cpuTime(g.pids[gateway.addr])
+			if err != nil {
+				return err
+			}
+			gw, err := wrkScript(gateway, "", s.conns, each)
+			if err != nil {
+				return err
+			}
+			after, err := cpuTime(g.pids[gateway.addr])
+			if err != nil {
+				return err
+			}
+			cpu += after - before
+			calls += gw.completed
+			rd, rg = append(rd, d), append(rg, gw)
+			added = append(added, gw.p50-d.p50)
+		}
+		d, gw := combine(rd), combine(rg)
+		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %10s %9s  %8.0f  %11s  %d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
+			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, (cpu / time.Duration(max(calls, 1))).Round(time.Microsecond), d.errors, gw.errors)
+		if gw.errors > 0 {
+			failed = true
+		}
+	}
+	for _, a := range []string{g.anthropicGateway, g.bedrockGateway, g.converseGateway} {
+		rss, err := peakRSS(g.pids[a])
+		if err != nil {
+			return err
+		}
+		fmt.Printf("peak RSS of the gateway at %s: %.1f MB\n", a, float64(rss)/(1<<20))
+	}
+	if failed {
+		return errors.New("some realistic requests failed")
+	}
+	return nil
+}
+
+// target is one wrk load: where, with which request.
+type target struct {
+	addr, path, script string
+}
+
+// targets writes the wrk scripts of a scenario: the body the gateway gets
+// (Claude Code's) and the one its upstream's emulator gets directly (the
+// Bedrock InvokeModel body, for Bedrock).
+func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, gateway target, err error) {
+	body := claudecode.Body(claudecode.Shape{Size: s.size, Model: s.model, NoStream: !s.stream})
+	name := fmt.Sprintf("%s-%s-%d-%v", s.upstream, s.model, s.size, s.stream)
+	anthropicHeaders := map[string]string{"anthropic-version": "2023-06-01", "x-api-key": gatewayKey,
+		"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"}
+	gwAddr := map[string]string{"anthropic": g.anthropicGateway, "bedrock": g.bedrockGateway, "converse": g.converseGateway}[s.upstream]
+	gateway = target{addr: gwAddr, path: "/v1/messages"}
+	if gateway.script, err = wrkFile(dir, name+"-gw", body, anthropicHeaders); err != nil {
+		return
+	}
+	if s.upstream == "anthropic" {
+		direct = target{addr: g.anthropicDirect, path: "/v1/messages"}
+		direct.script, err = wrkFile(dir, name+"-direct", body, anthropicHeaders)
+		return
+	}
+	// Bedrock's InvokeModel body: no model or stream, Bedrock's version (and
+	// no betas, which some models refuse and the gateway learns to leave
+	// out); called by the model's US profile, as the gateway does.
+	b, _ := sjson.DeleteBytes(body, "model")
+	b, _ = sjson.DeleteBytes(b, "stream")
+	b, _ = sjson.SetBytes(b, "anthropic_version", "bedrock-2023-05-31")
+	op := "invoke"
+	if s.stream {
+		op = "invoke-with-response-stream"
+	}
+	id, ok := bedrockProfiles[s.model]
+	if !ok {
+		return direct, gateway, fmt.Errorf("no Bedrock profile known for %s", s.model)
+	}
+	direct = target{addr: g.bedrockDirect, path: "/model/" + strings.ReplaceAll(id, ":", "%3A") + "/" + op}
+	direct.script, err = wrkFile(dir, name+"-direct", b, map[string]string{"authorization": "Bearer loadtest"})
+	return
+}
+
+// bedrockProfiles are the US inference profiles the gateway calls the
+// realistic models by (bedrock/models.go holds the same ids).
+var bedrockProfiles = map[string]string{
+	"claude-sonnet-4-5": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+	"claude-haiku-4-5":  "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+	"claude-opus-4-6":   "us.anthropic.claude-opus-4-6-v1",
+	"claude-opus-4-7":   "us.anthropic.claude-opus-4-7",
+	"claude-sonnet-5":   "us.anthropic.claude-sonnet-5",
+	"claude-sonnet-5-5": "us.anthropic.claude-sonnet-5-5",
+}
+
+// wrkFile writes a body and a wrk script that posts it with headers.
+func wrkFile(dir, name string, body []byte, headers map[string]string) (string, error) {
+	bodyPath := filepath.Join(dir, name+".json")
+	if err := os.WriteFile(bodyPath, body, 0o600); err != nil {
+		return "", err
+	}
+	var lua strings.Builder
+	fmt.Fprintf(&lua, "local f = io.open(%q, \"rb\")\nwrk.body = f:read(\"*a\")\nf:close()\nwrk.method = \"POST\"\n", bodyPath)
+	lua.WriteString("wrk.headers[\"content-type\"] = \"application/json\"\n")
+	for k, v := range headers {
+		fmt.Fprintf(&lua, "wrk.headers[%q] = %q\n", k, v)
+	}
+	script := filepath.Join(dir, name+".lua")
+	return script, os.WriteFile(script, []byte(lua.String()), 0o600)
+}
+
+// cpuTime is the CPU a process has used, user and system, from
+// /proc/PID/stat (in clock ticks of 10 ms, Linux's USER_HZ).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14, stime 15.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}

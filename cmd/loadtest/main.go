@@ -224,7 +224,7 @@ func wrkScript(t target, url string, conns int, duration time.Duration) (result,
 	script := t.script
 	threads := min(conns, 2)
 	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(),
-		"--latency", "-s", script, url).CombinedOutput()
+		"--latency", "--timeout", "60s", "-s", script, url).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}

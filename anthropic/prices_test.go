@@ -20,15 +20,25 @@ func TestCost(t *testing.T) {
 		{"claude-haiku-4-5", 1 + 5 + 1.25 + 0.10},
 		{"claude-3-5-haiku-20241022", 0.80 + 4 + 1 + 0.08},
 		{"claude-3-haiku-20240307", 0.25 + 1.25 + 0.30 + 0.03},
+		{"claude-fable-5", 10 + 50 + 12.50 + 1},
+		{"global.anthropic.claude-opus-5-5", 4 + 20 + 5 + 0.20},
+		{"claude-opus-9", 4 + 20 + 5 + 0.20},
 		{"amazon.nova-pro-v1:0", 0},
 	} {
 		if got := Cost(c.model, u); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("Cost(%s) = %v, want %v", c.model, got, c.want)
 		}
 	}
-	for _, m := range Catalog {
-		if _, ok := PriceOf(m.ID); !ok {
-			t.Errorf("no price for catalogue model %s", m.ID)
-		}
+}
+
+func TestCostOfALongPromptIsAtTheLongPromptRates(t *testing.T) {
+	short := claudebridge.Usage{InputTokens: 60_000, CacheReadInputTokens: 40_000, OutputTokens: 1_000_000}
+	long := short
+	long.InputTokens++
+	if got, want := Cost("claude-haiku-5-5", short), (60_000*0.10+40_000*0.01+1_000_000*0.50)/1e6; math.Abs(got-want) > 1e-9 {
+		t.Errorf("100,000-token prompt: %v, want %v", got, want)
+	}
+	if got, want := Cost("claude-haiku-5-5", long), (60_001*0.50+40_000*0.05+1_000_000*2.50)/1e6; math.Abs(got-want) > 1e-9 {
+		t.Errorf("100,001-token prompt: %v, want %v", got, want)
 	}
 }

@@ -115,6 +115,8 @@ func TestApplySampling(t *testing.T) {
 		{"claude-opus-5", true},
 		{"claude-sonnet-5-5", true},
 		{"us.anthropic.claude-opus-4-6-v1", true},
+		{"claude-opus-4-1-20250805", true},
+		{"claude-mythos-preview", true},
 		{"claude-3-7-sonnet-latest", false},
 		{"claude-sonnet-4-20250514", false},
 	} {

@@ -1,9 +1,8 @@
 package anthropic
 
 import (
-	"strings"
-
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/models"
 )
 
 // SamplingPolicy says what to do with a request that sets both temperature
@@ -19,14 +18,13 @@ const (
 )
 
 // ExclusiveSampling reports whether model refuses temperature and top_p in
-// the same request: the Claude 4.5 family and every later generation.
-// Bedrock ids ("anthropic.claude-sonnet-4-5-...", "us.anthropic...") are
-// judged by the Claude id inside them.
+// the same request, as models.All says: Claude Opus 4.1 and every model
+// since. Bedrock ids ("anthropic.claude-sonnet-4-5-...", "us.anthropic...")
+// are judged by the Claude id inside them, ids the table does not have by
+// the closest model of their family.
 func ExclusiveSampling(model string) bool {
-	if i := strings.Index(model, "claude-"); i > 0 {
-		model = model[i:]
-	}
-	return Version(model) >= 45
+	m, ok := models.Closest(model)
+	return ok && m.ExclusiveSampling
 }
 
 // ApplySampling enforces the sampling rule of r's model on r, changing r

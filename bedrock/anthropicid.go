@@ -1,6 +1,10 @@
 package bedrock
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/claudebridge/claudebridge/models"
+)
 
 // AnthropicModelID returns the Anthropic model id that a Bedrock model id
 // names: a base id ("anthropic.claude-sonnet-4-5-20250929-v1:0"), a
@@ -26,12 +30,9 @@ func AnthropicModelID(bedrockID string) (id string, ok bool) {
 	} else {
 		base = baseOfProfileID(base)
 	}
-	for _, s := range catalog {
-		if s.Bedrock == base {
-			if s.Dated != "" {
-				return s.Dated, true
-			}
-			return s.Alias, true
+	for _, m := range models.All {
+		if m.Bedrock.ID == base {
+			return m.ID, true
 		}
 	}
 	alias, dated, ok := anthropicIDs(base)

@@ -5,7 +5,8 @@
 // model; models that are not Anthropic's always go through Converse.
 //
 // It maps Anthropic model ids to Bedrock ids and inference profiles
-// (models.go, completed from the account's lists in the background), adapts
+// (package models' table, completed from the account's lists in the
+// background), adapts
 // each request to what the target model takes (beta flags, request fields),
 // learning from Bedrock's 400s, and answers with the id the client asked for.
 package bedrock
@@ -85,7 +86,7 @@ type Upstream struct {
 	runtime *bedrockruntime.Client
 	control *bedrockcp.Client
 
-	models     *models
+	models     *catalog
 	discovered chan struct{} // closed when discovery has finished
 
 	rulesMu sync.Mutex
@@ -120,7 +121,7 @@ func New(opts Options) *Upstream {
 		region:     cfg.Region,
 		runtime:    bedrockruntime.NewFromConfig(cfg),
 		control:    bedrockcp.NewFromConfig(cfg),
-		models:     newModels(),
+		models:     newCatalog(),
 		discovered: make(chan struct{}),
 		rules:      map[string]*rules{},
 		profCache:  map[string]profileLookup{},

@@ -107,7 +107,7 @@ func TestTableCoversTheSDKModels(t *testing.T) {
 		anthropic.ModelClaudeHaiku4_5_20251001, anthropic.ModelClaudeOpus4_5, anthropic.ModelClaudeOpus4_5_20251101,
 		anthropic.ModelClaudeSonnet4_5, anthropic.ModelClaudeSonnet4_5_20250929,
 	}
-	m := newModels()
+	m := newCatalog()
 	for _, id := range sdk {
 		tg, ok := m.lookup(id, "us-east-1")
 		if !ok || !strings.HasPrefix(tg.Base, "anthropic.claude-") || !strings.HasPrefix(tg.Invoke, "us.") {
@@ -120,7 +120,7 @@ func TestTableCoversTheSDKModels(t *testing.T) {
 }
 
 func TestRegionProfiles(t *testing.T) {
-	m := newModels()
+	m := newCatalog()
 	for _, tc := range []struct{ model, region, want string }{
 		{"claude-sonnet-4-5-20250929", "eu-west-1", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"},
 		{"claude-sonnet-4-5-20250929", "ap-northeast-1", "jp.anthropic.claude-sonnet-4-5-20250929-v1:0"},
@@ -138,7 +138,7 @@ func TestRegionProfiles(t *testing.T) {
 }
 
 func TestRawIDsPassThrough(t *testing.T) {
-	u := &Upstream{models: newModels(), region: "us-east-1", opts: Options{Models: map[string]string{"house-model": "eu.anthropic.claude-opus-4-7"}}}
+	u := &Upstream{models: newCatalog(), region: "us-east-1", opts: Options{Models: map[string]string{"house-model": "eu.anthropic.claude-opus-4-7"}}}
 	for _, tc := range []struct{ id, invoke, base string }{
 		{"anthropic.claude-sonnet-4-6", "anthropic.claude-sonnet-4-6", "anthropic.claude-sonnet-4-6"},
 		{"global.anthropic.claude-opus-4-7", "global.anthropic.claude-opus-4-7", "anthropic.claude-opus-4-7"},
@@ -171,7 +171,7 @@ func TestDiscoveredModelByRule(t *testing.T) {
 	if _, _, ok := anthropicIDs("amazon.nova-pro-v1:0"); ok {
 		t.Error("a non-Claude model was taken")
 	}
-	m := newModels()
+	m := newCatalog()
 	e := m.ensure("anthropic.claude-opus-6-v1")
 	e.profiles["eu"] = "eu.anthropic.claude-opus-6-v1"
 	if tg, ok := m.lookup("claude-opus-6", "eu-central-1"); !ok || tg.Invoke != "eu.anthropic.claude-opus-6-v1" {

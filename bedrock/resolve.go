@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	bedrockcp "github.com/aws/aws-sdk-go-v2/service/bedrock"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/bedrock/types"
+	"github.com/claudebridge/claudebridge/models"
 )
 
 // target is where one request goes.
@@ -29,17 +30,23 @@ type target struct {
 // entry is one model of the runtime catalog: the table's row, completed by
 // discovery.
 type entry struct {
-	alias, dated, base string
-	name               string
-	created            time.Time
-	geos               map[string]bool   // profile prefixes per the table
-	profiles           map[string]string // geo → profile id, discovered
-	onDemand           bool              // the account lists ON_DEMAND: the base id is callable
-	listed             bool              // the account lists it (discovery)
+	alias    string // the undated Anthropic id, "" when there is none
+	dated    string // the canonical Anthropic id (dated where Anthropic dates it)
+	base     string
+	name     string
+	created  time.Time
+	geos     map[string]bool   // profile prefixes per the table
+	profiles map[string]string // geo → profile id, discovered
+	onDemand bool              // the account lists ON_DEMAND: the base id is callable
+	listed   bool              // the account lists it (discovery)
+	// bedrockOnly models (retired from the Anthropic API) are offered only
+	// once the account lists them.
+	bedrockOnly bool
 }
 
-// models is the runtime catalog: table rows plus what discovery found.
-type models struct {
+// catalog is the runtime catalog: models.All's rows plus what discovery
+// found.
+type catalog struct {
 	mu          sync.RWMutex
 	byAnthropic map[string]*entry
 	byBase      map[string]*entry
@@ -49,13 +56,14 @@ type models struct {
 	accountListed bool
 }
 
-func newModels() *models {
-	m := &models{byAnthropic: map[string]*entry{}, byBase: map[string]*entry{}}
-	for _, s := range catalog {
-		e := &entry{alias: s.Alias, dated: s.Dated, base: s.Bedrock, name: s.Name,
+func newCatalog() *catalog {
+	m := &catalog{byAnthropic: map[string]*entry{}, byBase: map[string]*entry{}}
+	for _, s := range models.All {
+		e := &entry{alias: s.Alias, dated: s.ID, base: s.Bedrock.ID, name: s.BedrockName(),
+			onDemand: s.Bedrock.OnDemand, bedrockOnly: s.BedrockOnly,
 			geos: map[string]bool{}, profiles: map[string]string{}}
-		e.created, _ = time.Parse(time.DateOnly, s.Created)
-		for _, g := range strings.Fields(s.Geos) {
+		e.created, _ = time.Parse(time.DateOnly, s.Released)
+		for _, g := range strings.Fields(s.Bedrock.Geos) {
 			e.geos[g] = true
 		}
 		m.add(e)
@@ -64,7 +72,7 @@ func newModels() *models {
 }
 
 // add indexes e; callers hold mu or own m exclusively.
-func (m *models) add(e *entry) {
+func (m *catalog) add(e *entry) {
 	m.byBase[e.base] = e
 	if _, taken := m.byAnthropic[e.alias]; !taken && e.alias != "" {
 		m.byAnthropic[e.alias] = e
@@ -94,7 +102,7 @@ func (e *entry) invokeID(region string) string {
 
 // lookup resolves an Anthropic model id; ok is false for an id the catalog
 // does not know.
-func (m *models) lookup(id, region string) (target, bool) {
+func (m *catalog) lookup(id, region string) (target, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e, ok := m.byAnthropic[id]
@@ -204,7 +212,7 @@ func (u *Upstream) discover(timeout time.Duration) {
 
 // ensure returns the entry of a Claude base id, creating it from the id by
 // rule when the table does not have it. Callers hold mu for writing.
-func (m *models) ensure(base string) *entry {
+func (m *catalog) ensure(base string) *entry {
 	if e, ok := m.byBase[base]; ok {
 		return e
 	}
@@ -227,12 +235,12 @@ func (m *models) ensure(base string) *entry {
 
 // list returns the catalog for GET /v1/models, newest first: the models the
 // account lists once discovery has found any, else the table's.
-func (m *models) list() []*entry {
+func (m *catalog) list() []*entry {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := make([]*entry, 0, len(m.byBase))
 	for _, e := range m.byBase {
-		if !m.accountListed || e.listed {
+		if e.listed || !m.accountListed && !e.bedrockOnly {
 			out = append(out, e)
 		}
 	}
@@ -273,7 +281,7 @@ const (
 // base id refused as on-demand means a profile is needed; a profile refused
 // as an invalid identifier (an endpoint or account without it) means the
 // base id. ok is false when msg is about something else or t was given.
-func (m *models) learnInvoke(t target, msg, region string) (next string, ok bool) {
+func (m *catalog) learnInvoke(t target, msg, region string) (next string, ok bool) {
 	if !t.Chosen || t.Base == "" {
 		return "", false
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/claudebridge/claudebridge/models"
 	"github.com/tidwall/gjson"
 )
 
@@ -21,19 +22,20 @@ type rules struct {
 	foldSystem  bool // role "system" messages are refused: fold them into system
 }
 
-func newRules(spec *modelSpec) *rules {
+func newRules(spec *models.Bedrock) *rules {
 	r := &rules{accept: map[string]bool{}, reject: map[string]bool{}}
 	for _, b := range rejectedEverywhere {
 		r.reject[b] = true
 	}
 	if spec != nil {
-		for _, b := range spec.Betas.Accept {
+		for _, b := range spec.Accept {
 			r.accept[b] = true
 		}
-		for _, b := range spec.Betas.Reject {
+		for _, b := range spec.Reject {
 			r.reject[b] = true
 		}
 		r.drops = append(r.drops, spec.Drop...)
+		r.cannotCount = spec.CannotCount
 	}
 	return r
 }
@@ -47,10 +49,10 @@ func (u *Upstream) rulesFor(base string) *rules {
 	if r, ok := u.rules[base]; ok {
 		return r
 	}
-	var spec *modelSpec
-	for i := range catalog {
-		if catalog[i].Bedrock == base {
-			spec = &catalog[i]
+	var spec *models.Bedrock
+	for i := range models.All {
+		if models.All[i].Bedrock.ID == base {
+			spec = &models.All[i].Bedrock
 		}
 	}
 	r := newRules(spec)

@@ -79,10 +79,14 @@ func NewBedrock(opts BedrockOptions) http.Handler {
 		started:             opts.Now().UTC().Truncate(time.Second),
 	}
 	for _, p := range defaultApplicationProfiles {
-		// The default profile wraps the system profile of the emulator's
-		// own geography.
+		// The default profile wraps the model's first system profile in
+		// the emulator's region.
 		_, base, _ := strings.Cut(p.Wraps, ".")
-		p.Wraps = profilePrefix(opts.Region) + "." + base
+		if m := modelByBedrockID(base); m != nil {
+			if ids := m.profileIDs(opts.Region); len(ids) > 0 {
+				p.Wraps = ids[0]
+			}
+		}
 		b.applicationProfiles[p.ID] = p
 	}
 	return b

@@ -149,8 +149,8 @@ func converseFields(m *bedrockModel, raw json.RawMessage) (map[string]json.RawMe
 	}
 	if _, ok := fields["max_tokens"]; !ok {
 		limit := converseDefaultMaxTokens
-		if c, ok := LookupModel(m.AnthropicID); ok && c.MaxOutputTokens > 0 {
-			limit = c.MaxOutputTokens
+		if m.MaxOutputTokens > 0 {
+			limit = m.MaxOutputTokens
 		}
 		fields["max_tokens"] = json.RawMessage(strconv.Itoa(limit))
 	}

@@ -4,11 +4,12 @@ import (
 	"strings"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/models"
 )
 
 // bedrockModel is one model as Bedrock serves it: its ids and what its
-// InvokeModel body may contain. The tables below are data so that a reader
-// can check them against Bedrock's model cards.
+// InvokeModel body may contain. The Claude models are models.All's rows;
+// otherModels are the emulator's own.
 type bedrockModel struct {
 	// AnthropicID is the model's id on the Anthropic API, which Bedrock
 	// names in the "model" field of its responses; "" for the models of
@@ -23,8 +24,9 @@ type bedrockModel struct {
 	// ProfileOnly models refuse on-demand invocation of BedrockID: callers
 	// must use an inference profile.
 	ProfileOnly bool
-	// Global models also have a global.* inference profile.
-	Global bool
+	// Geos are the prefixes of the model's system-defined inference
+	// profiles; the emulator serves those whose geography covers its region.
+	Geos []string
 	// CannotCount models refuse CountTokens.
 	CannotCount bool
 	// SamplingExclusive models refuse temperature and top_p together.
@@ -39,6 +41,9 @@ type bedrockModel struct {
 	// each with the beta flag it needs ("" when none is needed). Fields of
 	// rejectedToolFields not listed are refused.
 	ToolFields map[string]string
+	// MaxOutputTokens is the largest max_tokens the model takes; 0 when
+	// not known.
+	MaxOutputTokens int
 }
 
 // baseFields are the InvokeModel body fields every Claude model takes.
@@ -53,54 +58,22 @@ var baseFields = []string{
 // (and a beta) enables them.
 var rejectedToolFields = []string{"defer_loading", "eager_input_streaming", "input_examples", "strict"}
 
-var (
-	betasClaude3  = []string{"computer-use-2024-10-22"}
-	betasClaude37 = []string{"computer-use-2025-01-24", "token-efficient-tools-2025-02-19", "output-128k-2025-02-19"}
-	betasClaude4  = []string{"computer-use-2025-01-24", "token-efficient-tools-2025-02-19", "interleaved-thinking-2025-05-14", "dev-full-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14", "context-management-2025-06-27"}
-	betasSonnet4  = append([]string{"context-1m-2025-08-07"}, betasClaude4...)
-	betasClaude45 = append([]string{"context-1m-2025-08-07", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29"}, betasClaude4...)
-	betasOpus45   = append([]string{"effort-2025-11-24", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29", "computer-use-2025-11-24"}, betasClaude4...)
-	betasClaude46 = append([]string{"context-1m-2025-08-07", "effort-2025-11-24", "computer-use-2025-11-24", "tool-search-tool-2025-10-19", "tool-examples-2025-10-29"}, betasClaude4...)
-	toolFields45  = map[string]string{"defer_loading": "tool-search-tool-2025-10-19", "input_examples": "tool-examples-2025-10-29"}
-	fieldsClaude4 = []string{"context_management"}
-	fieldsEffort  = []string{"context_management", "output_config"}
-)
+// bedrockModels are the Claude models the emulator serves on Bedrock: every
+// model of models.All, those retired from the Anthropic API included.
+var bedrockModels = claudeModels()
 
-// bedrockModels lists the Claude models the emulator serves on Bedrock:
-// every model of Catalog plus older ones Bedrock still serves. Base ids are
-// Bedrock's; models released after Claude Opus 4.6 follow Bedrock's newest
-// pattern, "anthropic." + the Anthropic id with no version suffix.
-var bedrockModels = []*bedrockModel{
-	{AnthropicID: "claude-3-haiku-20240307", BedrockID: "anthropic.claude-3-haiku-20240307-v1:0", Name: "Claude 3 Haiku", CannotCount: true, Betas: betasClaude3},
-	{AnthropicID: "claude-3-5-haiku-20241022", BedrockID: "anthropic.claude-3-5-haiku-20241022-v1:0", Name: "Claude 3.5 Haiku", ProfileOnly: true, CannotCount: true, Betas: betasClaude3},
-	{AnthropicID: "claude-3-5-sonnet-20241022", BedrockID: "anthropic.claude-3-5-sonnet-20241022-v2:0", Name: "Claude 3.5 Sonnet v2", ProfileOnly: true, Betas: betasClaude3},
-	{AnthropicID: "claude-3-7-sonnet-20250219", BedrockID: "anthropic.claude-3-7-sonnet-20250219-v1:0", Name: "Claude 3.7 Sonnet", ProfileOnly: true, Betas: betasClaude37},
-	{AnthropicID: "claude-sonnet-4-20250514", BedrockID: "anthropic.claude-sonnet-4-20250514-v1:0", Name: "Claude Sonnet 4", ProfileOnly: true, Global: true, Betas: betasSonnet4, Fields: fieldsClaude4},
-	{AnthropicID: "claude-opus-4-20250514", BedrockID: "anthropic.claude-opus-4-20250514-v1:0", Name: "Claude Opus 4", ProfileOnly: true, Betas: betasClaude4, Fields: fieldsClaude4},
-	{AnthropicID: "claude-opus-4-1-20250805", BedrockID: "anthropic.claude-opus-4-1-20250805-v1:0", Name: "Claude Opus 4.1", ProfileOnly: true, SamplingExclusive: true, Betas: betasClaude4, Fields: fieldsClaude4},
-	{AnthropicID: "claude-sonnet-4-5-20250929", BedrockID: "anthropic.claude-sonnet-4-5-20250929-v1:0", ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude45, Fields: fieldsClaude4, ToolFields: toolFields45},
-	{AnthropicID: "claude-haiku-4-5-20251001", BedrockID: "anthropic.claude-haiku-4-5-20251001-v1:0", ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude45, Fields: fieldsClaude4, ToolFields: toolFields45},
-	{AnthropicID: "claude-opus-4-5-20251101", BedrockID: "anthropic.claude-opus-4-5-20251101-v1:0", ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasOpus45, Fields: fieldsEffort, ToolFields: toolFields45},
-	{AnthropicID: "claude-opus-4-6", BedrockID: "anthropic.claude-opus-4-6-v1", ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude46, Fields: fieldsEffort, ToolFields: toolFields45},
-	{AnthropicID: "claude-sonnet-4-6", BedrockID: "anthropic.claude-sonnet-4-6", ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude46, Fields: fieldsEffort, ToolFields: toolFields45},
-	newestModel("claude-mythos-preview"),
-	newestModel("claude-opus-4-7"),
-	newestModel("claude-opus-4-8"),
-	newestModel("claude-sonnet-5"),
-	newestModel("claude-opus-5"),
-	newestModel("claude-fable-5"),
-	newestModel("claude-mythos-5"),
-	newestModel("claude-haiku-5-5"),
-	newestModel("claude-sonnet-5-5"),
-	newestModel("claude-opus-5-5"),
-	newestModel("claude-fable-5-1"),
-	newestModel("claude-mythos-5-1"),
-}
-
-// newestModel describes a model released after Claude Opus 4.6: profile
-// only, with a global profile, and the betas and fields of the 4.6 models.
-func newestModel(anthropicID string) *bedrockModel {
-	return &bedrockModel{AnthropicID: anthropicID, BedrockID: "anthropic." + anthropicID, ProfileOnly: true, Global: true, SamplingExclusive: true, Betas: betasClaude46, Fields: fieldsEffort, ToolFields: toolFields45}
+func claudeModels() []*bedrockModel {
+	var out []*bedrockModel
+	for _, m := range models.All {
+		out = append(out, &bedrockModel{
+			AnthropicID: m.ID, BedrockID: m.Bedrock.ID, Name: m.BedrockName(),
+			ProfileOnly: !m.Bedrock.OnDemand, Geos: strings.Fields(m.Bedrock.Geos),
+			CannotCount: m.Bedrock.CannotCount, SamplingExclusive: m.ExclusiveSampling,
+			Betas: m.Bedrock.Accept, Fields: m.Bedrock.Fields, ToolFields: m.Bedrock.ToolFields,
+			MaxOutputTokens: m.MaxOutput,
+		})
+	}
+	return out
 }
 
 // otherModels are models of other providers. The emulator serves them
@@ -167,15 +140,6 @@ func otherModel(id, region string) *bedrockModel {
 // no anthropic_version (the first key such a body is refused for).
 const msgOtherModelInvoke = "Malformed input request: #: extraneous key [anthropic_version] is not permitted, please reformat your input and try again."
 
-func init() {
-	// Names come from the catalog where the model is in it.
-	for _, m := range bedrockModels {
-		if c, ok := LookupModel(m.AnthropicID); ok && m.Name == "" {
-			m.Name = c.DisplayName
-		}
-	}
-}
-
 // modelByBedrockID finds a model by its base id.
 func modelByBedrockID(id string) *bedrockModel {
 	for _, m := range bedrockModels {
@@ -209,13 +173,41 @@ func profilePrefix(region string) string {
 	}
 }
 
-// profileIDs are the system-defined inference profile ids of m in region.
+// profileIDs are the system-defined inference profile ids of m in region:
+// those of its geographies that cover the region.
 func (m *bedrockModel) profileIDs(region string) []string {
-	ids := []string{profilePrefix(region) + "." + m.BedrockID}
-	if m.Global {
-		ids = append(ids, "global."+m.BedrockID)
+	var ids []string
+	for _, g := range m.Geos {
+		if geoCovers(g, region) {
+			ids = append(ids, g+"."+m.BedrockID)
+		}
 	}
 	return ids
+}
+
+// geoCovers reports whether the profiles of geo route from region, as the
+// upstream's geoCandidates picks them: Japan and Australia have their own
+// geographies within Asia Pacific, Canada is served by the US one.
+func geoCovers(geo, region string) bool {
+	switch geo {
+	case "global":
+		return true
+	case "us":
+		return strings.HasPrefix(region, "us-") && !strings.HasPrefix(region, "us-gov-") || strings.HasPrefix(region, "ca-")
+	case "us-gov":
+		return strings.HasPrefix(region, "us-gov-")
+	case "ca":
+		return strings.HasPrefix(region, "ca-")
+	case "eu":
+		return strings.HasPrefix(region, "eu-")
+	case "apac":
+		return strings.HasPrefix(region, "ap-")
+	case "jp":
+		return region == "ap-northeast-1" || region == "ap-northeast-3"
+	case "au":
+		return region == "ap-southeast-2" || region == "ap-southeast-4" || region == "ap-southeast-6"
+	}
+	return false
 }
 
 // applicationProfile is an application inference profile: an account's own

@@ -91,6 +91,12 @@ func (b *bedrockServer) geographyRegions(prefix string) []string {
 		regions = []string{"eu-central-1", "eu-north-1", "eu-west-1", "eu-west-3"}
 	case "apac":
 		regions = []string{"ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"}
+	case "jp":
+		regions = []string{"ap-northeast-1", "ap-northeast-3"}
+	case "au":
+		regions = []string{"ap-southeast-2", "ap-southeast-4"}
+	case "global":
+		regions = []string{"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"}
 	case "ca":
 		regions = []string{"ca-central-1"}
 	case "us-gov":

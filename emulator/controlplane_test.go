@@ -155,3 +155,32 @@ func TestGetSecretValue(t *testing.T) {
 		t.Errorf("wrong secret key: %s %d", code, status)
 	}
 }
+
+func TestProfilesFollowTheModelTablesGeographies(t *testing.T) {
+	srv := newBedrockServer(t, BedrockOptions{Region: "ap-northeast-1"})
+	client := bedrock.New(bedrock.Options{
+		Region: "ap-northeast-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
+	})
+	out, err := client.ListInferenceProfiles(context.Background(), &bedrock.ListInferenceProfilesInput{TypeEquals: bedrocktypes.InferenceProfileTypeSystemDefined})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, p := range out.InferenceProfileSummaries {
+		ids[aws.ToString(p.InferenceProfileId)] = true
+	}
+	for id, want := range map[string]bool{
+		"jp.anthropic.claude-opus-5-5":      true,
+		"global.anthropic.claude-opus-5-5":  true,
+		"apac.anthropic.claude-opus-5-5":    false, // Opus 5.5 has no apac profile
+		"apac.anthropic.claude-opus-4-6-v1": true,
+		"us.anthropic.claude-sonnet-4-6":    false,
+		"jp.anthropic.claude-fable-5-1":     false, // us and global only
+		"global.anthropic.claude-fable-5-1": true,
+	} {
+		if ids[id] != want {
+			t.Errorf("%s listed %v, want %v", id, ids[id], want)
+		}
+	}
+}

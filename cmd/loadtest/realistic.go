@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/claudebridge/claudebridge/internal/claudecode"
+	"github.com/claudebridge/claudebridge/models"
 )
 
 // The realistic scenarios send what Claude Code sends (package claudecode:
@@ -170,7 +171,7 @@ func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, ga
 	if s.stream {
 		op = "invoke-with-response-stream"
 	}
-	id, ok := bedrockProfiles[s.model]
+	id, ok := usProfile(s.model)
 	if !ok {
 		return direct, gateway, fmt.Errorf("no Bedrock profile known for %s", s.model)
 	}
@@ -179,15 +180,14 @@ func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, ga
 	return
 }
 
-// bedrockProfiles are the US inference profiles the gateway calls the
-// realistic models by (bedrock/models.go holds the same ids).
-var bedrockProfiles = map[string]string{
-	"claude-sonnet-4-5": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-	"claude-haiku-4-5":  "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-	"claude-opus-4-6":   "us.anthropic.claude-opus-4-6-v1",
-	"claude-opus-4-7":   "us.anthropic.claude-opus-4-7",
-	"claude-sonnet-5":   "us.anthropic.claude-sonnet-5",
-	"claude-sonnet-5-5": "us.anthropic.claude-sonnet-5-5",
+// usProfile is the US inference profile the gateway calls a model by in
+// us-east-1, from the model table.
+func usProfile(model string) (string, bool) {
+	m, ok := models.Lookup(model)
+	if !ok || !m.HasGeo("us") {
+		return "", false
+	}
+	return "us." + m.Bedrock.ID, true
 }
 
 // wrkFile writes a body and a wrk script that posts it with headers.

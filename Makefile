@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: check node-deps chromium
 	CLAUDEBRIDGE_NODE_TESTS=required $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./gateway ./retry ./h1 ./anthropicapi ./bedrock ./bedrockapi ./chat
+	$(GO) test -race -count=1 ./gateway ./retry ./h1 ./anthropicapi ./bedrock ./bedrockfront ./chat
 
 check:
 	@test -z "$$(gofmt -l . | grep -v '^e2e/node/')" || { gofmt -l .; echo "gofmt needed"; exit 1; }

@@ -1,8 +1,9 @@
 // Package bedrockwire is the server side of the Bedrock runtime's wire, as
 // both the Bedrock emulator and the Bedrock front door speak it: errors as
 // the SDKs read them, the request validator's checks of an Anthropic
-// InvokeModel body, the invocation metrics of a stream's last chunk, and the
-// input of CountTokens.
+// InvokeModel body, the event-stream frames of the streaming operations,
+// the invocation metrics of a stream's last chunk, the input of
+// CountTokens, and the Anthropic model id a Bedrock model id names.
 package bedrockwire
 
 import (

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
-	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/converse"
@@ -76,10 +75,10 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 	if fire {
 		cutAt = cutIndex(d.Fault, d.Cut, len(events))
 	}
-	w.Header().Set("Content-Type", eventstream.ContentType)
+	w.Header().Set("Content-Type", bedrockwire.EventStreamContentType)
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
-	fw := eventstream.NewWriter(w)
+	fw := bedrockwire.NewEventWriter(w)
 	var translator converse.StreamFromMessages
 	for i, ev := range events {
 		if !beforeStreamEvent(r.Context(), fw, d, i, cutAt) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
-	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -58,7 +57,7 @@ func faultError(d Directives) *bedrockwire.Error {
 // beforeStreamEvent plays, before event i of a Bedrock stream (InvokeModel
 // or Converse), the fault the request asked for at cutAt, or the pause
 // between events; false ends the stream.
-func beforeStreamEvent(ctx context.Context, fw *eventstream.Writer, d Directives, i, cutAt int) bool {
+func beforeStreamEvent(ctx context.Context, fw *bedrockwire.EventWriter, d Directives, i, cutAt int) bool {
 	if i == cutAt {
 		if d.Fault == "cut" {
 			panic(http.ErrAbortHandler)

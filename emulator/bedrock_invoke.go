@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
-	"github.com/claudebridge/claudebridge/eventstream"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -75,11 +74,11 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 		cutAt = cutIndex(d.Fault, d.Cut, len(events))
 	}
 	h := w.Header()
-	h.Set("Content-Type", eventstream.ContentType)
+	h.Set("Content-Type", bedrockwire.EventStreamContentType)
 	h.Set("X-Amzn-Bedrock-Content-Type", "application/json")
 	h.Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
-	fw := eventstream.NewWriter(w)
+	fw := bedrockwire.NewEventWriter(w)
 	var firstByte time.Duration
 	for i, ev := range events {
 		if !beforeStreamEvent(ctx, fw, d, i, cutAt) {

@@ -31,7 +31,7 @@ func (f fixed) Models(context.Context) ([]claudebridge.Model, error) { return ni
 func BenchmarkMessagesHandler(b *testing.B) {
 	g := &gateway.Gateway{
 		Upstream: fixed{body: []byte(`{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"hello"}],"usage":{"input_tokens":3,"output_tokens":1}}`)},
-		Keys:     gateway.NewKeys("k"),
+		Keys:     claudebridge.NewClientKeys("k"),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	body := `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=45]]"}]}`

@@ -23,7 +23,7 @@ type Gateway struct {
 	// Upstream serves every call. Required.
 	Upstream claudebridge.Upstream
 	// Keys are the client keys; with none the gateway is open.
-	Keys *Keys
+	Keys *claudebridge.ClientKeys
 	// CORS answers browsers from the allowed origins; nil allows none.
 	CORS *CORS
 	// Sampling is the policy for temperature with top_p on models that
@@ -64,7 +64,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
 		return
 	}
-	if err := g.Keys.check(r); err != nil {
+	if err := checkKey(g.Keys, r); err != nil {
 		anthropic.WriteError(w, err, id)
 		g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
 		return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/emulator"
@@ -79,7 +80,7 @@ func message(text string, extra string) string {
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func TestAuth(t *testing.T) {
-	srv := newGateway(t, func(g *gateway.Gateway) { g.Keys = gateway.NewKeys("k1", "", "k2") })
+	srv := newGateway(t, func(g *gateway.Gateway) { g.Keys = claudebridge.NewClientKeys("k1", "", "k2") })
 	body := message("hello", "")
 	for _, c := range []struct {
 		header map[string]string
@@ -134,7 +135,7 @@ func TestBadInputGetsAnthropicErrors(t *testing.T) {
 func TestCORS(t *testing.T) {
 	srv := newGateway(t, func(g *gateway.Gateway) {
 		g.CORS = gateway.NewCORS("https://app.example")
-		g.Keys = gateway.NewKeys("k")
+		g.Keys = claudebridge.NewClientKeys("k")
 	})
 	req, _ := http.NewRequest("OPTIONS", srv.URL+"/v1/messages", nil)
 	req.Header.Set("Origin", "https://app.example")
@@ -300,7 +301,7 @@ func TestUpstreamRefusingTheGatewaysKeyIsNotTheClients(t *testing.T) {
 	defer emu.Close()
 	srv := httptest.NewServer(&gateway.Gateway{
 		Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("revoked-key")}),
-		Keys:     gateway.NewKeys("client-key"),
+		Keys:     claudebridge.NewClientKeys("client-key"),
 	})
 	defer srv.Close()
 	resp := post(t, srv.URL+"/v1/messages", message("hi", ""), map[string]string{"x-api-key": "client-key"})

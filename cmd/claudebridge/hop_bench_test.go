@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/gateway"
@@ -30,7 +31,7 @@ func BenchmarkHop(b *testing.B) {
 		Upstream: &retry.Upstream{Next: anthropicapi.New(anthropicapi.Options{
 			BaseURL: "http://" + up, Key: anthropicapi.StaticKey("upstream-key"), Transport: upstreamTransport(&Config{}, nil), Logger: quiet,
 		}), MaxAttempts: 3, Logger: quiet},
-		Keys:   gateway.NewKeys("bench-key"),
+		Keys:   claudebridge.NewClientKeys("bench-key"),
 		Logger: quiet,
 	}
 	through := listen(b, newLeanServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler()), 0))

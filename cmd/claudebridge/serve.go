@@ -23,7 +23,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/bedrock"
-	"github.com/claudebridge/claudebridge/bedrockapi"
+	"github.com/claudebridge/claudebridge/bedrockfront"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/h1"
@@ -64,7 +64,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	up = &retry.Upstream{Next: up, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
-	keys := gateway.NewKeys(cfg.APIKeys...)
+	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
 		Upstream:       up,
 		Keys:           keys,
@@ -75,7 +75,7 @@ func serve(ctx context.Context, args []string) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 	}
-	front := bedrockapi.New(bedrockapi.Options{
+	front := bedrockfront.New(bedrockfront.Options{
 		Upstream:       up,
 		Keys:           keys,
 		AccessKeys:     cfg.BedrockAccessKeys,

@@ -1,4 +1,4 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"bytes"
@@ -20,12 +20,10 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/auth/bearer"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/emulator"
-	"github.com/claudebridge/claudebridge/gateway"
 )
 
 const (
@@ -76,7 +74,7 @@ func frontDoor(t *testing.T, keys ...string) (*Handler, *recording) {
 	api := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"sk-upstream"}}))
 	t.Cleanup(api.Close)
 	up := &recording{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream"), Transport: api.Client().Transport})}
-	return New(Options{Upstream: up, Keys: gateway.NewKeys(keys...), AccessKeys: map[string]string{testKeyID: testSecret}}), up
+	return New(Options{Upstream: up, Keys: claudebridge.NewClientKeys(keys...), AccessKeys: map[string]string{testKeyID: testSecret}}), up
 }
 
 func sigv4Client(url string, httpClient *http.Client, keyID, secret string) *bedrockruntime.Client {

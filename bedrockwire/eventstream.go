@@ -1,8 +1,9 @@
-// Package eventstream writes the AWS event-stream framing that Bedrock's
-// streaming operations (InvokeModelWithResponseStream, ConverseStream) answer
-// with: binary messages with typed headers, each with a prelude CRC and a
-// message CRC, as the AWS SDKs decode them.
-package eventstream
+package bedrockwire
+
+// This file writes the AWS event-stream framing that Bedrock's streaming
+// operations (InvokeModelWithResponseStream, ConverseStream) answer with:
+// binary messages with typed headers, each with a prelude CRC and a message
+// CRC, as the AWS SDKs decode them.
 
 import (
 	"encoding/base64"
@@ -12,27 +13,29 @@ import (
 	awseventstream "github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
-// ContentType is the media type of every Bedrock streaming response.
-const ContentType = "application/vnd.amazon.eventstream"
+// EventStreamContentType is the media type of every Bedrock streaming
+// response.
+const EventStreamContentType = "application/vnd.amazon.eventstream"
 
-// Writer writes event-stream messages to a response, flushing each one so a
-// client sees every event as soon as it is made. It is not safe for
+// EventWriter writes event-stream messages to a response, flushing each one
+// so a client sees every event as soon as it is made. It is not safe for
 // concurrent use.
-type Writer struct {
+type EventWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	encoder *awseventstream.Encoder
 }
 
-// NewWriter returns a Writer on w. The caller sets the response headers
-// (Content-Type: ContentType) and the status before the first message.
-func NewWriter(w http.ResponseWriter) *Writer {
-	return &Writer{w: w, rc: http.NewResponseController(w), encoder: awseventstream.NewEncoder()}
+// NewEventWriter returns an EventWriter on w. The caller sets the response
+// headers (Content-Type: EventStreamContentType) and the status before the
+// first message.
+func NewEventWriter(w http.ResponseWriter) *EventWriter {
+	return &EventWriter{w: w, rc: http.NewResponseController(w), encoder: awseventstream.NewEncoder()}
 }
 
 // Event writes an event message: :message-type "event", :event-type as
 // given, :content-type application/json, and payload as the message body.
-func (f *Writer) Event(eventType string, payload []byte) error {
+func (f *EventWriter) Event(eventType string, payload []byte) error {
 	var h awseventstream.Headers
 	h.Set(":event-type", awseventstream.StringValue(eventType))
 	h.Set(":content-type", awseventstream.StringValue("application/json"))
@@ -42,7 +45,7 @@ func (f *Writer) Event(eventType string, payload []byte) error {
 
 // Chunk writes one InvokeModelWithResponseStream "chunk" event whose payload
 // is {"bytes":"<base64 of data>"}, the PayloadPart shape.
-func (f *Writer) Chunk(data []byte) error {
+func (f *EventWriter) Chunk(data []byte) error {
 	payload, err := json.Marshal(map[string]string{"bytes": base64.StdEncoding.EncodeToString(data)})
 	if err != nil {
 		return err
@@ -54,7 +57,7 @@ func (f *Writer) Chunk(data []byte) error {
 // body. exceptionType is the member name of the stream union in the service
 // model (throttlingException, modelStreamErrorException, ...), which is
 // what the SDKs match on.
-func (f *Writer) Exception(exceptionType, message string) error {
+func (f *EventWriter) Exception(exceptionType, message string) error {
 	var h awseventstream.Headers
 	h.Set(":exception-type", awseventstream.StringValue(exceptionType))
 	h.Set(":content-type", awseventstream.StringValue("application/json"))
@@ -66,7 +69,7 @@ func (f *Writer) Exception(exceptionType, message string) error {
 	return f.write(awseventstream.Message{Headers: h, Payload: payload})
 }
 
-func (f *Writer) write(m awseventstream.Message) error {
+func (f *EventWriter) write(m awseventstream.Message) error {
 	if err := f.encoder.Encode(f.w, m); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"encoding/json"

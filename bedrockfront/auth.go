@@ -1,13 +1,12 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/bedrockwire"
-
-	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
@@ -18,11 +17,11 @@ const msgBadAPIKey = "Authentication failed: Please make sure your API Key is va
 // auth checks a client the way Bedrock's front end does: a Bedrock API key
 // as a bearer token, or a SigV4 signature.
 type auth struct {
-	keys       *gateway.Keys
+	keys       *claudebridge.ClientKeys
 	signatures *sigv4.Verifier // nil: SigV4 is not configured
 }
 
-func newAuth(keys *gateway.Keys, accessKeys map[string]string, now func() time.Time) auth {
+func newAuth(keys *claudebridge.ClientKeys, accessKeys map[string]string, now func() time.Time) auth {
 	a := auth{keys: keys}
 	if len(accessKeys) > 0 {
 		a.signatures = &sigv4.Verifier{Credentials: accessKeys, Now: now}

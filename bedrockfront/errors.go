@@ -1,13 +1,12 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"errors"
 	"net/http"
 	"strings"
 
-	"github.com/claudebridge/claudebridge/bedrockwire"
-
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // toAWSError maps an error of the domain vocabulary to Bedrock's error

@@ -1,4 +1,4 @@
-package eventstream
+package bedrockwire
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func FuzzEventStreamRoundTrip(f *testing.F) {
 			return
 		}
 		rec := httptest.NewRecorder()
-		fw := NewWriter(rec)
+		fw := NewEventWriter(rec)
 		var err error
 		if exception {
 			err = fw.Exception(name, string(payload))
@@ -52,7 +52,7 @@ func FuzzEventStreamRoundTrip(f *testing.F) {
 func TestChunkIsBase64Bytes(t *testing.T) {
 	rec := httptest.NewRecorder()
 	data := []byte(`{"type":"message_stop"}`)
-	if err := NewWriter(rec).Chunk(data); err != nil {
+	if err := NewEventWriter(rec).Chunk(data); err != nil {
 		t.Fatal(err)
 	}
 	if !rec.Flushed {

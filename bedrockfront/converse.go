@@ -1,4 +1,4 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/converse"
-	"github.com/claudebridge/claudebridge/eventstream"
 )
 
 // converse serves Converse and ConverseStream: the request is translated to
@@ -48,9 +48,9 @@ func (h *Handler) converseStream(c *call, req *claudebridge.Request) error {
 		return c.fail(err)
 	}
 	defer st.Close()
-	c.w.Header().Set("Content-Type", eventstream.ContentType)
+	c.w.Header().Set("Content-Type", bedrockwire.EventStreamContentType)
 	c.w.WriteHeader(http.StatusOK)
-	fw := eventstream.NewWriter(c.w)
+	fw := bedrockwire.NewEventWriter(c.w)
 	var translator converse.StreamFromMessages
 	for {
 		ev, err := st.Next()

@@ -1,4 +1,5 @@
-// Package bedrockapi is the Bedrock runtime API as an http.Handler, served
+// Package bedrockfront is the Bedrock front door: the Bedrock runtime API
+// (/model/*) as an http.Handler, served
 // by any claudebridge.Upstream: code written for boto3 or an AWS SDK sets
 // its endpoint to claudebridge and reaches the Anthropic API (or Bedrock, or
 // the emulator) unchanged.
@@ -9,7 +10,7 @@
 // anthropic_version "bedrock-2023-05-31" for InvokeModel, the Converse JSON
 // for Converse (translated by package converse), AWS event-stream framing
 // for streams, and errors as X-Amzn-ErrorType with {"message": ...}.
-package bedrockapi
+package bedrockfront
 
 import (
 	"context"
@@ -23,9 +24,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
-	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockwire"
-	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
@@ -37,7 +36,7 @@ type Options struct {
 	// Keys are the client keys accepted as Bedrock API keys
 	// ("Authorization: Bearer <key>", what the AWS SDKs send for
 	// AWS_BEARER_TOKEN_BEDROCK).
-	Keys *gateway.Keys
+	Keys *claudebridge.ClientKeys
 	// AccessKeys maps AWS access key ids to secret access keys: SigV4
 	// signatures (service "bedrock", any region) are verified against them.
 	// With neither Keys nor AccessKeys the front door is open and any
@@ -109,7 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(w, "")
 		return
 	}
-	c.modelID, c.model = modelID, AnthropicModelID(modelID)
+	c.modelID, c.model = modelID, anthropicModelID(modelID)
 	ctx, cancel := h.callContext(r.Context())
 	defer cancel()
 	c.ctx = ctx
@@ -146,12 +145,12 @@ func route(r *http.Request) (modelID, operation string, ok bool) {
 	return id, parts[2], true
 }
 
-// AnthropicModelID is the model id sent to the upstream for a Bedrock model
+// anthropicModelID is the model id sent to the upstream for a Bedrock model
 // id: a Claude model's Bedrock id, profile id or ARN becomes its Anthropic
-// id (by bedrock.AnthropicModelID); any other id (an Anthropic id, another
-// vendor's model) goes as it is.
-func AnthropicModelID(modelID string) string {
-	if id, ok := bedrock.AnthropicModelID(modelID); ok {
+// id (by bedrockwire.AnthropicModelID); any other id (an Anthropic id,
+// another vendor's model) goes as it is.
+func anthropicModelID(modelID string) string {
+	if id, ok := bedrockwire.AnthropicModelID(modelID); ok {
 		return id
 	}
 	return modelID

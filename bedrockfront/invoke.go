@@ -1,4 +1,4 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"encoding/json"
@@ -8,10 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/claudebridge/claudebridge/bedrockwire"
-
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/eventstream"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // invoke serves InvokeModel and InvokeModelWithResponseStream: the body is
@@ -65,10 +63,10 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 	}
 	defer st.Close()
 	hdr := c.w.Header()
-	hdr.Set("Content-Type", eventstream.ContentType)
+	hdr.Set("Content-Type", bedrockwire.EventStreamContentType)
 	hdr.Set("X-Amzn-Bedrock-Content-Type", "application/json")
 	c.w.WriteHeader(http.StatusOK)
-	fw := eventstream.NewWriter(c.w)
+	fw := bedrockwire.NewEventWriter(c.w)
 	var usage claudebridge.Usage
 	var firstByte time.Duration
 	for {

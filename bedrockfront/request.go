@@ -1,4 +1,4 @@
-package bedrockapi
+package bedrockfront
 
 import (
 	"encoding/json"
@@ -6,10 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claudebridge/claudebridge/bedrockwire"
-
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/converse"
 )
 

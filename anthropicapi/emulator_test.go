@@ -15,13 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 	"github.com/claudebridge/claudebridge/internal/syncbuf"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/emulator"
 )
 
 const emulatorKey = "sk-ant-emulator-key-0001"
@@ -67,7 +69,7 @@ func (t *wireTap) written(path string) string {
 func newEmulated(t *testing.T, key string) (*Upstream, *wireTap, *syncbuf.Buffer) {
 	t.Helper()
 	tap := &wireTap{out: map[string]*bytes.Buffer{}}
-	srv := httptest.NewServer(tap.wrap(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{emulatorKey}})))
+	srv := httptest.NewServer(tap.wrap(anthropicemu.New(anthropicemu.Options{APIKeys: []string{emulatorKey}})))
 	t.Cleanup(srv.Close)
 	logs := &syncbuf.Buffer{}
 	u := New(Options{BaseURL: srv.URL, Key: StaticKey(key), Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -260,11 +262,11 @@ func TestEmulatorModelsPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(emulator.Catalog) < 5 || len(models) != len(emulator.Catalog) {
-		t.Fatalf("%d models, the catalog has %d", len(models), len(emulator.Catalog))
+	if len(sim.Catalog) < 5 || len(models) != len(sim.Catalog) {
+		t.Fatalf("%d models, the catalog has %d", len(models), len(sim.Catalog))
 	}
 	for i, m := range models {
-		c := emulator.Catalog[i]
+		c := sim.Catalog[i]
 		if m.ID != c.ID || m.DisplayName != c.DisplayName || !m.CreatedAt.Equal(c.CreatedAt) {
 			t.Errorf("model %d: %+v, catalog %+v", i, m, c)
 		}
@@ -284,11 +286,11 @@ func TestSecretsManagerKeyRotation(t *testing.T) {
 	var secretCalls, apiCalls atomic.Int32
 	aws, api := &switchable{}, &switchable{}
 	rotate := func(key string) {
-		aws.set(emulator.NewBedrock(emulator.BedrockOptions{
+		aws.set(bedrockemu.New(bedrockemu.Options{
 			Credentials: creds,
 			Secrets:     map[string]string{"prod/anthropic": `{"api_key":"` + key + `"}`},
 		}))
-		api.set(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{key}}))
+		api.set(anthropicemu.New(anthropicemu.Options{APIKeys: []string{key}}))
 	}
 	rotate(oldKey)
 	awsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -334,14 +336,14 @@ func TestSecretsManagerKeyRotation(t *testing.T) {
 
 	// A key the API refuses even fresh from the secret: one refresh, one
 	// retry, then the API's error.
-	api.set(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"sk-ant-someone-else"}}))
+	api.set(anthropicemu.New(anthropicemu.Options{APIKeys: []string{"sk-ant-someone-else"}}))
 	_, err = u.Messages(context.Background(), ask(t, "hi", false))
 	if claudebridge.ErrorCode(err) != claudebridge.EUPSTREAMAUTH || secretCalls.Load() != 3 || apiCalls.Load() != 5 {
 		t.Fatalf("got %v after %d secret reads, %d API calls", err, secretCalls.Load(), apiCalls.Load())
 	}
 
 	// A secret that is gone: the client sees no secret name, the log does.
-	aws.set(emulator.NewBedrock(emulator.BedrockOptions{Credentials: creds}))
+	aws.set(bedrockemu.New(bedrockemu.Options{Credentials: creds}))
 	u2 := New(Options{BaseURL: apiSrv.URL, Key: SecretsManagerKey(sm, "prod/anthropic"), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	_, err = u2.Messages(context.Background(), ask(t, "hi", false))
 	if claudebridge.ErrorCode(err) != claudebridge.EINTERNAL || strings.Contains(err.Error(), "prod/anthropic") || !strings.Contains(logs.String(), "prod/anthropic") {
@@ -356,7 +358,7 @@ func TestSecretsManagerKeyRotation(t *testing.T) {
 
 func TestSecretsManagerConcurrentRefreshesShareOneRead(t *testing.T) {
 	creds := map[string]string{"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-	aws := emulator.NewBedrock(emulator.BedrockOptions{Credentials: creds, Secrets: map[string]string{"k": "sk-ant-plain-string-key"}})
+	aws := bedrockemu.New(bedrockemu.Options{Credentials: creds, Secrets: map[string]string{"k": "sk-ant-plain-string-key"}})
 	var reads atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reads.Add(1)

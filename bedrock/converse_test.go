@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/tidwall/gjson"
 )
 
@@ -66,7 +66,7 @@ func (x *exchanges) with(op string) []exchange {
 func converseUpstream(t testing.TB, opts func(*Options)) (*Upstream, *exchanges) {
 	t.Helper()
 	const keyID, secret = "AKIDCONVERSE", "c0nverse/secret+KEY"
-	x := &exchanges{h: emulator.NewBedrock(emulator.BedrockOptions{Credentials: map[string]string{keyID: secret}})}
+	x := &exchanges{h: bedrockemu.New(bedrockemu.Options{Credentials: map[string]string{keyID: secret}})}
 	srv := httptest.NewServer(x)
 	t.Cleanup(srv.Close)
 	o := Options{

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/internal/syncbuf"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/tidwall/gjson"
 )
 
@@ -61,7 +61,7 @@ func (rc *recorder) calls(part string) []recorded {
 // static credentials, and waits for discovery.
 func emulated(t *testing.T, region string) (*Upstream, *recorder, *syncbuf.Buffer) {
 	t.Helper()
-	rc := &recorder{h: emulator.NewBedrock(emulator.BedrockOptions{Region: region})}
+	rc := &recorder{h: bedrockemu.New(bedrockemu.Options{Region: region})}
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
 	logs := &syncbuf.Buffer{}
@@ -348,7 +348,7 @@ func TestEmulatorModelsListsTheTable(t *testing.T) {
 }
 
 func TestCredentialFailureIsUpstreamAuth(t *testing.T) {
-	srv := httptest.NewServer(emulator.NewBedrock(emulator.BedrockOptions{}))
+	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{}))
 	defer srv.Close()
 	u := New(Options{AWS: aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 )
 
 // rawUpstream is an Upstream in front of h, a stand-in that answers with
@@ -116,7 +116,7 @@ func TestLearnsExtraneousTopLevelKey(t *testing.T) {
 // names Claude models, GET /v1/models offers those, not the table's guesses
 // of what exists (a chat without ANTHROPIC_MODEL_ID takes the first one).
 func TestModelsAreTheAccountsOnceListed(t *testing.T) {
-	emu := emulator.NewBedrock(emulator.BedrockOptions{})
+	emu := bedrockemu.New(bedrockemu.Options{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/foundation-models" {
 			w.Header().Set("Content-Type", "application/json")
@@ -144,7 +144,7 @@ func TestModelsAreTheAccountsOnceListed(t *testing.T) {
 // and model ids as another endpoint would.
 func standIn(t *testing.T, front func(w http.ResponseWriter, r *http.Request) bool) (*Upstream, *[]string) {
 	t.Helper()
-	emu := emulator.NewBedrock(emulator.BedrockOptions{})
+	emu := bedrockemu.New(bedrockemu.Options{})
 	var mu sync.Mutex
 	var paths []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

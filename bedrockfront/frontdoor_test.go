@@ -23,7 +23,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/awssdk"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 )
 
 const (
@@ -71,7 +71,7 @@ func (r *recording) CountTokens(ctx context.Context, req *claudebridge.Request) 
 // test access key pair (and the given bearer keys).
 func frontDoor(t *testing.T, keys ...string) (*Handler, *recording) {
 	t.Helper()
-	api := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"sk-upstream"}}))
+	api := httptest.NewServer(anthropicemu.New(anthropicemu.Options{APIKeys: []string{"sk-upstream"}}))
 	t.Cleanup(api.Close)
 	up := &recording{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream"), Transport: api.Client().Transport})}
 	return New(Options{Upstream: up, Keys: claudebridge.NewClientKeys(keys...), AccessKeys: map[string]string{testKeyID: testSecret}}), up
@@ -469,7 +469,7 @@ func TestBearer(t *testing.T) {
 }
 
 func TestOpenWithoutKeys(t *testing.T) {
-	api := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	api := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer api.Close()
 	h := New(Options{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("k")})})
 	srv := httptest.NewServer(h)

@@ -21,7 +21,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -61,7 +61,7 @@ type env struct {
 
 func newEnv(t *testing.T, local bool) *env {
 	t.Helper()
-	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	t.Cleanup(emu.Close)
 	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, local: local}

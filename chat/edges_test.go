@@ -14,7 +14,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -158,7 +158,7 @@ func TestNextTurnRightAfterDone(t *testing.T) {
 // TestSilentSocketIsClosed: a client that stops answering pings loses its
 // socket; one that reads keeps it across many ping intervals.
 func TestSilentSocketIsClosed(t *testing.T) {
-	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	t.Cleanup(emu.Close)
 	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, local: true, ping: 50 * time.Millisecond}

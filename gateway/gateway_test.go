@@ -15,7 +15,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/gateway"
 )
 
@@ -23,7 +23,7 @@ import (
 // reached over loopback by the real anthropicapi upstream.
 func newGateway(t *testing.T, configure func(*gateway.Gateway)) *httptest.Server {
 	t.Helper()
-	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"upstream-key"}}))
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{APIKeys: []string{"upstream-key"}}))
 	t.Cleanup(emu.Close)
 	g := &gateway.Gateway{
 		Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("upstream-key")}),
@@ -297,7 +297,7 @@ func TestModelsPaging(t *testing.T) {
 // gateway's own is a 502 api_error, never the 401 that tells a client (and
 // Claude Code) that its own key is wrong.
 func TestUpstreamRefusingTheGatewaysKeyIsNotTheClients(t *testing.T) {
-	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: []string{"upstream-key"}}))
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{APIKeys: []string{"upstream-key"}}))
 	defer emu.Close()
 	srv := httptest.NewServer(&gateway.Gateway{
 		Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("revoked-key")}),

@@ -10,7 +10,7 @@ import (
 
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/awssdk"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/retry"
 )
@@ -19,7 +19,7 @@ import (
 // from Secrets Manager, and not ready when the secret is not there, through
 // the retry layer that serve puts between them.
 func TestReadyAsksTheUpstream(t *testing.T) {
-	aws := httptest.NewServer(emulator.NewBedrock(emulator.BedrockOptions{
+	aws := httptest.NewServer(bedrockemu.New(bedrockemu.Options{
 		Secrets: map[string]string{"prod/anthropic": `{"api_key":"sk-ready"}`},
 	}))
 	defer aws.Close()

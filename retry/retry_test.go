@@ -10,7 +10,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/retry"
 )
 
@@ -18,7 +18,7 @@ import (
 // directives make the faults.
 func upstream(t *testing.T, attempts int) *retry.Upstream {
 	t.Helper()
-	srv := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	srv := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	t.Cleanup(srv.Close)
 	next := anthropicapi.New(anthropicapi.Options{BaseURL: srv.URL, Key: anthropicapi.StaticKey("k")})
 	return &retry.Upstream{Next: next, MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}

@@ -35,7 +35,7 @@ import (
 
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -99,7 +99,7 @@ func main() {
 
 func run(n, words, slow int, process bool) error {
 	e := &emitted{times: map[string][]time.Time{}}
-	emu := emulator.NewAnthropic(emulator.AnthropicOptions{})
+	emu := anthropicemu.New(anthropicemu.Options{})
 	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))

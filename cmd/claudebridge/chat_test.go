@@ -10,7 +10,7 @@ import (
 
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 )
 
 func TestDatabasePath(t *testing.T) {
@@ -33,7 +33,7 @@ func TestDatabasePath(t *testing.T) {
 }
 
 func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
-	emu := httptest.NewServer(emulator.NewAnthropic(emulator.AnthropicOptions{}))
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
 	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"), nil)

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-
-	"github.com/claudebridge/claudebridge/emulator"
 )
 
 const emulateUsage = `Usage:
@@ -61,13 +61,13 @@ func emulate(ctx context.Context, args []string) error {
 				}
 				pairs[id] = secret
 			}
-			h := emulator.NewBedrock(emulator.BedrockOptions{Region: *region, Credentials: pairs, BearerTokens: list(*bearer), Secrets: secrets, Logger: log})
+			h := bedrockemu.New(bedrockemu.Options{Region: *region, Credentials: pairs, BearerTokens: list(*bearer), Secrets: secrets, Logger: log})
 			return serveEmulator(ctx, *listen, h, log, "Bedrock emulator ("+*region+")")
 		}
 	case "anthropic":
 		keys := fs.String("api-key", "", "API keys accepted (default: any non-empty key)")
 		start = func() error {
-			h := emulator.NewAnthropic(emulator.AnthropicOptions{APIKeys: list(*keys), Logger: log})
+			h := anthropicemu.New(anthropicemu.Options{APIKeys: list(*keys), Logger: log})
 			return serveEmulator(ctx, *listen, h, log, "Anthropic API emulator")
 		}
 	}

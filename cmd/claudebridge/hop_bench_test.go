@@ -14,6 +14,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/retry"
 )
@@ -26,7 +27,7 @@ import (
 // gateway's own.
 func BenchmarkHop(b *testing.B) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	up := listen(b, emulator.NewHTTPServer(emulator.NewAnthropic(emulator.AnthropicOptions{})))
+	up := listen(b, emulator.NewHTTPServer(anthropicemu.New(anthropicemu.Options{})))
 	gw := &gateway.Gateway{
 		Upstream: &retry.Upstream{Next: anthropicapi.New(anthropicapi.Options{
 			BaseURL: "http://" + up, Key: anthropicapi.StaticKey("upstream-key"), Transport: upstreamTransport(&Config{}, nil), Logger: quiet,

@@ -25,6 +25,7 @@ import (
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
 	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/h1"
 	"github.com/claudebridge/claudebridge/retry"
@@ -232,7 +233,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 	if err != nil {
 		return nil, "", err
 	}
-	h := emulator.NewBedrock(emulator.BedrockOptions{Credentials: map[string]string{keyID: secret}, Logger: log})
+	h := bedrockemu.New(bedrockemu.Options{Credentials: map[string]string{keyID: secret}, Logger: log})
 	go emulator.Serve(ln, h)
 	url := "http://" + ln.Addr().String()
 	awsCfg := aws.Config{

@@ -12,14 +12,14 @@ import (
 	"testing"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/emulator"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 )
 
 // TestBedrockOverTLSWithCABundle runs the Bedrock upstream the way an
 // operator behind a TLS-inspecting proxy does: the endpoint's certificate is
 // trusted through AWS_CA_BUNDLE, which the upstream client must honour.
 func TestBedrockOverTLSWithCABundle(t *testing.T) {
-	srv := httptest.NewTLSServer(emulator.NewBedrock(emulator.BedrockOptions{Credentials: map[string]string{"AKIDTEST": "secret"}}))
+	srv := httptest.NewTLSServer(bedrockemu.New(bedrockemu.Options{Credentials: map[string]string{"AKIDTEST": "secret"}}))
 	defer srv.Close()
 	bundle := filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})

@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"context"
@@ -152,19 +152,19 @@ func RequestKey(model string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// cutIndex is the index of the event that a stream fault ("cut" or
+// CutIndex is the index of the event that a stream fault ("cut" or
 // "stream-error") replaces, -1 for any other fault. A cut never lets the
 // last event (message_stop) through, however large cut is.
-func cutIndex(fault string, cut, events int) int {
+func CutIndex(fault string, cut, events int) int {
 	if fault == "cut" || fault == "stream-error" {
 		return min(cut, events-1)
 	}
 	return -1
 }
 
-// pause waits for d, the delay a directive asked for, and reports false if
+// Pause waits for d, the delay a directive asked for, and reports false if
 // ctx ended first (the client went away), so that no goroutine outlives it.
-func pause(ctx context.Context, d time.Duration) bool {
+func Pause(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}

@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"encoding/json"
@@ -65,7 +65,8 @@ type wireToolUse struct {
 	Input json.RawMessage `json:"input"`
 }
 
-func mustJSON(v any) []byte {
+// MustJSON encodes v, which is always encodable: the emulators' own wire types.
+func MustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("emulator: " + err.Error())
@@ -86,7 +87,7 @@ func (r *Reply) wireUsage(output int) json.RawMessage {
 	} else {
 		u.CacheCreation.Ephemeral5m = r.usage.CacheCreationInputTokens
 	}
-	return mustJSON(u)
+	return MustJSON(u)
 }
 
 // wireBlock is b as the complete message shows it (full is true) or as
@@ -123,7 +124,7 @@ func (r *Reply) Message() []byte {
 	for _, b := range r.blocks {
 		m.Content = append(m.Content, wireBlock(b, true))
 	}
-	return mustJSON(m)
+	return MustJSON(m)
 }
 
 // Events returns the SSE events a streaming call produces, in order:
@@ -136,7 +137,7 @@ func (r *Reply) Message() []byte {
 func (r *Reply) Events() []claudebridge.Event {
 	var events []claudebridge.Event
 	add := func(typ string, v any) {
-		events = append(events, claudebridge.Event{Type: typ, Data: mustJSON(v)})
+		events = append(events, claudebridge.Event{Type: typ, Data: MustJSON(v)})
 	}
 	start := wireMessage{ID: r.id, Type: "message", Role: "assistant", Model: r.model,
 		Content: []any{}, Usage: r.wireUsage(1)}

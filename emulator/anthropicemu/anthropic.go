@@ -1,4 +1,4 @@
-package emulator
+package anthropicemu
 
 import (
 	"context"
@@ -17,10 +17,11 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 )
 
-// AnthropicOptions configures the Anthropic API emulator.
-type AnthropicOptions struct {
+// Options configures the Anthropic API emulator.
+type Options struct {
 	// APIKeys are the keys accepted in x-api-key or as OAuth bearer tokens.
 	// Empty means any non-empty key is accepted.
 	APIKeys []string
@@ -40,10 +41,10 @@ var anthropicVersions = map[string]bool{"2023-06-01": true, "2023-01-01": true, 
 type anthropicServer struct {
 	keys   []string
 	log    *slog.Logger
-	faults FaultCounter
+	faults sim.FaultCounter
 }
 
-// NewAnthropic returns the Anthropic API emulator: POST /v1/messages (JSON,
+// New returns the Anthropic API emulator: POST /v1/messages (JSON,
 // or SSE with stream true, one ping after the first content_block_start as
 // the API sends it),
 // POST /v1/messages/count_tokens, GET /v1/models (paged with limit,
@@ -52,7 +53,7 @@ type anthropicServer struct {
 // response carrying a request-id header, and obeys the Directives of each
 // message request: faults with their status and error type, delays that end
 // when the client goes away, and cut or failing streams.
-func NewAnthropic(opts AnthropicOptions) http.Handler {
+func New(opts Options) http.Handler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,7 +105,7 @@ func errorBody(typ, message, requestID string) []byte {
 	e.Error.Type = typ
 	e.Error.Message = message
 	e.RequestID = requestID
-	return mustJSON(e)
+	return sim.MustJSON(e)
 }
 
 func writeAnthropicError(w http.ResponseWriter, status int, typ, message string) {
@@ -122,7 +123,7 @@ func writeDomainError(w http.ResponseWriter, err error) {
 func anthropicRequestID() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	return "req_011C" + idChars(b, "req", 20)
+	return "req_011C" + sim.IDChars(b, "req", 20)
 }
 
 // recorder keeps the status for the request log; Unwrap keeps flushing and
@@ -227,7 +228,7 @@ func (s *anthropicServer) accepts(key string) bool {
 
 // readBody reads a JSON object body and the catalog model it names; it
 // writes the error response itself and returns ok false on failure.
-func readBody(w http.ResponseWriter, r *http.Request) (body []byte, fields map[string]json.RawMessage, model CatalogModel, ok bool) {
+func readBody(w http.ResponseWriter, r *http.Request) (body []byte, fields map[string]json.RawMessage, model sim.CatalogModel, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAnthropicBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -252,7 +253,7 @@ func readBody(w http.ResponseWriter, r *http.Request) (body []byte, fields map[s
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", "model: Input should be a valid string")
 		return nil, nil, model, false
 	}
-	model, found := LookupModel(id)
+	model, found := sim.LookupModel(id)
 	if !found || strings.HasPrefix(id, "anthropic.") || strings.Contains(id, ".anthropic.") {
 		writeAnthropicError(w, http.StatusNotFound, "not_found_error", "model: "+id)
 		return nil, nil, model, false
@@ -265,7 +266,7 @@ func (s *anthropicServer) countTokens(w http.ResponseWriter, r *http.Request) st
 	if !ok {
 		return "bad body"
 	}
-	n, err := CountTokens(model.ID, fields)
+	n, err := sim.CountTokens(model.ID, fields)
 	if err != nil {
 		writeDomainError(w, err)
 		return "invalid"
@@ -281,21 +282,21 @@ func (s *anthropicServer) messages(w http.ResponseWriter, r *http.Request) strin
 		return "bad body"
 	}
 	var stream bool
-	if raw := fields["stream"]; given(raw) {
+	if raw := fields["stream"]; sim.Given(raw) {
 		_ = json.Unmarshal(raw, &stream) // Answer rejects a non-boolean
 	}
-	reply, err := Answer(model.ID, fields)
+	reply, err := sim.Answer(model.ID, fields)
 	if err != nil {
 		writeDomainError(w, err)
 		return "invalid"
 	}
 	d := reply.Directives
 	fault := ""
-	if s.faults.Fire(RequestKey(model.ID, body), d) {
+	if s.faults.Fire(sim.RequestKey(model.ID, body), d) {
 		fault = d.Fault
 	}
 	ctx := r.Context()
-	if !pause(ctx, d.FirstDelay) {
+	if !sim.Pause(ctx, d.FirstDelay) {
 		return "client gone"
 	}
 	switch fault {
@@ -327,7 +328,7 @@ func (s *anthropicServer) messages(w http.ResponseWriter, r *http.Request) strin
 		s.writeStream(ctx, w, reply, fault)
 		return model.ID + " stream " + fault
 	}
-	if !pause(ctx, d.Delay*time.Duration(len(reply.Events()))) {
+	if !sim.Pause(ctx, d.Delay*time.Duration(len(reply.Events()))) {
 		return "client gone"
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -335,7 +336,7 @@ func (s *anthropicServer) messages(w http.ResponseWriter, r *http.Request) strin
 	return model.ID
 }
 
-func (s *anthropicServer) writeFault(w http.ResponseWriter, fault string, d Directives) {
+func (s *anthropicServer) writeFault(w http.ResponseWriter, fault string, d sim.Directives) {
 	f := anthropicFaults[fault]
 	retryAfter := d.RetryAfter
 	if retryAfter == 0 && f.status == http.StatusTooManyRequests {
@@ -354,10 +355,10 @@ func (s *anthropicServer) writeFault(w http.ResponseWriter, fault string, d Dire
 // after the first content_block_start. A "cut" fault closes the connection after d.Cut
 // events (never sending message_stop); "stream-error" sends an error event
 // there and ends the stream.
-func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter, reply *Reply, fault string) {
+func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter, reply *sim.Reply, fault string) {
 	d := reply.Directives
 	events := reply.Events()
-	cutAt := cutIndex(fault, d.Cut, len(events))
+	cutAt := sim.CutIndex(fault, d.Cut, len(events))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -375,7 +376,7 @@ func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter
 			_ = rc.Flush()
 			return
 		}
-		if i > 0 && !pause(ctx, d.Delay) {
+		if i > 0 && !sim.Pause(ctx, d.Delay) {
 			return
 		}
 		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data); err != nil {
@@ -412,19 +413,19 @@ type modelJSON struct {
 	CreatedAt   string `json:"created_at"`
 }
 
-func toModelJSON(m CatalogModel) modelJSON {
+func toModelJSON(m sim.CatalogModel) modelJSON {
 	return modelJSON{Type: "model", ID: m.ID, DisplayName: m.DisplayName, CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
 func (s *anthropicServer) getModel(w http.ResponseWriter, r *http.Request) string {
 	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/models/"), "/")
-	m, ok := LookupModel(id)
+	m, ok := sim.LookupModel(id)
 	if !ok || m.ID != id && !slices.Contains(m.Aliases, id) {
 		writeAnthropicError(w, http.StatusNotFound, "not_found_error", "model: "+id)
 		return "unknown model"
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(mustJSON(toModelJSON(m)))
+	_, _ = w.Write(sim.MustJSON(toModelJSON(m)))
 	return m.ID
 }
 
@@ -450,14 +451,14 @@ func (s *anthropicServer) listModels(w http.ResponseWriter, r *http.Request) str
 		limit = n
 	}
 	index := func(id string) int {
-		for i, m := range Catalog {
+		for i, m := range sim.Catalog {
 			if m.ID == id {
 				return i
 			}
 		}
 		return -1
 	}
-	from, to := 0, len(Catalog)
+	from, to := 0, len(sim.Catalog)
 	if after := q.Get("after_id"); after != "" {
 		i := index(after)
 		if i < 0 {
@@ -490,12 +491,12 @@ func (s *anthropicServer) listModels(w http.ResponseWriter, r *http.Request) str
 		LastID  *string     `json:"last_id"`
 	}{Data: []modelJSON{}, HasMore: hasMore}
 	for i := from; i < to; i++ {
-		page.Data = append(page.Data, toModelJSON(Catalog[i]))
+		page.Data = append(page.Data, toModelJSON(sim.Catalog[i]))
 	}
 	if n := len(page.Data); n > 0 {
 		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[n-1].ID
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(mustJSON(page))
+	_, _ = w.Write(sim.MustJSON(page))
 	return "models"
 }

@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"context"
@@ -29,12 +29,12 @@ const (
 	sonnet45   = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 )
 
-func newBedrockServer(t *testing.T, opts BedrockOptions) *httptest.Server {
+func newBedrockServer(t *testing.T, opts Options) *httptest.Server {
 	t.Helper()
 	if opts.Credentials == nil {
 		opts.Credentials = map[string]string{testKeyID: testSecret}
 	}
-	srv := httptest.NewServer(NewBedrock(opts))
+	srv := httptest.NewServer(New(opts))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -66,7 +66,7 @@ func invokeBody(question string, extra map[string]any) []byte {
 }
 
 func TestInvokeModel(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	ctx := context.Background()
 	for _, modelID := range []string{
@@ -129,7 +129,7 @@ func TestInvokeModel(t *testing.T) {
 }
 
 func TestInvokeModelWithResponseStream(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	out, err := client.InvokeModelWithResponseStream(context.Background(), &bedrockruntime.InvokeModelWithResponseStreamInput{
 		ModelId: aws.String(sonnet45),
@@ -194,7 +194,7 @@ func readChunks(stream *bedrockruntime.InvokeModelWithResponseStreamEventStream)
 }
 
 func TestBedrockFaults(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	cases := []struct {
 		directive string
@@ -237,7 +237,7 @@ func assertAPIError(t *testing.T, err error, target any, status int) {
 }
 
 func TestFaultFiresOnlyNTimes(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	in := &bedrockruntime.InvokeModelInput{ModelId: aws.String(sonnet45), Body: invokeBody("count me [[throttle*2]]", nil)}
 	for i := 0; i < 2; i++ {
@@ -250,7 +250,7 @@ func TestFaultFiresOnlyNTimes(t *testing.T) {
 }
 
 func TestStreamFaults(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	stream := func(question string) ([]map[string]any, error) {
 		out, err := client.InvokeModelWithResponseStream(context.Background(), &bedrockruntime.InvokeModelWithResponseStreamInput{
@@ -291,7 +291,7 @@ func TestStreamFaults(t *testing.T) {
 
 	// A fresh server and client, so that the connections cut above play
 	// no part in timing this one.
-	srv = newBedrockServer(t, BedrockOptions{})
+	srv = newBedrockServer(t, Options{})
 	client = runtimeClient(srv, testKeyID, testSecret)
 	start := time.Now()
 	if _, err := stream("hello [[slow=30]] [[words=3]]"); err != nil {
@@ -303,7 +303,7 @@ func TestStreamFaults(t *testing.T) {
 }
 
 func TestInvokeModelValidation(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	weather := map[string]any{"name": "weather", "description": "Weather", "input_schema": map[string]any{"type": "object"}}
 	deferred := map[string]any{"name": "weather", "description": "Weather", "input_schema": map[string]any{"type": "object"}, "defer_loading": true}
@@ -346,7 +346,7 @@ func TestInvokeModelValidation(t *testing.T) {
 }
 
 func TestCountTokens(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	count := func(model string, body []byte) (int32, error) {
 		out, err := client.CountTokens(context.Background(), &bedrockruntime.CountTokensInput{

@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -17,7 +18,7 @@ import (
 )
 
 func TestControlPlane(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := bedrock.New(bedrock.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
@@ -32,7 +33,7 @@ func TestControlPlane(t *testing.T) {
 	for _, m := range fms.ModelSummaries {
 		found[aws.ToString(m.ModelId)] = m
 	}
-	for _, c := range Catalog {
+	for _, c := range sim.Catalog {
 		if _, ok := found[bedrockIDOf(t, c.ID)]; !ok {
 			t.Errorf("catalog model %s is not listed", c.ID)
 		}
@@ -105,7 +106,7 @@ func bedrockIDOf(t *testing.T, anthropicID string) string {
 }
 
 func TestRegionalProfiles(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{Region: "eu-west-1"})
+	srv := newBedrockServer(t, Options{Region: "eu-west-1"})
 	client := bedrock.New(bedrock.Options{
 		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
@@ -123,7 +124,7 @@ func TestRegionalProfiles(t *testing.T) {
 }
 
 func TestGetSecretValue(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{Secrets: map[string]string{"claudebridge/anthropic": "sk-ant-emulated"}})
+	srv := newBedrockServer(t, Options{Secrets: map[string]string{"claudebridge/anthropic": "sk-ant-emulated"}})
 	client := secretsmanager.New(secretsmanager.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
@@ -157,7 +158,7 @@ func TestGetSecretValue(t *testing.T) {
 }
 
 func TestProfilesFollowTheModelTablesGeographies(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{Region: "ap-northeast-1"})
+	srv := newBedrockServer(t, Options{Region: "ap-northeast-1"})
 	client := bedrock.New(bedrock.Options{
 		Region: "ap-northeast-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),

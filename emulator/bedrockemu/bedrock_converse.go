@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/converse"
@@ -41,12 +42,12 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 		e.Write(w, requestID)
 		return
 	}
-	reply, err := Answer(ref.Model.answerID(), fields)
+	reply, err := sim.Answer(ref.Model.answerID(), fields)
 	if err != nil {
 		answerError(err).Write(w, requestID)
 		return
 	}
-	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
+	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return
 	}
@@ -68,12 +69,12 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 // converseStream writes the answer as ConverseStream events, each an
 // event-stream message whose :event-type is the event's name and whose
 // payload is its JSON.
-func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, requestID string, reply *Reply, fire bool, start time.Time) {
+func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, requestID string, reply *sim.Reply, fire bool, start time.Time) {
 	d := reply.Directives
 	events := reply.Events()
 	cutAt := -1
 	if fire {
-		cutAt = cutIndex(d.Fault, d.Cut, len(events))
+		cutAt = sim.CutIndex(d.Fault, d.Cut, len(events))
 	}
 	w.Header().Set("Content-Type", bedrockwire.EventStreamContentType)
 	w.Header().Set("X-Amzn-RequestId", requestID)
@@ -103,9 +104,9 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 // startFaults applies the directives that act before a response starts:
 // the first-byte delay and the faults that are plain errors or resets. It
 // reports whether a fault fired and whether the response is already done.
-func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requestID, key string, d Directives, stream bool) (fire, done bool) {
+func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requestID, key string, d sim.Directives, stream bool) (fire, done bool) {
 	fire = b.faults.Fire(key, d)
-	if !pause(r.Context(), d.FirstDelay) {
+	if !sim.Pause(r.Context(), d.FirstDelay) {
 		return fire, true
 	}
 	if !fire {

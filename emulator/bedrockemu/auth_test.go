@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
@@ -59,7 +60,7 @@ func apiErrorCode(t *testing.T, err error) (string, int) {
 }
 
 func TestSigV4Refusals(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	in := &bedrockruntime.InvokeModelInput{ModelId: aws.String(sonnet45), Body: invokeBody("hi", nil)}
 
 	_, err := runtimeClient(srv, testKeyID, "wrong-secret").InvokeModel(context.Background(), in)
@@ -95,7 +96,7 @@ func TestSigV4Refusals(t *testing.T) {
 	}
 
 	// A signature older than 15 minutes has expired.
-	late := newBedrockServer(t, BedrockOptions{Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	late := newBedrockServer(t, Options{Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	_, err = runtimeClient(late, testKeyID, testSecret).InvokeModel(context.Background(), in)
 	if code, status := apiErrorCode(t, err); code != "InvalidSignatureException" || status != 403 {
 		t.Errorf("expired: %s %d", code, status)
@@ -103,7 +104,7 @@ func TestSigV4Refusals(t *testing.T) {
 }
 
 func TestAnyKeyWhenNoCredentials(t *testing.T) {
-	srv := httptest.NewServer(NewBedrock(BedrockOptions{}))
+	srv := httptest.NewServer(New(Options{}))
 	defer srv.Close()
 	_, err := runtimeClient(srv, "ANYKEY", "any-secret").InvokeModel(context.Background(), &bedrockruntime.InvokeModelInput{ModelId: aws.String(sonnet45), Body: invokeBody("hi", nil)})
 	if err != nil {
@@ -113,7 +114,7 @@ func TestAnyKeyWhenNoCredentials(t *testing.T) {
 
 func TestBearerToken(t *testing.T) {
 	// The SDK sends bearer tokens over HTTPS only.
-	srv := httptest.NewTLSServer(NewBedrock(BedrockOptions{BearerTokens: []string{"ABSKgood-key"}}))
+	srv := httptest.NewTLSServer(New(Options{BearerTokens: []string{"ABSKgood-key"}}))
 	defer srv.Close()
 	client := func(token string) *bedrockruntime.Client {
 		return bedrockruntime.New(bedrockruntime.Options{
@@ -139,7 +140,7 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := NewHTTPServer(NewBedrock(BedrockOptions{Credentials: map[string]string{testKeyID: testSecret}}))
+	server := emulator.NewHTTPServer(New(Options{Credentials: map[string]string{testKeyID: testSecret}}))
 	go server.Serve(ln)
 	defer server.Close()
 

@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"container/list"
@@ -13,12 +13,12 @@ import (
 const (
 	requestOverhead = 3    // every request
 	messageOverhead = 4    // every message: role and turn markers
-	imageTokens     = 1600 // any image, whatever its size
+	ImageTokens     = 1600 // any image, whatever its size
 	documentTokens  = 2000 // any non-text document (a PDF)
 )
 
-// textTokens counts the tokens of s: one per started 4 bytes.
-func textTokens(s string) int {
+// TextTokens counts the tokens of s: one per started 4 bytes.
+func TextTokens(s string) int {
 	return (len(s) + 3) / 4
 }
 
@@ -26,20 +26,20 @@ func textTokens(s string) int {
 func blockTokens(b contentBlock) int {
 	switch b.Type {
 	case "text":
-		return textTokens(b.Text)
+		return TextTokens(b.Text)
 	case "image":
-		return imageTokens
+		return ImageTokens
 	case "document":
 		var src struct {
 			Type string `json:"type"`
 			Data string `json:"data"`
 		}
 		if json.Unmarshal(b.Source, &src) == nil && src.Type == "text" {
-			return textTokens(src.Data)
+			return TextTokens(src.Data)
 		}
 		return documentTokens
 	case "tool_result":
-		n := textTokens(b.ToolUseID)
+		n := TextTokens(b.ToolUseID)
 		for _, nb := range b.Nested {
 			n += blockTokens(nb)
 		}
@@ -50,7 +50,7 @@ func blockTokens(b contentBlock) int {
 		return 0
 	}
 	// Tool calls and anything else: the block as JSON.
-	return textTokens(string(b.Raw))
+	return TextTokens(string(b.Raw))
 }
 
 // segment is one unit of the prompt in the order the API caches it: tools,
@@ -63,7 +63,7 @@ type segment struct {
 }
 
 func cacheTTL(raw json.RawMessage) (time.Duration, bool) {
-	if !given(raw) {
+	if !Given(raw) {
 		return 0, false
 	}
 	var cc struct {
@@ -80,7 +80,7 @@ func (r *request) segments() []segment {
 	var segs []segment
 	for _, t := range r.tools {
 		ttl, bp := cacheTTL(t.CacheControl)
-		segs = append(segs, segment{bytes: t.Raw, tokens: textTokens(string(t.Raw)), breakpoint: bp, ttl: ttl})
+		segs = append(segs, segment{bytes: t.Raw, tokens: TextTokens(string(t.Raw)), breakpoint: bp, ttl: ttl})
 	}
 	for _, b := range r.system {
 		ttl, bp := cacheTTL(b.CacheControl)

@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -29,12 +30,12 @@ func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID
 		e.Write(w, requestID)
 		return
 	}
-	reply, err := Answer(ref.Model.AnthropicID, fields)
+	reply, err := sim.Answer(ref.Model.AnthropicID, fields)
 	if err != nil {
 		answerError(err).Write(w, requestID)
 		return
 	}
-	fire, done := b.startFaults(w, r, requestID, RequestKey(modelID, body), reply.Directives, stream)
+	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return
 	}
@@ -65,13 +66,13 @@ func setTokenHeaders(h http.Header, u claudebridge.Usage) {
 // stream writes the Messages events of reply as event-stream chunks, with
 // the invocation metrics on message_stop, honouring the stream faults and
 // pacing of its directives.
-func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, requestID string, reply *Reply, fire bool, start time.Time) {
+func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, requestID string, reply *sim.Reply, fire bool, start time.Time) {
 	d := reply.Directives
 	events := reply.Events()
 	usage := reply.Usage()
 	cutAt := -1
 	if fire {
-		cutAt = cutIndex(d.Fault, d.Cut, len(events))
+		cutAt = sim.CutIndex(d.Fault, d.Cut, len(events))
 	}
 	h := w.Header()
 	h.Set("Content-Type", bedrockwire.EventStreamContentType)
@@ -126,7 +127,7 @@ func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID st
 	// CountTokens, not Answer: counting must not touch the prompt cache.
 	// The InvokeModel body carries max_tokens, which a count does not take.
 	delete(fields, "max_tokens")
-	n, err := CountTokens(ref.Model.AnthropicID, fields)
+	n, err := sim.CountTokens(ref.Model.AnthropicID, fields)
 	if err != nil {
 		answerError(err).Write(w, requestID)
 		return

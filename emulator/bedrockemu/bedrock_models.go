@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"strings"
@@ -219,7 +219,7 @@ type applicationProfile struct {
 	Wraps string
 }
 
-// defaultApplicationProfiles is used when BedrockOptions has none.
+// defaultApplicationProfiles is used when Options has none.
 var defaultApplicationProfiles = []applicationProfile{
 	{ID: "emulator-sonnet", Name: "emulator-sonnet", Wraps: "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
 }

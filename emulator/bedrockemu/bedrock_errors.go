@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -30,7 +31,7 @@ func onDemandUnsupported(modelID string) *bedrockwire.Error {
 
 // faultError is the error a fault directive asks for, or nil for faults
 // that are not a plain error response (reset, cut, stream-error).
-func faultError(d Directives) *bedrockwire.Error {
+func faultError(d sim.Directives) *bedrockwire.Error {
 	var e *bedrockwire.Error
 	switch d.Fault {
 	case "throttle":
@@ -57,7 +58,7 @@ func faultError(d Directives) *bedrockwire.Error {
 // beforeStreamEvent plays, before event i of a Bedrock stream (InvokeModel
 // or Converse), the fault the request asked for at cutAt, or the pause
 // between events; false ends the stream.
-func beforeStreamEvent(ctx context.Context, fw *bedrockwire.EventWriter, d Directives, i, cutAt int) bool {
+func beforeStreamEvent(ctx context.Context, fw *bedrockwire.EventWriter, d sim.Directives, i, cutAt int) bool {
 	if i == cutAt {
 		if d.Fault == "cut" {
 			panic(http.ErrAbortHandler)
@@ -65,7 +66,7 @@ func beforeStreamEvent(ctx context.Context, fw *bedrockwire.EventWriter, d Direc
 		fw.Exception(streamExceptionType(d.Fault))
 		return false
 	}
-	return i == 0 || pause(ctx, d.Delay)
+	return i == 0 || sim.Pause(ctx, d.Delay)
 }
 
 // streamExceptionType is the exception frame a fault becomes once a stream

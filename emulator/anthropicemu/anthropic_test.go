@@ -1,4 +1,4 @@
-package emulator
+package anthropicemu
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -32,7 +34,7 @@ func (c *countedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func newAnthropicServer(t *testing.T) (*httptest.Server, *countedHandler) {
 	t.Helper()
-	h := &countedHandler{h: NewAnthropic(AnthropicOptions{APIKeys: []string{testAnthropicKey}})}
+	h := &countedHandler{h: New(Options{APIKeys: []string{testAnthropicKey}})}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, h
@@ -74,7 +76,7 @@ func TestAnthropicMessagesText(t *testing.T) {
 	if len(msg.Content) != 1 || !strings.Contains(msg.Content[0].Text, "<script>alert(1)</script>") {
 		t.Fatalf("answer does not quote the question: %+v", msg.Content)
 	}
-	if want := int64(textTokens(msg.Content[0].Text)); msg.Usage.OutputTokens != want {
+	if want := int64(sim.TextTokens(msg.Content[0].Text)); msg.Usage.OutputTokens != want {
 		t.Errorf("output_tokens %d, want %d", msg.Usage.OutputTokens, want)
 	}
 	if msg.Usage.InputTokens <= 0 {
@@ -293,7 +295,7 @@ func TestAnthropicImageInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(msg.Content[0].Text, "image") || msg.Usage.InputTokens < imageTokens {
+	if !strings.Contains(msg.Content[0].Text, "image") || msg.Usage.InputTokens < sim.ImageTokens {
 		t.Fatalf("image answer %q, input_tokens %d", msg.Content[0].Text, msg.Usage.InputTokens)
 	}
 	params.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewImageBlockBase64("image/tiff", png))}
@@ -339,14 +341,14 @@ func TestAnthropicModels(t *testing.T) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != len(Catalog) || ids[0] != Catalog[0].ID || ids[len(ids)-1] != Catalog[len(Catalog)-1].ID {
+	if len(ids) != len(sim.Catalog) || ids[0] != sim.Catalog[0].ID || ids[len(ids)-1] != sim.Catalog[len(sim.Catalog)-1].ID {
 		t.Fatalf("paged ids %v", ids)
 	}
-	page, err := client.Models.List(anthropicTestContext(t), anthropic.ModelListParams{Limit: anthropic.Int(2), BeforeID: anthropic.String(Catalog[3].ID)})
+	page, err := client.Models.List(anthropicTestContext(t), anthropic.ModelListParams{Limit: anthropic.Int(2), BeforeID: anthropic.String(sim.Catalog[3].ID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Data) != 2 || page.Data[0].ID != Catalog[1].ID || !page.HasMore {
+	if len(page.Data) != 2 || page.Data[0].ID != sim.Catalog[1].ID || !page.HasMore {
 		t.Errorf("before_id page %+v", page)
 	}
 	m, err := client.Models.Get(anthropicTestContext(t), "claude-sonnet-4-5", anthropic.ModelGetParams{})
@@ -599,3 +601,6 @@ func wantAnthropicError(t *testing.T, err error, status int, typ string) *anthro
 	}
 	return apiErr
 }
+
+// sonnet is the model the tests ask for.
+const sonnet = "claude-sonnet-4-5-20250929"

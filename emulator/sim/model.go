@@ -1,7 +1,9 @@
-// Package emulator holds the Bedrock runtime and Anthropic API emulators: HTTP
-// handlers that speak the real wire formats and answer deterministically from
-// the request, with fault directives a test writes into its prompt.
-package emulator
+// Package sim is the simulated Claude that both emulators serve: it
+// validates a Messages request as the API does, answers deterministically
+// from it (text, thinking, tool use, usage with cache tokens), and reads
+// the fault directives a test writes into its prompt ([[throttle*2]],
+// [[words=40]], ...). The wire formats are the emulators' own.
+package sim
 
 import (
 	"crypto/hmac"
@@ -67,7 +69,7 @@ func Answer(model string, fields map[string]json.RawMessage) (*Reply, error) {
 	seed := requestSeed(model, fields)
 	c := composer{req: req, seed: seed, remaining: req.maxTokens}
 	c.reply = &Reply{
-		id:         "msg_01" + idChars(seed, "msg", 22),
+		id:         "msg_01" + IDChars(seed, "msg", 22),
 		model:      model,
 		stopReason: "end_turn",
 	}
@@ -143,17 +145,17 @@ func (c *composer) compose(user message) {
 	if c.req.thinking != "" && !prefill {
 		if c.reply.Directives.Redacted {
 			data := base64.StdEncoding.EncodeToString(append([]byte("cbemu-redacted:"), c.seed[:24]...))
-			if !c.spend(textTokens(data)) {
+			if !c.spend(TextTokens(data)) {
 				return
 			}
 			c.reply.blocks = append(c.reply.blocks, block{Type: "redacted_thinking", Data: data})
 		}
 		thought := fmt.Sprintf("The user wrote: %q. I should answer directly, quote what was asked, and keep it short and clear.", clip(question, 200))
 		budget := min(c.req.budgetTokens, c.remaining)
-		if textTokens(thought) > budget {
+		if TextTokens(thought) > budget {
 			thought = clipBytes(thought, budget*4)
 		}
-		c.spend(textTokens(thought))
+		c.spend(TextTokens(thought))
 		c.reply.blocks = append(c.reply.blocks, block{Type: "thinking", Text: thought, Signature: signThinking(thought)})
 		if c.remaining == 0 {
 			c.reply.stopReason = "max_tokens"
@@ -171,8 +173,8 @@ func (c *composer) compose(user message) {
 			}
 		}
 		input := exampleInput(t.InputSchema, question)
-		use := block{Type: "tool_use", ID: "toolu_01" + idChars(c.seed, "toolu", 22), Name: t.Name, Input: input}
-		if !c.spend(textTokens(t.Name) + textTokens(string(input))) {
+		use := block{Type: "tool_use", ID: "toolu_01" + IDChars(c.seed, "toolu", 22), Name: t.Name, Input: input}
+		if !c.spend(TextTokens(t.Name) + TextTokens(string(input))) {
 			return
 		}
 		c.reply.blocks = append(c.reply.blocks, use)
@@ -211,12 +213,12 @@ func (c *composer) text(lead string, words int) bool {
 			c.reply.stopSequence = &seq
 		}
 	}
-	truncated := textTokens(s) > c.remaining
+	truncated := TextTokens(s) > c.remaining
 	if truncated {
 		s = clipBytes(s, c.remaining*4)
 		c.reply.stopSequence = nil
 	}
-	ok := c.spend(textTokens(s))
+	ok := c.spend(TextTokens(s))
 	if truncated {
 		c.reply.stopReason = "max_tokens"
 	}
@@ -419,8 +421,8 @@ func requestSeed(model string, fields map[string]json.RawMessage) []byte {
 
 const idAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-// idChars returns n base58 characters derived from seed and purpose.
-func idChars(seed []byte, purpose string, n int) string {
+// IDChars returns n base58 characters derived from seed and purpose.
+func IDChars(seed []byte, purpose string, n int) string {
 	h := sha256.Sum256(append([]byte(purpose+":"), seed...))
 	out := make([]byte, n)
 	for i := range out {

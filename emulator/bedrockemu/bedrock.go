@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"crypto/rand"
@@ -6,19 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
-// BedrockOptions configure the Bedrock emulator.
-type BedrockOptions struct {
+// Options configure the Bedrock emulator.
+type Options struct {
 	// Region is the AWS region the emulator plays; signatures must be scoped
 	// to it and ARNs name it. Default "us-east-1".
 	Region string
@@ -38,13 +38,13 @@ type BedrockOptions struct {
 	Now func() time.Time
 }
 
-// bedrockServer is the handler NewBedrock returns.
+// bedrockServer is the handler New returns.
 type bedrockServer struct {
 	region              string
 	auth                *requestAuth
 	secrets             map[string]string
 	log                 *slog.Logger
-	faults              FaultCounter
+	faults              sim.FaultCounter
 	applicationProfiles map[string]applicationProfile
 	started             time.Time
 }
@@ -52,14 +52,14 @@ type bedrockServer struct {
 // maxBedrockBody is the largest request body accepted.
 const maxBedrockBody = 32 << 20
 
-// NewBedrock returns one handler for everything the AWS SDKs call on
+// New returns one handler for everything the AWS SDKs call on
 // Bedrock: the runtime (InvokeModel, InvokeModelWithResponseStream,
 // CountTokens, Converse, ConverseStream), the control plane
 // (ListFoundationModels, GetFoundationModel, ListInferenceProfiles,
 // GetInferenceProfile) and Secrets Manager's GetSecretValue, told apart by
 // path and X-Amz-Target. Every request must be signed (SigV4) or, for
 // Bedrock, carry an API key.
-func NewBedrock(opts BedrockOptions) http.Handler {
+func New(opts Options) http.Handler {
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
@@ -177,19 +177,4 @@ func writeJSON(w http.ResponseWriter, requestID string, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.Write(body)
-}
-
-// NewHTTPServer returns an http.Server for h that speaks HTTP/1.1 and
-// HTTP/2 without TLS (prior knowledge, as the AWS SDK for JavaScript v3
-// and gRPC-style clients use) on the same port.
-func NewHTTPServer(h http.Handler) *http.Server {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 30 * time.Second}
-}
-
-// Serve serves h on ln with NewHTTPServer until ln fails or is closed.
-func Serve(ln net.Listener, h http.Handler) error {
-	return NewHTTPServer(h).Serve(ln)
 }

@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"bytes"
@@ -179,7 +179,7 @@ func TestAnswerLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.stopReason != "max_tokens" || r.Usage().OutputTokens != 5 || textTokens(r.blocks[0].Text) > 5 {
+	if r.stopReason != "max_tokens" || r.Usage().OutputTokens != 5 || TextTokens(r.blocks[0].Text) > 5 {
 		t.Errorf("max_tokens: %s", r.Message())
 	}
 	r, err = Answer(sonnet, fieldsOf(t, `{"max_tokens":500,"stop_sequences":["STOP"],"messages":[{"role":"user","content":"say STOP now"}]}`))
@@ -193,7 +193,7 @@ func TestAnswerLimits(t *testing.T) {
 
 func TestAnswerCacheTokens(t *testing.T) {
 	system := strings.Repeat("Cached instructions. ", 100) + time.Now().String()
-	body := `{"max_tokens":50,"system":[{"type":"text","text":` + string(mustJSON(system)) + `,"cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":"%s"}]}`
+	body := `{"max_tokens":50,"system":[{"type":"text","text":` + string(MustJSON(system)) + `,"cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":"%s"}]}`
 	first, err := Answer(sonnet, fieldsOf(t, strings.Replace(body, "%s", "one", 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestAnswerCacheTokens(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return string(mustJSON(n)) }
+func itoa(n int) string { return string(MustJSON(n)) }
 
 func TestParseDirectives(t *testing.T) {
 	for _, tc := range []struct {

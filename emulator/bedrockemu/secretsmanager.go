@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"crypto/sha256"

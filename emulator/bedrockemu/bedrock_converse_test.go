@@ -1,4 +1,4 @@
-package emulator
+package bedrockemu
 
 import (
 	"context"
@@ -16,7 +16,7 @@ func userText(text string) []types.Message {
 }
 
 func TestConverse(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	out, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{
 		ModelId:         aws.String(sonnet45),
@@ -51,7 +51,7 @@ func TestConverse(t *testing.T) {
 }
 
 func TestConverseStream(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	out, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
 		ModelId:  aws.String(sonnet45),
@@ -112,7 +112,7 @@ func TestConverseStream(t *testing.T) {
 }
 
 func TestCountTokensConverse(t *testing.T) {
-	srv := newBedrockServer(t, BedrockOptions{})
+	srv := newBedrockServer(t, Options{})
 	client := runtimeClient(srv, testKeyID, testSecret)
 	out, err := client.CountTokens(context.Background(), &bedrockruntime.CountTokensInput{
 		ModelId: aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"),

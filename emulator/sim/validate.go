@@ -1,4 +1,4 @@
-package emulator
+package sim
 
 import (
 	"bytes"
@@ -122,12 +122,13 @@ func parseRequest(fields map[string]json.RawMessage, requireMaxTokens bool, maxO
 	return r, nil
 }
 
-func given(raw json.RawMessage) bool {
+// Given reports whether a field was sent with a value other than null.
+func Given(raw json.RawMessage) bool {
 	return len(raw) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
 func (r *request) parseMaxTokens(raw json.RawMessage, required bool, maxOutput int) error {
-	if !given(raw) {
+	if !Given(raw) {
 		if required {
 			return invalid("max_tokens: Field required")
 		}
@@ -152,7 +153,7 @@ func (r *request) parseMaxTokens(raw json.RawMessage, required bool, maxOutput i
 }
 
 func (r *request) parseMessages(raw json.RawMessage) error {
-	if !given(raw) {
+	if !Given(raw) {
 		return invalid("messages: Field required")
 	}
 	var items []json.RawMessage
@@ -176,7 +177,7 @@ func (r *request) parseMessages(raw json.RawMessage) error {
 		if *m.Role != "user" && *m.Role != "assistant" {
 			return invalid("messages.%d.role: Input should be 'user' or 'assistant'", i)
 		}
-		if !given(m.Content) {
+		if !Given(m.Content) {
 			return invalid("messages.%d.content: Field required", i)
 		}
 		last := i == len(items)-1
@@ -246,7 +247,7 @@ func parseBlock(path string, raw json.RawMessage) (contentBlock, error) {
 	case "image":
 		return b, checkImage(path, b.Source)
 	case "document":
-		if !given(b.Source) {
+		if !Given(b.Source) {
 			return b, invalid("%s.source: Field required", path)
 		}
 	case "tool_use", "server_tool_use":
@@ -257,7 +258,7 @@ func parseBlock(path string, raw json.RawMessage) (contentBlock, error) {
 			return b, invalid("%s.name: Field required", path)
 		}
 		var input map[string]any
-		if !given(b.Input) {
+		if !Given(b.Input) {
 			return b, invalid("%s.input: Field required", path)
 		}
 		if err := json.Unmarshal(b.Input, &input); err != nil {
@@ -267,7 +268,7 @@ func parseBlock(path string, raw json.RawMessage) (contentBlock, error) {
 		if b.ToolUseID == "" {
 			return b, invalid("%s.tool_use_id: Field required", path)
 		}
-		if given(b.Content) {
+		if Given(b.Content) {
 			nested, err := parseContent(path+".content", b.Content)
 			if err != nil {
 				return b, err
@@ -304,7 +305,7 @@ func typeErrorMessage(err error) string {
 }
 
 func checkImage(path string, raw json.RawMessage) error {
-	if !given(raw) {
+	if !Given(raw) {
 		return invalid("%s.source: Field required", path)
 	}
 	var src struct {
@@ -343,7 +344,7 @@ func checkImage(path string, raw json.RawMessage) error {
 }
 
 func (r *request) parseSystem(raw json.RawMessage) error {
-	if !given(raw) {
+	if !Given(raw) {
 		return nil
 	}
 	blocks, err := parseContent("system", raw)
@@ -360,7 +361,7 @@ func (r *request) parseSystem(raw json.RawMessage) error {
 }
 
 func (r *request) parseTools(raw, choice json.RawMessage) error {
-	if given(raw) {
+	if Given(raw) {
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return invalid("tools: Input should be a valid list")
@@ -380,7 +381,7 @@ func (r *request) parseTools(raw, choice json.RawMessage) error {
 				if !toolNamePattern.MatchString(t.Name) {
 					return invalid("tools.%d.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'", i)
 				}
-				if !given(t.InputSchema) {
+				if !Given(t.InputSchema) {
 					return invalid("tools.%d.custom.input_schema: Field required", i)
 				}
 				var schema struct {
@@ -401,7 +402,7 @@ func (r *request) parseTools(raw, choice json.RawMessage) error {
 			r.tools = append(r.tools, t)
 		}
 	}
-	if !given(choice) {
+	if !Given(choice) {
 		return nil
 	}
 	var c struct {
@@ -442,7 +443,7 @@ func (r *request) findTool(name string) *tool {
 
 func (r *request) parseSampling(fields map[string]json.RawMessage) error {
 	for _, name := range []string{"temperature", "top_p"} {
-		if raw := fields[name]; given(raw) {
+		if raw := fields[name]; Given(raw) {
 			var v float64
 			if err := json.Unmarshal(raw, &v); err != nil {
 				return invalid("%s: Input should be a valid number", name)
@@ -455,7 +456,7 @@ func (r *request) parseSampling(fields map[string]json.RawMessage) error {
 			}
 		}
 	}
-	if raw := fields["top_k"]; given(raw) {
+	if raw := fields["top_k"]; Given(raw) {
 		var v int
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return invalid("top_k: Input should be a valid integer")
@@ -464,13 +465,13 @@ func (r *request) parseSampling(fields map[string]json.RawMessage) error {
 			return invalid("top_k: Input should be greater than or equal to 0")
 		}
 	}
-	if raw := fields["stream"]; given(raw) {
+	if raw := fields["stream"]; Given(raw) {
 		var v bool
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return invalid("stream: Input should be a valid boolean")
 		}
 	}
-	if raw := fields["metadata"]; given(raw) {
+	if raw := fields["metadata"]; Given(raw) {
 		var v struct {
 			UserID *string `json:"user_id"`
 		}
@@ -481,7 +482,7 @@ func (r *request) parseSampling(fields map[string]json.RawMessage) error {
 			return invalid("metadata.user_id: String should have at most 256 characters")
 		}
 	}
-	if raw := fields["stop_sequences"]; given(raw) {
+	if raw := fields["stop_sequences"]; Given(raw) {
 		if err := json.Unmarshal(raw, &r.stopSequences); err != nil {
 			return invalid("stop_sequences: Input should be a valid list")
 		}
@@ -495,7 +496,7 @@ func (r *request) parseSampling(fields map[string]json.RawMessage) error {
 }
 
 func (r *request) parseThinking(raw, temperature json.RawMessage, checkBudget bool) error {
-	if !given(raw) {
+	if !Given(raw) {
 		return nil
 	}
 	var t struct {
@@ -525,7 +526,7 @@ func (r *request) parseThinking(raw, temperature json.RawMessage, checkBudget bo
 		return invalid("thinking: Input tag '%s' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'", t.Type)
 	}
 	r.thinking = t.Type
-	if given(temperature) {
+	if Given(temperature) {
 		var v float64
 		if json.Unmarshal(temperature, &v) == nil && v != 1 {
 			return invalid("`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility")

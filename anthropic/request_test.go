@@ -163,6 +163,7 @@ func FuzzFastChecksAgreeWithEncodingJSON(f *testing.F) {
 	f.Add([]byte(`[{"role":"user","content":[{"type":"text","type":null}]}]`))
 	f.Add([]byte(`[{"role":"","role":"user","content":[{"type":"image"}],"content":"x"}, null]`))
 	f.Add([]byte(`[{"role":"user","content":[{"type":1}]}]`))
+	f.Add([]byte(`{"\ud800\u0041":1,"\udc00\ud800":2,"\ud800\ud800\udc00":3}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var want map[string]json.RawMessage
 		if err := json.Unmarshal(body, &want); err != nil {

@@ -68,10 +68,19 @@ func UsageOf(body []byte) claudebridge.Usage {
 }
 
 // CheckedUsageOf is UsageOf for an answer not yet known to be well formed:
-// false if body is not JSON or its usage is not an object.
+// false if body is not JSON (as encoding/json has it) or its usage is not
+// an object. The usage comes last in an answer: the check and the search
+// are one scan.
 func CheckedUsageOf(body []byte) (claudebridge.Usage, bool) {
-	u := gjson.GetBytes(body, "usage")
-	if !gjson.ValidBytes(body) || u.Exists() && !u.IsObject() {
+	usage, ok := scanForUsage(body)
+	if !ok {
+		return claudebridge.Usage{}, false
+	}
+	if usage == nil {
+		return claudebridge.Usage{}, true
+	}
+	u := gjson.ParseBytes(usage)
+	if !u.IsObject() {
 		return claudebridge.Usage{}, false
 	}
 	return usageIn(u), true

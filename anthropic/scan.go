@@ -52,6 +52,30 @@ func scanRequest(body []byte) *scanned {
 	return r
 }
 
+// scanForUsage checks that body is JSON and returns the value of its first
+// top-level "usage" field (the one gjson.GetBytes finds), nil if it has
+// none or is not an object.
+func scanForUsage(body []byte) (usage []byte, ok bool) {
+	s := &scanner{b: body}
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '{' {
+		ok = s.object(func(key []byte, escaped bool) bool {
+			start := s.i
+			ok := s.value()
+			if usage == nil && keyIs(key, escaped, "usage") {
+				usage = body[start:s.i:s.i]
+			}
+			return ok
+		})
+	} else {
+		ok = s.value()
+	}
+	if s.space(); !ok || s.i != len(s.b) {
+		return nil, false
+	}
+	return usage, true
+}
+
 // keyName is a key as encoding/json decodes it: escapes undone, and bytes
 // that are not UTF-8 as U+FFFD.
 func keyName(key []byte, escaped bool) string {

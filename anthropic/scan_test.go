@@ -168,3 +168,29 @@ func gjsonHasKey(obj gjson.Result, name string) bool {
 	})
 	return found
 }
+
+// FuzzCheckedUsageOfAgreesWithItsOldTwoPasses holds the one scan of an
+// answer to what decided before it: encoding/json for whether it is JSON,
+// and gjson.GetBytes for the usage found in it.
+func FuzzCheckedUsageOfAgreesWithItsOldTwoPasses(f *testing.F) {
+	f.Add([]byte(`{"type":"message","usage":{"input_tokens":3,"output_tokens":5,"cache_read_input_tokens":2}}`))
+	f.Add([]byte(`{"usage":{"input_tokens":1},"usage":{"input_tokens":2}}`))
+	f.Add([]byte(`{"us\u0061ge":{"output_tokens":7}}`))
+	f.Add([]byte(`{"usage":null}`))
+	f.Add([]byte(`[{"usage":{"input_tokens":1}}]`))
+	f.Add([]byte(`{"type":"message","usage":{"input_tokens":3}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := CheckedUsageOf(body)
+		u := gjson.GetBytes(body, "usage")
+		wantOK := json.Valid(body) && !(u.Exists() && !u.IsObject())
+		if ok != wantOK {
+			t.Fatalf("CheckedUsageOf(%q) ok=%v, want %v", body, ok, wantOK)
+		}
+		if !ok {
+			return
+		}
+		if want := usageIn(u); got != want {
+			t.Fatalf("CheckedUsageOf(%q) = %+v, gjson finds %+v", body, got, want)
+		}
+	})
+}

@@ -1,7 +1,9 @@
 package anthropic
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/claudebridge/claudebridge/internal/claudecode"
@@ -31,6 +33,21 @@ func benchParse(b *testing.B, body []byte, h http.Header) {
 	for b.Loop() {
 		if _, err := ParseRequest(body, h, false); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckedUsageOf reads the usage of a long answer (about 120 KB of
+// text with an escape every fifteen bytes), where it comes last.
+func BenchmarkCheckedUsageOf(b *testing.B) {
+	text, _ := json.Marshal(strings.Repeat("Some \"quoted\" text\nwith lines. ", 3500))
+	body := []byte(`{"id":"msg_01","type":"message","role":"assistant","content":[{"type":"text","text":` + string(text) +
+		`}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":41200}}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := CheckedUsageOf(body); !ok {
+			b.Fatal("not JSON")
 		}
 	}
 }

@@ -30,6 +30,7 @@ func BenchmarkParseRequest(b *testing.B) {
 func benchParse(b *testing.B, body []byte, h http.Header) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := ParseRequest(body, h, false); err != nil {
 			b.Fatal(err)

@@ -62,6 +62,7 @@ func benchGateway(b *testing.B, opts anthropicapi.Options, body []byte) {
 	w := &discard{h: http.Header{}}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		req := httptest.NewRequest("POST", "/v1/messages", bytes.NewReader(body))
 		req.Header.Set("x-api-key", "k")

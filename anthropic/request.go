@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -28,10 +27,12 @@ const suffix1M = "[1m]"
 // not have (max_tokens).
 func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebridge.Request, error) {
 	r := &claudebridge.Request{Body: body}
-	if r.Fields = topLevelFields(body); r.Fields == nil {
+	scan := scanRequest(body)
+	if scan == nil {
 		return nil, invalid("The request body is not valid JSON")
 	}
-	if err := validate(r, countTokens); err != nil {
+	r.Fields = scan.fields
+	if err := validate(r, scan, countTokens); err != nil {
 		return nil, err
 	}
 	r.Version = header.Get("anthropic-version")
@@ -51,34 +52,13 @@ func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebri
 
 // topLevelFields returns the fields of a JSON object, each value a slice of
 // body (no copy); nil if body is not valid JSON or not an object. Like
-// encoding/json, a repeated name keeps its last value. gjson scans the body
-// once, without reflection: this runs on every call.
+// encoding/json, a repeated name keeps its last value. ParseRequest has them
+// from its scan; this is for the tests that hold the scan to encoding/json.
 func topLevelFields(body []byte) map[string]json.RawMessage {
-	if !gjson.ValidBytes(body) {
-		return nil
+	if r := scanRequest(body); r != nil {
+		return r.fields
 	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil
-	}
-	fields := make(map[string]json.RawMessage, 8)
-	root.ForEach(func(k, v gjson.Result) bool {
-		name := k.Str
-		if !utf8.ValidString(name) {
-			json.Unmarshal([]byte(k.Raw), &name) // invalid bytes become U+FFFD, as encoding/json has them
-		}
-		fields[name] = rawOf(body, v)
-		return true
-	})
-	return fields
-}
-
-// rawOf is v's bytes within body, which v was parsed from.
-func rawOf(body []byte, v gjson.Result) json.RawMessage {
-	if v.Index > 0 && v.Index+len(v.Raw) <= len(body) {
-		return body[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
-	}
-	return json.RawMessage(v.Raw)
+	return nil
 }
 
 // UsageOf reads the usage of a complete Messages answer, without decoding
@@ -88,10 +68,19 @@ func UsageOf(body []byte) claudebridge.Usage {
 }
 
 // CheckedUsageOf is UsageOf for an answer not yet known to be well formed:
-// false if body is not JSON or its usage is not an object.
+// false if body is not JSON (as encoding/json has it) or its usage is not
+// an object. The usage comes last in an answer: the check and the search
+// are one scan.
 func CheckedUsageOf(body []byte) (claudebridge.Usage, bool) {
-	u := gjson.GetBytes(body, "usage")
-	if !gjson.ValidBytes(body) || u.Exists() && !u.IsObject() {
+	usage, ok := scanForUsage(body)
+	if !ok {
+		return claudebridge.Usage{}, false
+	}
+	if usage == nil {
+		return claudebridge.Usage{}, true
+	}
+	u := gjson.ParseBytes(usage)
+	if !u.IsObject() {
 		return claudebridge.Usage{}, false
 	}
 	return usageIn(u), true
@@ -120,7 +109,9 @@ func Betas(header http.Header) []string {
 	return betas
 }
 
-func validate(r *claudebridge.Request, countTokens bool) error {
+// validate checks the fields of r in the order the API does, with the
+// verdicts of the scan on the large ones.
+func validate(r *claudebridge.Request, scan *scanned, countTokens bool) error {
 	f := r.Fields
 	raw, ok := f["model"]
 	if !ok {
@@ -157,8 +148,10 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 			return invalid("max_tokens: Input should be greater than or equal to 1")
 		}
 	}
-	if err := validateMessages(f["messages"]); err != nil {
-		return err
+	if !scan.messagesFine {
+		if err := explainMessages(f["messages"]); err != nil {
+			return err
+		}
 	}
 	if raw, ok := f["system"]; ok && !isNull(raw) && raw[0] != '"' && raw[0] != '[' {
 		return invalid("system: Input should be a valid string or a list of text blocks")
@@ -187,28 +180,8 @@ func validate(r *claudebridge.Request, countTokens bool) error {
 			return invalid("stop_sequences: Input should be a valid list of strings")
 		}
 	}
-	if raw, ok := f["tools"]; ok && !isNull(raw) {
-		// Only the names are looked for: Claude Code sends dozens of tools
-		// with large schemas on every call.
-		list := gjson.ParseBytes(raw)
-		if !list.IsArray() {
-			return invalid("tools: Input should be a valid list of objects")
-		}
-		var err error
-		i := 0
-		list.ForEach(func(_, t gjson.Result) bool {
-			switch {
-			case !t.IsObject():
-				err = invalid("tools: Input should be a valid list of objects")
-			case !hasKey(t, "name"):
-				err = invalid("tools.%d.name: Field required", i)
-			}
-			i++
-			return err == nil
-		})
-		if err != nil {
-			return err
-		}
+	if raw, ok := f["tools"]; ok && !isNull(raw) && scan.toolsFault != nil {
+		return scan.toolsFault
 	}
 	for _, name := range []string{"metadata", "tool_choice", "thinking"} {
 		if raw, ok := f[name]; ok && !isNull(raw) && raw[0] != '{' {
@@ -223,68 +196,18 @@ type message struct {
 	Content json.RawMessage `json:"content"`
 }
 
-// validateMessages checks the messages in one decoding; only a list it
-// finds fault with is examined again, message by message, to name the
-// field at fault.
-func validateMessages(raw json.RawMessage) error {
-	if messagesFine(raw) {
-		return nil
-	}
-	return explainMessages(raw)
-}
-
-// messagesFine is the common case, checked in one scan: a non-empty list
-// of objects, each with a non-empty string role and a content that is a
+// messagesFine is the common case of a messages value: a non-empty list of
+// objects, each with a non-empty string role and a content that is a
 // string or a list of objects with a string type. It errs only towards
-// false, where explainMessages decides.
+// false, where explainMessages decides. ParseRequest has this verdict from
+// its scan of the whole body; this judges one value alone.
 func messagesFine(raw json.RawMessage) bool {
-	list := gjson.ParseBytes(raw)
-	if !list.IsArray() {
+	s := &scanner{b: raw}
+	if s.space(); s.i >= len(s.b) {
 		return false
 	}
-	n := 0
-	fine := true
-	list.ForEach(func(_, m gjson.Result) bool {
-		n++
-		role, content := last(m, "role"), last(m, "content")
-		fine = m.IsObject() && role.Type == gjson.String && role.Str != "" &&
-			(content.Type == gjson.String || content.IsArray() && blocksTyped(content))
-		return fine
-	})
-	return fine && n > 0
-}
-
-// blocksTyped reports whether every block of a content list is an object
-// with a string type.
-func blocksTyped(list gjson.Result) bool {
-	fine := true
-	list.ForEach(func(_, b gjson.Result) bool {
-		fine = b.IsObject() && last(b, "type").Type == gjson.String
-		return fine
-	})
-	return fine
-}
-
-// last is the value of obj's field name; of its last occurrence if it is
-// repeated, as encoding/json decodes it.
-func last(obj gjson.Result, name string) gjson.Result {
-	var v gjson.Result
-	obj.ForEach(func(k, val gjson.Result) bool {
-		if k.Str == name {
-			v = val
-		}
-		return true
-	})
-	return v
-}
-
-func hasKey(obj gjson.Result, name string) bool {
-	found := false
-	obj.ForEach(func(k, _ gjson.Result) bool {
-		found = k.Str == name
-		return !found
-	})
-	return found
+	fine, ok := s.messages()
+	return fine && ok
 }
 
 // explainMessages finds the message and field at fault.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
@@ -56,7 +57,7 @@ func benchGateway(b *testing.B, opts anthropicapi.Options, body []byte) {
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g := &gateway.Gateway{
 		Upstream: anthropicapi.New(opts),
-		Keys:     gateway.NewKeys("k"),
+		Keys:     claudebridge.NewClientKeys("k"),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	w := &discard{h: http.Header{}}

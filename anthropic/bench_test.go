@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkParseRequest(b *testing.B) {
 func benchParse(b *testing.B, body []byte, h http.Header) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer benchcpu.Report(b)()
 	for b.Loop() {
 		if _, err := ParseRequest(body, h, false); err != nil {
 			b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
 )
 
@@ -63,7 +64,7 @@ func benchGateway(b *testing.B, opts anthropicapi.Options, body []byte) {
 	w := &discard{h: http.Header{}}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer benchcpu.Report(b)()
 	for b.Loop() {
 		req := httptest.NewRequest("POST", "/v1/messages", bytes.NewReader(body))
 		req.Header.Set("x-api-key", "k")

@@ -1,3 +1,7 @@
+// Package anthropicemu is the Anthropic API emulator: /v1/messages (JSON
+// and SSE), count_tokens and /v1/models, behind x-api-key or an OAuth
+// bearer token, with the API's errors and headers. It answers from sim, the
+// simulated Claude.
 package anthropicemu
 
 import (

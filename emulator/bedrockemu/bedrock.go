@@ -1,3 +1,9 @@
+// Package bedrockemu is the Bedrock emulator: the runtime (InvokeModel and
+// its stream, Converse, ConverseStream, CountTokens), the control plane's
+// model and inference-profile listings, and Secrets Manager's
+// GetSecretValue, behind SigV4 or a Bedrock API key, on Bedrock's own wire
+// (bedrockwire). It answers from sim, the simulated Claude, and from the
+// same simulated model for the other families it serves through Converse.
 package bedrockemu
 
 import (
@@ -13,7 +19,6 @@ import (
 
 	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/emulator/sim"
-
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 

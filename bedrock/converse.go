@@ -14,7 +14,6 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/converse"
-	"github.com/tidwall/sjson"
 )
 
 // The Bedrock APIs a model can be called through.
@@ -64,21 +63,17 @@ func (u *Upstream) guardrail() (id, version *string) {
 // learning of adapt, which reads Bedrock's complaints against the Messages
 // shape, works the same on both APIs. anthropic_beta travels in
 // additionalModelRequestFields, where Bedrock passes it to Claude models.
+//
+// The body is made here from fields the gateway validated, so package
+// converse translates it in one walk, without checking it again.
 func (u *Upstream) converseBody(invoke []byte) ([]byte, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(invoke, &fields); err != nil {
-		return nil, claudebridge.Errorf(claudebridge.EINVALID, "the request body is not a JSON object")
-	}
-	delete(fields, "anthropic_version")
-	out, err := converse.RequestFromMessages(fields)
+	out, err := converse.RequestFromMessagesBody(invoke)
 	if err != nil {
 		return nil, err
 	}
 	if id, version := u.guardrail(); id != nil {
 		gc, _ := json.Marshal(map[string]string{"guardrailIdentifier": *id, "guardrailVersion": *version})
-		if out, err = sjson.SetRawBytes(out, "guardrailConfig", gc); err != nil {
-			return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "cannot add the guardrail configuration")
-		}
+		out = append(append(append(out[:len(out)-1], `,"guardrailConfig":`...), gc...), '}')
 	}
 	return out, nil
 }

@@ -239,6 +239,13 @@ func shapeOf(t *testing.T, events []claudebridge.Event) shape {
 	return sh
 }
 
+// TestConverseStreamMatchesInvoke: the same request streamed through
+// ConverseStream and InvokeModelWithResponseStream gives the same events.
+// The emulator's answer follows from a hash of the Messages fields it gets.
+// The bodies are written as Messages clients write them (blocks with "type"
+// first, tools as name, description, input_schema), which the translation
+// to Converse and back gives again byte for byte: both APIs then get the
+// same answer.
 func TestConverseStreamMatchesInvoke(t *testing.T) {
 	const tools = `"tools":[{"name":"get_weather","description":"Weather of a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]`
 	for _, tc := range []struct {
@@ -246,11 +253,11 @@ func TestConverseStreamMatchesInvoke(t *testing.T) {
 		order      []string
 		stop       string
 	}{
-		{"text", `{"model":"claude-sonnet-4-5","max_tokens":300,"system":[{"type":"text","text":"Be kind."}],"messages":[{"role":"user","content":"Tell me a story"}]}`,
+		{"text", `{"model":"claude-sonnet-4-5","max_tokens":300,"system":[{"type":"text","text":"Be kind."}],"messages":[{"role":"user","content":[{"type":"text","text":"Tell me a story"}]}]}`,
 			[]string{"message_start", "content_block_start[0]", "content_block_delta[0]", "content_block_stop[0]", "message_delta", "message_stop"}, "end_turn"},
-		{"tool use", `{"model":"claude-sonnet-4-5","max_tokens":300,` + tools + `,"messages":[{"role":"user","content":"Use get_weather for Paris"}]}`,
+		{"tool use", `{"model":"claude-sonnet-4-5","max_tokens":300,` + tools + `,"messages":[{"role":"user","content":[{"type":"text","text":"Use get_weather for Paris"}]}]}`,
 			nil, "tool_use"},
-		{"max tokens", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"Talk [[words=80]]"}]}`,
+		{"max tokens", `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"Talk [[words=80]]"}]}]}`,
 			[]string{"message_start", "content_block_start[0]", "content_block_delta[0]", "content_block_stop[0]", "message_delta", "message_stop"}, "max_tokens"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

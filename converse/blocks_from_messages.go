@@ -1,9 +1,12 @@
 package converse
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	claudebridge "github.com/claudebridge/claudebridge"
@@ -19,23 +22,398 @@ func invalid(at, format string, args ...any) error {
 	return claudebridge.Errorf(claudebridge.EINVALID, "%s", msg)
 }
 
+// notJSON turns a syntax error of the reader into the EINVALID error named
+// after what was being read; other errors pass unchanged.
+func notJSON(what string, err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return invalid("", "%s is not valid JSON (byte %d)", what, se.offset)
+	}
+	return err
+}
+
 // isNull reports whether raw is absent or JSON null; Messages clients send
 // null for "not set" as often as they leave a field out.
 func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
+	s := bytes.TrimSpace(raw)
+	return len(s) == 0 || string(s) == "null"
 }
 
-// blockTranslator turns Messages content blocks into Converse blocks. It
-// counts documents so that unnamed ones get distinct names.
+// errType is returned by the typed reads when the value has another type;
+// the caller names the field.
+var errType = errors.New("unexpected JSON type")
+
+// text reads a string, or null as the empty string, and returns it quoted.
+func (r *jsonReader) text() ([]byte, error) {
+	switch r.next() {
+	case '"':
+		return r.str()
+	case 'n':
+		if err := r.literal("null"); err != nil {
+			return nil, err
+		}
+		return []byte(`""`), nil
+	}
+	return nil, errType
+}
+
+// blockTranslator turns Messages content blocks into Converse blocks,
+// writing the Converse JSON as it reads the Messages JSON. It counts
+// documents so that unnamed ones get distinct names.
 type blockTranslator struct {
+	// trusted is set when the Messages JSON is known to be valid: see
+	// jsonReader.
+	trusted   bool
 	documents int
 	// toolBlocks is set once a tool_use or tool_result block was seen:
 	// Bedrock then requires a toolConfig.
 	toolBlocks bool
 }
 
-// object decodes one JSON object into its fields, or fails naming at.
+// contentKind says which blocks a content value may hold.
+type contentKind int
+
+const (
+	anyBlocks        contentKind = iota
+	systemBlocks                 // text, and cache points
+	toolResultBlocks             // text, image, document; a cache point is hoisted
+	documentBlocks               // text only
+)
+
+// content translates a Messages content value, a string or an array of
+// blocks, at r into a Converse array of blocks appended to out. For
+// toolResultBlocks the cache point of an inner block is returned rather
+// than written, for the caller to place after the toolResult.
+func (t *blockTranslator) content(r *jsonReader, at string, kind contentKind, out []byte) ([]byte, []byte, error) {
+	switch r.next() {
+	case '"':
+		s, err := r.str()
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, `[{"text":`...)
+		out = append(out, s...)
+		return append(out, `}]`...), nil, nil
+	case '[':
+	default:
+		return nil, nil, invalid(at, "content must be a string or an array of content blocks")
+	}
+	out = append(out, '[')
+	var hoisted []byte
+	n := 0
+	err := r.array(func(i int) error {
+		bat := at + "." + strconv.Itoa(i)
+		var b blockFields
+		if err := b.read(r, bat); err != nil {
+			return err
+		}
+		start := len(out)
+		if n > 0 {
+			out = append(out, ',')
+		}
+		var cp []byte
+		var err error
+		out, cp, err = t.block(&b, bat, out)
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case systemBlocks:
+			if b.typ != "text" {
+				return invalid(bat, "the system prompt may hold only text blocks")
+			}
+		case documentBlocks:
+			if b.typ != "text" || cp != nil {
+				return invalid(at, "a content document may hold only text blocks on Converse")
+			}
+		case toolResultBlocks:
+			switch b.typ {
+			case "text", "image", "document":
+			default:
+				return invalid(at, "a tool_result may hold only text, image and document blocks")
+			}
+			if cp != nil {
+				hoisted, cp = cp, nil
+			}
+		}
+		if cp != nil {
+			out = append(out, `,{"cachePoint":`...)
+			out = append(out, cp...)
+			out = append(out, '}')
+		}
+		if len(out) > start {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(out, ']'), hoisted, nil
+}
+
+// The fields a Messages content block may have, one bit each.
+const (
+	fType = 1 << iota
+	fText
+	fCacheControl
+	fCitations
+	fSource
+	fTitle
+	fContext
+	fID
+	fName
+	fInput
+	fToolUseID
+	fContent
+	fIsError
+	fThinking
+	fSignature
+	fData
+)
+
+var blockFieldNames = map[string]int{
+	"type": fType, "text": fText, "cache_control": fCacheControl, "citations": fCitations,
+	"source": fSource, "title": fTitle, "context": fContext, "id": fID, "name": fName,
+	"input": fInput, "tool_use_id": fToolUseID, "content": fContent, "is_error": fIsError,
+	"thinking": fThinking, "signature": fSignature, "data": fData,
+}
+
+// blockFields are the fields of one Messages content block, each the bytes
+// the client sent. The block is read once; its type may come last.
+type blockFields struct {
+	trusted bool
+	typ     string
+	present int
+	unknown string // the first field no block type has
+	raw     [16][]byte
+}
+
+func (b *blockFields) get(field int) []byte {
+	for i := 0; i < len(b.raw); i++ {
+		if field == 1<<i {
+			return b.raw[i]
+		}
+	}
+	return nil
+}
+
+func (b *blockFields) read(r *jsonReader, at string) error {
+	b.trusted = r.trusted
+	if r.next() != '{' {
+		return invalid(at, "expected an object")
+	}
+	return r.object(func(key []byte) error {
+		v, err := r.value()
+		if err != nil {
+			return err
+		}
+		f, ok := blockFieldNames[string(key)]
+		if !ok {
+			if b.unknown == "" {
+				b.unknown = string(key)
+			}
+			return nil
+		}
+		b.present |= f
+		for i := 0; i < len(b.raw); i++ {
+			if f == 1<<i {
+				b.raw[i] = v
+			}
+		}
+		return nil
+	})
+}
+
+// only fails on the first field present that a block of this kind does
+// not have, so that nothing a client sent is dropped without a word.
+func (b *blockFields) only(at, kind string, allowed int) error {
+	if b.unknown != "" {
+		return invalid(at, "field %q of a %s has no Converse equivalent", b.unknown, kind)
+	}
+	if extra := b.present &^ allowed; extra != 0 {
+		for name, f := range blockFieldNames {
+			if extra&f != 0 {
+				return invalid(at, "field %q of a %s has no Converse equivalent", name, kind)
+			}
+		}
+	}
+	return nil
+}
+
+// str returns field as a quoted string; absent or null is "".
+func (b *blockFields) str(at string, field int, name string) ([]byte, error) {
+	raw := b.get(field)
+	if raw == nil {
+		return []byte(`""`), nil
+	}
+	r := jsonReader{b: raw, trusted: b.trusted}
+	s, err := r.text()
+	if err != nil {
+		return nil, invalid(at, "%s must be a string", name)
+	}
+	return s, nil
+}
+
+// block translates one Messages content block into out and returns the
+// cache point its cache_control asks for (nil when none).
+func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, []byte, error) {
+	if raw := b.get(fType); raw != nil {
+		r := jsonReader{b: raw}
+		s, err := r.text()
+		if err != nil {
+			return nil, nil, invalid(at, "type must be a string")
+		}
+		b.typ = unquote(s)
+	}
+	var hoisted []byte
+	switch b.typ {
+	case "text":
+		// citations annotate an earlier answer of the model; the text is
+		// what the model reads, and Converse has no field for them.
+		if err := b.only(at, "text block", fType|fText|fCacheControl|fCitations); err != nil {
+			return nil, nil, err
+		}
+		text := b.get(fText)
+		r := jsonReader{b: text}
+		if text == nil || r.next() != '"' {
+			return nil, nil, invalid(at, "text must be a string")
+		}
+		out = append(out, `{"text":`...)
+		out = append(out, text...)
+		out = append(out, '}')
+	case "image":
+		if err := b.only(at, "image block", fType|fSource|fCacheControl); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if out, err = imageFromMessages(at, b.get(fSource), b.trusted, out); err != nil {
+			return nil, nil, err
+		}
+	case "document":
+		if err := b.only(at, "document block", fType|fSource|fTitle|fContext|fCitations|fCacheControl); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if out, err = t.document(at, b, out); err != nil {
+			return nil, nil, err
+		}
+	case "tool_use":
+		if err := b.only(at, "tool_use block", fType|fID|fName|fInput|fCacheControl); err != nil {
+			return nil, nil, err
+		}
+		id, err := b.str(at, fID, "id")
+		if err != nil {
+			return nil, nil, err
+		}
+		name, err := b.str(at, fName, "name")
+		if err != nil {
+			return nil, nil, err
+		}
+		input := b.get(fInput)
+		if isNull(input) {
+			input = []byte("{}")
+		}
+		t.toolBlocks = true
+		out = append(out, `{"toolUse":{"toolUseId":`...)
+		out = append(out, id...)
+		out = append(out, `,"name":`...)
+		out = append(out, name...)
+		out = append(out, `,"input":`...)
+		out = append(out, input...)
+		out = append(out, `}}`...)
+	case "tool_result":
+		if err := b.only(at, "tool_result block", fType|fToolUseID|fContent|fIsError|fCacheControl); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if out, hoisted, err = t.toolResult(at, b, out); err != nil {
+			return nil, nil, err
+		}
+		t.toolBlocks = true
+	case "thinking":
+		if err := b.only(at, "thinking block", fType|fThinking|fSignature); err != nil {
+			return nil, nil, err
+		}
+		text, err := b.str(at, fThinking, "thinking")
+		if err != nil {
+			return nil, nil, err
+		}
+		sig, err := b.str(at, fSignature, "signature")
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, `{"reasoningContent":{"reasoningText":{"text":`...)
+		out = append(out, text...)
+		if string(sig) != `""` {
+			out = append(out, `,"signature":`...)
+			out = append(out, sig...)
+		}
+		out = append(out, `}}}`...)
+	case "redacted_thinking":
+		if err := b.only(at, "redacted_thinking block", fType|fData); err != nil {
+			return nil, nil, err
+		}
+		data, err := b.str(at, fData, "data")
+		if err != nil {
+			return nil, nil, err
+		}
+		// Converse redactedContent is a blob: the string's bytes, base64.
+		out = append(out, `{"reasoningContent":{`...)
+		if d := unquote(data); d != "" {
+			out = append(out, `"redactedContent":"`...)
+			out = base64.StdEncoding.AppendEncode(out, []byte(d))
+			out = append(out, '"')
+		}
+		out = append(out, `}}`...)
+	case "":
+		return nil, nil, invalid(at, "content block has no type")
+	default:
+		return nil, nil, invalid(at, "content block type %q has no Converse equivalent", b.typ)
+	}
+	cp, err := cachePointFrom(at, b.get(fCacheControl))
+	if err != nil {
+		return nil, nil, err
+	}
+	if cp == nil {
+		cp = hoisted
+	}
+	return out, cp, nil
+}
+
+// cachePointFrom translates a cache_control value into a CachePointBlock's
+// JSON; nil when there is none.
+func cachePointFrom(at string, raw json.RawMessage) ([]byte, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var cc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &cc); err != nil || cc == nil {
+		return nil, invalid(at+".cache_control", "expected an object")
+	}
+	if err := onlyKeys(at+".cache_control", cc, "cache_control", "type", "ttl"); err != nil {
+		return nil, err
+	}
+	typ, err := stringField(at, cc, "type")
+	if err != nil {
+		return nil, err
+	}
+	if typ != "ephemeral" {
+		return nil, invalid(at, "cache_control type %q is not supported; only \"ephemeral\"", typ)
+	}
+	ttl, err := stringField(at, cc, "ttl")
+	if err != nil {
+		return nil, err
+	}
+	out := []byte(`{"type":"default"`)
+	if ttl != "" {
+		out = append(out, `,"ttl":`...)
+		out = quote(out, ttl)
+	}
+	return append(out, '}'), nil
+}
+
+// object decodes one small JSON object into its fields, or fails naming at.
 func object(at string, raw json.RawMessage) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
@@ -75,167 +453,6 @@ func onlyKeys(at string, m map[string]json.RawMessage, kind string, allowed ...s
 	return nil
 }
 
-// content translates a Messages content value, a string or an array of
-// blocks, into Converse blocks.
-func (t *blockTranslator) content(at string, raw json.RawMessage) ([]converseBlock, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return []converseBlock{{Text: &s}}, nil
-	}
-	var blocks []json.RawMessage
-	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return nil, invalid(at, "content must be a string or an array of content blocks")
-	}
-	out := make([]converseBlock, 0, len(blocks))
-	for i, b := range blocks {
-		converted, err := t.block(fmt.Sprintf("%s.%d", at, i), b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, converted...)
-	}
-	return out, nil
-}
-
-// block translates one Messages content block: the block itself and, when
-// it carries cache_control, a cache point after it.
-func (t *blockTranslator) block(at string, raw json.RawMessage) ([]converseBlock, error) {
-	m, err := object(at, raw)
-	if err != nil {
-		return nil, err
-	}
-	typ, err := stringField(at, m, "type")
-	if err != nil {
-		return nil, err
-	}
-	var b converseBlock
-	var hoisted *cachePoint
-	switch typ {
-	case "text":
-		// citations annotate an earlier answer of the model; the text is
-		// what the model reads, and Converse has no field for them.
-		if err := onlyKeys(at, m, "text block", "type", "text", "cache_control", "citations"); err != nil {
-			return nil, err
-		}
-		var text string
-		if err := json.Unmarshal(m["text"], &text); err != nil {
-			return nil, invalid(at, "text must be a string")
-		}
-		b.Text = &text
-	case "image":
-		if err := onlyKeys(at, m, "image block", "type", "source", "cache_control"); err != nil {
-			return nil, err
-		}
-		img, err := imageFromMessages(at, m["source"])
-		if err != nil {
-			return nil, err
-		}
-		b.Image = img
-	case "document":
-		if err := onlyKeys(at, m, "document block", "type", "source", "title", "context", "citations", "cache_control"); err != nil {
-			return nil, err
-		}
-		doc, err := t.document(at, m)
-		if err != nil {
-			return nil, err
-		}
-		b.Document = doc
-	case "tool_use":
-		if err := onlyKeys(at, m, "tool_use block", "type", "id", "name", "input", "cache_control"); err != nil {
-			return nil, err
-		}
-		id, err := stringField(at, m, "id")
-		if err != nil {
-			return nil, err
-		}
-		name, err := stringField(at, m, "name")
-		if err != nil {
-			return nil, err
-		}
-		input := m["input"]
-		if isNull(input) {
-			input = json.RawMessage("{}")
-		}
-		t.toolBlocks = true
-		b.ToolUse = &toolUseBlock{ToolUseID: id, Name: name, Input: input}
-	case "tool_result":
-		if err := onlyKeys(at, m, "tool_result block", "type", "tool_use_id", "content", "is_error", "cache_control"); err != nil {
-			return nil, err
-		}
-		result, inner, err := t.toolResult(at, m)
-		if err != nil {
-			return nil, err
-		}
-		t.toolBlocks = true
-		b.ToolResult = result
-		hoisted = inner
-	case "thinking":
-		if err := onlyKeys(at, m, "thinking block", "type", "thinking", "signature"); err != nil {
-			return nil, err
-		}
-		text, err := stringField(at, m, "thinking")
-		if err != nil {
-			return nil, err
-		}
-		sig, err := stringField(at, m, "signature")
-		if err != nil {
-			return nil, err
-		}
-		b.ReasoningContent = &reasoningContent{ReasoningText: &reasoningText{Text: text, Signature: sig}}
-	case "redacted_thinking":
-		if err := onlyKeys(at, m, "redacted_thinking block", "type", "data"); err != nil {
-			return nil, err
-		}
-		data, err := stringField(at, m, "data")
-		if err != nil {
-			return nil, err
-		}
-		b.ReasoningContent = &reasoningContent{RedactedContent: []byte(data)}
-	case "":
-		return nil, invalid(at, "content block has no type")
-	default:
-		return nil, invalid(at, "content block type %q has no Converse equivalent", typ)
-	}
-	out := []converseBlock{b}
-	cp, err := cachePointFrom(at, m["cache_control"])
-	if err != nil {
-		return nil, err
-	}
-	if cp == nil {
-		cp = hoisted
-	}
-	if cp != nil {
-		out = append(out, converseBlock{CachePoint: cp})
-	}
-	return out, nil
-}
-
-// cachePointFrom translates a cache_control value; nil when there is none.
-func cachePointFrom(at string, raw json.RawMessage) (*cachePoint, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	m, err := object(at+".cache_control", raw)
-	if err != nil {
-		return nil, err
-	}
-	if err := onlyKeys(at+".cache_control", m, "cache_control", "type", "ttl"); err != nil {
-		return nil, err
-	}
-	typ, err := stringField(at, m, "type")
-	if err != nil {
-		return nil, err
-	}
-	if typ != "ephemeral" {
-		return nil, invalid(at, "cache_control type %q is not supported; only \"ephemeral\"", typ)
-	}
-	ttl, err := stringField(at, m, "ttl")
-	if err != nil {
-		return nil, err
-	}
-	return &cachePoint{Type: "default", TTL: ttl}, nil
-}
-
 // imageFormats maps Messages media types to Converse image formats.
 var imageFormats = map[string]string{
 	"image/png":  "png",
@@ -244,90 +461,135 @@ var imageFormats = map[string]string{
 	"image/webp": "webp",
 }
 
-func imageFromMessages(at string, raw json.RawMessage) (*imageBlock, error) {
-	src, err := object(at+".source", raw)
-	if err != nil {
-		return nil, err
-	}
-	typ, _ := stringField(at, src, "type")
-	if typ != "base64" {
-		return nil, invalid(at, "image source type %q has no Converse equivalent; send the image as base64", typ)
-	}
-	media, err := stringField(at, src, "media_type")
-	if err != nil {
-		return nil, err
-	}
-	format, ok := imageFormats[media]
-	if !ok {
-		return nil, invalid(at, "image media_type %q is not supported", media)
-	}
-	data, err := stringField(at, src, "data")
-	if err != nil {
-		return nil, err
-	}
-	return &imageBlock{Format: format, Source: bytesSource{Bytes: &data}}, nil
+// source reads an image or document source: its type, media_type and the
+// bytes of data and content, the others left alone.
+type source struct {
+	typ, media    string
+	data, content []byte
 }
 
-func (t *blockTranslator) document(at string, m map[string]json.RawMessage) (*documentBlock, error) {
-	src, err := object(at+".source", m["source"])
+func readSource(at string, raw []byte, trusted bool) (source, error) {
+	var s source
+	r := jsonReader{b: raw, trusted: trusted}
+	if raw == nil || r.next() != '{' {
+		return s, invalid(at+".source", "expected an object")
+	}
+	err := r.object(func(key []byte) error {
+		switch string(key) {
+		case "type", "media_type":
+			v, err := r.text()
+			if err != nil {
+				if err == errType {
+					return invalid(at, "%s must be a string", key)
+				}
+				return err
+			}
+			if key[0] == 't' {
+				s.typ = unquote(v)
+			} else {
+				s.media = unquote(v)
+			}
+			return nil
+		case "data":
+			v, err := r.text()
+			if err == errType {
+				return invalid(at, "data must be a string")
+			}
+			s.data = v
+			return err
+		case "content":
+			v, err := r.value()
+			s.content = v
+			return err
+		}
+		_, err := r.value()
+		return err
+	})
+	return s, err
+}
+
+func imageFromMessages(at string, raw []byte, trusted bool, out []byte) ([]byte, error) {
+	src, err := readSource(at, raw, trusted)
+	if err != nil {
+		return nil, err
+	}
+	if src.typ != "base64" {
+		return nil, invalid(at, "image source type %q has no Converse equivalent; send the image as base64", src.typ)
+	}
+	format, ok := imageFormats[src.media]
+	if !ok {
+		return nil, invalid(at, "image media_type %q is not supported", src.media)
+	}
+	if src.data == nil {
+		src.data = []byte(`""`)
+	}
+	out = append(out, `{"image":{"format":"`...)
+	out = append(out, format...)
+	out = append(out, `","source":{"bytes":`...)
+	out = append(out, src.data...)
+	return append(out, `}}}`...), nil
+}
+
+func (t *blockTranslator) document(at string, b *blockFields, out []byte) ([]byte, error) {
+	src, err := readSource(at, b.get(fSource), t.trusted)
 	if err != nil {
 		return nil, err
 	}
 	t.documents++
-	title, err := stringField(at, m, "title")
+	title, err := b.str(at, fTitle, "title")
 	if err != nil {
 		return nil, err
 	}
-	doc := &documentBlock{Name: documentName(title, t.documents)}
-	if raw, ok := m["context"]; ok && !isNull(raw) {
-		c, err := stringField(at, m, "context")
+	out = append(out, `{"document":{"name":`...)
+	out = quote(out, documentName(unquote(title), t.documents))
+	if raw := b.get(fContext); !isNull(raw) {
+		c, err := b.str(at, fContext, "context")
 		if err != nil {
 			return nil, err
 		}
-		doc.Context = &c
+		out = append(out, `,"context":`...)
+		out = append(out, c...)
 	}
-	if raw, ok := m["citations"]; ok && !isNull(raw) {
-		var c citationsConfig
+	if raw := b.get(fCitations); !isNull(raw) {
+		var c struct {
+			Enabled bool `json:"enabled"`
+		}
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return nil, invalid(at, "citations must be {\"enabled\": bool}")
 		}
-		doc.Citations = &c
+		out = append(out, `,"citations":{"enabled":`...)
+		out = strconv.AppendBool(out, c.Enabled)
+		out = append(out, '}')
 	}
-	typ, _ := stringField(at, src, "type")
-	media, _ := stringField(at, src, "media_type")
+	data := src.data
+	if data == nil {
+		data = []byte(`""`)
+	}
 	switch {
-	case typ == "base64" && media == "application/pdf":
-		data, err := stringField(at, src, "data")
-		if err != nil {
-			return nil, err
-		}
-		doc.Format = "pdf"
-		doc.Source.Bytes = &data
-	case typ == "text":
+	case src.typ == "base64" && src.media == "application/pdf":
+		out = append(out, `,"format":"pdf","source":{"bytes":`...)
+		out = append(out, data...)
+		out = append(out, '}')
+	case src.typ == "text":
 		// Plain text travels as bytes: the bytes source is understood by
 		// every model that takes documents, the text source is newer.
-		data, err := stringField(at, src, "data")
-		if err != nil {
+		out = append(out, `,"format":"txt","source":{"bytes":"`...)
+		out = base64.StdEncoding.AppendEncode(out, []byte(unquote(data)))
+		out = append(out, `"}`...)
+	case src.typ == "content":
+		r := jsonReader{b: src.content, trusted: t.trusted}
+		if src.content == nil {
+			r.b = []byte("null")
+		}
+		out = append(out, `,"source":{"content":`...)
+		if out, _, err = t.content(&r, at+".source.content", documentBlocks, out); err != nil {
 			return nil, err
 		}
-		encoded := base64.StdEncoding.EncodeToString([]byte(data))
-		doc.Format = "txt"
-		doc.Source.Bytes = &encoded
-	case typ == "content":
-		blocks, err := t.content(at+".source.content", src["content"])
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range blocks {
-			if b.Text == nil {
-				return nil, invalid(at, "a content document may hold only text blocks on Converse")
-			}
-		}
-		doc.Source.Content = blocks
+		out = append(out, '}')
 	default:
-		return nil, invalid(at, "document source type %q (media_type %q) has no Converse equivalent", typ, media)
+		return nil, invalid(at, "document source type %q (media_type %q) has no Converse equivalent", src.typ, src.media)
 	}
-	return doc, nil
+	return append(out, `}}`...), nil
 }
 
 // documentName makes a Converse document name from a Messages title.
@@ -358,40 +620,32 @@ func documentName(title string, n int) string {
 
 // toolResult translates a tool_result block. A cache_control on one of its
 // inner blocks is returned so that the caller places it after the block.
-func (t *blockTranslator) toolResult(at string, m map[string]json.RawMessage) (*toolResultBlock, *cachePoint, error) {
-	id, err := stringField(at, m, "tool_use_id")
+func (t *blockTranslator) toolResult(at string, b *blockFields, out []byte) ([]byte, []byte, error) {
+	id, err := b.str(at, fToolUseID, "tool_use_id")
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &toolResultBlock{ToolUseID: id, Content: []converseBlock{}}
-	if raw, ok := m["is_error"]; ok && !isNull(raw) {
-		var isError bool
-		if err := json.Unmarshal(raw, &isError); err != nil {
+	out = append(out, `{"toolResult":{"toolUseId":`...)
+	out = append(out, id...)
+	if raw := b.get(fIsError); !isNull(raw) {
+		switch string(raw) {
+		case "true":
+			out = append(out, `,"status":"error"`...)
+		case "false":
+			out = append(out, `,"status":"success"`...)
+		default:
 			return nil, nil, invalid(at, "is_error must be a boolean")
 		}
-		r.Status = "success"
-		if isError {
-			r.Status = "error"
+	}
+	out = append(out, `,"content":`...)
+	var hoisted []byte
+	if raw := b.get(fContent); isNull(raw) {
+		out = append(out, `[]`...)
+	} else {
+		r := jsonReader{b: raw, trusted: t.trusted}
+		if out, hoisted, err = t.content(&r, at+".content", toolResultBlocks, out); err != nil {
+			return nil, nil, err
 		}
 	}
-	raw, ok := m["content"]
-	if !ok || isNull(raw) {
-		return r, nil, nil
-	}
-	inner, err := t.content(at+".content", raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	var hoisted *cachePoint
-	for _, b := range inner {
-		switch {
-		case b.CachePoint != nil:
-			hoisted = b.CachePoint
-		case b.Text != nil, b.Image != nil, b.Document != nil:
-			r.Content = append(r.Content, b)
-		default:
-			return nil, nil, invalid(at, "a tool_result may hold only text, image and document blocks")
-		}
-	}
-	return r, hoisted, nil
+	return append(out, `}}`...), hoisted, nil
 }

@@ -2,251 +2,420 @@ package converse
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
-	"fmt"
+	"strconv"
 )
 
-// Converse → Messages content. Converse unions are read as objects with one
-// member, so that an unknown member is reported by name.
+// Converse → Messages content, written as it is read. Converse unions are
+// objects with one member, read so that an unknown member is reported by
+// name.
 
-// union decodes a Converse union value and returns its one member.
-func union(at string, raw json.RawMessage) (string, json.RawMessage, error) {
-	m, err := object(at, raw)
-	if err != nil {
-		return "", nil, err
+// mediaTypes maps Converse image formats to Messages media types.
+var mediaTypes = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+
+// union reads a Converse union at r, calling member with the name and the
+// reader at the value, which member must read.
+func union(r *jsonReader, at string, member func(name string) error) error {
+	if r.next() != '{' {
+		return invalid(at, "expected an object")
 	}
-	if len(m) != 1 {
-		return "", nil, invalid(at, "expected exactly one member, found %d", len(m))
+	n := 0
+	err := r.object(func(key []byte) error {
+		n++
+		if n > 1 {
+			return invalid(at, "expected exactly one member, found more")
+		}
+		return member(string(key))
+	})
+	if err == nil && n == 0 {
+		return invalid(at, "expected exactly one member, found 0")
 	}
-	for k, v := range m {
-		return k, v, nil
-	}
-	panic("unreachable")
+	return err
 }
 
-// messagesBlock is a Messages content block being built; json.Marshal sorts
-// its keys, which keeps the output deterministic.
-type messagesBlock map[string]any
+// strMember reads a string member, null as "", naming it on a wrong type.
+func strMember(r *jsonReader, at, name string) ([]byte, error) {
+	s, err := r.text()
+	if err == errType {
+		return nil, invalid(at, "%s must be a string", name)
+	}
+	return s, err
+}
 
 // blocksToMessages translates Converse content blocks (ContentBlock,
-// SystemContentBlock or ToolResultContentBlock) into Messages blocks. A
-// cachePoint becomes cache_control on the block before it.
-func blocksToMessages(at string, raw json.RawMessage) ([]messagesBlock, error) {
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
+// SystemContentBlock or ToolResultContentBlock) at r into a Messages array
+// of blocks appended to out. A cachePoint becomes cache_control on the
+// block before it.
+func blocksToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	if r.next() != '[' {
 		return nil, invalid(at, "must be an array of content blocks")
 	}
-	out := make([]messagesBlock, 0, len(list))
-	for i, item := range list {
-		bat := fmt.Sprintf("%s.%d", at, i)
-		member, v, err := union(bat, item)
-		if err != nil {
-			return nil, err
-		}
-		if member == "cachePoint" {
-			var cp cachePoint
-			if err := json.Unmarshal(v, &cp); err != nil || cp.Type != "default" {
-				return nil, invalid(bat, "cachePoint type must be \"default\"")
+	out = append(out, '[')
+	// The last block is left open (no closing brace) until the next one
+	// comes, so that a cachePoint can still add cache_control to it.
+	open, cached := false, false
+	err := r.array(func(i int) error {
+		bat := at + "." + strconv.Itoa(i)
+		return union(r, bat, func(member string) error {
+			if member == "cachePoint" {
+				cp, err := r.value()
+				if err != nil {
+					return err
+				}
+				var c cachePoint
+				if err := json.Unmarshal(cp, &c); err != nil || c.Type != "default" {
+					return invalid(bat, "cachePoint type must be \"default\"")
+				}
+				if !open {
+					return invalid(bat, "a cachePoint must follow a content block")
+				}
+				if !cached {
+					out = append(out, `,"cache_control":{"type":"ephemeral"`...)
+					if c.TTL != "" {
+						out = append(out, `,"ttl":`...)
+						out = quote(out, c.TTL)
+					}
+					out = append(out, '}')
+					cached = true
+				}
+				return nil
 			}
-			if len(out) == 0 {
-				return nil, invalid(bat, "a cachePoint must follow a content block")
+			if open {
+				out = append(out, `},`...)
 			}
-			cc := map[string]string{"type": "ephemeral"}
-			if cp.TTL != "" {
-				cc["ttl"] = cp.TTL
+			var err error
+			if out, err = blockToMessages(r, bat, member, out); err != nil {
+				return err
 			}
-			out[len(out)-1]["cache_control"] = cc
-			continue
-		}
-		b, err := blockToMessages(bat, member, v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
+			open, cached = true, false
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if open {
+		out = append(out, '}')
+	}
+	return append(out, ']'), nil
 }
 
-func blockToMessages(at, member string, v json.RawMessage) (messagesBlock, error) {
+// blockToMessages appends one Messages block, without its closing brace,
+// for the union member at r.
+func blockToMessages(r *jsonReader, at, member string, out []byte) ([]byte, error) {
 	switch member {
 	case "text":
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		if r.next() != '"' {
 			return nil, invalid(at, "text must be a string")
 		}
-		return messagesBlock{"type": "text", "text": s}, nil
+		s, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, `{"type":"text","text":`...)
+		return append(out, s...), nil
 	case "json":
 		// Messages tool results have no JSON member; the model reads the
 		// JSON as text either way.
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, v); err != nil {
 			return nil, invalid(at, "json must be a JSON value")
 		}
-		return messagesBlock{"type": "text", "text": buf.String()}, nil
+		out = append(out, `{"type":"text","text":`...)
+		return quote(out, buf.String()), nil
 	case "image":
-		var img struct {
-			Format string          `json:"format"`
-			Source json.RawMessage `json:"source"`
-		}
-		if err := json.Unmarshal(v, &img); err != nil {
+		var format string
+		var data []byte
+		if r.next() != '{' {
 			return nil, invalid(at, "image must be an object")
 		}
-		data, err := bytesOf(at+".image.source", img.Source)
+		err := r.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "format":
+				var s []byte
+				if s, err = strMember(r, at, "format"); err == nil {
+					format = unquote(s)
+				}
+			case "source":
+				data, err = bytesOf(r, at+".image.source")
+			default:
+				_, err = r.value()
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		media := ""
-		for m, f := range imageFormats {
-			if f == img.Format {
-				media = m
-			}
+		if data == nil {
+			return nil, invalid(at+".image.source", "expected an object")
 		}
-		if media == "" {
-			return nil, invalid(at, "image format %q is not supported", img.Format)
+		media, ok := mediaTypes[format]
+		if !ok {
+			return nil, invalid(at, "image format %q is not supported", format)
 		}
-		return messagesBlock{"type": "image", "source": map[string]string{"type": "base64", "media_type": media, "data": data}}, nil
+		out = append(out, `{"type":"image","source":{"type":"base64","media_type":"`...)
+		out = append(out, media...)
+		out = append(out, `","data":`...)
+		out = append(out, data...)
+		return append(out, '}'), nil
 	case "document":
-		return documentToMessages(at, v)
+		return documentToMessages(r, at, out)
 	case "toolUse":
-		var tu struct {
-			ToolUseID string          `json:"toolUseId"`
-			Name      string          `json:"name"`
-			Input     json.RawMessage `json:"input"`
-		}
-		if err := json.Unmarshal(v, &tu); err != nil {
+		id, name, input := []byte(`""`), []byte(`""`), []byte(`{}`)
+		if r.next() != '{' {
 			return nil, invalid(at, "toolUse must be an object")
 		}
-		if isNull(tu.Input) {
-			tu.Input = json.RawMessage("{}")
-		}
-		return messagesBlock{"type": "tool_use", "id": tu.ToolUseID, "name": tu.Name, "input": tu.Input}, nil
-	case "toolResult":
-		var tr struct {
-			ToolUseID string          `json:"toolUseId"`
-			Content   json.RawMessage `json:"content"`
-			Status    string          `json:"status"`
-		}
-		if err := json.Unmarshal(v, &tr); err != nil {
-			return nil, invalid(at, "toolResult must be an object")
-		}
-		b := messagesBlock{"type": "tool_result", "tool_use_id": tr.ToolUseID}
-		if !isNull(tr.Content) {
-			content, err := blocksToMessages(at+".toolResult.content", tr.Content)
-			if err != nil {
-				return nil, err
+		err := r.object(func(key []byte) error {
+			var err error
+			switch string(key) {
+			case "toolUseId":
+				id, err = strMember(r, at, "toolUseId")
+			case "name":
+				name, err = strMember(r, at, "name")
+			case "input":
+				if r.null() {
+					return nil
+				}
+				input, err = r.value()
+			default:
+				_, err = r.value()
 			}
-			b["content"] = content
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		switch tr.Status {
-		case "":
-		case "success":
-			b["is_error"] = false
-		case "error":
-			b["is_error"] = true
-		default:
-			return nil, invalid(at, "toolResult status %q is not success or error", tr.Status)
-		}
-		return b, nil
+		out = append(out, `{"type":"tool_use","id":`...)
+		out = append(out, id...)
+		out = append(out, `,"name":`...)
+		out = append(out, name...)
+		out = append(out, `,"input":`...)
+		return append(out, input...), nil
+	case "toolResult":
+		return toolResultToMessages(r, at, out)
 	case "reasoningContent":
-		return reasoningToMessages(at, v)
+		return reasoningToMessages(r, at, out)
 	}
 	return nil, invalid(at, "content block member %q has no Messages equivalent", member)
 }
 
-// bytesOf returns the base64 bytes of an ImageSource or DocumentSource.
-func bytesOf(at string, raw json.RawMessage) (string, error) {
-	member, v, err := union(at, raw)
-	if err != nil {
-		return "", err
-	}
-	if member != "bytes" {
-		return "", invalid(at, "source %q has no Messages equivalent; send bytes", member)
-	}
-	var data string
-	if err := json.Unmarshal(v, &data); err != nil {
-		return "", invalid(at, "bytes must be base64 text")
-	}
-	return data, nil
+// bytesOf reads an ImageSource or DocumentSource that must be bytes and
+// returns the base64 text, quoted.
+func bytesOf(r *jsonReader, at string) ([]byte, error) {
+	var data []byte
+	err := union(r, at, func(member string) error {
+		if member != "bytes" {
+			return invalid(at, "source %q has no Messages equivalent; send bytes", member)
+		}
+		if r.next() != '"' {
+			return invalid(at, "bytes must be base64 text")
+		}
+		var err error
+		data, err = r.str()
+		return err
+	})
+	return data, err
 }
 
 // textFormats are the Converse document formats Messages can take as plain
 // text documents.
 var textFormats = map[string]bool{"txt": true, "md": true, "csv": true, "html": true}
 
-func documentToMessages(at string, v json.RawMessage) (messagesBlock, error) {
-	var doc struct {
-		Format    string           `json:"format"`
-		Name      string           `json:"name"`
-		Source    json.RawMessage  `json:"source"`
-		Context   *string          `json:"context"`
-		Citations *citationsConfig `json:"citations"`
-	}
-	if err := json.Unmarshal(v, &doc); err != nil {
+func documentToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	var format string
+	var name, context, citations, source []byte
+	if r.next() != '{' {
 		return nil, invalid(at, "document must be an object")
 	}
-	b := messagesBlock{"type": "document"}
-	if doc.Name != "" {
-		b["title"] = doc.Name
-	}
-	if doc.Context != nil {
-		b["context"] = *doc.Context
-	}
-	if doc.Citations != nil {
-		b["citations"] = doc.Citations
-	}
-	member, sv, err := union(at+".document.source", doc.Source)
+	err := r.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "format":
+			var s []byte
+			if s, err = strMember(r, at, "format"); err == nil {
+				format = unquote(s)
+			}
+		case "name":
+			name, err = strMember(r, at, "name")
+		case "context":
+			if !r.null() {
+				context, err = strMember(r, at, "context")
+			}
+		case "citations":
+			citations, err = r.value()
+		case "source":
+			source, err = r.value()
+		default:
+			_, err = r.value()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case member == "bytes" && doc.Format == "pdf":
-		var data string
-		if err := json.Unmarshal(sv, &data); err != nil {
-			return nil, invalid(at, "bytes must be base64 text")
-		}
-		b["source"] = map[string]string{"type": "base64", "media_type": "application/pdf", "data": data}
-	case member == "bytes" && textFormats[doc.Format]:
-		var raw []byte
-		if err := json.Unmarshal(sv, &raw); err != nil {
-			return nil, invalid(at, "bytes must be base64 text")
-		}
-		b["source"] = map[string]string{"type": "text", "media_type": "text/plain", "data": string(raw)}
-	case member == "text":
-		var s string
-		if err := json.Unmarshal(sv, &s); err != nil {
-			return nil, invalid(at, "text must be a string")
-		}
-		b["source"] = map[string]string{"type": "text", "media_type": "text/plain", "data": s}
-	case member == "content":
-		content, err := blocksToMessages(at+".document.source.content", sv)
-		if err != nil {
-			return nil, err
-		}
-		b["source"] = map[string]any{"type": "content", "content": content}
-	default:
-		return nil, invalid(at, "document format %q with source %q has no Messages equivalent", doc.Format, member)
+	out = append(out, `{"type":"document"`...)
+	if name != nil && string(name) != `""` {
+		out = append(out, `,"title":`...)
+		out = append(out, name...)
 	}
-	return b, nil
+	if context != nil {
+		out = append(out, `,"context":`...)
+		out = append(out, context...)
+	}
+	if !isNull(citations) {
+		var c citationsConfig
+		if err := json.Unmarshal(citations, &c); err != nil {
+			return nil, invalid(at, "document must be an object")
+		}
+		out = append(out, `,"citations":{"enabled":`...)
+		out = strconv.AppendBool(out, c.Enabled)
+		out = append(out, '}')
+	}
+	if source == nil {
+		source = []byte("null")
+	}
+	sr := jsonReader{b: source}
+	err = union(&sr, at+".document.source", func(member string) error {
+		switch {
+		case member == "bytes" && format == "pdf":
+			if sr.next() != '"' {
+				return invalid(at, "bytes must be base64 text")
+			}
+			data, err := sr.str()
+			if err != nil {
+				return err
+			}
+			out = append(out, `,"source":{"type":"base64","media_type":"application/pdf","data":`...)
+			out = append(out, data...)
+		case member == "bytes" && textFormats[format]:
+			data, err := sr.str()
+			if err != nil {
+				return invalid(at, "bytes must be base64 text")
+			}
+			text, err := base64.StdEncoding.DecodeString(unquote(data))
+			if err != nil {
+				return invalid(at, "bytes must be base64 text")
+			}
+			out = append(out, `,"source":{"type":"text","media_type":"text/plain","data":`...)
+			out = quote(out, string(text))
+		case member == "text":
+			s, err := sr.str()
+			if err != nil {
+				return invalid(at, "text must be a string")
+			}
+			out = append(out, `,"source":{"type":"text","media_type":"text/plain","data":`...)
+			out = append(out, s...)
+		case member == "content":
+			out = append(out, `,"source":{"type":"content","content":`...)
+			var err error
+			if out, err = blocksToMessages(&sr, at+".document.source.content", out); err != nil {
+				return err
+			}
+		default:
+			return invalid(at, "document format %q with source %q has no Messages equivalent", format, member)
+		}
+		out = append(out, '}')
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func reasoningToMessages(at string, v json.RawMessage) (messagesBlock, error) {
-	member, rv, err := union(at+".reasoningContent", v)
+func toolResultToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	if r.next() != '{' {
+		return nil, invalid(at, "toolResult must be an object")
+	}
+	out = append(out, `{"type":"tool_result"`...)
+	id := []byte(`""`)
+	status := ""
+	err := r.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "toolUseId":
+			id, err = strMember(r, at, "toolUseId")
+		case "status":
+			var s []byte
+			if s, err = strMember(r, at, "status"); err == nil {
+				status = unquote(s)
+			}
+		case "content":
+			if r.null() {
+				return nil
+			}
+			out = append(out, `,"content":`...)
+			out, err = blocksToMessages(r, at+".toolResult.content", out)
+		default:
+			_, err = r.value()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	switch member {
-	case "reasoningText":
-		var rt reasoningText
-		if err := json.Unmarshal(rv, &rt); err != nil {
-			return nil, invalid(at, "reasoningText must be an object")
-		}
-		return messagesBlock{"type": "thinking", "thinking": rt.Text, "signature": rt.Signature}, nil
-	case "redactedContent":
-		var data []byte
-		if err := json.Unmarshal(rv, &data); err != nil {
-			return nil, invalid(at, "redactedContent must be base64 text")
-		}
-		return messagesBlock{"type": "redacted_thinking", "data": string(data)}, nil
+	out = append(out, `,"tool_use_id":`...)
+	out = append(out, id...)
+	switch status {
+	case "":
+	case "success":
+		out = append(out, `,"is_error":false`...)
+	case "error":
+		out = append(out, `,"is_error":true`...)
+	default:
+		return nil, invalid(at, "toolResult status %q is not success or error", status)
 	}
-	return nil, invalid(at, "reasoningContent member %q has no Messages equivalent", member)
+	return out, nil
+}
+
+func reasoningToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	err := union(r, at+".reasoningContent", func(member string) error {
+		switch member {
+		case "reasoningText":
+			text, sig := []byte(`""`), []byte(`""`)
+			if r.next() != '{' {
+				return invalid(at, "reasoningText must be an object")
+			}
+			err := r.object(func(key []byte) error {
+				var err error
+				switch string(key) {
+				case "text":
+					text, err = strMember(r, at, "reasoningText.text")
+				case "signature":
+					sig, err = strMember(r, at, "reasoningText.signature")
+				default:
+					_, err = r.value()
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, `{"type":"thinking","thinking":`...)
+			out = append(out, text...)
+			out = append(out, `,"signature":`...)
+			out = append(out, sig...)
+			return nil
+		case "redactedContent":
+			s, err := r.text()
+			if err != nil {
+				return invalid(at, "redactedContent must be base64 text")
+			}
+			data, err := base64.StdEncoding.DecodeString(unquote(s))
+			if err != nil {
+				return invalid(at, "redactedContent must be base64 text")
+			}
+			out = append(out, `{"type":"redacted_thinking","data":`...)
+			out = quote(out, string(data))
+			return nil
+		}
+		return invalid(at, "reasoningContent member %q has no Messages equivalent", member)
+	})
+	return out, err
 }

@@ -7,6 +7,14 @@
 // ReasoningContentBlock, CachePointBlock, TokenUsage). The modelId travels in
 // the URL path and never appears in a body made here.
 //
+// A request is translated in one walk of its JSON (jsonReader), both ways:
+// the translator descends into what it changes and copies what both APIs
+// share (texts, tool inputs and schemas, signatures, base64 data) as the
+// bytes the client sent, escapes included, so a request shaped as Claude
+// Code sends it comes back byte for byte from Converse. Nothing is decoded
+// into Go values and encoded again; only small fields (cache_control,
+// tool_choice, output_config, ...) go through encoding/json.
+//
 // Choices where the two APIs do not say the same thing:
 //
 //   - cache_control on a block becomes a cachePoint block right after it

@@ -67,3 +67,23 @@ func FuzzStreamToMessages(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequestToMessages feeds arbitrary bodies, as a client of the Bedrock
+// front door may send, to the Converse reader: it must not panic, and every
+// field it returns must be valid JSON.
+func FuzzRequestToMessages(f *testing.F) {
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"text":"hi"},{"cachePoint":{"type":"default"}}]}],"system":[{"text":"s"}],"inferenceConfig":{"maxTokens":5}}`))
+	f.Add([]byte(`{"messages":[{"content":[{"toolResult":{"toolUseId":"t","content":[{"json":{"a":1}}],"status":"error"}}],"role":"assistant"}],"toolConfig":{"tools":[{"toolSpec":{"name":"a","inputSchema":{"json":{}}}},{"cachePoint":{"type":"default"}}],"toolChoice":{"tool":{"name":"a"}}}}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"document":{"format":"txt","name":"n","source":{"bytes":"aGk="}}},{"reasoningContent":{"redactedContent":"AAE="}}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fields, err := RequestToMessages(body)
+		if err != nil {
+			return
+		}
+		for k, v := range fields {
+			if !json.Valid(v) {
+				t.Fatalf("field %s is invalid JSON: %s", k, v)
+			}
+		}
+	})
+}

@@ -3,8 +3,9 @@ package converse
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // RequestFromMessages translates the top-level fields of a Messages request
@@ -12,144 +13,271 @@ import (
 // "stream" are dropped: the path and the operation carry them. A field that
 // Converse cannot carry, natively or in additionalModelRequestFields, fails
 // with an EINVALID *claudebridge.Error naming it; nothing is dropped silently.
+//
+// Each field must be one valid JSON value, as json.Unmarshal or the
+// gateway's request parser leaves it. The Converse body is written in one
+// walk of the fields: the values both APIs share (texts, tool inputs and
+// schemas, signatures, base64 data) are copied as the client wrote them.
 func RequestFromMessages(fields map[string]json.RawMessage) ([]byte, error) {
+	size := 256
+	for _, v := range fields {
+		size += len(v)
+	}
+	t := blockTranslator{trusted: true}
+	out := make([]byte, 0, size+size/16)
+	out = append(out, `{"messages":`...)
+	if raw := fields["messages"]; isNull(raw) {
+		out = append(out, "[]"...)
+	} else {
+		r := jsonReader{b: raw, trusted: true}
+		var err error
+		if out, err = t.messages(&r, out); err != nil {
+			return nil, notJSON("messages", err)
+		}
+	}
+	return t.otherFields(out, fields)
+}
+
+// RequestFromMessagesBody is RequestFromMessages for a whole Messages body,
+// which must be valid JSON (the gateway's own, made from a request it
+// validated); anthropic_version is dropped. The body is walked once:
+// messages, nearly all of it, is translated where it lies, and the other
+// fields are taken as slices of body.
+func RequestFromMessagesBody(body []byte) ([]byte, error) {
+	r := jsonReader{b: body, trusted: true}
+	if r.next() != '{' {
+		return nil, invalid("", "the request body must be a JSON object")
+	}
+	t := blockTranslator{trusted: true}
+	out := make([]byte, 0, len(body)+len(body)/16+256)
+	out = append(out, `{"messages":`...)
+	fields := make(map[string]json.RawMessage, 12)
+	seen := false
+	err := r.object(func(key []byte) error {
+		switch string(key) {
+		case "messages":
+			if seen {
+				return invalid("messages", "is given twice")
+			}
+			seen = true
+			if r.null() {
+				out = append(out, "[]"...)
+				return nil
+			}
+			var err error
+			out, err = t.messages(&r, out)
+			return err
+		case "anthropic_version":
+			_, err := r.value()
+			return err
+		}
+		v, err := r.value()
+		fields[string(key)] = v
+		return err
+	})
+	if err != nil {
+		return nil, notJSON("the request body", err)
+	}
+	if !seen {
+		out = append(out, "[]"...)
+	}
+	return t.otherFields(out, fields)
+}
+
+// otherFields translates every field but messages, whose Converse array
+// out already holds, and closes the Converse body.
+func (t *blockTranslator) otherFields(out []byte, fields map[string]json.RawMessage) ([]byte, error) {
 	var (
-		out        converseRequest
-		t          blockTranslator
+		system     []byte
+		inference  []byte // the members of inferenceConfig
+		stops      bool
+		metadata   []byte
+		tier       *serviceTier
+		output     *outputConfig
 		additional = map[string]json.RawMessage{}
-		inference  inferenceConfig
-		hasInf     bool
 	)
-	out.Messages = []converseMessage{}
 	for _, key := range sortedKeys(fields) {
 		raw := fields[key]
 		if isNull(raw) {
 			continue
 		}
+		var err error
 		switch key {
-		case "model", "stream":
-		case "messages":
-			msgs, err := t.messages(raw)
-			if err != nil {
-				return nil, err
-			}
-			out.Messages = msgs
+		case "model", "stream", "messages":
 		case "system":
-			sys, err := t.system(raw)
-			if err != nil {
-				return nil, err
-			}
-			out.System = sys
+			system, err = t.system(raw)
 		case "max_tokens":
-			var n int64
-			if err := json.Unmarshal(raw, &n); err != nil {
+			n, perr := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+			if perr != nil {
 				return nil, invalid("max_tokens", "must be an integer")
 			}
-			inference.MaxTokens, hasInf = &n, true
+			inference = append(inference, `,"maxTokens":`...)
+			inference = strconv.AppendInt(inference, n, 10)
 		case "temperature", "top_p":
 			var f float64
 			if err := json.Unmarshal(raw, &f); err != nil {
 				return nil, invalid(key, "must be a number")
 			}
-			if key == "temperature" {
-				inference.Temperature = raw
-			} else {
-				inference.TopP = raw
+			name := `,"temperature":`
+			if key == "top_p" {
+				name = `,"topP":`
 			}
-			hasInf = true
+			inference = append(inference, name...)
+			inference = append(inference, bytes.TrimSpace(raw)...)
 		case "stop_sequences":
 			var s []string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return nil, invalid("stop_sequences", "must be an array of strings")
 			}
 			if len(s) > 0 {
-				inference.StopSequences, hasInf = s, true
-				out.AdditionalModelResponseFieldPaths = []string{"/stop_sequence"}
+				inference = append(inference, `,"stopSequences":`...)
+				inference = append(inference, bytes.TrimSpace(raw)...)
+				stops = true
 			}
 		case "tools", "tool_choice":
 			// Translated together below: each depends on the other.
 		case "metadata":
-			md, err := requestMetadata(raw)
-			if err != nil {
-				return nil, err
-			}
-			out.RequestMetadata = md
+			metadata, err = requestMetadata(raw)
 		case "service_tier":
-			tier, err := serviceTierFromMessages(raw)
-			if err != nil {
-				return nil, err
-			}
-			out.ServiceTier = tier
+			tier, err = serviceTierFromMessages(raw)
 		case "output_config":
-			if oc := outputConfigFromMessages(raw); oc != nil {
-				out.OutputConfig = oc
-			} else {
+			if output = outputConfigFromMessages(raw); output == nil {
 				additional[key] = raw
 			}
 		default:
 			additional[key] = raw
 		}
+		if err != nil {
+			return nil, notJSON(key, err)
+		}
 	}
-	if hasInf {
-		out.InferenceConfig = &inference
+	tools, err := t.tools(fields["tools"], fields["tool_choice"], additional)
+	if err != nil {
+		return nil, notJSON("tools", err)
 	}
-	tc, err := t.tools(fields["tools"], fields["tool_choice"], additional)
+	if system != nil {
+		out = append(out, `,"system":`...)
+		out = append(out, system...)
+	}
+	if inference != nil {
+		out = append(out, `,"inferenceConfig":{`...)
+		out = append(out, inference[1:]...)
+		out = append(out, '}')
+	}
+	if tools != nil {
+		out = append(out, `,"toolConfig":`...)
+		out = append(out, tools...)
+	}
+	if len(additional) > 0 {
+		out = append(out, `,"additionalModelRequestFields":{`...)
+		for i, k := range sortedKeys(additional) {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = quote(out, k)
+			out = append(out, ':')
+			out = append(out, bytes.TrimSpace(additional[k])...)
+		}
+		out = append(out, '}')
+	}
+	if stops {
+		out = append(out, `,"additionalModelResponseFieldPaths":["/stop_sequence"]`...)
+	}
+	if metadata != nil {
+		out = append(out, `,"requestMetadata":`...)
+		out = append(out, metadata...)
+	}
+	if output != nil {
+		b, _ := json.Marshal(output)
+		out = append(out, `,"outputConfig":`...)
+		out = append(out, b...)
+	}
+	if tier != nil {
+		b, _ := json.Marshal(tier)
+		out = append(out, `,"serviceTier":`...)
+		out = append(out, b...)
+	}
+	return append(out, '}'), nil
+}
+
+// messages translates the Messages messages at r, appending the Converse
+// array to out.
+func (t *blockTranslator) messages(r *jsonReader, out []byte) ([]byte, error) {
+	if r.next() != '[' {
+		return nil, invalid("messages", "must be an array")
+	}
+	out = append(out, '[')
+	err := r.array(func(i int) error {
+		at := "messages." + strconv.Itoa(i)
+		if r.next() != '{' {
+			return invalid(at, "expected an object")
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '{')
+		var role, content bool
+		err := r.object(func(key []byte) error {
+			switch string(key) {
+			case "role":
+				s, err := r.text()
+				if err == errType {
+					return invalid(at, "role must be a string")
+				}
+				if err != nil {
+					return err
+				}
+				if v := unquote(s); v != "user" && v != "assistant" {
+					return invalid(at, "role must be \"user\" or \"assistant\", not %q", v)
+				}
+				if role || content {
+					out = append(out, ',')
+				}
+				out = append(out, `"role":`...)
+				out = append(out, s...)
+				role = true
+			case "content":
+				if role || content {
+					out = append(out, ',')
+				}
+				out = append(out, `"content":`...)
+				var err error
+				out, _, err = t.content(r, at+".content", anyBlocks, out)
+				if err != nil {
+					return err
+				}
+				content = true
+			default:
+				return invalid(at, "field %q of a message has no Converse equivalent", key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		switch {
+		case !role:
+			return invalid(at, "role must be \"user\" or \"assistant\", not \"\"")
+		case !content:
+			return invalid(at+".content", "content must be a string or an array of content blocks")
+		}
+		out = append(out, '}')
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out.ToolConfig = tc
-	if len(additional) > 0 {
-		out.AdditionalModelRequestFields = additional
-	}
-	return json.Marshal(out)
-}
-
-func (t *blockTranslator) messages(raw json.RawMessage) ([]converseMessage, error) {
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, invalid("messages", "must be an array")
-	}
-	out := make([]converseMessage, 0, len(list))
-	for i, item := range list {
-		at := fmt.Sprintf("messages.%d", i)
-		m, err := object(at, item)
-		if err != nil {
-			return nil, err
-		}
-		if err := onlyKeys(at, m, "message", "role", "content"); err != nil {
-			return nil, err
-		}
-		role, err := stringField(at, m, "role")
-		if err != nil {
-			return nil, err
-		}
-		if role != "user" && role != "assistant" {
-			return nil, invalid(at, "role must be \"user\" or \"assistant\", not %q", role)
-		}
-		content, err := t.content(at+".content", m["content"])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, converseMessage{Role: role, Content: content})
-	}
-	return out, nil
+	return append(out, ']'), nil
 }
 
 // system translates the system prompt: a string, or text blocks.
-func (t *blockTranslator) system(raw json.RawMessage) ([]converseBlock, error) {
-	blocks, err := t.content("system", raw)
-	if err != nil {
-		return nil, err
-	}
-	for i, b := range blocks {
-		if b.Text == nil && b.CachePoint == nil {
-			return nil, invalid(fmt.Sprintf("system.%d", i), "the system prompt may hold only text blocks")
-		}
-	}
-	return blocks, nil
+func (t *blockTranslator) system(raw json.RawMessage) ([]byte, error) {
+	r := jsonReader{b: raw, trusted: t.trusted}
+	out, _, err := t.content(&r, "system", systemBlocks, make([]byte, 0, len(raw)+64))
+	return out, err
 }
 
-func requestMetadata(raw json.RawMessage) (map[string]string, error) {
+func requestMetadata(raw json.RawMessage) ([]byte, error) {
 	m, err := object("metadata", raw)
 	if err != nil {
 		return nil, err
@@ -161,7 +289,7 @@ func requestMetadata(raw json.RawMessage) (map[string]string, error) {
 	if err != nil || id == "" {
 		return nil, err
 	}
-	return map[string]string{"user_id": id}, nil
+	return append(quote([]byte(`{"user_id":`), id), '}'), nil
 }
 
 // serviceTierFromMessages maps "standard_only" to Bedrock's "default" tier.

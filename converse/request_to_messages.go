@@ -3,6 +3,8 @@ package converse
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 )
 
 // RequestToMessages translates a Converse request body into the top-level
@@ -16,74 +18,63 @@ import (
 // as are requestMetadata keys other than user_id (they only tag Bedrock's
 // invocation logs).
 func RequestToMessages(body []byte) (map[string]json.RawMessage, error) {
-	in, err := object("", body)
-	if err != nil {
+	r := jsonReader{b: body}
+	if r.next() != '{' {
 		return nil, invalid("", "the request body must be a JSON object")
 	}
 	out := map[string]json.RawMessage{}
-	set := func(key string, v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return invalid(key, "cannot be encoded: %v", err)
-		}
-		out[key] = b
-		return nil
-	}
 	var additional map[string]json.RawMessage
-	for _, key := range sortedKeys(in) {
-		raw := in[key]
-		if isNull(raw) {
-			continue
+	err := r.object(func(k []byte) error {
+		key := string(k)
+		if r.null() {
+			return nil
 		}
 		switch key {
 		case "modelId", "performanceConfig", "additionalModelResponseFieldPaths":
+			_, err := r.value()
+			return err
 		case "messages":
-			msgs, err := messagesToMessages(raw)
+			msgs, err := messagesToMessages(&r, len(body))
 			if err != nil {
-				return nil, err
+				return err
 			}
-			err = set("messages", msgs)
-			if err != nil {
-				return nil, err
-			}
+			out["messages"] = msgs
+			return nil
 		case "system":
-			blocks, err := blocksToMessages("system", raw)
+			blocks, err := blocksToMessages(&r, "system", nil)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if err := set("system", blocks); err != nil {
-				return nil, err
-			}
+			out["system"] = blocks
+			return nil
+		}
+		raw, err := r.value()
+		if err != nil {
+			return err
+		}
+		switch key {
 		case "inferenceConfig":
-			if err := inferenceToMessages(raw, out); err != nil {
-				return nil, err
-			}
+			return inferenceToMessages(raw, out)
 		case "toolConfig":
-			if err := toolConfigToMessages(raw, out); err != nil {
-				return nil, err
-			}
+			return toolConfigToMessages(raw, out)
 		case "additionalModelRequestFields":
-			if additional, err = object(key, raw); err != nil {
-				return nil, err
-			}
+			additional, err = object(key, raw)
+			return err
 		case "requestMetadata":
 			var md map[string]string
 			if err := json.Unmarshal(raw, &md); err != nil {
-				return nil, invalid(key, "must be an object of strings")
+				return invalid(key, "must be an object of strings")
 			}
 			if id, ok := md["user_id"]; ok {
-				if err := set("metadata", map[string]string{"user_id": id}); err != nil {
-					return nil, err
-				}
+				out["metadata"] = append(quote([]byte(`{"user_id":`), id), '}')
 			}
+			return nil
 		case "outputConfig":
-			if err := outputConfigToMessages(raw, out); err != nil {
-				return nil, err
-			}
+			return outputConfigToMessages(raw, out)
 		case "serviceTier":
 			var tier serviceTier
 			if err := json.Unmarshal(raw, &tier); err != nil {
-				return nil, invalid(key, "must be an object")
+				return invalid(key, "must be an object")
 			}
 			switch tier.Type {
 			case "default":
@@ -92,11 +83,17 @@ func RequestToMessages(body []byte) (map[string]json.RawMessage, error) {
 				// Bedrock capacity tiers; the Messages equivalent is the
 				// default, "auto".
 			default:
-				return nil, invalid(key, "type %q is not a service tier", tier.Type)
+				return invalid(key, "type %q is not a service tier", tier.Type)
 			}
-		default:
-			return nil, invalid(key, "has no Messages equivalent")
+			return nil
 		}
+		return invalid(key, "has no Messages equivalent")
+	})
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		return nil, notJSON("the request body", err)
 	}
 	for _, key := range sortedKeys(additional) {
 		v := additional[key]
@@ -118,27 +115,70 @@ func RequestToMessages(body []byte) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-func messagesToMessages(raw json.RawMessage) ([]map[string]any, error) {
-	var list []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
-	}
-	if err := json.Unmarshal(raw, &list); err != nil {
+// messagesToMessages translates Converse messages at r; size is a hint
+// for the buffer, the length of the whole body.
+func messagesToMessages(r *jsonReader, size int) ([]byte, error) {
+	if r.next() != '[' {
 		return nil, invalid("messages", "must be an array of messages")
 	}
-	out := make([]map[string]any, 0, len(list))
-	for i, m := range list {
-		at := fmt.Sprintf("messages.%d", i)
-		if m.Role != "user" && m.Role != "assistant" {
-			return nil, invalid(at, "role must be \"user\" or \"assistant\", not %q", m.Role)
+	out := make([]byte, 0, size+size/8)
+	out = append(out, '[')
+	err := r.array(func(i int) error {
+		at := "messages." + strconv.Itoa(i)
+		if r.next() != '{' {
+			return invalid("messages", "must be an array of messages")
 		}
-		content, err := blocksToMessages(at+".content", m.Content)
+		if i > 0 {
+			out = append(out, ',')
+		}
+		// Role first, as Messages clients write it: "user" until the role
+		// is read, which Converse clients also send first.
+		start := len(out)
+		out = append(out, `{"role":"user","content":`...)
+		role, content := "", false
+		err := r.object(func(key []byte) error {
+			switch string(key) {
+			case "role":
+				s, err := strMember(r, at, "role")
+				if err != nil {
+					return err
+				}
+				role = unquote(s)
+				return nil
+			case "content":
+				if r.null() {
+					return nil
+				}
+				if content {
+					return invalid(at, "content is given twice")
+				}
+				var err error
+				out, err = blocksToMessages(r, at+".content", out)
+				content = true
+				return err
+			}
+			_, err := r.value()
+			return err
+		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, map[string]any{"role": m.Role, "content": content})
+		if role != "user" && role != "assistant" {
+			return invalid(at, "role must be \"user\" or \"assistant\", not %q", role)
+		}
+		if !content {
+			return invalid(at+".content", "must be an array of content blocks")
+		}
+		if role == "assistant" {
+			out = slices.Replace(out, start+len(`{"role":"`), start+len(`{"role":"user`), []byte(role)...)
+		}
+		out = append(out, '}')
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return append(out, ']'), nil
 }
 
 func inferenceToMessages(raw json.RawMessage, out map[string]json.RawMessage) error {
@@ -160,81 +200,161 @@ func inferenceToMessages(raw json.RawMessage, out map[string]json.RawMessage) er
 }
 
 func toolConfigToMessages(raw json.RawMessage, out map[string]json.RawMessage) error {
-	var tc struct {
-		Tools      []json.RawMessage `json:"tools"`
-		ToolChoice json.RawMessage   `json:"toolChoice"`
-	}
-	if err := json.Unmarshal(raw, &tc); err != nil {
+	r := jsonReader{b: raw}
+	if r.next() != '{' {
 		return invalid("toolConfig", "must be an object")
 	}
-	tools := []messagesBlock{}
-	for i, t := range tc.Tools {
-		at := fmt.Sprintf("toolConfig.tools.%d", i)
-		member, v, err := union(at, t)
+	var choiceRaw []byte
+	tools := make([]byte, 0, len(raw)+len(raw)/8)
+	tools = append(tools, '[')
+	open := false // the last tool's closing brace is not written yet
+	err := r.object(func(key []byte) error {
+		switch string(key) {
+		case "toolChoice":
+			var err error
+			choiceRaw, err = r.value()
+			return err
+		case "tools":
+		default:
+			_, err := r.value()
+			return err
+		}
+		if r.null() {
+			return nil
+		}
+		if r.next() != '[' {
+			return invalid("toolConfig", "must be an object")
+		}
+		return r.array(func(i int) error {
+			at := fmt.Sprintf("toolConfig.tools.%d", i)
+			return union(&r, at, func(member string) error {
+				switch member {
+				case "toolSpec":
+					spec, err := r.value()
+					if err != nil {
+						return err
+					}
+					if open {
+						tools = append(tools, `},`...)
+					}
+					if tools, err = toolSpecToMessages(at, spec, tools); err != nil {
+						return err
+					}
+					open = true
+					return nil
+				case "cachePoint":
+					v, err := r.value()
+					if err != nil {
+						return err
+					}
+					if !open {
+						return invalid(at, "a cachePoint must follow a tool")
+					}
+					var cp cachePoint
+					if err := json.Unmarshal(v, &cp); err != nil || cp.Type != "default" {
+						return invalid(at, "cachePoint type must be \"default\"")
+					}
+					tools = append(tools, `,"cache_control":{"type":"ephemeral"`...)
+					if cp.TTL != "" {
+						tools = append(tools, `,"ttl":`...)
+						tools = quote(tools, cp.TTL)
+					}
+					tools = append(tools, `}}`...)
+					open = false
+					return nil
+				}
+				return invalid(at, "tool member %q has no Messages equivalent", member)
+			})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if open {
+		tools = append(tools, '}')
+	}
+	out["tools"] = append(tools, ']')
+	if isNull(choiceRaw) {
+		return nil
+	}
+	cr := jsonReader{b: choiceRaw}
+	var choice []byte
+	err = union(&cr, "toolConfig.toolChoice", func(member string) error {
+		v, err := cr.value()
 		if err != nil {
 			return err
 		}
 		switch member {
-		case "toolSpec":
-			var spec struct {
-				Name        string          `json:"name"`
-				Description *string         `json:"description"`
-				InputSchema inputSchema     `json:"inputSchema"`
-				Strict      json.RawMessage `json:"strict"`
+		case "auto", "any":
+			choice = []byte(`{"type":"` + member + `"}`)
+		case "tool":
+			var st specificTool
+			if err := json.Unmarshal(v, &st); err != nil || st.Name == "" {
+				return invalid("toolConfig.toolChoice.tool", "needs a name")
 			}
-			if err := json.Unmarshal(v, &spec); err != nil {
-				return invalid(at, "toolSpec must be an object")
-			}
-			tool := messagesBlock{"name": spec.Name, "input_schema": spec.InputSchema.JSON}
-			if spec.Description != nil {
-				tool["description"] = *spec.Description
-			}
-			if !isNull(spec.Strict) {
-				tool["strict"] = spec.Strict
-			}
-			tools = append(tools, tool)
-		case "cachePoint":
-			if len(tools) == 0 {
-				return invalid(at, "a cachePoint must follow a tool")
-			}
-			var cp cachePoint
-			if err := json.Unmarshal(v, &cp); err != nil || cp.Type != "default" {
-				return invalid(at, "cachePoint type must be \"default\"")
-			}
-			cc := map[string]string{"type": "ephemeral"}
-			if cp.TTL != "" {
-				cc["ttl"] = cp.TTL
-			}
-			tools[len(tools)-1]["cache_control"] = cc
+			choice = append(quote([]byte(`{"type":"tool","name":`), st.Name), '}')
 		default:
-			return invalid(at, "tool member %q has no Messages equivalent", member)
+			return invalid("toolConfig.toolChoice", "member %q has no Messages equivalent", member)
 		}
-	}
-	b, _ := json.Marshal(tools)
-	out["tools"] = b
-	if isNull(tc.ToolChoice) {
 		return nil
-	}
-	member, v, err := union("toolConfig.toolChoice", tc.ToolChoice)
+	})
 	if err != nil {
 		return err
 	}
-	var choice any
-	switch member {
-	case "auto", "any":
-		choice = map[string]string{"type": member}
-	case "tool":
-		var st specificTool
-		if err := json.Unmarshal(v, &st); err != nil || st.Name == "" {
-			return invalid("toolConfig.toolChoice.tool", "needs a name")
-		}
-		choice = map[string]string{"type": "tool", "name": st.Name}
-	default:
-		return invalid("toolConfig.toolChoice", "member %q has no Messages equivalent", member)
-	}
-	b, _ = json.Marshal(choice)
-	out["tool_choice"] = b
+	out["tool_choice"] = choice
 	return nil
+}
+
+// toolSpecToMessages appends a Messages custom tool, without its closing
+// brace, for the ToolSpecification spec.
+func toolSpecToMessages(at string, spec []byte, tools []byte) ([]byte, error) {
+	r := jsonReader{b: spec}
+	if r.next() != '{' {
+		return nil, invalid(at, "toolSpec must be an object")
+	}
+	name, schema := []byte(`""`), []byte("null")
+	var description, strict []byte
+	err := r.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "name":
+			name, err = strMember(&r, at, "name")
+		case "description":
+			if !r.null() {
+				description, err = strMember(&r, at, "description")
+			}
+		case "inputSchema":
+			err = union(&r, at+".inputSchema", func(member string) error {
+				if member != "json" {
+					return invalid(at, "inputSchema member %q has no Messages equivalent", member)
+				}
+				var err error
+				schema, err = r.value()
+				return err
+			})
+		case "strict":
+			strict, err = r.value()
+		default:
+			_, err = r.value()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	tools = append(tools, `{"name":`...)
+	tools = append(tools, name...)
+	if description != nil {
+		tools = append(tools, `,"description":`...)
+		tools = append(tools, description...)
+	}
+	tools = append(tools, `,"input_schema":`...)
+	tools = append(tools, schema...)
+	if !isNull(strict) {
+		tools = append(tools, `,"strict":`...)
+		tools = append(tools, strict...)
+	}
+	return tools, nil
 }
 
 func outputConfigToMessages(raw json.RawMessage, out map[string]json.RawMessage) error {

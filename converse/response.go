@@ -65,16 +65,20 @@ func ResponseFromMessages(message []byte) ([]byte, error) {
 		return nil, invalid("", "the Messages response is not a message object")
 	}
 	var t blockTranslator
-	content := []converseBlock{}
+	content := json.RawMessage("[]")
 	if !isNull(in.Content) {
+		r := jsonReader{b: in.Content}
 		var err error
-		if content, err = t.content("content", in.Content); err != nil {
-			return nil, err
+		if content, _, err = t.content(&r, "content", anyBlocks, nil); err != nil {
+			return nil, notJSON("content", err)
 		}
 	}
 	out := struct {
 		Output struct {
-			Message converseMessage `json:"message"`
+			Message struct {
+				Role    string          `json:"role"`
+				Content json.RawMessage `json:"content"`
+			} `json:"message"`
 		} `json:"output"`
 		StopReason                    string                     `json:"stopReason"`
 		Usage                         tokenUsage                 `json:"usage"`
@@ -85,7 +89,7 @@ func ResponseFromMessages(message []byte) ([]byte, error) {
 		Usage:      usageFromMessages(in.Usage),
 		Metrics:    map[string]int64{"latencyMs": 0},
 	}
-	out.Output.Message = converseMessage{Role: "assistant", Content: content}
+	out.Output.Message.Role, out.Output.Message.Content = "assistant", content
 	if in.StopSequence != nil {
 		seq, _ := json.Marshal(*in.StopSequence)
 		out.AdditionalModelResponseFields = map[string]json.RawMessage{"stop_sequence": seq}
@@ -99,7 +103,7 @@ type messagesResponse struct {
 	Type         string             `json:"type"`
 	Role         string             `json:"role"`
 	Model        string             `json:"model"`
-	Content      []messagesBlock    `json:"content"`
+	Content      json.RawMessage    `json:"content"`
 	StopReason   string             `json:"stop_reason"`
 	StopSequence *string            `json:"stop_sequence"`
 	Usage        claudebridge.Usage `json:"usage"`
@@ -123,11 +127,12 @@ func ResponseToMessages(body []byte, model string) ([]byte, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "the Converse response is not valid JSON")
 	}
-	content := []messagesBlock{}
+	content := json.RawMessage("[]")
 	if !isNull(in.Output.Message.Content) {
+		r := jsonReader{b: in.Output.Message.Content}
 		var err error
-		if content, err = blocksToMessages("output.message.content", in.Output.Message.Content); err != nil {
-			return nil, err
+		if content, err = blocksToMessages(&r, "output.message.content", nil); err != nil {
+			return nil, notJSON("output.message.content", err)
 		}
 	}
 	out := messagesResponse{

@@ -2,66 +2,40 @@ package converse
 
 import (
 	"encoding/json"
-	"fmt"
+	"strconv"
 )
 
-// tools translates tools and tool_choice into a toolConfig. Tools that are
-// not custom tools, and a tool_choice Converse cannot say, are added to
-// additional (additionalModelRequestFields); see the package comment.
-func (t *blockTranslator) tools(toolsRaw, choiceRaw json.RawMessage, additional map[string]json.RawMessage) (*toolConfig, error) {
-	var specs []converseTool
-	var typed []json.RawMessage
+// tools translates tools and tool_choice into a toolConfig's JSON (nil for
+// none). Tools that are not custom tools, and a tool_choice Converse cannot
+// say, are added to additional (additionalModelRequestFields); see the
+// package comment.
+func (t *blockTranslator) tools(toolsRaw, choiceRaw json.RawMessage, additional map[string]json.RawMessage) ([]byte, error) {
+	var specs, typed []byte
 	if !isNull(toolsRaw) {
-		var list []json.RawMessage
-		if err := json.Unmarshal(toolsRaw, &list); err != nil {
+		r := jsonReader{b: toolsRaw, trusted: t.trusted}
+		if r.next() != '[' {
 			return nil, invalid("tools", "must be an array")
 		}
-		for i, raw := range list {
-			at := fmt.Sprintf("tools.%d", i)
-			m, err := object(at, raw)
+		specs = make([]byte, 0, len(toolsRaw)+len(toolsRaw)/8)
+		err := r.array(func(i int) error {
+			at := "tools." + strconv.Itoa(i)
+			tool, err := r.value()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			typ, err := stringField(at, m, "type")
-			if err != nil {
-				return nil, err
+			var f toolFields
+			if err := f.read(at, tool, t.trusted); err != nil {
+				return err
 			}
-			if typ != "" && typ != "custom" {
-				typed = append(typed, raw)
-				continue
+			if f.typ != "" && f.typ != "custom" {
+				typed = appendElem(typed, tool)
+				return nil
 			}
-			if err := onlyKeys(at, m, "custom tool", "type", "name", "description", "input_schema", "cache_control", "strict"); err != nil {
-				return nil, err
-			}
-			spec := &toolSpec{InputSchema: inputSchema{JSON: m["input_schema"]}}
-			if spec.Name, err = stringField(at, m, "name"); err != nil {
-				return nil, err
-			}
-			if raw, ok := m["description"]; ok && !isNull(raw) {
-				d, err := stringField(at, m, "description")
-				if err != nil {
-					return nil, err
-				}
-				spec.Description = &d
-			}
-			if raw, ok := m["strict"]; ok && !isNull(raw) {
-				var strict bool
-				if err := json.Unmarshal(raw, &strict); err != nil {
-					return nil, invalid(at, "strict must be a boolean")
-				}
-				spec.Strict = &strict
-			}
-			if isNull(spec.InputSchema.JSON) {
-				return nil, invalid(at, "input_schema is required")
-			}
-			specs = append(specs, converseTool{ToolSpec: spec})
-			cp, err := cachePointFrom(at, m["cache_control"])
-			if err != nil {
-				return nil, err
-			}
-			if cp != nil {
-				specs = append(specs, converseTool{CachePoint: cp})
-			}
+			specs, err = f.toolSpec(at, specs)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 
@@ -91,10 +65,9 @@ func (t *blockTranslator) tools(toolsRaw, choiceRaw json.RawMessage, additional 
 		return nil, nil
 	}
 	if len(typed) > 0 {
-		list, _ := json.Marshal(typed)
-		additional["tools"] = list
+		additional["tools"] = append(typed, ']')
 	}
-	var tc *toolChoice
+	var tc string
 	switch {
 	case isNull(choiceRaw):
 	case choice.Type == "none" || !isNull(choice.DisableParallelToolUse) || len(specs) == 0:
@@ -106,14 +79,127 @@ func (t *blockTranslator) tools(toolsRaw, choiceRaw json.RawMessage, additional 
 			return nil, invalid("tool_choice", "type %q needs tools", choice.Type)
 		}
 	case choice.Type == "auto":
-		tc = &toolChoice{Auto: &struct{}{}}
+		tc = `{"auto":{}}`
 	case choice.Type == "any":
-		tc = &toolChoice{Any: &struct{}{}}
+		tc = `{"any":{}}`
 	case choice.Type == "tool":
-		tc = &toolChoice{Tool: &specificTool{Name: choice.Name}}
+		tc = string(quote([]byte(`{"tool":{"name":`), choice.Name)) + `}}`
 	}
 	if len(specs) == 0 {
 		return nil, nil
 	}
-	return &toolConfig{Tools: specs, ToolChoice: tc}, nil
+	out := make([]byte, 0, len(specs)+len(tc)+32)
+	out = append(out, `{"tools":`...)
+	out = append(out, specs...)
+	out = append(out, ']')
+	if tc != "" {
+		out = append(out, `,"toolChoice":`...)
+		out = append(out, tc...)
+	}
+	return append(out, '}'), nil
+}
+
+// appendElem adds raw to a JSON array being written, opening it first; the
+// caller closes it.
+func appendElem(list, raw []byte) []byte {
+	if len(list) == 0 {
+		list = append(list, '[')
+	} else {
+		list = append(list, ',')
+	}
+	return append(list, raw...)
+}
+
+// toolFields are the fields of one Messages tool, as sent.
+type toolFields struct {
+	typ                                          string
+	unknown                                      string
+	name, description, schema, cache, strictFlag []byte
+}
+
+func (f *toolFields) read(at string, raw []byte, trusted bool) error {
+	r := jsonReader{b: raw, trusted: trusted}
+	if r.next() != '{' {
+		return invalid(at, "expected an object")
+	}
+	return r.object(func(key []byte) error {
+		v, err := r.value()
+		if err != nil {
+			return err
+		}
+		switch string(key) {
+		case "type":
+			if !isNull(v) {
+				if v[0] != '"' {
+					return invalid(at, "type must be a string")
+				}
+				f.typ = unquote(v)
+			}
+		case "name":
+			f.name = v
+		case "description":
+			f.description = v
+		case "input_schema":
+			f.schema = v
+		case "cache_control":
+			f.cache = v
+		case "strict":
+			f.strictFlag = v
+		default:
+			if f.unknown == "" {
+				f.unknown = string(key)
+			}
+		}
+		return nil
+	})
+}
+
+// toolSpec appends the ToolSpecification of a custom tool (and its cache
+// point) to the tools list being written.
+func (f *toolFields) toolSpec(at string, specs []byte) ([]byte, error) {
+	if f.unknown != "" {
+		return nil, invalid(at, "field %q of a custom tool has no Converse equivalent", f.unknown)
+	}
+	name := []byte(`""`)
+	if !isNull(f.name) {
+		if f.name[0] != '"' {
+			return nil, invalid(at, "name must be a string")
+		}
+		name = f.name
+	}
+	if isNull(f.schema) {
+		return nil, invalid(at, "input_schema is required")
+	}
+	specs = appendElem(specs, []byte(`{"toolSpec":{"name":`))
+	specs = append(specs, name...)
+	if !isNull(f.description) {
+		if f.description[0] != '"' {
+			return nil, invalid(at, "description must be a string")
+		}
+		specs = append(specs, `,"description":`...)
+		specs = append(specs, f.description...)
+	}
+	specs = append(specs, `,"inputSchema":{"json":`...)
+	specs = append(specs, f.schema...)
+	specs = append(specs, '}')
+	if !isNull(f.strictFlag) {
+		switch string(f.strictFlag) {
+		case "true", "false":
+			specs = append(specs, `,"strict":`...)
+			specs = append(specs, f.strictFlag...)
+		default:
+			return nil, invalid(at, "strict must be a boolean")
+		}
+	}
+	specs = append(specs, `}}`...)
+	cp, err := cachePointFrom(at, f.cache)
+	if err != nil {
+		return nil, err
+	}
+	if cp != nil {
+		specs = append(specs, `,{"cachePoint":`...)
+		specs = append(specs, cp...)
+		specs = append(specs, '}')
+	}
+	return specs, nil
 }

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
 )
 
@@ -37,20 +37,12 @@ func (cannedConverse) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 }
 
-// cpuPerOp reports the process's CPU time (user and system, GC included)
-// per operation as cpu-ns/op: on a shared machine wall time per op mostly
-// measures the neighbours.
+// cpuPerOp runs run in b's loop and reports cpu-ns/op.
 func cpuPerOp(b *testing.B, run func()) {
-	var before, after syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	n := 0
+	defer benchcpu.Report(b)()
 	for b.Loop() {
 		run()
-		n++
 	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
 }
 
 // BenchmarkConverseRequest measures the gateway's own work on a Claude

@@ -7,30 +7,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/converse"
+	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
 	"github.com/claudebridge/claudebridge/mock"
 )
 
-// cpuPerOp reports the process's CPU time (user and system, GC included)
-// per operation as cpu-ns/op: on a shared machine wall time per op mostly
-// measures the neighbours.
+// cpuPerOp runs run in b's loop and reports cpu-ns/op.
 func cpuPerOp(b *testing.B, run func()) {
-	var before, after syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	n := 0
+	defer benchcpu.Report(b)()
 	for b.Loop() {
 		run()
-		n++
 	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/op")
 }
 
 // claudeCodeConverse is a Claude Code-sized Messages body of size bytes as

@@ -279,14 +279,19 @@ type sock struct {
 }
 
 func (c *client) dial(origin string) (*sock, *http.Response, error) {
+	return c.dialWith(origin, websocket.DialOptions{})
+}
+
+// dialWith dials with opts, whose HTTPClient and HTTPHeader it sets.
+func (c *client) dialWith(origin string, opts websocket.DialOptions) (*sock, *http.Response, error) {
 	h := http.Header{}
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
+	opts.HTTPClient, opts.HTTPHeader = c.http, h
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.e.srv.URL, "http")+"/api/ws",
-		&websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.e.srv.URL, "http")+"/api/ws", &opts)
 	if err != nil {
 		return nil, resp, err
 	}

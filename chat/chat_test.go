@@ -57,6 +57,7 @@ type env struct {
 	srv      *httptest.Server
 	local    bool
 	ping     time.Duration // the server's PingInterval; 0 for the default
+	saves    *saveLog
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -79,8 +80,11 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.db = db
+	if e.saves == nil {
+		e.saves = &saveLog{changed: make(chan struct{})}
+	}
 	e.chat = chat.New(chat.Options{
-		Upstream: e.upstream, Conversations: db, Prompts: db, Usage: db, Users: db,
+		Upstream: e.upstream, Conversations: watchedStore{db, e.saves}, Prompts: db, Usage: db, Users: db,
 		Defaults:     chat.Defaults{Model: testModel, MaxTokens: 4096, Temperature: 0.3, TopK: 40},
 		Local:        e.local,
 		SaveInterval: 50 * time.Millisecond,
@@ -102,6 +106,85 @@ func (e *env) shut() {
 	e.srv.Close()
 	e.db.Close()
 	e.chat = nil
+}
+
+// watchedStore tells saveLog each message the chat updates: the saves of a
+// streaming answer and its final one.
+type watchedStore struct {
+	*sqlite.DB
+	log *saveLog
+}
+
+func (s watchedStore) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
+	err := s.DB.UpdateMessage(ctx, m)
+	if err == nil {
+		s.log.add(*m)
+	}
+	return err
+}
+
+// saveLog is every message the chat has updated in the store, in order, so
+// that a test waits for a save instead of sleeping past one.
+type saveLog struct {
+	mu      sync.Mutex
+	saved   []claudebridge.Message
+	changed chan struct{} // closed, and replaced, at each save
+}
+
+func (l *saveLog) add(m claudebridge.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.saved = append(l.saved, m)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// waitSave returns the first save of message id, since the env was made,
+// for which ok holds; it waits for one up to 10 s.
+func (e *env) waitSave(id string, ok func(m claudebridge.Message) bool) claudebridge.Message {
+	e.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for seen := 0; ; {
+		l := e.saves
+		l.mu.Lock()
+		news, changed := l.saved[seen:], l.changed
+		seen = len(l.saved)
+		l.mu.Unlock()
+		for _, m := range news {
+			if m.ID == id && ok(m) {
+				return m
+			}
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			e.t.Fatalf("no such save of message %s in 10 s", id)
+		}
+	}
+}
+
+// grownPast holds for a save of a streaming answer that has all of seen and
+// more: the turn went on after seen and a save caught up with it.
+func grownPast(seen string) func(claudebridge.Message) bool {
+	return func(m claudebridge.Message) bool {
+		return m.Status == claudebridge.MessageStreaming && strings.HasPrefix(m.Content, seen) && len(m.Content) > len(seen)
+	}
+}
+
+// eventually reports whether cond comes to hold within timeout, checking it
+// every 5 ms. Only for what no event announces (goroutines that end); wait
+// on a signal wherever there is one.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
 }
 
 // client is a browser's view: a cookie jar and the CSRF token.
@@ -196,14 +279,19 @@ type sock struct {
 }
 
 func (c *client) dial(origin string) (*sock, *http.Response, error) {
+	return c.dialWith(origin, websocket.DialOptions{})
+}
+
+// dialWith dials with opts, whose HTTPClient and HTTPHeader it sets.
+func (c *client) dialWith(origin string, opts websocket.DialOptions) (*sock, *http.Response, error) {
 	h := http.Header{}
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
+	opts.HTTPClient, opts.HTTPHeader = c.http, h
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.e.srv.URL, "http")+"/api/ws",
-		&websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.e.srv.URL, "http")+"/api/ws", &opts)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -406,7 +494,7 @@ func TestResumeAfterDroppedSocket(t *testing.T) {
 	turn := first.startTurn(map[string]any{"type": "send", "text": "Hi [[slow=20]] [[words=120]]"})
 	head, k, _ := first.follow(0, 4)
 	first.conn.CloseNow()
-	time.Sleep(100 * time.Millisecond) // the turn goes on meanwhile
+	e.waitSave(turn.MessageID, grownPast(head)) // the turn goes on meanwhile
 
 	// While it streams, REST shows the text before the turn; the deltas
 	// complete it.
@@ -700,7 +788,7 @@ func TestRestartMidStream(t *testing.T) {
 	s := c.socket()
 	turn := s.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
 	seen, _, _ := s.follow(0, 5)
-	time.Sleep(150 * time.Millisecond) // past a save
+	e.waitSave(turn.MessageID, grownPast(seen))
 	e.shut()
 
 	e.open()
@@ -727,7 +815,9 @@ func TestCrashLosesAtMostOneSave(t *testing.T) {
 	s := c.socket()
 	turn := s.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=20]] [[words=400]]"})
 	seen, _, _ := s.follow(0, 10)
-	time.Sleep(120 * time.Millisecond)
+	e.waitSave(turn.MessageID, func(m claudebridge.Message) bool {
+		return m.Status == claudebridge.MessageStreaming && strings.HasPrefix(m.Content, seen)
+	})
 	other, err := sqlite.Open(e.path)
 	if err != nil {
 		t.Fatal(err)
@@ -798,7 +888,10 @@ func TestNoGoroutineLeftAfterDisconnect(t *testing.T) {
 	w.startTurn(map[string]any{"type": "send", "text": "warm [[words=5]]"})
 	w.follow(0, 0)
 	w.conn.Close(websocket.StatusNormalClosure, "")
-	time.Sleep(100 * time.Millisecond)
+	// Counted once the warm-up socket and turn have ended on both sides.
+	if !eventually(3*time.Second, func() bool { return !runsChatOrSocket(stacks()) }) {
+		t.Fatalf("the warm-up socket or turn is still running:\n%s", stacks())
+	}
 	base := runtime.NumGoroutine()
 
 	for range 5 {
@@ -806,27 +899,25 @@ func TestNoGoroutineLeftAfterDisconnect(t *testing.T) {
 		turn := s.startTurn(map[string]any{"type": "send", "text": "bye [[slow=20]] [[words=40]]"})
 		s.follow(0, 2)
 		s.conn.CloseNow()
-		// The turn runs on without the socket, then ends.
-		deadline := time.Now().Add(5 * time.Second)
-		for c.conversation(turn.ConversationID).Messages[1].Status == "streaming" {
-			if time.Now().After(deadline) {
-				t.Fatal("turn never ended")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		// The turn runs on without the socket, then ends: its final save.
+		e.waitSave(turn.MessageID, func(m claudebridge.Message) bool { return m.Status != claudebridge.MessageStreaming })
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base+2 { // slack for the HTTP client's idle connections
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(50 * time.Millisecond)
+	// slack for the HTTP client's idle connections
+	if !eventually(3*time.Second, func() bool { return runtime.NumGoroutine() <= base+2 }) {
+		t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, stacks())
 	}
+}
+
+// stacks is the stack of every goroutine.
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// runsChatOrSocket tells whether any goroutine of stacks is in the chat
+// package (a socket's handler, a turn) or in a WebSocket (either end).
+func runsChatOrSocket(stacks string) bool {
+	return strings.Contains(stacks, "claudebridge/chat.") || strings.Contains(stacks, "coder/websocket.")
 }
 
 func TestWrongPasswordsLockTheNameForAWhile(t *testing.T) {

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
@@ -48,13 +51,15 @@ func TestCloseWaitsForATurnBeingPrepared(t *testing.T) {
 	s.send(map[string]any{"type": "send", "text": "Long one [[slow=50]] [[words=100]]"})
 	<-g.entered
 
+	closing := make(chan struct{})
+	chat.OnCloseBegun(cs, func() { close(closing) })
 	closed := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		closed <- cs.Close(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	<-closing // the turn is launched after Close began
 	close(g.gate)
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
@@ -165,7 +170,20 @@ func TestSilentSocketIsClosed(t *testing.T) {
 	e.open()
 	t.Cleanup(e.shut)
 	c := e.localClient()
-	silent, live := c.socket(), c.socket()
+	silent := c.socket()
+	// The server pings again only once the last ping was answered: the
+	// eighth ping says the reading socket has answered seven.
+	var pings atomic.Int32
+	pinged := make(chan struct{})
+	live, _, err := c.dialWith(e.srv.URL, websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
+		if pings.Add(1) == 8 {
+			close(pinged)
+		}
+		return true
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	frames := make(chan frame, 16)
 	go func() {
 		defer close(frames)
@@ -179,7 +197,11 @@ func TestSilentSocketIsClosed(t *testing.T) {
 			frames <- f
 		}
 	}()
-	time.Sleep(400 * time.Millisecond) // eight ping intervals
+	select {
+	case <-pinged:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%d pings in 5 s, want 8", pings.Load())
+	}
 	live.send(map[string]any{"type": "resume", "turn_id": "turn_none", "after_seq": 0})
 	select {
 	case f, ok := <-frames:

@@ -29,6 +29,10 @@ type turns struct {
 	byUser   map[int64]int    // turns per user, running or being prepared
 	stopped  map[string]bool  // conversations stopped while their turn was being prepared
 	closed   bool
+
+	// closeBegun, if set (by tests, before close), is called once close has
+	// marked the turns closed, before it waits for them.
+	closeBegun func()
 }
 
 func newTurns(s *Server) *turns {
@@ -161,6 +165,9 @@ func (ts *turns) close(ctx context.Context) error {
 		}
 	}
 	ts.mu.Unlock()
+	if ts.closeBegun != nil {
+		ts.closeBegun()
+	}
 	for _, t := range running {
 		t.stop(errShutdown)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
-	"github.com/claudebridge/claudebridge/h1"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
@@ -32,8 +31,8 @@ type Options struct {
 	BaseURL string
 	// Key gives the x-api-key; required.
 	Key KeySource
-	// Transport makes the calls. Nil means package h1's pooled, keep-alive
-	// transport. There is no overall timeout (streams are long; the
+	// Transport makes the calls. Nil means http.DefaultTransport; serve
+	// passes its one tuned upstream transport. There is no overall timeout (streams are long; the
 	// caller's context bounds a call) and no redirect: the API sends none,
 	// so calls skip http.Client, which copies every header for redirects.
 	Transport http.RoundTripper
@@ -70,7 +69,7 @@ func New(opts Options) *Upstream {
 		u.base = DefaultBaseURL
 	}
 	if u.client == nil {
-		u.client = h1.New(h1.Options{})
+		u.client = http.DefaultTransport
 	}
 	if u.log == nil {
 		u.log = slog.Default()

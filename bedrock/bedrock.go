@@ -26,8 +26,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
-	"github.com/claudebridge/claudebridge/awssdk"
-	"github.com/claudebridge/claudebridge/h1"
 	"github.com/tidwall/gjson"
 )
 
@@ -39,8 +37,8 @@ type Options struct {
 	// applies them. The SDK's own retries are turned off: callers retry once,
 	// above every upstream, with claudebridge.Retryable.
 	AWS aws.Config
-	// HTTPClient sends the calls. nil: a pooled keep-alive client with a
-	// 10 s connect timeout and up to 256 idle connections per host.
+	// HTTPClient sends the calls, wrapped by SDKHTTPClient. Nil means
+	// http.DefaultClient; serve passes its one tuned upstream transport.
 	HTTPClient *http.Client
 	// Models are the operator's additions to the model table: Anthropic id →
 	// Bedrock model id, inference profile id or ARN. They win over the table.
@@ -106,12 +104,8 @@ func New(opts Options) *Upstream {
 	if log == nil {
 		log = slog.Default()
 	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: h1.New(h1.Options{})}
-	}
 	cfg := opts.AWS.Copy()
-	cfg.HTTPClient = awssdk.HTTPClient(hc)
+	cfg.HTTPClient = SDKHTTPClient(opts.HTTPClient)
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.RetryMaxAttempts = 1
 	u := &Upstream{

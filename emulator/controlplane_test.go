@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/claudebridge/claudebridge/awssdk"
+	cbbedrock "github.com/claudebridge/claudebridge/bedrock"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -19,7 +19,7 @@ import (
 func TestControlPlane(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{})
 	client := bedrock.New(bedrock.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -107,7 +107,7 @@ func bedrockIDOf(t *testing.T, anthropicID string) string {
 func TestRegionalProfiles(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{Region: "eu-west-1"})
 	client := bedrock.New(bedrock.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	out, err := client.ListInferenceProfiles(context.Background(), &bedrock.ListInferenceProfilesInput{TypeEquals: bedrocktypes.InferenceProfileTypeSystemDefined})
@@ -125,7 +125,7 @@ func TestRegionalProfiles(t *testing.T) {
 func TestGetSecretValue(t *testing.T) {
 	srv := newBedrockServer(t, BedrockOptions{Secrets: map[string]string{"claudebridge/anthropic": "sk-ant-emulated"}})
 	client := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -147,7 +147,7 @@ func TestGetSecretValue(t *testing.T) {
 	}
 
 	bad := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, "wrong", ""),
 	})
 	_, err = bad.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("claudebridge/anthropic")})

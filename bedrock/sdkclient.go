@@ -1,6 +1,4 @@
-// Package awssdk holds what claudebridge needs around the AWS SDK for Go v2
-// that the SDK does not provide itself.
-package awssdk
+package bedrock
 
 import (
 	"io"
@@ -9,8 +7,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// HTTPClient returns c as the SDK's HTTP client, with request bodies that
-// net/http cannot mistake for failed ones.
+// SDKHTTPClient returns c as an AWS SDK client's HTTP client, with request
+// bodies that net/http cannot mistake for failed ones. New uses it for its
+// own clients; every other SDK client of the process (Secrets Manager, an
+// SDK client in a test) needs it too. Nil c means http.DefaultClient.
 //
 // Why: the SDK wraps each request body in a reader whose WriteTo returns
 // io.EOF as an error once the SDK has closed it, and the SDK closes it as
@@ -22,16 +22,16 @@ import (
 // network connection" in the middle of a stream). Hiding WriteTo makes the
 // probe a Read, which reports the end of a closed body as the plain end of
 // input it is.
-func HTTPClient(c *http.Client) aws.HTTPClient {
+func SDKHTTPClient(c *http.Client) aws.HTTPClient {
 	if c == nil {
 		c = http.DefaultClient
 	}
-	return client{c}
+	return sdkClient{c}
 }
 
-type client struct{ c *http.Client }
+type sdkClient struct{ c *http.Client }
 
-func (cl client) Do(req *http.Request) (*http.Response, error) {
+func (cl sdkClient) Do(req *http.Request) (*http.Response, error) {
 	if _, ok := req.Body.(io.WriterTo); ok {
 		req.Body = readCloser{req.Body}
 	}

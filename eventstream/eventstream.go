@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	awseventstream "github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -15,9 +16,14 @@ import (
 // ContentType is the media type of every Bedrock streaming response.
 const ContentType = "application/vnd.amazon.eventstream"
 
+// writeTimeout bounds the write of one message, not the stream.
+const writeTimeout = time.Minute
+
 // Writer writes event-stream messages to a response, flushing each one so a
-// client sees every event as soon as it is made. It is not safe for
-// concurrent use.
+// client sees every event as soon as it is made. Each message must reach
+// the connection within writeTimeout: a stream lasts as long as the model
+// writes, but a client that takes none of it for that long is stuck, and
+// the write fails. It is not safe for concurrent use.
 type Writer struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
@@ -67,6 +73,7 @@ func (f *Writer) Exception(exceptionType, message string) error {
 }
 
 func (f *Writer) write(m awseventstream.Message) error {
+	f.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // a recorder has none: not an error of the client's
 	if err := f.encoder.Encode(f.w, m); err != nil {
 		return err
 	}

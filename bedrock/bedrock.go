@@ -37,8 +37,11 @@ type Options struct {
 	// applies them. The SDK's own retries are turned off: callers retry once,
 	// above every upstream, with claudebridge.Retryable.
 	AWS aws.Config
-	// HTTPClient sends the calls, wrapped by SDKHTTPClient. Nil means
-	// http.DefaultClient; serve passes its one tuned upstream transport.
+	// HTTPClient sends the calls, wrapped by SDKHTTPClient; serve passes
+	// its one tuned upstream transport. Nil means http.DefaultTransport's
+	// settings with AWS's TLS settings (a CA bundle) and room for 256 idle
+	// connections per host (its own keeps 2: concurrent streams over
+	// HTTP/1.1 would each dial anew).
 	HTTPClient *http.Client
 	// Models are the operator's additions to the model table: Anthropic id →
 	// Bedrock model id, inference profile id or ARN. They win over the table.
@@ -105,7 +108,11 @@ func New(opts Options) *Upstream {
 		log = slog.Default()
 	}
 	cfg := opts.AWS.Copy()
-	cfg.HTTPClient = SDKHTTPClient(opts.HTTPClient)
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient(opts.AWS)
+	}
+	cfg.HTTPClient = SDKHTTPClient(hc)
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.RetryMaxAttempts = 1
 	u := &Upstream{

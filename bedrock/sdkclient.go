@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
 // SDKHTTPClient returns c as an AWS SDK client's HTTP client, with request
@@ -40,3 +41,14 @@ func (cl sdkClient) Do(req *http.Request) (*http.Response, error) {
 
 // readCloser is an io.ReadCloser and nothing more.
 type readCloser struct{ io.ReadCloser }
+
+// defaultHTTPClient is New's client when Options give none: pooled for
+// concurrent streams, trusting what the AWS configuration trusts.
+func defaultHTTPClient(awsCfg aws.Config) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	if b, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok && b.GetTransport() != nil {
+		t.TLSClientConfig = b.GetTransport().TLSClientConfig.Clone()
+	}
+	return &http.Client{Transport: t}
+}

@@ -177,11 +177,11 @@ func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *http.Transport {
 	}
 }
 
-// loadAWS reads the AWS default chain. The SDK's own HTTP client stays with
-// what the chain itself calls (STS, SSO); its TLS settings (AWS_CA_BUNDLE,
-// a profile's ca_bundle) go over to the upstream client, which serves every
-// other SDK call.
-func loadAWS(ctx context.Context, cfg *Config) (aws.Config, *http.Client, error) {
+// loadAWS reads the AWS default chain, and its TLS settings (AWS_CA_BUNDLE,
+// a profile's ca_bundle) for the upstream transport. The SDK's own HTTP
+// client stays with what the chain itself calls (STS, SSO); every other
+// SDK call goes through the transport (useTransport).
+func loadAWS(ctx context.Context) (aws.Config, *tls.Config, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return aws.Config{}, nil, err
@@ -191,9 +191,14 @@ func loadAWS(ctx context.Context, cfg *Config) (aws.Config, *http.Client, error)
 		// A copy: the transport adds h2 to its protocols.
 		tlsConfig = b.GetTransport().TLSClientConfig.Clone()
 	}
-	client := &http.Client{Transport: upstreamTransport(cfg, tlsConfig)}
+	return awsCfg, tlsConfig, nil
+}
+
+// useTransport has the AWS SDK clients made from awsCfg send through tr.
+func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
+	client := &http.Client{Transport: tr}
 	awsCfg.HTTPClient = bedrock.SDKHTTPClient(client)
-	return awsCfg, client, nil
+	return client
 }
 
 // newUpstream builds the configured upstream and says in words what it is.
@@ -202,21 +207,31 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 	case "anthropic":
 		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
 		about := "Anthropic API"
+		tr := upstreamTransport(cfg, nil)
 		if cfg.AnthropicSecretName != "" {
-			awsCfg, _, err := loadAWS(ctx, cfg)
+			awsCfg, tlsConfig, err := loadAWS(ctx)
 			if err != nil {
 				return nil, "", fmt.Errorf("AWS configuration for ANTHROPIC_SECRET_NAME: %v", err)
 			}
+			// A CA bundle replaces the system's roots (the SDK's way): it
+			// is for AWS's endpoints, not the Anthropic API's, so only
+			// then does Secrets Manager get a transport of its own.
+			smTransport := tr
+			if tlsConfig != nil {
+				smTransport = upstreamTransport(cfg, tlsConfig)
+			}
+			useTransport(&awsCfg, smTransport)
 			key = anthropicapi.SecretsManagerKey(secretsmanager.NewFromConfig(awsCfg), cfg.AnthropicSecretName)
 			about += " (key from Secrets Manager)"
 		}
-		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: upstreamTransport(cfg, nil), Logger: log})
+		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: tr, Logger: log})
 		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
 	case "bedrock":
-		awsCfg, client, err := loadAWS(ctx, cfg)
+		awsCfg, tlsConfig, err := loadAWS(ctx)
 		if err != nil {
 			return nil, "", fmt.Errorf("AWS configuration: %v", err)
 		}
+		client := useTransport(&awsCfg, upstreamTransport(cfg, tlsConfig))
 		if awsCfg.Region == "" {
 			awsCfg.Region = "us-east-1"
 			log.Warn("no AWS region configured (AWS_REGION or a profile): using us-east-1")

@@ -108,15 +108,6 @@ type Event struct {
 	Data []byte
 }
 
-// WaitNotifier is a Stream that can tell when Next is about to wait for
-// the upstream, having no further event at hand: the moment for a copy to
-// flush what it wrote, so that a burst costs the client one write.
-type WaitNotifier interface {
-	// NotifyWait has f called, on Next's goroutine, before each such
-	// wait. It reports whether the stream will.
-	NotifyWait(f func()) bool
-}
-
 // Stream is a Messages stream being received from an upstream.
 // Next and Close may be called from different goroutines: Close unblocks a
 // pending Next, which then returns an error.

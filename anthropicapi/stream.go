@@ -35,25 +35,8 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 		requestID: resp.Header.Get("Request-Id"),
 		log:       u.log,
 	}
-	s.events = anthropic.NewSSEReader(waitReader{s})
+	s.events = anthropic.NewSSEReader(resp.Body)
 	return s, nil
-}
-
-// waitReader is the response body as the SSE reader reads it: the reader
-// asks for bytes only when it has no whole event left.
-type waitReader struct{ s *stream }
-
-func (r waitReader) Read(p []byte) (int, error) {
-	if r.s.onWait != nil {
-		r.s.onWait()
-	}
-	return r.s.body.Read(p)
-}
-
-// NotifyWait has f called before each read of the response body.
-func (s *stream) NotifyWait(f func()) bool {
-	s.onWait = f
-	return true
 }
 
 // maxEventsAfterStop bounds what is read and dropped after message_stop
@@ -69,7 +52,6 @@ type stream struct {
 	events    *anthropic.SSEReader
 	requestID string
 	log       *slog.Logger
-	onWait    func()
 
 	stopped bool  // message_stop was read
 	err     error // what every Next returns once the stream is over

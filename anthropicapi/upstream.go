@@ -15,7 +15,6 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
-	"github.com/claudebridge/claudebridge/h1"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
@@ -32,10 +31,13 @@ type Options struct {
 	BaseURL string
 	// Key gives the x-api-key; required.
 	Key KeySource
-	// Transport makes the calls. Nil means package h1's pooled, keep-alive
-	// transport. There is no overall timeout (streams are long; the
-	// caller's context bounds a call) and no redirect: the API sends none,
-	// so calls skip http.Client, which copies every header for redirects.
+	// Transport makes the calls; serve passes its one tuned upstream
+	// transport. Nil means http.DefaultTransport's settings with room for
+	// 256 idle connections to the API (its own keeps 2: concurrent streams
+	// over HTTP/1.1 would each dial anew). There is no overall timeout
+	// (streams are long; the caller's context bounds a call) and no
+	// redirect: the API sends none, so calls skip http.Client, which copies
+	// every header for redirects.
 	Transport http.RoundTripper
 	// Logger gets upstream failures, with request ids and causes but never
 	// the key. Nil means slog.Default().
@@ -70,7 +72,9 @@ func New(opts Options) *Upstream {
 		u.base = DefaultBaseURL
 	}
 	if u.client == nil {
-		u.client = h1.New(h1.Options{})
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		u.client = t
 	}
 	if u.log == nil {
 		u.log = slog.Default()

@@ -27,8 +27,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
-	"github.com/claudebridge/claudebridge/awssdk"
-	"github.com/claudebridge/claudebridge/h1"
 	"github.com/tidwall/gjson"
 )
 
@@ -40,8 +38,11 @@ type Options struct {
 	// applies them. The SDK's own retries are turned off: callers retry once,
 	// above every upstream, with claudebridge.Retryable.
 	AWS aws.Config
-	// HTTPClient sends the calls. nil: a pooled keep-alive client with a
-	// 10 s connect timeout and up to 256 idle connections per host.
+	// HTTPClient sends the calls, wrapped by SDKHTTPClient; serve passes
+	// its one tuned upstream transport. Nil means http.DefaultTransport's
+	// settings with AWS's TLS settings (a CA bundle) and room for 256 idle
+	// connections per host (its own keeps 2: concurrent streams over
+	// HTTP/1.1 would each dial anew).
 	HTTPClient *http.Client
 	// Models are the operator's additions to the model table: Anthropic id →
 	// Bedrock model id, inference profile id or ARN. They win over the table.
@@ -107,12 +108,12 @@ func New(opts Options) *Upstream {
 	if log == nil {
 		log = slog.Default()
 	}
+	cfg := opts.AWS.Copy()
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: h1.New(h1.Options{})}
+		hc = defaultHTTPClient(opts.AWS)
 	}
-	cfg := opts.AWS.Copy()
-	cfg.HTTPClient = awssdk.HTTPClient(hc)
+	cfg.HTTPClient = SDKHTTPClient(hc)
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.RetryMaxAttempts = 1
 	u := &Upstream{

@@ -23,7 +23,6 @@ type converseStream struct {
 	tr     converse.StreamToMessages
 	queue  []claudebridge.Event
 	err    error // sticky: once failed, Next keeps failing
-	onWait func()
 
 	mu      sync.Mutex
 	stopped bool // message_stop handed out: the next Next is io.EOF
@@ -60,17 +59,8 @@ func (s *converseStream) Next() (claudebridge.Event, error) {
 		case s.err != nil:
 			return claudebridge.Event{}, s.err
 		}
-		if s.onWait != nil {
-			s.onWait()
-		}
 		s.queue, s.err = s.read()
 	}
-}
-
-// NotifyWait has f called before each frame is read from the response.
-func (s *converseStream) NotifyWait(f func()) bool {
-	s.onWait = f
-	return true
 }
 
 // read decodes one frame and translates it.

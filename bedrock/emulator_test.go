@@ -403,7 +403,7 @@ func TestEmulatorCloseUnblocksNext(t *testing.T) {
 	select {
 	case err := <-done:
 		// The connection closed under the stream by net/http used to end
-		// it here (see awssdk.HTTPClient); nothing else may.
+		// it here (see SDKHTTPClient); nothing else may.
 		t.Fatalf("the stream ended before Close: %v", err)
 	default:
 	}

@@ -30,17 +30,10 @@ type stream struct {
 	es     *bedrockruntime.InvokeModelWithResponseStreamEventStream
 	cancel context.CancelFunc
 	model  string // the id the client asked for
-	onWait func()
 
 	mu      sync.Mutex
 	stopped bool // message_stop seen: the next Next is io.EOF
 	closed  bool
-}
-
-// NotifyWait has f called when no event is waiting in the SDK's channel.
-func (s *stream) NotifyWait(f func()) bool {
-	s.onWait = f
-	return true
 }
 
 // Next returns the next event; io.EOF after message_stop. An exception frame
@@ -60,9 +53,6 @@ func (s *stream) Next() (claudebridge.Event, error) {
 		return claudebridge.Event{}, &claudebridge.Error{Code: claudebridge.ECANCELED, Message: "the stream was closed"}
 	}
 	for {
-		if s.onWait != nil && len(s.es.Events()) == 0 {
-			s.onWait()
-		}
 		ev, ok := <-s.es.Events()
 		if !ok {
 			return claudebridge.Event{}, s.endError()

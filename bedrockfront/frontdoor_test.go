@@ -22,7 +22,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 )
 
@@ -81,7 +81,7 @@ func sigv4Client(url string, httpClient *http.Client, keyID, secret string) *bed
 	return bedrockruntime.New(bedrockruntime.Options{
 		Region:       "us-west-2",
 		BaseEndpoint: aws.String(url),
-		HTTPClient:   awssdk.HTTPClient(httpClient),
+		HTTPClient:   bedrock.SDKHTTPClient(httpClient),
 		Retryer:      aws.NopRetryer{},
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}, nil
@@ -448,7 +448,7 @@ func TestBearer(t *testing.T) {
 		return bedrockruntime.New(bedrockruntime.Options{
 			Region:                  "us-east-1",
 			BaseEndpoint:            aws.String(srv.URL),
-			HTTPClient:              awssdk.HTTPClient(srv.Client()),
+			HTTPClient:              bedrock.SDKHTTPClient(srv.Client()),
 			Retryer:                 aws.NopRetryer{},
 			BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
 			AuthSchemePreference:    []string{"httpBearerAuth"},

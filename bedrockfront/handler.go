@@ -92,7 +92,7 @@ type call struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), start: time.Now()}
 	w.Header().Set("X-Amzn-RequestId", c.requestID)
-	body, err := httpbody.Read(r.Body, r.ContentLength, maxBody)
+	body, err := httpbody.ReadRequest(w, r, maxBody)
 	if err != nil {
 		c.fail(claudebridge.Errorf(claudebridge.ETOOLARGE, "Input is too long for requested model."))
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	awseventstream "github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -17,9 +18,14 @@ import (
 // response.
 const EventStreamContentType = "application/vnd.amazon.eventstream"
 
+// writeTimeout bounds the write of one message, not the stream.
+const writeTimeout = time.Minute
+
 // EventWriter writes event-stream messages to a response, flushing each one
-// so a client sees every event as soon as it is made. It is not safe for
-// concurrent use.
+// so a client sees every event as soon as it is made. Each message must
+// reach the connection within writeTimeout: a stream lasts as long as the
+// model writes, but a client that takes none of it for that long is stuck,
+// and the write fails. It is not safe for concurrent use.
 type EventWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
@@ -70,6 +76,7 @@ func (f *EventWriter) Exception(exceptionType, message string) error {
 }
 
 func (f *EventWriter) write(m awseventstream.Message) error {
+	f.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // a recorder has none: not an error of the client's
 	if err := f.encoder.Encode(f.w, m); err != nil {
 		return err
 	}

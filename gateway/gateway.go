@@ -87,7 +87,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // readRequest reads and validates a Messages body, with the size limit of
 // the Anthropic API.
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
-	body, err := httpbody.Read(r.Body, r.ContentLength, anthropic.MaxBodyBytes)
+	body, err := httpbody.ReadRequest(w, r, anthropic.MaxBodyBytes)
 	if err != nil {
 		if err == httpbody.ErrTooLarge {
 			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", anthropic.MaxBodyBytes)
@@ -201,14 +201,17 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 }
 
 // writeJSON sends a complete JSON response and flushes it at once, so that
-// the client has it before the access log line is written.
+// the client has it before the access log line is written, within
+// clientWriteTimeout.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
-	http.NewResponseController(w).Flush()
+	rc.Flush()
 }
 
 func marshal(v any) []byte {

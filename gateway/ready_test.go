@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/retry"
@@ -24,7 +24,7 @@ func TestReadyAsksTheUpstream(t *testing.T) {
 	}))
 	defer aws.Close()
 	sm := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: &aws.URL, HTTPClient: awssdk.HTTPClient(aws.Client()),
+		Region: "us-east-1", BaseEndpoint: &aws.URL, HTTPClient: bedrock.SDKHTTPClient(aws.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 	})
 	for _, c := range []struct {

@@ -15,10 +15,15 @@ import (
 // errIdle cancels a stream whose upstream went silent for ReadTimeout.
 var errIdle = errors.New("upstream idle")
 
+// clientWriteTimeout bounds each write to the client (an event, a ping, a
+// whole JSON answer), not the response: a stream lasts as long as the model
+// writes, but a client that has taken none of it for this long, its socket
+// buffers full, is stuck, and its stream and upstream call are ended.
+const clientWriteTimeout = time.Minute
+
 // stream copies an upstream stream to the client as SSE on the handler's
-// goroutine. What the upstream has already sent is written together and
-// flushed when the stream is about to wait for more (or per event, for a
-// stream that cannot tell): a burst costs one write. Pings go out after
+// goroutine, each event written and flushed as it comes, as
+// httputil.ReverseProxy does for text/event-stream. Pings go out after
 // PingInterval of silence, before the upstream's first byte too. An error
 // before anything was written is an ordinary error response with its
 // status; after that it is an SSE error event, and the stream ends. The
@@ -37,31 +42,18 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
 	defer stop()
-	// After message_stop only the upstream's end is awaited, which comes
-	// at once: the last events then go out with the end of the response,
-	// in one write, rather than in a write of their own that the client
-	// would wake up for, only to wait again.
-	told, stopped := false, false
-	if wn, ok := s.(claudebridge.WaitNotifier); ok {
-		told = wn.NotifyWait(func() {
-			if !stopped {
-				out.flush()
-			}
-		})
-	}
 	for {
 		ev, err := s.Next()
 		k.upstreamActive()
 		if err == io.EOF {
-			return out.error() // the server flushes what is left as the handler returns
+			return out.error()
 		}
 		if err != nil {
 			return out.fail(g.streamError(ctx, err), id)
 		}
-		if err := out.event(ev.Type, ev.Data, !told); err != nil {
+		if err := out.event(ev.Type, ev.Data); err != nil {
 			return err
 		}
-		stopped = ev.Type == "message_stop"
 	}
 }
 
@@ -86,7 +78,6 @@ type sseOut struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	started   bool
-	unflushed bool
 	lastWrite time.Time
 	buf       []byte // one event, reused: writers copy what they are given
 	closed    bool   // the handler is returning: nothing more may be written
@@ -103,22 +94,22 @@ func (o *sseOut) startLocked() {
 	o.started = true
 }
 
-// event writes one event, and flushes it if flush is set.
-func (o *sseOut) event(typ string, data []byte, flush bool) error {
+// event sends one event.
+func (o *sseOut) event(typ string, data []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.writeLocked(typ, data)
-	if flush {
-		o.flushLocked()
-	}
 	return o.err
 }
 
-// writeLocked writes one event, after the SSE head if it is the first.
+// writeLocked writes one event, after the SSE head if it is the first, and
+// flushes it, within clientWriteTimeout.
 func (o *sseOut) writeLocked(typ string, data []byte) {
 	if o.err != nil || o.closed {
 		return
 	}
+	// A recorder in tests has no deadlines: that error is not the client's.
+	o.rc.SetWriteDeadline(time.Now().Add(clientWriteTimeout))
 	if !o.started {
 		o.startLocked()
 	}
@@ -127,32 +118,17 @@ func (o *sseOut) writeLocked(typ string, data []byte) {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 		return
 	}
-	o.unflushed = true
-	o.lastWrite = time.Now()
-}
-
-func (o *sseOut) flushLocked() {
-	if !o.unflushed || o.err != nil || o.closed {
-		return
-	}
-	o.unflushed = false
 	if err := o.rc.Flush(); err != nil {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
+		return
 	}
+	o.lastWrite = time.Now()
 }
 
 // error reports why the client can no longer be written to, if it cannot.
 func (o *sseOut) error() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.err
-}
-
-// flush sends what was written; the stream calls it before it waits.
-func (o *sseOut) flush() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.flushLocked()
 	return o.err
 }
 
@@ -172,7 +148,6 @@ func (o *sseOut) fail(err error, id string) error {
 		return err
 	}
 	o.writeLocked("error", anthropic.ErrorJSON(err, id))
-	o.flushLocked()
 	return err
 }
 
@@ -237,7 +212,6 @@ func (k *keepAlive) fire() {
 	}
 	if time.Since(o.lastWrite) >= k.pingEvery {
 		o.writeLocked("ping", anthropic.Ping)
-		o.flushLocked()
 	}
 	t.Reset(k.nextDue(o.lastWrite, lastUpstream))
 }

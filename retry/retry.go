@@ -143,15 +143,6 @@ func (p *peeked) Next() (claudebridge.Event, error) {
 	return p.Stream.Next()
 }
 
-// NotifyWait forwards to the stream, if it can tell; the first event is
-// at hand, so it needs no wait.
-func (p *peeked) NotifyWait(f func()) bool {
-	if w, ok := p.Stream.(claudebridge.WaitNotifier); ok {
-		return w.NotifyWait(f)
-	}
-	return false
-}
-
 // Ready forwards to Next when it can tell its readiness; else it is ready.
 func (u *Upstream) Ready(ctx context.Context) error {
 	if r, ok := u.Next.(claudebridge.Readier); ok {

@@ -34,7 +34,6 @@ type Config struct {
 	ReadTimeout      time.Duration // READ_TIMEOUT: idle time between stream events
 	RequestTimeout   time.Duration // REQUEST_TIMEOUT: the whole call
 	PingInterval     time.Duration // PING_INTERVAL
-	BusyPoll         time.Duration // BUSY_POLL: see package h1
 	LogLevel         slog.Level    // LOG_LEVEL
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
@@ -149,7 +148,6 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		{"READ_TIMEOUT", &c.ReadTimeout, 5 * time.Minute},
 		{"REQUEST_TIMEOUT", &c.RequestTimeout, 60 * time.Minute},
 		{"PING_INTERVAL", &c.PingInterval, 15 * time.Second},
-		{"BUSY_POLL", &c.BusyPoll, 250 * time.Microsecond},
 	} {
 		if *d.dst, err = durationVar(getenv, d.name, d.def); err != nil {
 			return nil, err

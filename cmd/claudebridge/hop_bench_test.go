@@ -21,7 +21,8 @@ import (
 
 // BenchmarkHop makes non-streaming calls over one keep-alive connection,
 // to the Anthropic emulator directly and through the gateway as serve
-// wires it (lean server, auth, validation, retry, lean upstream client).
+// wires it (its net/http server, auth, validation, retry, the upstream
+// transport).
 // The difference of the two is the hop's cost on this machine, all
 // processes in one; allocs/op of "gateway" less those of "direct" are the
 // gateway's own.
@@ -35,7 +36,7 @@ func BenchmarkHop(b *testing.B) {
 		Keys:   claudebridge.NewClientKeys("bench-key"),
 		Logger: quiet,
 	}
-	through := listen(b, newLeanServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler()), 0))
+	through := listen(b, newServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler())))
 
 	body := `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=45]]"}]}`
 	for _, target := range []struct{ name, addr string }{{"direct", up}, {"gateway", through}} {
@@ -61,9 +62,7 @@ func BenchmarkHop(b *testing.B) {
 	}
 }
 
-type servable interface{ Serve(net.Listener) error }
-
-func listen(b *testing.B, srv servable) string {
+func listen(b *testing.B, srv *http.Server) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

@@ -21,13 +21,11 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/awssdk"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
-	"github.com/claudebridge/claudebridge/h1"
 	"github.com/claudebridge/claudebridge/retry"
 )
 
@@ -56,9 +54,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := cfg.checkListen(); err != nil {
 		return err
 	}
-	logOut := newLogWriter(os.Stderr, 100*time.Millisecond)
-	defer logOut.Close()
-	log := newLogger(logOut, cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	up, about, err := newUpstream(ctx, cfg, log)
 	if err != nil {
@@ -101,8 +97,7 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
-	logOut.Flush() // whoever waits for the start-up line sees it now
-	err = serveUntilDone(ctx, newLeanServer(frontDoors(front, gw, chatServer), cfg.BusyPoll), ln, log)
+	err = serveUntilDone(ctx, newServer(frontDoors(front, gw, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.
 	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -129,8 +124,14 @@ func frontDoors(bedrockRuntime, anthropicAPI, chat http.Handler) http.Handler {
 	})
 }
 
-// newServer returns a server for HTTP/1.1 and HTTP/2 without TLS. No write
-// timeout: streams last as long as the model writes.
+// newServer returns a server for HTTP/1.1 and HTTP/2 without TLS (h2c).
+// The head of a request must arrive within 10 s and an idle connection is
+// closed after 5 minutes. There is no ReadTimeout or WriteTimeout: both
+// would cut a stream that lasts as long as the model writes (ReadTimeout
+// through net/http's read that watches for the client leaving). The
+// handlers bound what they read and write instead: a body must keep up a
+// minimum rate (internal/httpbody.ReadRequest) and each write of an answer
+// or stream event has a deadline of its own (gateway, eventstream).
 func newServer(h http.Handler) *http.Server {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
@@ -138,28 +139,7 @@ func newServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 }
 
-// newLeanServer serves the API calls of both front doors (POST under /v1/
-// and /model/) on package h1's lean HTTP/1.1 path, the rest (the chat, its
-// WebSocket, HTTP/2, GETs) with net/http.
-func newLeanServer(h http.Handler, busyPoll time.Duration) *h1.Server {
-	srv := newServer(h)
-	return &h1.Server{
-		Handler:     h,
-		Fallback:    srv,
-		IdleTimeout: srv.IdleTimeout,
-		BusyPoll:    busyPoll,
-		Lean: func(method, path string) bool {
-			return method == http.MethodPost && (strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/model/"))
-		},
-	}
-}
-
-type server interface {
-	Serve(net.Listener) error
-	Shutdown(context.Context) error
-}
-
-func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.Logger) error {
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -173,30 +153,53 @@ func serveUntilDone(ctx context.Context, srv server, ln net.Listener, log *slog.
 	return srv.Shutdown(shutdown)
 }
 
-// upstreamTransport is the one pooled, keep-alive transport of every
-// upstream. It does each exchange on the calling goroutine (package h1): on
-// a hop of a few hundred microseconds, net/http's per-connection reader and
-// writer goroutines are a measurable part of the latency added.
-func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *h1.Transport {
-	return h1.New(h1.Options{ConnectTimeout: cfg.ConnectTimeout, TLSConfig: tlsConfig, BusyPoll: cfg.BusyPoll})
+// upstreamTransport is the one pooled transport of every upstream call:
+// Bedrock's runtime and control plane (through the AWS SDK), the Anthropic
+// API, Secrets Manager. tlsConfig is the AWS chain's (a CA bundle), or nil.
+//
+// HTTP/2 is asked for over TLS even with a TLS config of our own
+// (ForceAttemptHTTP2), so that hundreds of streams share a few
+// connections; the idle pool is sized for as many HTTP/1.1 connections,
+// for upstreams that speak only that (the emulators, plain-HTTP bases).
+// HTTP/2 connections are pinged when silent, so that a dead one is found
+// before the streams on it reach READ_TIMEOUT.
+func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		TLSHandshakeTimeout:   cfg.ConnectTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		HTTP2:                 &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
+	}
 }
 
-// loadAWS reads the AWS default chain. The SDK's own HTTP client stays with
-// what the chain itself calls (STS, SSO); its TLS settings (AWS_CA_BUNDLE,
-// a profile's ca_bundle) go over to the upstream client, which serves every
-// other SDK call.
-func loadAWS(ctx context.Context, cfg *Config) (aws.Config, *http.Client, error) {
+// loadAWS reads the AWS default chain, and its TLS settings (AWS_CA_BUNDLE,
+// a profile's ca_bundle) for the upstream transport. The SDK's own HTTP
+// client stays with what the chain itself calls (STS, SSO); every other
+// SDK call goes through the transport (useTransport).
+func loadAWS(ctx context.Context) (aws.Config, *tls.Config, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return aws.Config{}, nil, err
 	}
 	var tlsConfig *tls.Config
 	if b, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok && b.GetTransport() != nil {
-		tlsConfig = b.GetTransport().TLSClientConfig
+		// A copy: the transport adds h2 to its protocols.
+		tlsConfig = b.GetTransport().TLSClientConfig.Clone()
 	}
-	client := &http.Client{Transport: upstreamTransport(cfg, tlsConfig)}
-	awsCfg.HTTPClient = awssdk.HTTPClient(client)
-	return awsCfg, client, nil
+	return awsCfg, tlsConfig, nil
+}
+
+// useTransport has the AWS SDK clients made from awsCfg send through tr.
+func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
+	client := &http.Client{Transport: tr}
+	awsCfg.HTTPClient = bedrock.SDKHTTPClient(client)
+	return client
 }
 
 // newUpstream builds the configured upstream and says in words what it is.
@@ -205,21 +208,31 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 	case "anthropic":
 		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
 		about := "Anthropic API"
+		tr := upstreamTransport(cfg, nil)
 		if cfg.AnthropicSecretName != "" {
-			awsCfg, _, err := loadAWS(ctx, cfg)
+			awsCfg, tlsConfig, err := loadAWS(ctx)
 			if err != nil {
 				return nil, "", fmt.Errorf("AWS configuration for ANTHROPIC_SECRET_NAME: %v", err)
 			}
+			// A CA bundle replaces the system's roots (the SDK's way): it
+			// is for AWS's endpoints, not the Anthropic API's, so only
+			// then does Secrets Manager get a transport of its own.
+			smTransport := tr
+			if tlsConfig != nil {
+				smTransport = upstreamTransport(cfg, tlsConfig)
+			}
+			useTransport(&awsCfg, smTransport)
 			key = anthropicapi.SecretsManagerKey(secretsmanager.NewFromConfig(awsCfg), cfg.AnthropicSecretName)
 			about += " (key from Secrets Manager)"
 		}
-		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: upstreamTransport(cfg, nil), Logger: log})
+		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: tr, Logger: log})
 		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
 	case "bedrock":
-		awsCfg, client, err := loadAWS(ctx, cfg)
+		awsCfg, tlsConfig, err := loadAWS(ctx)
 		if err != nil {
 			return nil, "", fmt.Errorf("AWS configuration: %v", err)
 		}
+		client := useTransport(&awsCfg, upstreamTransport(cfg, tlsConfig))
 		if awsCfg.Region == "" {
 			awsCfg.Region = "us-east-1"
 			log.Warn("no AWS region configured (AWS_REGION or a profile): using us-east-1")

@@ -82,7 +82,7 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "info"),
 	}, "serve", "--listen", gwAddr)
 	defer stop(gw)
-	proxyAddr, err := startBareProxy(upAddr)
+	proxyAddr, err := startBareProxy(upAddr, conns)
 	if err != nil {
 		return err
 	}
@@ -257,11 +257,14 @@ func wrkScript(t target, url string, conns int, duration time.Duration) (result,
 }
 
 // startBareProxy serves, for scale, a bare httputil.ReverseProxy with a
-// tuned transport in front of the upstream: what any Go proxy costs.
-func startBareProxy(upstream string) (string, error) {
+// tuned transport in front of the upstream: what any Go proxy costs. It
+// flushes every write, as the gateway flushes every event, and keeps more
+// idle connections per host than the load has connections.
+func startBareProxy(upstream string, conns int) (string, error) {
 	target, _ := url.Parse("http://" + upstream)
 	p := httputil.NewSingleHostReverseProxy(target)
-	p.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	p.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: max(256, conns), IdleConnTimeout: 90 * time.Second}
+	p.FlushInterval = -1
 	p.ErrorLog = log.New(io.Discard, "", 0) // wrk's closing connections at the end of a run are not news
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/smithy-go/auth/bearer"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/sigv4"
 )
@@ -120,7 +120,7 @@ func TestBearerToken(t *testing.T) {
 		return bedrockruntime.New(bedrockruntime.Options{
 			Region:                  "us-east-1",
 			BaseEndpoint:            aws.String(srv.URL),
-			HTTPClient:              awssdk.HTTPClient(srv.Client()),
+			HTTPClient:              bedrock.SDKHTTPClient(srv.Client()),
 			Retryer:                 aws.NopRetryer{},
 			BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
 			AuthSchemePreference:    []string{"httpBearerAuth"},

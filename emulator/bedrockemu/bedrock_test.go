@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudebridge/claudebridge/awssdk"
+	"github.com/claudebridge/claudebridge/bedrock"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -46,7 +46,7 @@ func runtimeClient(srv *httptest.Server, keyID, secret string) *bedrockruntime.C
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		HTTPClient:   awssdk.HTTPClient(srv.Client()),
+		HTTPClient:   bedrock.SDKHTTPClient(srv.Client()),
 		Retryer:      aws.NopRetryer{},
 	})
 }

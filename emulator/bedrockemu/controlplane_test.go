@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/claudebridge/claudebridge/awssdk"
+	cbbedrock "github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator/sim"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,7 +20,7 @@ import (
 func TestControlPlane(t *testing.T) {
 	srv := newBedrockServer(t, Options{})
 	client := bedrock.New(bedrock.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -108,7 +108,7 @@ func bedrockIDOf(t *testing.T, anthropicID string) string {
 func TestRegionalProfiles(t *testing.T) {
 	srv := newBedrockServer(t, Options{Region: "eu-west-1"})
 	client := bedrock.New(bedrock.Options{
-		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	out, err := client.ListInferenceProfiles(context.Background(), &bedrock.ListInferenceProfilesInput{TypeEquals: bedrocktypes.InferenceProfileTypeSystemDefined})
@@ -126,7 +126,7 @@ func TestRegionalProfiles(t *testing.T) {
 func TestGetSecretValue(t *testing.T) {
 	srv := newBedrockServer(t, Options{Secrets: map[string]string{"claudebridge/anthropic": "sk-ant-emulated"}})
 	client := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	ctx := context.Background()
@@ -148,7 +148,7 @@ func TestGetSecretValue(t *testing.T) {
 	}
 
 	bad := secretsmanager.New(secretsmanager.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, "wrong", ""),
 	})
 	_, err = bad.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("claudebridge/anthropic")})
@@ -160,7 +160,7 @@ func TestGetSecretValue(t *testing.T) {
 func TestProfilesFollowTheModelTablesGeographies(t *testing.T) {
 	srv := newBedrockServer(t, Options{Region: "ap-northeast-1"})
 	client := bedrock.New(bedrock.Options{
-		Region: "ap-northeast-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: awssdk.HTTPClient(srv.Client()),
+		Region: "ap-northeast-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: cbbedrock.SDKHTTPClient(srv.Client()),
 		Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""),
 	})
 	out, err := client.ListInferenceProfiles(context.Background(), &bedrock.ListInferenceProfilesInput{TypeEquals: bedrocktypes.InferenceProfileTypeSystemDefined})

@@ -4,6 +4,8 @@ package httpbody
 import (
 	"errors"
 	"io"
+	"net/http"
+	"time"
 )
 
 // ErrTooLarge is returned for a body longer than the limit.
@@ -38,4 +40,37 @@ func Read(r io.Reader, size, limit int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// A request body must arrive within bodyGrace plus a second per
+// bodyMinRate bytes received (1 MB: 42 s): a client on a slow link gets
+// through, one dripping bytes cannot hold its connection for ever.
+// http.Server.ReadTimeout cannot do this: it would also end the read that
+// watches for the client leaving a long stream.
+const (
+	bodyGrace   = 10 * time.Second
+	bodyMinRate = 32 << 10 // bytes per second: 256 kbit/s
+)
+
+// ReadRequest reads r's body as Read does, within a read deadline that
+// moves with the bytes received, and clears the deadline before returning.
+func ReadRequest(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	defer rc.SetReadDeadline(time.Time{})
+	return Read(&deadlineReader{r: r.Body, rc: rc, start: time.Now()}, r.ContentLength, limit)
+}
+
+// deadlineReader moves the read deadline before each read.
+type deadlineReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	n     int64
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	d.rc.SetReadDeadline(d.start.Add(bodyGrace + time.Duration(d.n)*(time.Second/bodyMinRate)))
+	n, err := d.r.Read(p)
+	d.n += int64(n)
+	return n, err
 }

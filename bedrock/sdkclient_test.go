@@ -1,4 +1,4 @@
-package awssdk
+package bedrock
 
 import (
 	"bytes"
@@ -62,7 +62,7 @@ func TestBodyClosedEarlyKeepsTheConnection(t *testing.T) {
 		io.WriteString(w, "streamed answer")
 	}))
 	defer srv.Close()
-	c := HTTPClient(srv.Client())
+	c := SDKHTTPClient(srv.Client())
 	for i := 0; i < 3; i++ {
 		body := newBody(200)
 		req, _ := http.NewRequest("POST", srv.URL, body)

@@ -326,8 +326,10 @@ func TestStreamEventsReachTheClientAsTheyCome(t *testing.T) {
 		`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}`,
 		`{"type":"message_stop"}`,
 	}
-	seen := make(chan string) // what the client read, event by event
+	seen := make(chan string)   // what the client read, event by event
+	done := make(chan struct{}) // the upstream has answered, or given up
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, ev := range upstreamEvents {
 			io.WriteString(w, "event: "+gjsonType(ev)+"\ndata: "+ev+"\n\n")
@@ -352,7 +354,10 @@ func TestStreamEventsReachTheClientAsTheyCome(t *testing.T) {
 	for sc.Scan() {
 		if typ, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
 			n++
-			seen <- typ
+			select {
+			case seen <- typ:
+			case <-done: // it gave up on an earlier event and said so
+			}
 		}
 	}
 	if n != len(upstreamEvents) {

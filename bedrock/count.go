@@ -58,7 +58,7 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 	c := u.prepare(ctx, r)
 	base := c.target.Base
 	body := u.body(r, c)
-	key := sha256.Sum256(append([]byte(base+"\x00"), body...))
+	key := countKey(base, body)
 	if tc, ok := u.counts.get(key); ok {
 		return &tc, nil
 	}
@@ -68,7 +68,7 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 		return &tc, nil
 	}
 	var out *bedrockruntime.CountTokensOutput
-	err := u.adapt(r, c, func(body []byte) error {
+	err := u.adaptFrom(r, c, body, func(body []byte) error {
 		var err error
 		out, err = u.runtime.CountTokens(ctx, &bedrockruntime.CountTokensInput{
 			ModelId: aws.String(base),
@@ -94,6 +94,17 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 	tc := claudebridge.TokenCount{InputTokens: int(aws.ToInt32(out.InputTokens))}
 	u.counts.put(key, tc)
 	return &tc, nil
+}
+
+// countKey is the cache key of a count: the model and the body.
+func countKey(base string, body []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(base))
+	h.Write([]byte{0})
+	h.Write(body)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
 // Fixed costs of the estimate, in tokens.

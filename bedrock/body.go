@@ -40,11 +40,15 @@ func buildBody(r *claudebridge.Request, betas []string, drops *dropTrie) (body [
 		size += len(k) + len(v) + 4
 	}
 	slices.Sort(keys)
+	var bs []byte
+	if len(betas) > 0 {
+		bs, _ = json.Marshal(betas)
+		size += len(bs)
+	}
 	d := dropper{out: make([]byte, 0, size)}
 	d.out = append(d.out, '{')
 	d.field("anthropic_version", []byte(`"`+bedrockVersion+`"`), drops)
-	if len(betas) > 0 {
-		bs, _ := json.Marshal(betas)
+	if bs != nil {
 		d.field("anthropic_beta", bs, drops)
 	}
 	for _, k := range keys {

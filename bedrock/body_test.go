@@ -2,6 +2,8 @@ package bedrock
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -277,5 +279,35 @@ func TestFoldSystemKeepsTheClientsBytes(t *testing.T) {
 	got, want = string(f.Fields["system"]), `[{"type":"text", "text":"<notes>"}]`
 	if got != want {
 		t.Errorf("system %s, want %s", got, want)
+	}
+}
+
+// TestCountTokensSendsTheBodyInvokeModelGets: the body count_tokens builds
+// once, for its cache key and its first call, is the one InvokeModel gets,
+// less the fields the model refuses.
+func TestCountTokensSendsTheBodyInvokeModelGets(t *testing.T) {
+	u, rc, _ := emulated(t, "us-east-1")
+	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"Hi"}],` +
+		`"tools":[{"name":"a","eager_input_streaming":true,"input_schema":{"type":"object"}}]}`
+	if _, err := u.CountTokens(context.Background(), request(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Messages(context.Background(), request(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	counts, invokes := rc.calls("/count-tokens"), rc.calls("/invoke")
+	if len(counts) != 1 || len(invokes) != 1 {
+		t.Fatalf("%d count-tokens and %d invoke calls, want 1 and 1", len(counts), len(invokes))
+	}
+	got, err := base64.StdEncoding.DecodeString(gjson.GetBytes(counts[0].Body, "input.invokeModel.body").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := invokes[0].Body
+	if !bytes.Equal(got, want) {
+		t.Errorf("count-tokens sent %s, invoke %s", got, want)
+	}
+	if bytes.Contains(got, []byte("eager_input_streaming")) {
+		t.Errorf("a field the model refuses was counted: %s", got)
 	}
 }

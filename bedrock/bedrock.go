@@ -171,7 +171,8 @@ func (u *Upstream) sample(r *claudebridge.Request, c *call) (*claudebridge.Reque
 	return s, nil
 }
 
-// body builds the Bedrock body of r for c, less the fields the model refuses.
+// body builds the Bedrock body of r for c, less the fields the model
+// refuses: one build of the output, however many rules and tools.
 func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 	betas := c.betas
 	if c.noBeta {
@@ -180,7 +181,7 @@ func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 	if c.converse || c.rules.foldsSystem() {
 		r = foldSystem(r)
 	}
-	b, removed := dropFields(invokeBody(r, betas), c.rules.dropPaths())
+	b, removed := buildBody(r, betas, c.rules.dropPaths())
 	if len(removed) > 0 {
 		u.log.Debug("bedrock: dropped fields the model refuses", "model", c.target.Base, "fields", removed)
 	}
@@ -191,8 +192,16 @@ func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 // flag or a field Bedrock refused: those are dropped, remembered for the
 // model and the call sent again at once, at most maxAdapt times.
 func (u *Upstream) adapt(r *claudebridge.Request, c *call, send func(body []byte) error) error {
+	return u.adaptFrom(r, c, nil, send)
+}
+
+// adaptFrom is adapt whose first attempt sends body, already built by
+// u.body(r, c) for another use (nil: built here).
+func (u *Upstream) adaptFrom(r *claudebridge.Request, c *call, body []byte, send func(body []byte) error) error {
 	for attempt := 0; ; attempt++ {
-		body := u.body(r, c)
+		if attempt > 0 || body == nil {
+			body = u.body(r, c)
+		}
 		err := send(body)
 		if err == nil || attempt >= maxAdapt {
 			return err

@@ -20,6 +20,15 @@ const bedrockVersion = "bedrock-2023-05-31"
 // anthropic_version set and betas as the anthropic_beta array (absent when
 // empty). Top-level keys are sorted; nested values are the client's bytes.
 func invokeBody(r *claudebridge.Request, betas []string) []byte {
+	b, _ := buildBody(r, betas, nil)
+	return b
+}
+
+// buildBody makes the body invokeBody makes, less the members drops names,
+// in one walk of the bytes however many paths and array elements there are.
+// Every byte outside a removed member is the client's. removed lists the
+// concrete paths removed, in the order of the body.
+func buildBody(r *claudebridge.Request, betas []string, drops *dropTrie) (body []byte, removed []string) {
 	keys := make([]string, 0, len(r.Fields))
 	size := 64
 	for k, v := range r.Fields {
@@ -31,23 +40,22 @@ func invokeBody(r *claudebridge.Request, betas []string) []byte {
 		size += len(k) + len(v) + 4
 	}
 	slices.Sort(keys)
-	var b bytes.Buffer
-	b.Grow(size)
-	b.WriteString(`{"anthropic_version":"` + bedrockVersion + `"`)
+	var bs []byte
 	if len(betas) > 0 {
-		bs, _ := json.Marshal(betas)
-		b.WriteString(`,"anthropic_beta":`)
-		b.Write(bs)
+		bs, _ = json.Marshal(betas)
+		size += len(bs)
+	}
+	d := dropper{out: make([]byte, 0, size)}
+	d.out = append(d.out, '{')
+	d.field("anthropic_version", []byte(`"`+bedrockVersion+`"`), drops)
+	if bs != nil {
+		d.field("anthropic_beta", bs, drops)
 	}
 	for _, k := range keys {
-		kb, _ := json.Marshal(k)
-		b.WriteByte(',')
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(r.Fields[k])
+		d.field(k, r.Fields[k], drops)
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	d.out = append(d.out, '}')
+	return d.out, d.removed
 }
 
 // dropFields removes every field matching the generalised paths from body,
@@ -55,48 +63,397 @@ func invokeBody(r *claudebridge.Request, betas []string) []byte {
 // thinking signatures included, is left byte for byte. It returns the
 // concrete paths removed.
 func dropFields(body []byte, patterns []string) ([]byte, []string) {
-	var removed []string
-	for _, p := range patterns {
-		for _, concrete := range expand(body, strings.Split(p, "."), "") {
-			out, err := sjson.DeleteBytes(body, concrete)
-			if err != nil {
-				continue
-			}
-			body = out
-			removed = append(removed, concrete)
-		}
+	t := compileDrops(patterns)
+	if t == nil {
+		return body, nil
 	}
-	return body, removed
+	d := dropper{}
+	end, ok := d.visit(t, body, 0)
+	if !ok || skipSpace(body, end) != len(body) {
+		return body, nil // not one JSON value: left as it is
+	}
+	if len(d.spans) == 0 {
+		return body, nil
+	}
+	d.out = make([]byte, 0, len(body))
+	d.cut(body)
+	return d.out, d.removed
 }
 
-// expand lists the concrete gjson paths of body that match segs ("*" for
-// any array index) and exist.
-func expand(body []byte, segs []string, prefix string) []string {
-	if len(segs) == 0 {
-		if prefix != "" && gjson.GetBytes(body, prefix).Exists() {
-			return []string{prefix}
-		}
+// dropTrie is a set of generalised paths ("tools.*.defer_loading")
+// compiled into a tree of their segments, so that one walk of a body finds
+// every member they name. A segment names a key of an object; "*" any
+// element of an array. Immutable once compiled.
+type dropTrie struct {
+	keys map[string]*dropTrie // children by object key
+	any  *dropTrie            // the child for every array element ("*")
+	drop bool                 // a path ends here: the member is removed
+}
+
+// compileDrops returns the trie of paths; nil when there are none.
+// Paths with an empty segment name nothing and are left out.
+func compileDrops(paths []string) *dropTrie {
+	if len(paths) == 0 {
 		return nil
 	}
-	join := func(s string) string {
-		if prefix == "" {
-			return s
+	var root *dropTrie
+	for _, p := range paths {
+		segs := strings.Split(p, ".")
+		if slices.Contains(segs, "") {
+			continue // names no field
 		}
-		return prefix + "." + s
+		if root == nil {
+			root = &dropTrie{}
+		}
+		n := root
+		for _, s := range segs {
+			n = n.child(s)
+		}
+		n.drop = true
 	}
-	if segs[0] != "*" {
-		return expand(body, segs[1:], join(escapeKey(segs[0])))
+	return root
+}
+
+func (n *dropTrie) child(seg string) *dropTrie {
+	if seg == "*" {
+		if n.any == nil {
+			n.any = &dropTrie{}
+		}
+		return n.any
 	}
-	arr := gjson.GetBytes(body, prefix)
-	if !arr.IsArray() {
-		return nil
+	if n.keys == nil {
+		n.keys = map[string]*dropTrie{}
 	}
-	var out []string
-	n := len(arr.Array())
-	for i := 0; i < n; i++ {
-		out = append(out, expand(body, segs[1:], join(strconv.Itoa(i)))...)
+	c, ok := n.keys[seg]
+	if !ok {
+		c = &dropTrie{}
+		n.keys[seg] = c
 	}
-	return out
+	return c
+}
+
+// dropper walks JSON values against a dropTrie, noting the spans of bytes
+// to cut (a removed member with the comma that separated it) and the
+// concrete paths removed.
+type dropper struct {
+	out     []byte
+	spans   []span
+	path    []string
+	removed []string
+}
+
+type span struct{ from, to int }
+
+// field appends the top-level member k: v to d.out, less what drops names
+// in it (all of it when drops names k).
+func (d *dropper) field(k string, v []byte, drops *dropTrie) {
+	var n *dropTrie
+	if drops != nil {
+		n = drops.keys[k]
+	}
+	if n != nil && n.drop {
+		d.removed = append(d.removed, escapeKey(k))
+		return
+	}
+	if len(d.out) > 1 {
+		d.out = append(d.out, ',')
+	}
+	d.out = appendKey(d.out, k)
+	d.out = append(d.out, ':')
+	if n == nil {
+		d.out = append(d.out, v...)
+		return
+	}
+	d.spans = d.spans[:0]
+	d.path = append(d.path[:0], escapeKey(k))
+	removed := len(d.removed)
+	if _, ok := d.visit(n, v, 0); !ok {
+		// Not JSON (the gateway parses every body, so never seen): sent
+		// as it is, for Bedrock to judge.
+		d.spans, d.removed = d.spans[:0], d.removed[:removed]
+	}
+	d.cut(v)
+}
+
+// cut appends b less d.spans to d.out.
+func (d *dropper) cut(b []byte) {
+	at := 0
+	for _, s := range d.spans {
+		d.out = append(d.out, b[at:s.from]...)
+		at = s.to
+	}
+	d.out = append(d.out, b[at:]...)
+}
+
+// appendKey appends k as a JSON string.
+func appendKey(b []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			kb, _ := json.Marshal(k)
+			return append(b, kb...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"')
+}
+
+// visit walks the value of b at i (after any space) against n and returns
+// where it ends; ok is false when b is not JSON there.
+func (d *dropper) visit(n *dropTrie, b []byte, i int) (end int, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return i, false
+	}
+	switch {
+	case b[i] == '{' && n.keys != nil:
+		return d.members(n, b, i)
+	case b[i] == '[' && n.any != nil:
+		return d.elements(n.any, b, i)
+	}
+	return skipValue(b, i)
+}
+
+// seps tracks the separators of one object or array being cut: a removed
+// member takes the comma before it when a kept one precedes it, else the
+// comma after it, so that what is left stays valid however many go.
+type seps struct {
+	kept    bool // a member before this one is kept
+	pending int  // start of a run of removed leading members; -1 if none
+	prevEnd int  // end of the previous member's value
+}
+
+func (s *seps) start(d *dropper, at int) {
+	if s.pending >= 0 {
+		d.spans = append(d.spans, span{s.pending, at})
+		s.pending = -1
+	}
+}
+
+func (s *seps) remove(d *dropper, from, to int) {
+	if s.kept {
+		d.spans = append(d.spans, span{s.prevEnd, to})
+	} else if s.pending < 0 {
+		s.pending = from
+	}
+	s.prevEnd = to
+}
+
+func (s *seps) keep(end int) {
+	s.kept = true
+	s.prevEnd = end
+}
+
+func (s *seps) close(d *dropper) {
+	if s.pending >= 0 {
+		d.spans = append(d.spans, span{s.pending, s.prevEnd})
+	}
+}
+
+func (d *dropper) members(n *dropTrie, b []byte, i int) (int, bool) {
+	s := seps{pending: -1}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		ks := i
+		ke, ok := skipString(b, i)
+		if !ok {
+			return ke, false
+		}
+		key := b[ks+1 : ke-1]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		vs := skipSpace(b, i+1)
+		var c *dropTrie
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if json.Unmarshal(b[ks:ke], &k) != nil {
+				return ke, false
+			}
+			c = n.keys[k]
+		} else {
+			c = n.keys[string(key)]
+		}
+		var ve int
+		switch {
+		case c == nil:
+			if ve, ok = skipValue(b, vs); !ok {
+				return ve, false
+			}
+			s.start(d, ks)
+			s.keep(ve)
+		case c.drop:
+			if ve, ok = skipValue(b, vs); !ok {
+				return ve, false
+			}
+			d.note(keyPath(b[ks:ke]))
+			s.remove(d, ks, ve)
+		default:
+			s.start(d, ks)
+			d.path = append(d.path, keyPath(b[ks:ke]))
+			ve, ok = d.visit(c, b, vs)
+			d.path = d.path[:len(d.path)-1]
+			if !ok {
+				return ve, false
+			}
+			s.keep(ve)
+		}
+		i = skipSpace(b, ve)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			s.close(d)
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func (d *dropper) elements(c *dropTrie, b []byte, i int) (int, bool) {
+	s := seps{pending: -1}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for idx := 0; ; idx++ {
+		vs := i
+		var ve int
+		var ok bool
+		if c.drop {
+			if ve, ok = skipValue(b, vs); !ok {
+				return ve, false
+			}
+			d.note(strconv.Itoa(idx))
+			s.remove(d, vs, ve)
+		} else {
+			s.start(d, vs)
+			d.path = append(d.path, strconv.Itoa(idx))
+			ve, ok = d.visit(c, b, vs)
+			d.path = d.path[:len(d.path)-1]
+			if !ok {
+				return ve, false
+			}
+			s.keep(ve)
+		}
+		i = skipSpace(b, ve)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			s.close(d)
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// note records the removal of the member seg under the current path.
+func (d *dropper) note(seg string) {
+	d.removed = append(d.removed, strings.Join(append(d.path, seg), "."))
+}
+
+// keyPath is the path segment of a raw JSON key, escaped as gjson takes it.
+func keyPath(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return escapeKey(string(raw[1 : len(raw)-1]))
+	}
+	var k string
+	_ = json.Unmarshal(raw, &k)
+	return escapeKey(k)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the end of the string starting at b[i] ('"').
+func skipString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b), false
+		}
+		i += q
+		// The quote ends the string unless an odd number of backslashes
+		// precede it.
+		bs := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			bs++
+		}
+		i++
+		if bs%2 == 0 {
+			return i, true
+		}
+	}
+}
+
+// skipValue returns the end of the JSON value starting at b[i]. Objects
+// and arrays are skipped by their brackets, strings jumped quote to quote;
+// the bytes are trusted to be JSON (the gateway has parsed them).
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				var ok bool
+				if i, ok = skipString(b, i); !ok {
+					return i, false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, true
+				}
+			}
+			i++
+		}
+		return i, false
+	}
+	// A number, true, false or null: up to the next delimiter.
+	j := i
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j, j > i
+		}
+		j++
+	}
+	return j, j > i
 }
 
 // rewriteModel sets the "model" of a Messages JSON object (at path) to the

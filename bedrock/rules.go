@@ -17,7 +17,8 @@ type rules struct {
 	mu          sync.RWMutex
 	accept      map[string]bool
 	reject      map[string]bool
-	drops       []string // generalised field paths, "*" for any index
+	drops       []string  // generalised field paths, "*" for any index
+	compiled    *dropTrie // drops compiled; replaced when they change, never edited
 	cannotCount bool
 	foldSystem  bool // role "system" messages are refused: fold them into system
 }
@@ -35,6 +36,7 @@ func newRules(spec *models.Bedrock) *rules {
 			r.reject[b] = true
 		}
 		r.drops = append(r.drops, spec.Drop...)
+		r.compiled = compileDrops(r.drops)
 		r.cannotCount = spec.CannotCount
 	}
 	return r
@@ -98,11 +100,12 @@ func (r *rules) learnBetas(sent []string) (dropped []string, remembered bool) {
 	return dropped, true
 }
 
-// dropPaths returns the field paths to remove from requests for this model.
-func (r *rules) dropPaths() []string {
+// dropPaths returns the field paths to remove from requests for this
+// model, compiled; nil when there are none.
+func (r *rules) dropPaths() *dropTrie {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.drops
+	return r.compiled
 }
 
 // learnDrop remembers a generalised path; it reports false when the path was
@@ -114,6 +117,7 @@ func (r *rules) learnDrop(path string) bool {
 		return false
 	}
 	r.drops = append(slices.Clip(r.drops), path)
+	r.compiled = compileDrops(r.drops)
 	return true
 }
 

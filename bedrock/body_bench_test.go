@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
 	"github.com/tidwall/gjson"
 )
@@ -84,7 +84,7 @@ func BenchmarkBody(b *testing.B) {
 						betas: rl.betas([]string{"interleaved-thinking-2025-05-14", "fine-grained-tool-streaming-2025-05-14"}, nil)}
 					b.SetBytes(int64(len(r.Body)))
 					b.ReportAllocs()
-					defer reportCPU(b)()
+					defer benchcpu.Report(b)()
 					for b.Loop() {
 						u.body(r, c)
 					}
@@ -129,7 +129,7 @@ func BenchmarkCall(b *testing.B) {
 			u := instantBedrock(b)
 			r := claudeCodeRequest(b, 370<<10, m.id, false)
 			b.ReportAllocs()
-			defer reportCPU(b)()
+			defer benchcpu.Report(b)()
 			for b.Loop() {
 				if _, err := u.Messages(context.Background(), r); err != nil {
 					b.Fatal(err)
@@ -140,7 +140,7 @@ func BenchmarkCall(b *testing.B) {
 			u := instantBedrock(b)
 			r := claudeCodeRequest(b, 370<<10, m.id, false)
 			b.ReportAllocs()
-			defer reportCPU(b)()
+			defer benchcpu.Report(b)()
 			for b.Loop() {
 				u.counts.mu.Lock()
 				u.counts.m = nil
@@ -152,20 +152,4 @@ func BenchmarkCall(b *testing.B) {
 			}
 		})
 	}
-}
-
-// reportCPU starts counting the process's CPU time; the func it returns
-// reports it per op as cpu-ns/op. On a machine shared with other work,
-// this is what a call costs, where ns/op also counts the waits for a core.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() {
-		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

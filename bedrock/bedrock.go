@@ -49,11 +49,6 @@ type Options struct {
 	Models map[string]string
 	// DropBetas are anthropic-beta flags never to send.
 	DropBetas []string
-	// Sampling is the gateway's policy for temperature with top_p. The
-	// gateway applies it by the model id it sees; here it is applied again
-	// by the base model behind a profile or ARN, which the gateway cannot
-	// see. "": anthropic.SamplingDropTopP.
-	Sampling anthropic.SamplingPolicy
 	// Logger receives what the upstream learns (dropped betas and fields,
 	// discovery failures). nil: slog.Default().
 	Logger *slog.Logger
@@ -156,19 +151,14 @@ func (u *Upstream) prepare(ctx context.Context, r *claudebridge.Request) *call {
 	return &call{target: t, rules: rl, betas: rl.betas(r.Betas, u.opts.DropBetas)}
 }
 
-// sample returns r, or a copy changed by the sampling rule of the base model
-// behind a profile or ARN, whose id the gateway could not judge by.
-func (u *Upstream) sample(r *claudebridge.Request, c *call) (*claudebridge.Request, error) {
-	if anthropic.ExclusiveSampling(r.Model) || !anthropic.ExclusiveSampling(c.target.Base) {
-		return r, nil
+// BaseModel returns the Bedrock base model behind id (a profile, an
+// application inference profile ARN, an operator's mapping), or id when it
+// resolves to none: what the sampling rule judges a call by.
+func (u *Upstream) BaseModel(ctx context.Context, id string) string {
+	if base := u.resolve(ctx, id).Base; base != "" {
+		return base
 	}
-	s := r.Clone()
-	s.Model = c.target.Base
-	if err := anthropic.ApplySampling(s, u.opts.Sampling); err != nil {
-		return nil, err
-	}
-	s.Model = r.Model
-	return s, nil
+	return id
 }
 
 // body builds the Bedrock body of r for c, less the fields the model
@@ -266,16 +256,12 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 // the model id the client asked for.
 func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
 	c := u.prepare(ctx, r)
-	r, err := u.sample(r, c)
-	if err != nil {
-		return nil, err
-	}
 	if u.usesConverse(r.Model, c.target) {
 		return u.converseMessages(ctx, r, c)
 	}
 	gid, gversion := u.guardrail()
 	var out *bedrockruntime.InvokeModelOutput
-	err = u.adapt(r, c, func(body []byte) error {
+	err := u.adapt(r, c, func(body []byte) error {
 		var err error
 		out, err = u.runtime.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
 			ModelId:             aws.String(c.target.Invoke),
@@ -298,17 +284,13 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 // Bedrock has accepted it (answered 200). Cancelling ctx or Close ends it.
 func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
 	c := u.prepare(ctx, r)
-	r, err := u.sample(r, c)
-	if err != nil {
-		return nil, err
-	}
 	if u.usesConverse(r.Model, c.target) {
 		return u.converseStream(ctx, r, c)
 	}
 	gid, gversion := u.guardrail()
 	sctx, cancel := context.WithCancel(ctx)
 	var out *bedrockruntime.InvokeModelWithResponseStreamOutput
-	err = u.adapt(r, c, func(body []byte) error {
+	err := u.adapt(r, c, func(body []byte) error {
 		var err error
 		out, err = u.runtime.InvokeModelWithResponseStream(sctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
 			ModelId:             aws.String(c.target.Invoke),

@@ -42,9 +42,6 @@ type Options struct {
 	// With neither Keys nor AccessKeys the front door is open and any
 	// request, signed or not, is served.
 	AccessKeys map[string]string
-	// Sampling is the policy for temperature with top_p on models that
-	// refuse the pair. Default anthropic.SamplingDropTopP.
-	Sampling anthropic.SamplingPolicy
 	// RequestTimeout bounds a whole call, stream included. Zero: no bound.
 	RequestTimeout time.Duration
 	// Logger gets one line per call. Nil: slog.Default().
@@ -65,9 +62,6 @@ func New(opts Options) *Handler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
-	}
-	if opts.Sampling == "" {
-		opts.Sampling = anthropic.SamplingDropTopP
 	}
 	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.AccessKeys, opts.Now), log: log}
 }

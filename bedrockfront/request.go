@@ -60,11 +60,6 @@ func (h *Handler) messagesRequest(model string, fields map[string]json.RawMessag
 			req.Betas = append(req.Betas, b)
 		}
 	}
-	if !countTokens {
-		if err := anthropic.ApplySampling(req, h.opts.Sampling); err != nil {
-			return nil, err
-		}
-	}
 	return req, nil
 }
 

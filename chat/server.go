@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // Defaults are the sampling settings of every turn (ANTHROPIC_MODEL_ID,
@@ -43,9 +42,6 @@ type Options struct {
 	// Models lists the models offered in the page; nil means Upstream.Models.
 	Models   func(ctx context.Context) ([]claudebridge.Model, error)
 	Defaults Defaults
-	// Sampling is the rule for models that refuse temperature with top_p
-	// (SAMPLING_CONFLICT), applied as the gateway applies it.
-	Sampling anthropic.SamplingPolicy
 	// Local serves every request as the user "local", without login: for
 	// a store without users on a loopback address. The caller decides.
 	Local bool

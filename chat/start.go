@@ -250,8 +250,5 @@ func (s *Server) buildRequest(ctx context.Context, user *claudebridge.User, conv
 	if err != nil {
 		return nil, err
 	}
-	if err := anthropic.ApplySampling(r, s.opts.Sampling); err != nil {
-		return nil, err
-	}
 	return r, nil
 }

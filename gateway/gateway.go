@@ -26,9 +26,6 @@ type Gateway struct {
 	Keys *claudebridge.ClientKeys
 	// CORS answers browsers from the allowed origins; nil allows none.
 	CORS *CORS
-	// Sampling is the policy for temperature with top_p on models that
-	// refuse the pair. Default anthropic.SamplingDropTopP.
-	Sampling anthropic.SamplingPolicy
 	// PingInterval is the silence after which a stream gets a ping event,
 	// before the upstream's first byte too. Default 15 s.
 	PingInterval time.Duration
@@ -96,13 +93,6 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countToken
 	}
 	req, err := anthropic.ParseRequest(body, r.Header, countTokens)
 	if err != nil {
-		return nil, err
-	}
-	policy := g.Sampling
-	if policy == "" {
-		policy = anthropic.SamplingDropTopP
-	}
-	if err := anthropic.ApplySampling(req, policy); err != nil {
 		return nil, err
 	}
 	return req, nil

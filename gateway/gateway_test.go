@@ -17,6 +17,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/sampling"
 )
 
 // newGateway serves a gateway whose upstream is the Anthropic API emulator,
@@ -107,7 +108,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestBadInputGetsAnthropicErrors(t *testing.T) {
-	srv := newGateway(t, func(g *gateway.Gateway) { g.Sampling = anthropic.SamplingReject })
+	srv := newGateway(t, func(g *gateway.Gateway) { g.Upstream = &sampling.Upstream{Next: g.Upstream, Policy: sampling.Reject} })
 	for _, c := range []struct {
 		body, errType, mention string
 		status                 int

@@ -127,7 +127,6 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 		Users:         db,
 		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
 			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},
-		Sampling:          cfg.Sampling,
 		Local:             local,
 		TrustedUserHeader: cfg.Chat.TrustedUserHeader,
 		TurnsPerUser:      cfg.Chat.TurnsPerUser,

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/sampling"
 )
 
 // Config is every setting of `claudebridge serve`, read once at start-up
@@ -27,7 +27,7 @@ type Config struct {
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
 	CORSOrigins []string // CORS_ALLOW_ORIGINS
-	Sampling    anthropic.SamplingPolicy
+	Sampling    sampling.Policy
 
 	RetryMaxAttempts int           // RETRY_MAX_ATTEMPTS
 	ConnectTimeout   time.Duration // CONNECT_TIMEOUT
@@ -93,9 +93,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	switch p := getenv("SAMPLING_CONFLICT"); p {
 	case "", "drop_top_p":
-		c.Sampling = anthropic.SamplingDropTopP
+		c.Sampling = sampling.DropTopP
 	case "reject":
-		c.Sampling = anthropic.SamplingReject
+		c.Sampling = sampling.Reject
 	default:
 		return nil, fmt.Errorf("SAMPLING_CONFLICT=%q: want drop_top_p or reject", p)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/retry"
+	"github.com/claudebridge/claudebridge/sampling"
 )
 
 func serve(ctx context.Context, args []string) error {
@@ -60,13 +61,14 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	up = &retry.Upstream{Next: up, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
+	// Every door's calls get the sampling rule (judged by the model behind
+	// a profile or ARN, which the upstream resolves), then the retries.
+	up = &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
 	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
 		Upstream:       up,
 		Keys:           keys,
 		CORS:           gateway.NewCORS(cfg.CORSOrigins...),
-		Sampling:       cfg.Sampling,
 		PingInterval:   cfg.PingInterval,
 		ReadTimeout:    cfg.ReadTimeout,
 		RequestTimeout: cfg.RequestTimeout,
@@ -76,7 +78,6 @@ func serve(ctx context.Context, args []string) error {
 		Upstream:       up,
 		Keys:           keys,
 		AccessKeys:     cfg.BedrockAccessKeys,
-		Sampling:       cfg.Sampling,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 	})
@@ -263,7 +264,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {
 	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client, Models: cfg.BedrockModels,
-		DropBetas: cfg.BedrockDropBetas, Sampling: cfg.Sampling, Logger: log,
+		DropBetas: cfg.BedrockDropBetas, Logger: log,
 		API: cfg.BedrockAPI, APIByModel: cfg.BedrockAPIOverrides,
 		GuardrailID: cfg.BedrockGuardrailID, GuardrailVersion: cfg.BedrockGuardrailVersion})
 }

@@ -32,7 +32,7 @@ func Status(code string) (status int, errorType string) {
 	case claudebridge.EOVERLOADED:
 		return 529, "overloaded_error"
 	case claudebridge.ETIMEOUT:
-		return http.StatusGatewayTimeout, "api_error"
+		return http.StatusGatewayTimeout, "timeout_error"
 	case claudebridge.ECANCELED:
 		return 499, "api_error"
 	}

@@ -213,7 +213,7 @@ func TestStreamFailures(t *testing.T) {
 	for _, c := range []struct{ text, errType string }{
 		{"[[cut=3]] hi", "api_error"},
 		{"[[stream-error=3]] hi", "overloaded_error"},
-		{"[[slow=400]] hi", "api_error"},
+		{"[[slow=400]] hi", "timeout_error"}, // mid-stream too, as Anthropic sends it
 	} {
 		resp := post(t, srv.URL+"/v1/messages", message(c.text, `"stream":true,`), nil)
 		events := readSSE(t, resp.Body)

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -278,14 +277,14 @@ func baseEnv() []string {
 func stopAll() {
 	for _, s := range servers {
 		if s.cmd.Process != nil {
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+			_ = termGroup(s.cmd)
 		}
 	}
 	for _, s := range servers {
 		select {
 		case <-s.done:
 		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			_ = killGroup(s.cmd)
 			<-s.done
 		}
 	}

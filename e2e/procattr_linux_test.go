@@ -16,3 +16,8 @@ func childAttr() *syscall.SysProcAttr {
 func killGroup(cmd *exec.Cmd) error {
 	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
+
+// termGroup asks cmd's process group to stop.
+func termGroup(cmd *exec.Cmd) error {
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+}

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build unix && !linux
 
 package e2e
 
@@ -16,4 +16,9 @@ func childAttr() *syscall.SysProcAttr {
 // killGroup kills cmd's process group.
 func killGroup(cmd *exec.Cmd) error {
 	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// termGroup asks cmd's process group to stop.
+func termGroup(cmd *exec.Cmd) error {
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 }

@@ -9,7 +9,11 @@
 // the machine's drift (other tenants of a shared host) falls on all three
 // alike; the added latency is the median of the rounds' differences.
 //
-//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50]
+// Then the realistic scenarios (realistic.go) send Claude Code-sized bodies
+// through the Anthropic upstream, Bedrock InvokeModel for a model of every
+// family and Bedrock Converse, and report the gateway's CPU per call.
+//
+//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50] [-realistic 370K,1M] [-realistic-duration 4s]
 package main
 
 import (

@@ -199,6 +199,8 @@ func TestSilentSocketIsClosed(t *testing.T) {
 	}()
 	select {
 	case <-pinged:
+	case f, ok := <-frames:
+		t.Fatalf("after %d pings the reading socket got %+v (open: %v)", pings.Load(), f, ok)
 	case <-time.After(5 * time.Second):
 		t.Fatalf("%d pings in 5 s, want 8", pings.Load())
 	}

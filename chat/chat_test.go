@@ -57,6 +57,7 @@ type env struct {
 	srv      *httptest.Server
 	local    bool
 	ping     time.Duration // the server's PingInterval; 0 for the default
+	pingWait time.Duration // the server's PingTimeout; 0 for the default
 	saves    *saveLog
 }
 
@@ -89,6 +90,7 @@ func (e *env) open() {
 		Local:        e.local,
 		SaveInterval: 50 * time.Millisecond,
 		PingInterval: e.ping,
+		PingTimeout:  e.pingWait,
 	})
 	e.srv = httptest.NewServer(e.chat)
 }

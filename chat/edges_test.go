@@ -166,17 +166,21 @@ func TestSilentSocketIsClosed(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	t.Cleanup(emu.Close)
 	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, local: true, ping: 50 * time.Millisecond}
+	// Pings every 50 ms, each to be answered within 300 ms: a busy machine
+	// (tests under -race beside others) may delay a pong past one interval.
+	// The silent socket is closed by about 350 ms, before the reading one
+	// has seen its twelfth ping (600 ms): it is read only after that.
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, local: true, ping: 50 * time.Millisecond, pingWait: 300 * time.Millisecond}
 	e.open()
 	t.Cleanup(e.shut)
 	c := e.localClient()
 	silent := c.socket()
 	// The server pings again only once the last ping was answered: the
-	// eighth ping says the reading socket has answered seven.
+	// twelfth ping says the reading socket has answered eleven.
 	var pings atomic.Int32
 	pinged := make(chan struct{})
 	live, _, err := c.dialWith(e.srv.URL, websocket.DialOptions{OnPingReceived: func(context.Context, []byte) bool {
-		if pings.Add(1) == 8 {
+		if pings.Add(1) == 12 {
 			close(pinged)
 		}
 		return true
@@ -202,7 +206,7 @@ func TestSilentSocketIsClosed(t *testing.T) {
 	case f, ok := <-frames:
 		t.Fatalf("after %d pings the reading socket got %+v (open: %v)", pings.Load(), f, ok)
 	case <-time.After(5 * time.Second):
-		t.Fatalf("%d pings in 5 s, want 8", pings.Load())
+		t.Fatalf("%d pings in 5 s, want 12", pings.Load())
 	}
 	live.send(map[string]any{"type": "resume", "turn_id": "turn_none", "after_seq": 0})
 	select {

@@ -63,9 +63,11 @@ type Options struct {
 	SaveInterval time.Duration
 	// PingInterval is how often a socket is pinged: proxies and load
 	// balancers drop WebSockets that carry nothing for a minute or so, and
-	// a model may think longer than that. A client that does not answer
-	// within the interval is gone. Default 25 s.
+	// a model may think longer than that. Default 25 s.
 	PingInterval time.Duration
+	// PingTimeout is how long a ping may go unanswered before the client
+	// is taken for gone. Default: PingInterval.
+	PingTimeout time.Duration
 	// ReplayFor is how long a finished turn's deltas stay in memory for
 	// resume; default 5 minutes.
 	ReplayFor time.Duration
@@ -109,6 +111,9 @@ func New(opts Options) *Server {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 25 * time.Second
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = opts.PingInterval
 	}
 	if opts.TurnsPerUser <= 0 {
 		opts.TurnsPerUser = 4

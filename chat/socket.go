@@ -93,7 +93,7 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 }
 
 // keepAlive pings the client every PingInterval; a client that does not
-// answer within the interval is gone, and its socket is closed (the turns
+// answer within PingTimeout is gone, and its socket is closed (the turns
 // it followed go on, for the next socket to resume).
 func (c *socket) keepAlive(closeSocket func()) {
 	defer c.wg.Done()
@@ -105,7 +105,7 @@ func (c *socket) keepAlive(closeSocket func()) {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(c.ctx, every)
+			ctx, cancel := context.WithTimeout(c.ctx, c.s.opts.PingTimeout)
 			err := c.conn.Ping(ctx)
 			cancel()
 			if err != nil {

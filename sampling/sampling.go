@@ -24,11 +24,11 @@ const (
 	Reject Policy = "reject"
 )
 
-// Exclusive reports whether model refuses temperature and top_p together.
+// exclusive reports whether model refuses temperature and top_p together.
 // Bedrock ids ("anthropic.claude-sonnet-4-5-...", "us.anthropic...") are
 // judged by the Claude id inside them, ids the table does not have by the
 // closest model of their family.
-func Exclusive(model string) bool {
+func exclusive(model string) bool {
 	m, ok := models.Closest(model)
 	return ok && m.ExclusiveSampling
 }
@@ -51,30 +51,25 @@ type Upstream struct {
 
 var _ claudebridge.Upstream = (*Upstream)(nil)
 
-// Apply returns r, or a copy without top_p when r's model refuses the pair
-// under DropTopP; EINVALID under Reject. model is the model r's id stands
-// for.
-func Apply(r *claudebridge.Request, model string, policy Policy) (*claudebridge.Request, error) {
-	if !Exclusive(model) {
-		return r, nil
-	}
-	if policy == Reject {
-		return nil, claudebridge.Errorf(claudebridge.EINVALID, "temperature and top_p cannot both be specified for %s; use only one", r.Model)
-	}
-	c := r.Clone()
-	c.SetField("top_p", nil)
-	return c, nil
-}
-
+// apply returns r, or a copy without top_p when the model r's id stands
+// for refuses the pair under DropTopP; EINVALID under Reject.
 func (u *Upstream) apply(ctx context.Context, r *claudebridge.Request) (*claudebridge.Request, error) {
 	if !given(r, "temperature") || !given(r, "top_p") {
 		return r, nil
 	}
 	model := r.Model
-	if res, ok := u.Next.(Resolver); ok && !Exclusive(model) {
+	if res, ok := u.Next.(Resolver); ok && !exclusive(model) {
 		model = res.BaseModel(ctx, model)
 	}
-	return Apply(r, model, u.Policy)
+	if !exclusive(model) {
+		return r, nil
+	}
+	if u.Policy == Reject {
+		return nil, claudebridge.Errorf(claudebridge.EINVALID, "temperature and top_p cannot both be specified for %s; use only one", r.Model)
+	}
+	c := r.Clone()
+	c.SetField("top_p", nil)
+	return c, nil
 }
 
 // given reports whether r sets field to something other than null.

@@ -65,9 +65,14 @@ func (u *Upstream) guardrail() (id, version *string) {
 // additionalModelRequestFields, where Bedrock passes it to Claude models.
 //
 // The body is made here from fields the gateway validated, so package
-// converse translates it in one walk, without checking it again.
-func (u *Upstream) converseBody(invoke []byte) ([]byte, error) {
-	out, err := converse.RequestFromMessagesBody(invoke)
+// converse translates it in one walk, without checking it again. stream
+// says whether it is for ConverseStream.
+func (u *Upstream) converseBody(invoke []byte, stream bool) ([]byte, error) {
+	translate := converse.RequestFromMessagesBody
+	if stream {
+		translate = converse.StreamRequestFromMessagesBody
+	}
+	out, err := translate(invoke)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +101,7 @@ func (u *Upstream) converseMessages(ctx context.Context, r *claudebridge.Request
 	u.prepareConverse(c)
 	var raw rawExchange
 	err := u.adapt(r, c, func(body []byte) error {
-		cv, err := u.converseBody(body)
+		cv, err := u.converseBody(body, false)
 		if err != nil {
 			return err
 		}
@@ -129,7 +134,7 @@ func (u *Upstream) converseStream(ctx context.Context, r *claudebridge.Request, 
 	sctx, cancel := context.WithCancel(ctx)
 	var raw rawExchange
 	err := u.adapt(r, c, func(body []byte) error {
-		cv, err := u.converseBody(body)
+		cv, err := u.converseBody(body, true)
 		if err != nil {
 			return err
 		}

@@ -87,7 +87,7 @@ func BenchmarkConverseRequest(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			cpuPerOp(b, func() {
-				if _, err := u.converseBody(invoke); err != nil {
+				if _, err := u.converseBody(invoke, false); err != nil {
 					b.Fatal(err)
 				}
 			})

@@ -23,14 +23,15 @@ func (h *Handler) converse(c *call, stream bool) error {
 	if err != nil {
 		return c.fail(err)
 	}
+	paths := converse.ResponseFieldPaths(c.body)
 	if stream {
-		return h.converseStream(c, req)
+		return h.converseStream(c, req, paths)
 	}
 	resp, err := h.opts.Upstream.Messages(c.ctx, req)
 	if err != nil {
 		return c.fail(err)
 	}
-	out, err := converse.ResponseFromMessages(resp.Body)
+	out, err := converse.ResponseFromMessages(resp.Body, paths)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -42,7 +43,8 @@ func (h *Handler) converse(c *call, stream bool) error {
 
 // converseStream writes the upstream's events as ConverseStream events,
 // each an event-stream message whose :event-type is the event's name.
-func (h *Handler) converseStream(c *call, req *claudebridge.Request) error {
+// paths are the request's additionalModelResponseFieldPaths.
+func (h *Handler) converseStream(c *call, req *claudebridge.Request, paths []string) error {
 	st, err := h.opts.Upstream.Stream(c.ctx, req)
 	if err != nil {
 		return c.fail(err)
@@ -51,7 +53,7 @@ func (h *Handler) converseStream(c *call, req *claudebridge.Request) error {
 	c.w.Header().Set("Content-Type", bedrockwire.EventStreamContentType)
 	c.w.WriteHeader(http.StatusOK)
 	fw := bedrockwire.NewEventWriter(c.w)
-	var translator converse.StreamFromMessages
+	translator := converse.StreamFromMessages{FieldPaths: paths}
 	for {
 		ev, err := st.Next()
 		if err == io.EOF {

@@ -68,6 +68,15 @@ type blockTranslator struct {
 	// toolBlocks is set once a tool_use or tool_result block was seen:
 	// Bedrock then requires a toolConfig.
 	toolBlocks bool
+	// answer is set when the blocks are a model's answer (a Converse
+	// response made from a Messages one): cited text becomes a
+	// citationsContent block, and block fields Converse cannot say (those
+	// the Anthropic API adds, such as tool_use's caller) are dropped.
+	answer bool
+	// replay is set while the blocks of an assistant turn are read: they
+	// are an earlier answer, so fields Converse cannot say are dropped
+	// there too, rather than failing the request.
+	replay bool
 }
 
 // contentKind says which blocks a content value may hold.
@@ -226,8 +235,12 @@ func (b *blockFields) read(r *jsonReader, at string) error {
 }
 
 // only fails on the first field present that a block of this kind does
-// not have, so that nothing a client sent is dropped without a word.
-func (b *blockFields) only(at, kind string, allowed int) error {
+// not have, so that nothing a client sent is dropped without a word; in an
+// answer or a replayed one such fields are dropped (see blockTranslator).
+func (t *blockTranslator) only(b *blockFields, at, kind string, allowed int) error {
+	if t.answer || t.replay {
+		return nil
+	}
 	if b.unknown != "" {
 		return invalid(at, "field %q of a %s has no Converse equivalent", b.unknown, kind)
 	}
@@ -269,9 +282,9 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 	var hoisted []byte
 	switch b.typ {
 	case "text":
-		// citations annotate an earlier answer of the model; the text is
-		// what the model reads, and Converse has no field for them.
-		if err := b.only(at, "text block", fType|fText|fCacheControl|fCitations); err != nil {
+		// In a request, citations annotate an earlier answer of the model;
+		// the text is what the model reads, and is sent alone.
+		if err := t.only(b, at, "text block", fType|fText|fCacheControl|fCitations); err != nil {
 			return nil, nil, err
 		}
 		text := b.get(fText)
@@ -279,11 +292,22 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 		if text == nil || r.next() != '"' {
 			return nil, nil, invalid(at, "text must be a string")
 		}
+		if cites := citationsToConverse(b.get(fCitations)); t.answer && cites != nil {
+			// A cited answer: the text and its citations, as Bedrock
+			// returns them.
+			out = append(out, `{"citationsContent":{"content":[{"text":`...)
+			out = append(out, text...)
+			out = append(out, `}],"citations":`...)
+			c, _ := json.Marshal(cites)
+			out = append(out, c...)
+			out = append(out, `}}`...)
+			break
+		}
 		out = append(out, `{"text":`...)
 		out = append(out, text...)
 		out = append(out, '}')
 	case "image":
-		if err := b.only(at, "image block", fType|fSource|fCacheControl); err != nil {
+		if err := t.only(b, at, "image block", fType|fSource|fCacheControl); err != nil {
 			return nil, nil, err
 		}
 		var err error
@@ -291,7 +315,7 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 			return nil, nil, err
 		}
 	case "document":
-		if err := b.only(at, "document block", fType|fSource|fTitle|fContext|fCitations|fCacheControl); err != nil {
+		if err := t.only(b, at, "document block", fType|fSource|fTitle|fContext|fCitations|fCacheControl); err != nil {
 			return nil, nil, err
 		}
 		var err error
@@ -299,7 +323,7 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 			return nil, nil, err
 		}
 	case "tool_use":
-		if err := b.only(at, "tool_use block", fType|fID|fName|fInput|fCacheControl); err != nil {
+		if err := t.only(b, at, "tool_use block", fType|fID|fName|fInput|fCacheControl); err != nil {
 			return nil, nil, err
 		}
 		id, err := b.str(at, fID, "id")
@@ -323,7 +347,7 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 		out = append(out, input...)
 		out = append(out, `}}`...)
 	case "tool_result":
-		if err := b.only(at, "tool_result block", fType|fToolUseID|fContent|fIsError|fCacheControl); err != nil {
+		if err := t.only(b, at, "tool_result block", fType|fToolUseID|fContent|fIsError|fCacheControl); err != nil {
 			return nil, nil, err
 		}
 		var err error
@@ -332,7 +356,7 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 		}
 		t.toolBlocks = true
 	case "thinking":
-		if err := b.only(at, "thinking block", fType|fThinking|fSignature); err != nil {
+		if err := t.only(b, at, "thinking block", fType|fThinking|fSignature); err != nil {
 			return nil, nil, err
 		}
 		text, err := b.str(at, fThinking, "thinking")
@@ -351,7 +375,7 @@ func (t *blockTranslator) block(b *blockFields, at string, out []byte) ([]byte, 
 		}
 		out = append(out, `}}}`...)
 	case "redacted_thinking":
-		if err := b.only(at, "redacted_thinking block", fType|fData); err != nil {
+		if err := t.only(b, at, "redacted_thinking block", fType|fData); err != nil {
 			return nil, nil, err
 		}
 		data, err := b.str(at, fData, "data")

@@ -201,6 +201,12 @@ func blockToMessages(r *jsonReader, at, member string, out []byte) ([]byte, erro
 		return toolResultToMessages(r, at, out)
 	case "reasoningContent":
 		return reasoningToMessages(r, at, out)
+	case "citationsContent":
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		return citationsContentToMessages(v, at, out)
 	}
 	return nil, invalid(at, "content block member %q has no Messages equivalent", member)
 }

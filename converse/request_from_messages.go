@@ -35,15 +35,28 @@ func RequestFromMessages(fields map[string]json.RawMessage) ([]byte, error) {
 			return nil, notJSON("messages", err)
 		}
 	}
-	return t.otherFields(out, fields)
+	return t.otherFields(out, fields, string(bytes.TrimSpace(fields["stream"])) == "true")
 }
 
 // RequestFromMessagesBody is RequestFromMessages for a whole Messages body,
 // which must be valid JSON (the gateway's own, made from a request it
 // validated); anthropic_version is dropped. The body is walked once:
 // messages, nearly all of it, is translated where it lies, and the other
-// fields are taken as slices of body.
+// fields are taken as slices of body. The request is for Converse unless
+// body has "stream": true; StreamRequestFromMessagesBody is for a body
+// without it.
 func RequestFromMessagesBody(body []byte) ([]byte, error) {
+	return requestFromMessagesBody(body, false)
+}
+
+// StreamRequestFromMessagesBody is RequestFromMessagesBody for a
+// ConverseStream request, as an InvokeModelWithResponseStream body (which
+// has no "stream") would be made into one.
+func StreamRequestFromMessagesBody(body []byte) ([]byte, error) {
+	return requestFromMessagesBody(body, true)
+}
+
+func requestFromMessagesBody(body []byte, stream bool) ([]byte, error) {
 	r := jsonReader{b: body, trusted: true}
 	if r.next() != '{' {
 		return nil, invalid("", "the request body must be a JSON object")
@@ -81,12 +94,15 @@ func RequestFromMessagesBody(body []byte) ([]byte, error) {
 	if !seen {
 		out = append(out, "[]"...)
 	}
-	return t.otherFields(out, fields)
+	stream = stream || string(bytes.TrimSpace(fields["stream"])) == "true"
+	return t.otherFields(out, fields, stream)
 }
 
 // otherFields translates every field but messages, whose Converse array
-// out already holds, and closes the Converse body.
-func (t *blockTranslator) otherFields(out []byte, fields map[string]json.RawMessage) ([]byte, error) {
+// out already holds, and closes the Converse body. stream says whether the
+// body is for ConverseStream, whose answer has the stop sequence at another
+// path.
+func (t *blockTranslator) otherFields(out []byte, fields map[string]json.RawMessage, stream bool) ([]byte, error) {
 	var (
 		system     []byte
 		inference  []byte // the members of inferenceConfig
@@ -181,7 +197,11 @@ func (t *blockTranslator) otherFields(out []byte, fields map[string]json.RawMess
 		out = append(out, '}')
 	}
 	if stops {
-		out = append(out, `,"additionalModelResponseFieldPaths":["/stop_sequence"]`...)
+		path := stopSequencePath
+		if stream {
+			path = streamStopSequencePath
+		}
+		out = append(out, `,"additionalModelResponseFieldPaths":["`+path+`"]`...)
 	}
 	if metadata != nil {
 		out = append(out, `,"requestMetadata":`...)
@@ -227,9 +247,11 @@ func (t *blockTranslator) messages(r *jsonReader, out []byte) ([]byte, error) {
 				if err != nil {
 					return err
 				}
-				if v := unquote(s); v != "user" && v != "assistant" {
+				v := unquote(s)
+				if v != "user" && v != "assistant" {
 					return invalid(at, "role must be \"user\" or \"assistant\", not %q", v)
 				}
+				t.replay = v == "assistant"
 				if role || content {
 					out = append(out, ',')
 				}
@@ -252,6 +274,7 @@ func (t *blockTranslator) messages(r *jsonReader, out []byte) ([]byte, error) {
 			}
 			return nil
 		})
+		t.replay = false
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func TestRequestFromMessages(t *testing.T) {
 				"messages":[{"role":"user","content":"Hi"}]}`,
 			want: `{"messages":[{"role":"user","content":[{"text":"Hi"}]}],
 				"inferenceConfig":{"maxTokens":100,"temperature":0.5,"topP":0.9,"stopSequences":["END"]},
-				"additionalModelResponseFieldPaths":["/stop_sequence"],
+				"additionalModelResponseFieldPaths":["/delta/stop_sequence"],
 				"requestMetadata":{"user_id":"u-1"}}`,
 		},
 		{
@@ -151,6 +151,11 @@ func TestRequestFromMessages(t *testing.T) {
 			in:   `{"service_tier":"standard_only","output_config":{"effort":"high","format":{"type":"json_schema","schema":{"type": "object"}}},"messages":[]}`,
 			want: `{"messages":[],"serviceTier":{"type":"default"},
 				"outputConfig":{"effort":"high","textFormat":{"type":"json_schema","structure":{"jsonSchema":{"schema":"{\"type\":\"object\"}"}}}}}`,
+		},
+		{
+			name: "stop sequences of a Converse request ask for the stop sequence at the top of the answer",
+			in:   `{"stop_sequences":["END"],"messages":[]}`,
+			want: `{"messages":[],"inferenceConfig":{"stopSequences":["END"]},"additionalModelResponseFieldPaths":["/stop_sequence"]}`,
 		},
 		{
 			name: "null fields are absent fields",

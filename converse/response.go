@@ -7,64 +7,23 @@ import (
 	claudebridge "github.com/claudebridge/claudebridge"
 )
 
-// stopReasonToMessages maps a Converse stopReason to a Messages stop_reason.
-// Policy stops become "refusal"; reasons Messages cannot say become
-// "end_turn" (see the package comment).
-func stopReasonToMessages(r string) string {
-	switch r {
-	case "end_turn", "tool_use", "max_tokens", "stop_sequence", "model_context_window_exceeded":
-		return r
-	case "guardrail_intervened", "content_filtered":
-		return "refusal"
-	}
-	return "end_turn"
-}
-
-// stopReasonFromMessages maps a Messages stop_reason to a Converse stopReason.
-func stopReasonFromMessages(r string) string {
-	switch r {
-	case "end_turn", "tool_use", "max_tokens", "stop_sequence", "model_context_window_exceeded":
-		return r
-	case "refusal":
-		return "content_filtered"
-	}
-	return "end_turn"
-}
-
-func usageFromMessages(u claudebridge.Usage) tokenUsage {
-	return tokenUsage{
-		InputTokens:           u.InputTokens,
-		OutputTokens:          u.OutputTokens,
-		TotalTokens:           u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
-		CacheReadInputTokens:  u.CacheReadInputTokens,
-		CacheWriteInputTokens: u.CacheCreationInputTokens,
-	}
-}
-
-func usageToMessages(u tokenUsage) claudebridge.Usage {
-	return claudebridge.Usage{
-		InputTokens:              u.InputTokens,
-		OutputTokens:             u.OutputTokens,
-		CacheCreationInputTokens: u.CacheWriteInputTokens,
-		CacheReadInputTokens:     u.CacheReadInputTokens,
-	}
-}
-
 // ResponseFromMessages translates a complete Messages response into a
 // Converse response. metrics.latencyMs is 0: a Messages response does not
-// carry it, and a caller that measured it may set it.
-func ResponseFromMessages(message []byte) ([]byte, error) {
+// carry it, and a caller that measured it may set it. fieldPaths are the
+// request's additionalModelResponseFieldPaths: the values at those JSON
+// pointers in the Messages response ("/stop_sequence") are returned in
+// additionalModelResponseFields, as Bedrock returns them from the model's.
+func ResponseFromMessages(message []byte, fieldPaths []string) ([]byte, error) {
 	var in struct {
-		Role         string             `json:"role"`
-		Content      json.RawMessage    `json:"content"`
-		StopReason   string             `json:"stop_reason"`
-		StopSequence *string            `json:"stop_sequence"`
-		Usage        claudebridge.Usage `json:"usage"`
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		StopReason string          `json:"stop_reason"`
+		Usage      messagesUsage   `json:"usage"`
 	}
 	if err := json.Unmarshal(message, &in); err != nil {
 		return nil, invalid("", "the Messages response is not a message object")
 	}
-	var t blockTranslator
+	t := blockTranslator{answer: true}
 	content := json.RawMessage("[]")
 	if !isNull(in.Content) {
 		r := jsonReader{b: in.Content}
@@ -80,33 +39,31 @@ func ResponseFromMessages(message []byte) ([]byte, error) {
 				Content json.RawMessage `json:"content"`
 			} `json:"message"`
 		} `json:"output"`
-		StopReason                    string                     `json:"stopReason"`
-		Usage                         tokenUsage                 `json:"usage"`
-		Metrics                       map[string]int64           `json:"metrics"`
-		AdditionalModelResponseFields map[string]json.RawMessage `json:"additionalModelResponseFields,omitempty"`
+		StopReason                    string           `json:"stopReason"`
+		Usage                         tokenUsage       `json:"usage"`
+		Metrics                       map[string]int64 `json:"metrics"`
+		AdditionalModelResponseFields map[string]any   `json:"additionalModelResponseFields,omitempty"`
 	}{
 		StopReason: stopReasonFromMessages(in.StopReason),
 		Usage:      usageFromMessages(in.Usage),
 		Metrics:    map[string]int64{"latencyMs": 0},
+
+		AdditionalModelResponseFields: responseFields(fieldPaths, message),
 	}
 	out.Output.Message.Role, out.Output.Message.Content = "assistant", content
-	if in.StopSequence != nil {
-		seq, _ := json.Marshal(*in.StopSequence)
-		out.AdditionalModelResponseFields = map[string]json.RawMessage{"stop_sequence": seq}
-	}
 	return json.Marshal(out)
 }
 
 // messagesResponse is a Messages response as this package writes it.
 type messagesResponse struct {
-	ID           string             `json:"id"`
-	Type         string             `json:"type"`
-	Role         string             `json:"role"`
-	Model        string             `json:"model"`
-	Content      json.RawMessage    `json:"content"`
-	StopReason   string             `json:"stop_reason"`
-	StopSequence *string            `json:"stop_sequence"`
-	Usage        claudebridge.Usage `json:"usage"`
+	ID           string          `json:"id"`
+	Type         string          `json:"type"`
+	Role         string          `json:"role"`
+	Model        string          `json:"model"`
+	Content      json.RawMessage `json:"content"`
+	StopReason   string          `json:"stop_reason"`
+	StopSequence *string         `json:"stop_sequence"`
+	Usage        messagesUsage   `json:"usage"`
 }
 
 // ResponseToMessages translates a Converse response into a Messages
@@ -135,30 +92,23 @@ func ResponseToMessages(body []byte, model string) ([]byte, error) {
 			return nil, notJSON("output.message.content", err)
 		}
 	}
+	stop, err := stopReasonToMessages(in.StopReason)
+	if err != nil {
+		return nil, err
+	}
 	out := messagesResponse{
 		ID:         messageID(body),
 		Type:       "message",
 		Role:       "assistant",
 		Model:      model,
 		Content:    content,
-		StopReason: stopReasonToMessages(in.StopReason),
+		StopReason: stop,
 		Usage:      usageToMessages(in.Usage),
 	}
 	if in.StopReason == "stop_sequence" {
 		out.StopSequence = stopSequenceOf(in.AdditionalModelResponseFields)
 	}
 	return json.Marshal(out)
-}
-
-// stopSequenceOf reads stop_sequence from additionalModelResponseFields.
-func stopSequenceOf(raw json.RawMessage) *string {
-	var f struct {
-		StopSequence *string `json:"stop_sequence"`
-	}
-	if isNull(raw) || json.Unmarshal(raw, &f) != nil {
-		return nil
-	}
-	return f.StopSequence
 }
 
 // idAlphabet is base58, as in the ids Anthropic and Bedrock give messages.

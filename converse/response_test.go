@@ -2,8 +2,11 @@ package converse
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+
+	claudebridge "github.com/claudebridge/claudebridge"
 )
 
 func TestResponseFromMessages(t *testing.T) {
@@ -12,7 +15,7 @@ func TestResponseFromMessages(t *testing.T) {
 		{"type":"tool_use","id":"tu","name":"f","input":{"a":1}}],
 		"stop_reason":"tool_use","stop_sequence":null,
 		"usage":{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":3,"cache_read_input_tokens":7}}`
-	got, err := ResponseFromMessages([]byte(msg))
+	got, err := ResponseFromMessages([]byte(msg), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +73,7 @@ func TestStopReasons(t *testing.T) {
 		"guardrail_intervened":          "refusal",
 		"content_filtered":              "refusal",
 		"model_context_window_exceeded": "model_context_window_exceeded",
-		"malformed_model_output":        "end_turn",
-		"malformed_tool_use":            "end_turn",
+		"a_reason_added_later":          "end_turn",
 	}
 	for conv, want := range toMessages {
 		body := `{"output":{"message":{"role":"assistant","content":[]}},"stopReason":"` + conv + `","usage":{}}`
@@ -93,7 +95,7 @@ func TestStopReasons(t *testing.T) {
 		"model_context_window_exceeded": "model_context_window_exceeded",
 	}
 	for msg, want := range fromMessages {
-		got, err := ResponseFromMessages([]byte(`{"content":[],"stop_reason":"` + msg + `","usage":{}}`))
+		got, err := ResponseFromMessages([]byte(`{"content":[],"stop_reason":"`+msg+`","usage":{}}`), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,6 +103,31 @@ func TestStopReasons(t *testing.T) {
 		_ = json.Unmarshal(got, &m)
 		if m.StopReason != want {
 			t.Errorf("Messages %s became %s, want %s", msg, m.StopReason, want)
+		}
+	}
+}
+
+func TestMalformedStopReasonsAreRetryableErrors(t *testing.T) {
+	for _, conv := range []string{"malformed_model_output", "malformed_tool_use"} {
+		body := `{"output":{"message":{"role":"assistant","content":[{"text":"x"}]}},"stopReason":"` + conv + `","usage":{}}`
+		_, err := ResponseToMessages([]byte(body), "m")
+		var e *claudebridge.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s gave %v, want an error", conv, err)
+		}
+		if got, want := e.Code, claudebridge.EINTERNAL; got != want {
+			t.Errorf("%s: code %s, want %s", conv, got, want)
+		}
+		if got, want := e.Status, 502; got != want {
+			t.Errorf("%s: status %d, want %d", conv, got, want)
+		}
+		if !strings.Contains(e.Message, conv) {
+			t.Errorf("%s: message %q does not name the reason", conv, e.Message)
+		}
+		s := &StreamToMessages{}
+		_, _ = s.Event("messageStart", []byte(`{"role":"assistant"}`))
+		if _, err := s.Event("messageStop", []byte(`{"stopReason":"`+conv+`"}`)); claudebridge.ErrorCode(err) != claudebridge.EINTERNAL {
+			t.Errorf("a stream stopped with %s gave %v, want an internal error", conv, err)
 		}
 	}
 }
@@ -113,7 +140,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		{"type":"text","text":"hello"},{"type":"tool_use","id":"t","name":"n","input":{"k":[1]}}],
 		"stop_reason":"stop_sequence","stop_sequence":"STOP",
 		"usage":{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":3,"cache_read_input_tokens":4}}`
-	conv, err := ResponseFromMessages([]byte(msg))
+	conv, err := ResponseFromMessages([]byte(msg), []string{"/stop_sequence"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ type messageDeltaEvent struct {
 		StopReason   string  `json:"stop_reason"`
 		StopSequence *string `json:"stop_sequence"`
 	} `json:"delta"`
-	Usage claudebridge.Usage `json:"usage"`
+	Usage messagesUsage `json:"usage"`
 }
 
 // event makes a claudebridge.Event of one of the values above.

@@ -23,9 +23,16 @@ type StreamFromMessages struct {
 	// LatencyMs is reported in the metadata event's metrics.
 	LatencyMs int64
 
-	usage   claudebridge.Usage
-	stop    string
-	stopSeq *string
+	// FieldPaths are the request's additionalModelResponseFieldPaths:
+	// the values at those JSON pointers in the message_delta event
+	// ("/delta/stop_sequence") are sent in messageStop's
+	// additionalModelResponseFields, as Bedrock sends them from the
+	// model's.
+	FieldPaths []string
+
+	usage messagesUsage
+	stop  string
+	delta []byte // the message_delta event
 }
 
 // Event translates one Messages stream event. A Messages "error" event is
@@ -59,10 +66,14 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 			return nil, malformed(e.Type)
 		}
 		switch b := v.Block; b.Type {
-		case "tool_use":
+		case "tool_use", "server_tool_use":
+			start := map[string]string{"toolUseId": b.ID, "name": b.Name}
+			if b.Type == "server_tool_use" {
+				start["type"] = b.Type
+			}
 			return []ConverseEvent{converseEvent("contentBlockStart", map[string]any{
 				"contentBlockIndex": v.Index,
-				"start":             map[string]any{"toolUse": map[string]string{"toolUseId": b.ID, "name": b.Name}},
+				"start":             map[string]any{"toolUse": start},
 			})}, nil
 		case "text":
 			if b.Text == "" {
@@ -87,6 +98,8 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 				PartialJSON string `json:"partial_json"`
 				Thinking    string `json:"thinking"`
 				Signature   string `json:"signature"`
+
+				Citation messagesCitation `json:"citation"`
 			} `json:"delta"`
 		}
 		if err := json.Unmarshal(e.Data, &v); err != nil {
@@ -102,9 +115,15 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 			delta = map[string]any{"reasoningContent": map[string]string{"text": d.Thinking}}
 		case "signature_delta":
 			delta = map[string]any{"reasoningContent": map[string]string{"signature": d.Signature}}
+		case "citations_delta":
+			c, ok := citationToConverse(d.Citation)
+			if !ok {
+				// A citation type Converse has no location for.
+				return nil, nil
+			}
+			delta = map[string]any{"citation": c}
 		default:
-			// citations_delta and later kinds: the text they annotate
-			// has already been sent.
+			// Kinds added later.
 			return nil, nil
 		}
 		return []ConverseEvent{deltaEvent(v.Index, delta)}, nil
@@ -119,21 +138,20 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 	case "message_delta":
 		var v struct {
 			Delta struct {
-				StopReason   string  `json:"stop_reason"`
-				StopSequence *string `json:"stop_sequence"`
+				StopReason string `json:"stop_reason"`
 			} `json:"delta"`
 			Usage usageFields `json:"usage"`
 		}
 		if err := json.Unmarshal(e.Data, &v); err != nil {
 			return nil, malformed(e.Type)
 		}
-		s.stop, s.stopSeq = v.Delta.StopReason, v.Delta.StopSequence
+		s.stop, s.delta = v.Delta.StopReason, e.Data
 		v.Usage.apply(&s.usage)
 		return nil, nil
 	case "message_stop":
 		stop := map[string]any{"stopReason": stopReasonFromMessages(s.stop)}
-		if s.stopSeq != nil {
-			stop["additionalModelResponseFields"] = map[string]string{"stop_sequence": *s.stopSeq}
+		if f := responseFields(s.FieldPaths, s.delta); f != nil {
+			stop["additionalModelResponseFields"] = f
 		}
 		return []ConverseEvent{
 			converseEvent("messageStop", stop),
@@ -158,31 +176,6 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 	}
 	// ping, and event types added later.
 	return nil, nil
-}
-
-// usageFields is a Messages usage object where every count may be absent:
-// message_delta carries only what changed.
-type usageFields struct {
-	InputTokens              *int `json:"input_tokens"`
-	OutputTokens             *int `json:"output_tokens"`
-	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
-}
-
-func (f usageFields) apply(u *claudebridge.Usage) {
-	for _, p := range []struct {
-		from *int
-		to   *int
-	}{
-		{f.InputTokens, &u.InputTokens},
-		{f.OutputTokens, &u.OutputTokens},
-		{f.CacheCreationInputTokens, &u.CacheCreationInputTokens},
-		{f.CacheReadInputTokens, &u.CacheReadInputTokens},
-	} {
-		if p.from != nil {
-			*p.to = *p.from
-		}
-	}
 }
 
 func malformed(eventType string) error {

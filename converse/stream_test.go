@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	claudebridge "github.com/claudebridge/claudebridge"
@@ -127,7 +128,7 @@ var streamCases = []struct {
 			{"contentBlockStop", `{"contentBlockIndex":1}`},
 			{"contentBlockDelta", `{"contentBlockIndex":2,"delta":{"text":"42"}}`},
 			{"contentBlockStop", `{"contentBlockIndex":2}`},
-			{"messageStop", `{"stopReason":"stop_sequence","additionalModelResponseFields":{"stop_sequence":"###"}}`},
+			{"messageStop", `{"stopReason":"stop_sequence","additionalModelResponseFields":{"delta":{"stop_sequence":"###"}}}`},
 			{"metadata", `{"metrics":{"latencyMs":5},"usage":{"inputTokens":7,"outputTokens":30,"totalTokens":37}}`},
 		},
 		messages: []step{
@@ -223,7 +224,14 @@ func TestStreamToMessagesMakesAnID(t *testing.T) {
 func TestStreamFromMessages(t *testing.T) {
 	for _, tc := range streamCases {
 		t.Run(tc.name, func(t *testing.T) {
+			// Bedrock returns additionalModelResponseFields when the
+			// request asked for them, as these cases with one did.
 			s := &StreamFromMessages{}
+			for _, e := range tc.converse {
+				if e.Type == "messageStop" && strings.Contains(e.JSON, "additionalModelResponseFields") {
+					s.FieldPaths = []string{"/delta/stop_sequence"}
+				}
+			}
 			var types []string
 			var data [][]byte
 			for _, e := range tc.messages {

@@ -34,7 +34,7 @@ type StreamToMessages struct {
 
 type openBlock struct {
 	index    int    // the Messages index
-	kind     string // text, thinking, tool_use or redacted_thinking
+	kind     string // text, thinking, tool_use, redacted_thinking or skipped
 	redacted []byte // redacted_thinking data, sent whole at the block's stop
 }
 
@@ -67,24 +67,40 @@ func (s *StreamToMessages) Event(eventType string, payload []byte) ([]claudebrid
 	switch eventType {
 	case "contentBlockStart":
 		var e struct {
-			Index int `json:"contentBlockIndex"`
-			Start struct {
-				ToolUse *struct {
-					ToolUseID string `json:"toolUseId"`
-					Name      string `json:"name"`
-				} `json:"toolUse"`
-			} `json:"start"`
+			Index int                        `json:"contentBlockIndex"`
+			Start map[string]json.RawMessage `json:"start"`
 		}
-		if err := json.Unmarshal(payload, &e); err != nil || e.Start.ToolUse == nil {
-			return nil, streamError("a contentBlockStart event without toolUse")
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return nil, streamError("a contentBlockStart event that is not an object")
 		}
 		if s.open[e.Index] != nil {
 			return nil, streamError("contentBlockStart for a block already open")
 		}
+		raw, ok := e.Start["toolUse"]
+		if !ok {
+			// toolResult (a server tool's result), image (an image the
+			// model makes) and members added later: Messages has no block
+			// for them in an answer, so the block and its deltas are left
+			// out.
+			s.skipBlock(e.Index)
+			break
+		}
+		var tu struct {
+			ToolUseID string `json:"toolUseId"`
+			Name      string `json:"name"`
+			Type      string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &tu); err != nil {
+			return nil, streamError("a contentBlockStart event with a malformed toolUse")
+		}
+		typ := "tool_use"
+		if tu.Type == "server_tool_use" {
+			typ = tu.Type
+		}
 		b := s.openBlock(e.Index, "tool_use")
 		out = append(out, event("content_block_start", blockStartEvent{
 			Type: "content_block_start", Index: b.index,
-			ContentBlock: map[string]any{"type": "tool_use", "id": e.Start.ToolUse.ToolUseID, "name": e.Start.ToolUse.Name, "input": struct{}{}},
+			ContentBlock: map[string]any{"type": typ, "id": tu.ToolUseID, "name": tu.Name, "input": struct{}{}},
 		}))
 	case "contentBlockDelta":
 		events, err := s.delta(payload)
@@ -111,8 +127,12 @@ func (s *StreamToMessages) Event(eventType string, payload []byte) ([]claudebrid
 		for _, idx := range sortedOpen(s.open) {
 			out = append(out, s.closeBlock(idx)...)
 		}
+		stop, err := stopReasonToMessages(e.StopReason)
+		if err != nil {
+			return nil, err
+		}
 		s.stopped = true
-		s.stop = stopReasonToMessages(e.StopReason)
+		s.stop = stop
 		if e.StopReason == "stop_sequence" {
 			s.stopSeq = stopSequenceOf(e.AdditionalModelResponseFields)
 		}
@@ -170,6 +190,15 @@ func (s *StreamToMessages) messageStart() claudebridge.Event {
 	})
 }
 
+// skipBlock marks the block at converseIdx as one that has no Messages
+// counterpart: its deltas and its stop send nothing.
+func (s *StreamToMessages) skipBlock(converseIdx int) {
+	if s.open == nil {
+		s.open = map[int]*openBlock{}
+	}
+	s.open[converseIdx] = &openBlock{index: -1, kind: "skipped"}
+}
+
 func (s *StreamToMessages) openBlock(converseIdx int, kind string) *openBlock {
 	if s.open == nil {
 		s.open = map[int]*openBlock{}
@@ -213,6 +242,9 @@ func (s *StreamToMessages) delta(payload []byte) ([]claudebridge.Event, error) {
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return nil, streamError("a contentBlockDelta event that is not an object")
 	}
+	if b := s.open[e.Index]; b != nil && b.kind == "skipped" {
+		return nil, nil
+	}
 	var d struct {
 		Text    *string `json:"text"`
 		ToolUse *struct {
@@ -223,6 +255,7 @@ func (s *StreamToMessages) delta(payload []byte) ([]claudebridge.Event, error) {
 			Signature       *string `json:"signature"`
 			RedactedContent []byte  `json:"redactedContent"`
 		} `json:"reasoningContent"`
+		Citation *converseCitation `json:"citation"`
 	}
 	if err := json.Unmarshal(e.Delta, &d); err != nil {
 		return nil, streamError("a contentBlockDelta event with a malformed delta")
@@ -245,9 +278,16 @@ func (s *StreamToMessages) delta(payload []byte) ([]claudebridge.Event, error) {
 		}
 		b.redacted = append(b.redacted, r.RedactedContent...)
 		return events, nil
+	case d.Citation != nil:
+		c, ok := citationToMessages(*d.Citation)
+		if !ok {
+			// A location Messages cannot say: the cited text stays.
+			return nil, nil
+		}
+		kind, delta = "text", map[string]any{"type": "citations_delta", "citation": c}
 	default:
-		// A citation delta, or a member added later: nothing a Messages
-		// client of this translation reads.
+		// A member added later (or toolResult, image, which come in
+		// blocks left out): nothing a Messages client reads.
 		return nil, nil
 	}
 	b, events, err := s.ensureOpen(e.Index, kind)
@@ -263,6 +303,9 @@ func (s *StreamToMessages) closeBlock(converseIdx int) []claudebridge.Event {
 		return nil
 	}
 	delete(s.open, converseIdx)
+	if b.kind == "skipped" {
+		return nil
+	}
 	var out []claudebridge.Event
 	if b.kind == "redacted_thinking" {
 		out = append(out, event("content_block_start", blockStartEvent{

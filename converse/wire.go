@@ -41,12 +41,3 @@ type jsonSchemaDefinition struct {
 type serviceTier struct {
 	Type string `json:"type"`
 }
-
-// tokenUsage is Converse's TokenUsage.
-type tokenUsage struct {
-	InputTokens           int `json:"inputTokens"`
-	OutputTokens          int `json:"outputTokens"`
-	TotalTokens           int `json:"totalTokens"`
-	CacheReadInputTokens  int `json:"cacheReadInputTokens"`
-	CacheWriteInputTokens int `json:"cacheWriteInputTokens"`
-}

@@ -51,11 +51,12 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 	if done {
 		return
 	}
+	paths := converse.ResponseFieldPaths(body)
 	if stream {
-		b.converseStream(w, r, requestID, reply, fire, start)
+		b.converseStream(w, r, requestID, reply, fire, start, paths)
 		return
 	}
-	out, err := converse.ResponseFromMessages(reply.Message())
+	out, err := converse.ResponseFromMessages(reply.Message(), paths)
 	if err != nil {
 		answerError(err).Write(w, requestID)
 		return
@@ -68,8 +69,9 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 
 // converseStream writes the answer as ConverseStream events, each an
 // event-stream message whose :event-type is the event's name and whose
-// payload is its JSON.
-func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, requestID string, reply *sim.Reply, fire bool, start time.Time) {
+// payload is its JSON. paths are the request's
+// additionalModelResponseFieldPaths.
+func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, requestID string, reply *sim.Reply, fire bool, start time.Time, paths []string) {
 	d := reply.Directives
 	events := reply.Events()
 	cutAt := -1
@@ -80,7 +82,7 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
 	fw := bedrockwire.NewEventWriter(w)
-	var translator converse.StreamFromMessages
+	translator := converse.StreamFromMessages{FieldPaths: paths}
 	for i, ev := range events {
 		if !beforeStreamEvent(r.Context(), fw, d, i, cutAt) {
 			return

@@ -62,6 +62,7 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 		return
 	}
 	out = bytes.Replace(out, []byte(`"latencyMs":0`), []byte(`"latencyMs":`+strconv.FormatInt(time.Since(start).Milliseconds(), 10)), 1)
+	out = converseToolUseIDs(out)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.Write(out)
@@ -96,11 +97,23 @@ func (b *bedrockServer) converseStream(w http.ResponseWriter, r *http.Request, r
 			return
 		}
 		for _, c := range out {
+			if c.Type == "contentBlockStart" {
+				c.Payload = converseToolUseIDs(c.Payload)
+			}
 			if err := fw.Event(c.Type, c.Payload); err != nil {
 				return
 			}
 		}
 	}
+}
+
+// converseToolUseIDs gives the tool uses of a Converse answer or
+// contentBlockStart event the ids Bedrock's Converse gives them,
+// "tooluse_" and 22 characters, in place of the Messages "toolu_01" ones
+// the simulator makes. The key cannot occur inside a JSON string, where
+// its quotes would be escaped.
+func converseToolUseIDs(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(`"toolUseId":"toolu_01`), []byte(`"toolUseId":"tooluse_`))
 }
 
 // startFaults applies the directives that act before a response starts:

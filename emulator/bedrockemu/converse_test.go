@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 )
 
@@ -123,5 +124,101 @@ func TestCountTokensConverse(t *testing.T) {
 	}
 	if aws.ToInt32(out.InputTokens) < 20 {
 		t.Errorf("input tokens %d", aws.ToInt32(out.InputTokens))
+	}
+}
+
+func TestConverseAnswersToolUseWithTooluseIDs(t *testing.T) {
+	srv := newBedrockServer(t, Options{})
+	client := runtimeClient(srv, testKeyID, testSecret)
+	schema := document.NewLazyDocument(map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}})
+	tools := &types.ToolConfiguration{
+		Tools:      []types.Tool{&types.ToolMemberToolSpec{Value: types.ToolSpecification{Name: aws.String("get_weather"), InputSchema: &types.ToolInputSchemaMemberJson{Value: schema}}}},
+		ToolChoice: &types.ToolChoiceMemberAny{},
+	}
+	out, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{
+		ModelId: aws.String(sonnet45), Messages: userText("What is the weather in Paris?"), ToolConfig: tools,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, b := range out.Output.(*types.ConverseOutputMemberMessage).Value.Content {
+		if tu, ok := b.(*types.ContentBlockMemberToolUse); ok {
+			id = aws.ToString(tu.Value.ToolUseId)
+		}
+	}
+	if got, want := len(id), len("tooluse_")+22; got != want || !strings.HasPrefix(id, "tooluse_") {
+		t.Errorf("Converse tool use id %q, want tooluse_ and 22 characters", id)
+	}
+
+	st, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+		ModelId: aws.String(sonnet45), Messages: userText("What is the weather in Paris?"), ToolConfig: tools,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := st.GetStream()
+	defer stream.Close()
+	id = ""
+	for ev := range stream.Events() {
+		if s, ok := ev.(*types.ConverseStreamOutputMemberContentBlockStart); ok {
+			if tu, ok := s.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
+				id = aws.ToString(tu.Value.ToolUseId)
+			}
+		}
+	}
+	if !strings.HasPrefix(id, "tooluse_") {
+		t.Errorf("ConverseStream tool use id %q, want tooluse_", id)
+	}
+}
+
+func TestConverseReturnsTheStopSequenceAtThePathAsked(t *testing.T) {
+	srv := newBedrockServer(t, Options{})
+	client := runtimeClient(srv, testKeyID, testSecret)
+	out, err := client.Converse(context.Background(), &bedrockruntime.ConverseInput{
+		ModelId: aws.String(sonnet45), Messages: userText("Quote ZEBRA please"),
+		InferenceConfig:                   &types.InferenceConfiguration{StopSequences: []string{"ZEBRA"}},
+		AdditionalModelResponseFieldPaths: []string{"/stop_sequence"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.StopReason, types.StopReasonStopSequence; got != want {
+		t.Fatalf("stop reason %s, want %s", got, want)
+	}
+	var fields struct {
+		StopSequence string `document:"stop_sequence"`
+	}
+	if out.AdditionalModelResponseFields == nil || out.AdditionalModelResponseFields.UnmarshalSmithyDocument(&fields) != nil {
+		t.Fatalf("additionalModelResponseFields %v", out.AdditionalModelResponseFields)
+	}
+	if got, want := fields.StopSequence, "ZEBRA"; got != want {
+		t.Errorf("stop_sequence %q, want %q", got, want)
+	}
+
+	st, err := client.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{
+		ModelId: aws.String(sonnet45), Messages: userText("Quote ZEBRA please"),
+		InferenceConfig:                   &types.InferenceConfiguration{StopSequences: []string{"ZEBRA"}},
+		AdditionalModelResponseFieldPaths: []string{"/delta/stop_sequence"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := st.GetStream()
+	defer stream.Close()
+	var delta struct {
+		Delta struct {
+			StopSequence string `document:"stop_sequence"`
+		} `document:"delta"`
+	}
+	for ev := range stream.Events() {
+		if s, ok := ev.(*types.ConverseStreamOutputMemberMessageStop); ok && s.Value.AdditionalModelResponseFields != nil {
+			if err := s.Value.AdditionalModelResponseFields.UnmarshalSmithyDocument(&delta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, want := delta.Delta.StopSequence, "ZEBRA"; got != want {
+		t.Errorf("stream delta.stop_sequence %q, want %q", got, want)
 	}
 }

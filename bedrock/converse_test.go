@@ -653,3 +653,61 @@ func TestConverseFoldsSystemTurns(t *testing.T) {
 		t.Errorf("sent %s", sent)
 	}
 }
+
+func TestConverseStopSequenceIsAskedForAndReadAtThePathOfEachOperation(t *testing.T) {
+	u, x := converseUpstream(t, converseAPI)
+	body := `{"model":"claude-sonnet-4-5","max_tokens":300,"stop_sequences":["ZEBRA"],"messages":[{"role":"user","content":"Quote ZEBRA please"}]}`
+	resp, err := u.Messages(context.Background(), request(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := gjson.GetBytes(resp.Body, "stop_sequence").String(), "ZEBRA"; got != want {
+		t.Errorf("Converse stop_sequence %q, want %q", got, want)
+	}
+	if got, want := gjson.GetBytes(x.with("converse")[0].Body, "additionalModelResponseFieldPaths").Raw, `["/stop_sequence"]`; got != want {
+		t.Errorf("Converse asked for %s, want %s", got, want)
+	}
+
+	s, err := u.Stream(context.Background(), request(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := collect(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq string
+	for _, e := range events {
+		if e.Type == "message_delta" {
+			seq = gjson.GetBytes(e.Data, "delta.stop_sequence").String()
+		}
+	}
+	if got, want := seq, "ZEBRA"; got != want {
+		t.Errorf("ConverseStream stop_sequence %q, want %q", got, want)
+	}
+	if got, want := gjson.GetBytes(x.with("converse-stream")[0].Body, "additionalModelResponseFieldPaths").Raw, `["/delta/stop_sequence"]`; got != want {
+		t.Errorf("ConverseStream asked for %s, want %s", got, want)
+	}
+}
+
+func TestConverseCacheWritesKeepTheirLifetime(t *testing.T) {
+	u, _ := converseUpstream(t, converseAPI)
+	long := strings.Repeat("A long and stable system prompt cached for an hour "+strconv.FormatInt(time.Now().UnixNano(), 10)+". ", 300)
+	sys, _ := json.Marshal(long)
+	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"system":[{"type":"text","text":` + string(sys) + `,"cache_control":{"type":"ephemeral","ttl":"1h"}}],` +
+		`"messages":[{"role":"user","content":"Hi"}]}`
+	resp, err := u.Messages(context.Background(), request(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := gjson.GetBytes(resp.Body, "usage.cache_creation_input_tokens").Int()
+	if written == 0 {
+		t.Fatalf("no cache writes: %s", gjson.GetBytes(resp.Body, "usage").Raw)
+	}
+	if got, want := gjson.GetBytes(resp.Body, "usage.cache_creation.ephemeral_1h_input_tokens").Int(), written; got != want {
+		t.Errorf("1h cache writes %d, want %d", got, want)
+	}
+	if got, want := gjson.GetBytes(resp.Body, "usage.cache_creation.ephemeral_5m_input_tokens").Int(), int64(0); got != want {
+		t.Errorf("5m cache writes %d, want %d", got, want)
+	}
+}

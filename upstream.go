@@ -97,6 +97,16 @@ type Usage struct {
 	OutputTokens             int `json:"output_tokens"`
 	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	// CacheCreation splits CacheCreationInputTokens by cache lifetime,
+	// which are priced differently; zero when the upstream did not say.
+	CacheCreation CacheCreation `json:"cache_creation,omitzero"`
+}
+
+// CacheCreation is the Messages usage.cache_creation object: the cache
+// writes of a call by lifetime.
+type CacheCreation struct {
+	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1hInputTokens int `json:"ephemeral_1h_input_tokens"`
 }
 
 // Event is one server-sent event of a Messages stream.

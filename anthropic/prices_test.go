@@ -42,3 +42,12 @@ func TestCostOfALongPromptIsAtTheLongPromptRates(t *testing.T) {
 		t.Errorf("100,001-token prompt: %v, want %v", got, want)
 	}
 }
+
+func TestOneHourCacheWritesArePricedAtTheirRate(t *testing.T) {
+	u := claudebridge.Usage{CacheCreationInputTokens: 1_000_000,
+		CacheCreation: claudebridge.CacheCreation{Ephemeral5mInputTokens: 400_000, Ephemeral1hInputTokens: 600_000}}
+	// Sonnet 4.5: $3 base input, 5-minute writes 1.25×, 1-hour writes 2×.
+	if got, want := Cost("claude-sonnet-4-5-20250929", u), 0.4*3.75+0.6*6; math.Abs(got-want) > 1e-9 {
+		t.Errorf("Cost = %v, want %v", got, want)
+	}
+}

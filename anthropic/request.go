@@ -92,6 +92,10 @@ func usageIn(u gjson.Result) claudebridge.Usage {
 		OutputTokens:             int(u.Get("output_tokens").Int()),
 		CacheCreationInputTokens: int(u.Get("cache_creation_input_tokens").Int()),
 		CacheReadInputTokens:     int(u.Get("cache_read_input_tokens").Int()),
+		CacheCreation: claudebridge.CacheCreation{
+			Ephemeral5mInputTokens: int(u.Get("cache_creation.ephemeral_5m_input_tokens").Int()),
+			Ephemeral1hInputTokens: int(u.Get("cache_creation.ephemeral_1h_input_tokens").Int()),
+		},
 	}
 }
 

@@ -173,3 +173,13 @@ func TestCheckedUsageOf(t *testing.T) {
 		}
 	}
 }
+
+func TestUsageOfReadsCacheWritesByLifetime(t *testing.T) {
+	got := UsageOf([]byte(`{"usage":{"input_tokens":1,"cache_creation_input_tokens":30,"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":20},"output_tokens":2}}`))
+	if got, want := got.CacheCreation.Ephemeral1hInputTokens, 20; got != want {
+		t.Errorf("1h writes %d, want %d", got, want)
+	}
+	if got, want := got.CacheCreation.Ephemeral5mInputTokens, 10; got != want {
+		t.Errorf("5m writes %d, want %d", got, want)
+	}
+}

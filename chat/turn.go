@@ -245,6 +245,11 @@ func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *str
 			}
 			// message_delta's counts are cumulative; those it omits stand.
 			for k, raw := range d.Usage {
+				if k == "cache_creation" {
+					// The cache writes by lifetime, which Cost prices apart.
+					_ = json.Unmarshal(raw, &usage.CacheCreation)
+					continue
+				}
 				var v int
 				if json.Unmarshal(raw, &v) != nil || string(raw) == "null" {
 					continue // null, or an object such as server_tool_use
@@ -271,5 +276,9 @@ func addUsage(a, b claudebridge.Usage) claudebridge.Usage {
 		OutputTokens:             a.OutputTokens + b.OutputTokens,
 		CacheCreationInputTokens: a.CacheCreationInputTokens + b.CacheCreationInputTokens,
 		CacheReadInputTokens:     a.CacheReadInputTokens + b.CacheReadInputTokens,
+		CacheCreation: claudebridge.CacheCreation{
+			Ephemeral5mInputTokens: a.CacheCreation.Ephemeral5mInputTokens + b.CacheCreation.Ephemeral5mInputTokens,
+			Ephemeral1hInputTokens: a.CacheCreation.Ephemeral1hInputTokens + b.CacheCreation.Ephemeral1hInputTokens,
+		},
 	}
 }

@@ -36,16 +36,55 @@
 //     anthropic_beta, context_management, ...) goes to
 //     additionalModelRequestFields; model and stream are dropped because the
 //     path and the operation carry them.
-//   - stop_sequences also asks for additionalModelResponseFieldPaths
-//     ["/stop_sequence"], so that the matched sequence comes back and
-//     stop_sequence can be filled in the Messages response.
+//   - stop_sequences also asks for additionalModelResponseFieldPaths, a JSON
+//     pointer into the model's answer: ["/stop_sequence"] for Converse,
+//     ["/delta/stop_sequence"] for ConverseStream (whose answer is the
+//     message_delta event). The matched sequence is read from
+//     additionalModelResponseFields at either place. The other way (the
+//     front door, the emulator) returns additionalModelResponseFields only
+//     when the request asked, with the value found at each path asked for,
+//     nested under the same keys; paths that lead nowhere are left out.
 //   - Converse stop reasons guardrail_intervened and content_filtered become
 //     the Messages stop reason "refusal" (the model's output was withheld by
-//     policy); malformed_model_output and malformed_tool_use have no Messages
-//     equal and become "end_turn"; refusal goes back as content_filtered and
+//     policy); model_context_window_exceeded is the same in both.
+//     malformed_model_output and malformed_tool_use have no Messages twin
+//     and leave an answer that cannot be used as it is: they become an
+//     api_error (502), which Anthropic clients retry, on a stream an error
+//     event after what was already sent. A reason added later becomes
+//     "end_turn". The other way, refusal goes back as content_filtered and
 //     pause_turn as end_turn.
+//   - Citations. A Converse citationsContent block becomes a text block with
+//     "citations" (its content texts joined), a contentBlockDelta
+//     "citation" a citations_delta; and back, in answers and streams.
+//     Locations: documentChar ⇄ char_location, documentPage ⇄ page_location,
+//     documentChunk ⇄ content_block_location, searchResultLocation ⇄
+//     search_result_location, web ⇄ web_search_result_location;
+//     sourceContent texts ⇄ cited_text, title ⇄ document_title (title for
+//     search and web results), source ⇄ source. web_search_result_location's
+//     encrypted_index has no Converse field: it is dropped, and comes back
+//     as "" (Messages requires it); web's domain is made from the url. A
+//     citation of a type or location with no counterpart is dropped and the
+//     text kept. In a request, an assistant turn's cited text is sent as
+//     plain text: the text is what the model reads.
+//   - Fields the Anthropic API adds to blocks (tool_use's caller, ...) have
+//     no Converse member. In an answer, and in the blocks of a replayed
+//     assistant turn (one whose role comes before its content), such fields
+//     are dropped; in a user turn they still fail the request, so that
+//     nothing a client asks of the model is dropped without a word.
+//   - A ConverseStream contentBlockStart that is not toolUse (toolResult of
+//     a server tool, image of a model that makes images, members added
+//     later) has no Messages block in an answer: the block and its deltas
+//     are left out, and the Messages indices stay dense. A toolUse start of
+//     type server_tool_use becomes a server_tool_use block, and back.
 //   - redacted_thinking data is an opaque string; Converse redactedContent is
 //     a blob, so it carries the string's bytes (base64 on the JSON wire).
 //   - Usage: Converse inputTokens, like Messages input_tokens, excludes cached
 //     tokens; totalTokens is input + output + cache read + cache write.
+//     cacheDetails ({"ttl":"5m"|"1h","inputTokens":n}, 1h first) ⇄
+//     usage.cache_creation (ephemeral_5m_input_tokens,
+//     ephemeral_1h_input_tokens). Without cacheDetails no cache_creation is
+//     made up; cache writes a cache_creation does not account for are
+//     reported as 5-minute ones.
+//   - Tool-use ids pass unchanged both ways (the Bedrock emulator gives its
+//     Converse answers "tooluse_" ids, as Bedrock does).
 package converse

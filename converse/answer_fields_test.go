@@ -128,3 +128,20 @@ func TestServerToolUseStartsAServerToolUseBlock(t *testing.T) {
 	}
 	jsonEqual(t, out[0].Payload, `{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"srvtoolu_1","name":"web_search","type":"server_tool_use"}}}`)
 }
+
+func TestAnswerBlocksWithoutMessagesCounterpartAreLeftOut(t *testing.T) {
+	body := `{"output":{"message":{"role":"assistant","content":[
+		{"toolResult":{"toolUseId":"tooluse_1","content":[{"text":"found"}]}},
+		{"image":{"format":"png","source":{"bytes":"AAAA"}}},
+		{"text":"done"}]}},"stopReason":"end_turn","usage":{}}`
+	got, err := ResponseToMessages([]byte(body), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Content []json.RawMessage }
+	_ = json.Unmarshal(got, &m)
+	if got, want := len(m.Content), 1; got != want {
+		t.Fatalf("%d blocks, want %d", got, want)
+	}
+	jsonEqual(t, m.Content[0], `{"type":"text","text":"done"}`)
+}

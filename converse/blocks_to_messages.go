@@ -48,6 +48,21 @@ func strMember(r *jsonReader, at, name string) ([]byte, error) {
 // of blocks appended to out. A cachePoint becomes cache_control on the
 // block before it.
 func blocksToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	return blocksOf(r, at, out, false)
+}
+
+// answerBlocksToMessages is blocksToMessages for the content of a model's
+// answer, where a block Messages has no answer block for (a server tool's
+// toolResult, an image the model made, members added later) is left out, as
+// in streams, rather than failing the call.
+func answerBlocksToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
+	return blocksOf(r, at, out, true)
+}
+
+// answerMembers are the ContentBlock members a Messages answer can hold.
+var answerMembers = map[string]bool{"text": true, "toolUse": true, "reasoningContent": true, "citationsContent": true, "cachePoint": true}
+
+func blocksOf(r *jsonReader, at string, out []byte, answer bool) ([]byte, error) {
 	if r.next() != '[' {
 		return nil, invalid(at, "must be an array of content blocks")
 	}
@@ -58,6 +73,10 @@ func blocksToMessages(r *jsonReader, at string, out []byte) ([]byte, error) {
 	err := r.array(func(i int) error {
 		bat := at + "." + strconv.Itoa(i)
 		return union(r, bat, func(member string) error {
+			if answer && !answerMembers[member] {
+				_, err := r.value()
+				return err
+			}
 			if member == "cachePoint" {
 				cp, err := r.value()
 				if err != nil {

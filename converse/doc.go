@@ -74,8 +74,9 @@
 //   - A ConverseStream contentBlockStart that is not toolUse (toolResult of
 //     a server tool, image of a model that makes images, members added
 //     later) has no Messages block in an answer: the block and its deltas
-//     are left out, and the Messages indices stay dense. A toolUse start of
-//     type server_tool_use becomes a server_tool_use block, and back.
+//     are left out, and the Messages indices stay dense. A complete
+//     Converse answer leaves out the same blocks. A toolUse start of type
+//     server_tool_use becomes a server_tool_use block, and back.
 //   - redacted_thinking data is an opaque string; Converse redactedContent is
 //     a blob, so it carries the string's bytes (base64 on the JSON wire).
 //   - Usage: Converse inputTokens, like Messages input_tokens, excludes cached

@@ -88,7 +88,7 @@ func ResponseToMessages(body []byte, model string) ([]byte, error) {
 	if !isNull(in.Output.Message.Content) {
 		r := jsonReader{b: in.Output.Message.Content}
 		var err error
-		if content, err = blocksToMessages(&r, "output.message.content", nil); err != nil {
+		if content, err = answerBlocksToMessages(&r, "output.message.content", nil); err != nil {
 			return nil, notJSON("output.message.content", err)
 		}
 	}

@@ -163,3 +163,55 @@ func TestConverseErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestConverseStopSequence(t *testing.T) {
+	eachConverseGateway(t, func(t *testing.T, gw gateway) {
+		client := newClient(gw)
+		params := userText(gw.model, "Quote ZEBRA please "+nonce(t))
+		params.StopSequences = []string{"ZEBRA"}
+		msg, err := client.Messages.New(ctxFor(t), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := msg.StopReason, anthropic.StopReasonStopSequence; got != want {
+			t.Errorf("stop_reason %q, want %q", got, want)
+		}
+		if got, want := msg.StopSequence, "ZEBRA"; got != want {
+			t.Errorf("stop_sequence %q, want %q", got, want)
+		}
+
+		stream := client.Messages.NewStreaming(ctxFor(t), params)
+		var seq string
+		for stream.Next() {
+			if e, ok := stream.Current().AsAny().(anthropic.MessageDeltaEvent); ok {
+				seq = e.Delta.StopSequence
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := seq, "ZEBRA"; got != want {
+			t.Errorf("streamed stop_sequence %q, want %q", got, want)
+		}
+	})
+}
+
+func TestConverseOneHourCacheWrites(t *testing.T) {
+	gw := converseGateways()[0]
+	client := newClient(gw)
+	params := userText(gw.model, "Hi")
+	params.System = []anthropic.TextBlockParam{{
+		Text:         strings.Repeat("A long and stable system prompt, cached for an hour "+nonce(t)+". ", 300),
+		CacheControl: anthropic.CacheControlEphemeralParam{TTL: anthropic.CacheControlEphemeralTTLTTL1h},
+	}}
+	msg, err := client.Messages.New(ctxFor(t), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Usage.CacheCreationInputTokens == 0 {
+		t.Fatalf("no cache writes: %s", msg.Usage.RawJSON())
+	}
+	if got, want := msg.Usage.CacheCreation.Ephemeral1hInputTokens, msg.Usage.CacheCreationInputTokens; got != want {
+		t.Errorf("1h cache writes %d, want %d (%s)", got, want, msg.Usage.RawJSON())
+	}
+}

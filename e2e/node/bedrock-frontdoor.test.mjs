@@ -117,6 +117,26 @@ describe('AWS SDK for JavaScript v3 against the Bedrock front door', { concurren
     assert.ok(usage.outputTokens > 0);
   });
 
+  it('Converse and ConverseStream return the stop sequence at the path asked', async () => {
+    const messages = [{ role: 'user', content: [{ text: `Quote ZEBRA please ${nonce()}` }] }];
+    const out = await client().send(new ConverseCommand({
+      modelId: profile, messages, inferenceConfig: { maxTokens: 200, stopSequences: ['ZEBRA'] },
+      additionalModelResponseFieldPaths: ['/stop_sequence'],
+    }));
+    assert.equal(out.stopReason, 'stop_sequence');
+    assert.deepEqual(out.additionalModelResponseFields, { stop_sequence: 'ZEBRA' });
+
+    const streamed = await client().send(new ConverseStreamCommand({
+      modelId: profile, messages, inferenceConfig: { maxTokens: 200, stopSequences: ['ZEBRA'] },
+      additionalModelResponseFieldPaths: ['/delta/stop_sequence'],
+    }));
+    let fields;
+    for await (const ev of streamed.stream) {
+      if (ev.messageStop) fields = ev.messageStop.additionalModelResponseFields;
+    }
+    assert.deepEqual(fields, { delta: { stop_sequence: 'ZEBRA' } });
+  });
+
   it('CountTokens', async () => {
     const out = await client().send(new CountTokensCommand({
       modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0',

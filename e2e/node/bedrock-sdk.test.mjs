@@ -123,6 +123,43 @@ describe('AWS SDK for JavaScript v3 against the Bedrock emulator', { concurrency
     assert.ok(text.includes('Converse stream'));
   });
 
+  it('Converse and ConverseStream give tool uses tooluse_ ids and the stop sequence at the path asked', async () => {
+    const toolConfig = {
+      tools: [{ toolSpec: { name: 'get_weather', description: 'Weather of a city',
+        inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } } }],
+      toolChoice: { any: {} },
+    };
+    const messages = [{ role: 'user', content: [{ text: `Weather in Paris? ${nonce()}` }] }];
+    const out = await client().send(new ConverseCommand({ modelId: profile, messages, toolConfig }));
+    const use = out.output.message.content.find((b) => b.toolUse).toolUse;
+    assert.match(use.toolUseId, /^tooluse_[A-Za-z0-9]{22}$/);
+
+    const stream = await client().send(new ConverseStreamCommand({ modelId: profile, messages, toolConfig }));
+    let id = '';
+    for await (const ev of stream.stream) {
+      if (ev.contentBlockStart?.start?.toolUse) id = ev.contentBlockStart.start.toolUse.toolUseId;
+    }
+    assert.match(id, /^tooluse_/);
+
+    const quote = [{ role: 'user', content: [{ text: `Quote ZEBRA please ${nonce()}` }] }];
+    const stopped = await client().send(new ConverseCommand({
+      modelId: profile, messages: quote, inferenceConfig: { stopSequences: ['ZEBRA'] },
+      additionalModelResponseFieldPaths: ['/stop_sequence'],
+    }));
+    assert.equal(stopped.stopReason, 'stop_sequence');
+    assert.deepEqual(stopped.additionalModelResponseFields, { stop_sequence: 'ZEBRA' });
+
+    const streamed = await client().send(new ConverseStreamCommand({
+      modelId: profile, messages: quote, inferenceConfig: { stopSequences: ['ZEBRA'] },
+      additionalModelResponseFieldPaths: ['/delta/stop_sequence'],
+    }));
+    let fields;
+    for await (const ev of streamed.stream) {
+      if (ev.messageStop) fields = ev.messageStop.additionalModelResponseFields;
+    }
+    assert.deepEqual(fields, { delta: { stop_sequence: 'ZEBRA' } });
+  });
+
   it('CountTokens takes a base model id', async () => {
     const count = async (text) => (await client().send(new CountTokensCommand({
       modelId: base,

@@ -104,7 +104,7 @@ func blocksOf(r *jsonReader, at string, out []byte, answer bool) ([]byte, error)
 				out = append(out, `},`...)
 			}
 			var err error
-			if out, err = blockToMessages(r, bat, member, out); err != nil {
+			if out, err = blockToMessages(r, bat, member, answer, out); err != nil {
 				return err
 			}
 			open, cached = true, false
@@ -121,8 +121,8 @@ func blocksOf(r *jsonReader, at string, out []byte, answer bool) ([]byte, error)
 }
 
 // blockToMessages appends one Messages block, without its closing brace,
-// for the union member at r.
-func blockToMessages(r *jsonReader, at, member string, out []byte) ([]byte, error) {
+// for the union member at r; answer says whether it is a model's answer.
+func blockToMessages(r *jsonReader, at, member string, answer bool, out []byte) ([]byte, error) {
 	switch member {
 	case "text":
 		if r.next() != '"' {
@@ -225,7 +225,7 @@ func blockToMessages(r *jsonReader, at, member string, out []byte) ([]byte, erro
 		if err != nil {
 			return nil, err
 		}
-		return citationsContentToMessages(v, at, out)
+		return citationsContentToMessages(v, at, answer, out)
 	}
 	return nil, invalid(at, "content block member %q has no Messages equivalent", member)
 }

@@ -174,8 +174,10 @@ func citationsToConverse(raw json.RawMessage) []converseCitation {
 
 // citationsContentToMessages appends, for the Converse citationsContent
 // value raw, a Messages text block (without its closing brace) holding the
-// generated text and the citations that have a Messages location.
-func citationsContentToMessages(raw json.RawMessage, at string, out []byte) ([]byte, error) {
+// generated text and, in an answer, the citations that have a Messages
+// location. In a request (an earlier answer replayed) the text is sent
+// alone, as the other way: it is what the model reads.
+func citationsContentToMessages(raw json.RawMessage, at string, answer bool, out []byte) ([]byte, error) {
 	var in struct {
 		Content   []citationText     `json:"content"`
 		Citations []converseCitation `json:"citations"`
@@ -187,6 +189,11 @@ func citationsContentToMessages(raw json.RawMessage, at string, out []byte) ([]b
 	for _, c := range in.Content {
 		text.WriteString(c.Text)
 	}
+	out = append(out, `{"type":"text","text":`...)
+	out = quote(out, text.String())
+	if !answer {
+		return out, nil
+	}
 	cites := []map[string]any{}
 	for _, c := range in.Citations {
 		if mc, ok := citationToMessages(c); ok {
@@ -194,8 +201,6 @@ func citationsContentToMessages(raw json.RawMessage, at string, out []byte) ([]b
 		}
 	}
 	b, _ := json.Marshal(cites)
-	out = append(out, `{"type":"text","text":`...)
-	out = quote(out, text.String())
 	out = append(out, `,"citations":`...)
 	return append(out, b...), nil
 }

@@ -158,3 +158,18 @@ func TestMessagesCitationsDeltaBecomesConverseCitation(t *testing.T) {
 		})
 	}
 }
+
+func TestCitationsContentInAConverseRequestIsSentAsText(t *testing.T) {
+	body := `{"messages":[{"role":"user","content":[{"text":"What colour?"}]},
+		{"role":"assistant","content":[{"citationsContent":{"content":[{"text":"green"}],"citations":[` + citationPairs[0].converse + `]}}]},
+		{"role":"user","content":[{"text":"Sure?"}]}]}`
+	fields, err := RequestToMessages([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []struct{ Content []json.RawMessage }
+	if err := json.Unmarshal(fields["messages"], &msgs); err != nil {
+		t.Fatal(err)
+	}
+	jsonEqual(t, msgs[1].Content[0], `{"type":"text","text":"green"}`)
+}

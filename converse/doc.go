@@ -64,8 +64,9 @@
 //     encrypted_index has no Converse field: it is dropped, and comes back
 //     as "" (Messages requires it); web's domain is made from the url. A
 //     citation of a type or location with no counterpart is dropped and the
-//     text kept. In a request, an assistant turn's cited text is sent as
-//     plain text: the text is what the model reads.
+//     text kept. In a request, an assistant turn's cited text (a text block
+//     with citations, or a citationsContent block) is sent as plain text,
+//     both ways: the text is what the model reads.
 //   - Fields the Anthropic API adds to blocks (tool_use's caller, ...) have
 //     no Converse member. In an answer, and in the blocks of a replayed
 //     assistant turn (one whose role comes before its content), such fields

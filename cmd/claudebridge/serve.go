@@ -26,6 +26,7 @@ import (
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/internal/openguard"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
 )
@@ -55,6 +56,9 @@ func serve(ctx context.Context, args []string) error {
 	if err := cfg.checkListen(); err != nil {
 		return err
 	}
+	if err := cfg.checkTrustedHeader(); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	up, about, err := newUpstream(ctx, cfg, log)
@@ -80,6 +84,8 @@ func serve(ctx context.Context, args []string) error {
 		AccessKeys:     cfg.BedrockAccessKeys,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
+
+		AllowUnsignedPayload: cfg.BedrockAllowUnsignedPayload,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -98,7 +104,8 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
-	err = serveUntilDone(ctx, newServer(frontDoors(front, gw, chatServer)), ln, log)
+	v1, model := openGuarded(cfg, gw, front)
+	err = serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.
 	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -123,6 +130,21 @@ func frontDoors(bedrockRuntime, anthropicAPI, chat http.Handler) http.Handler {
 			chat.ServeHTTP(w, r)
 		}
 	})
+}
+
+// openGuarded puts the open-mode guard in front of the doors that take no
+// client credential: no browser page of another site, and no name other
+// than a loopback one when listening on loopback (DNS rebinding).
+func openGuarded(cfg *Config, gw, front http.Handler) (v1, model http.Handler) {
+	v1, model = gw, front
+	guard := openguard.New(loopback(cfg.Listen), cfg.CORSOrigins)
+	if len(cfg.APIKeys) == 0 {
+		v1 = gateway.Checked(gw, guard.Check)
+		if len(cfg.BedrockAccessKeys) == 0 {
+			model = bedrockfront.Checked(front, guard.Check)
+		}
+	}
+	return v1, model
 }
 
 // newServer returns a server for HTTP/1.1 and HTTP/2 without TLS (h2c).

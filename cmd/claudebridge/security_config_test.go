@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -108,5 +111,19 @@ func TestTheFrontDoorWithAccessKeysIsNotGuarded(t *testing.T) {
 	_, model := openGuarded(&Config{Listen: "127.0.0.1:8080", BedrockAccessKeys: map[string]string{"AKID": "s"}}, answered, answered)
 	if got, want := statusOf(model, "/model/m/invoke", "gateway.example"), http.StatusOK; got != want {
 		t.Errorf("status %d, want %d", got, want)
+	}
+}
+
+func TestTheUpstreamsPasswordIsNotInTheStartUpLine(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "https://user:s3cret@api.example"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, about, err := newUpstream(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(about, "s3cret") {
+		t.Errorf("start-up line %q shows the password", about)
 	}
 }

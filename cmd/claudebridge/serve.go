@@ -27,6 +27,7 @@ import (
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/openguard"
+	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
 )
@@ -103,7 +104,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
+		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath))
 	v1, model := openGuarded(cfg, gw, front)
 	err = serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
@@ -249,7 +250,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 			about += " (key from Secrets Manager)"
 		}
 		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: tr, Logger: log})
-		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
+		return up, about + " at " + redact.URL(or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL)), nil
 	case "bedrock":
 		awsCfg, tlsConfig, err := loadAWS(ctx)
 		if err != nil {

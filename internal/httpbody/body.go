@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// MaxUpstreamBytes bounds what an upstream's answer may declare in its
+// Content-Length, and the length of an answer read whole: an upstream (or
+// whoever answers in its place) cannot make the gateway allocate more. No
+// answer of a model comes near it; a stream declares no length.
+const MaxUpstreamBytes = 64 << 20
+
 // ErrTooLarge is returned for a body longer than the limit.
 var ErrTooLarge = errors.New("body too large")
 

@@ -167,6 +167,19 @@ func (h *Handler) callContext(parent context.Context) (context.Context, context.
 	return context.WithCancel(parent)
 }
 
+// answerWriteTimeout bounds the write of a whole non-streaming answer: a
+// client that stops reading is dropped rather than holding the handler.
+const answerWriteTimeout = time.Minute
+
+// writeJSON sends a complete JSON answer within answerWriteTimeout.
+func (c *call) writeJSON(body []byte) {
+	rc := http.NewResponseController(c.w)
+	rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Write(body)
+	rc.Flush()
+}
+
 func (h *Handler) refused(c *call, e *bedrockwire.Error) {
 	h.log.Info("bedrock front door: refused", "request_id", c.requestID, "path", c.r.URL.Path, "error", e.Type)
 	e.Write(c.w, "")

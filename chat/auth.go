@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/internal/openguard"
 )
 
 // LocalUser is the one user of local mode.
@@ -82,7 +82,7 @@ func (s *Server) identify(r *http.Request) (*identity, error) {
 		}
 	}
 	if s.opts.Local {
-		if !loopbackHost(r.Host) {
+		if !openguard.LoopbackHost(r.Host) {
 			// Without login, a page of another site whose name was
 			// re-pointed at 127.0.0.1 (DNS rebinding) would be same-origin
 			// with the chat: only the Host it asks for tells it apart.
@@ -190,20 +190,6 @@ func (s *Server) clientAddress(r *http.Request) string {
 	return ip.String()
 }
 
-// loopbackHost reports whether a request's Host names this machine:
-// localhost (or a name under .localhost) or a loopback IP, any port.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
 type identityKey struct{}
 
 func userOf(r *http.Request) *identity { return r.Context().Value(identityKey{}).(*identity) }
@@ -217,8 +203,10 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, err)
 			return
 		}
-		// Only now is the body read, and at a minimum rate.
+		// Only now is the body read, and at a minimum rate; the answer
+		// must be taken within answerWriteTimeout.
 		r.Body = httpbody.Paced(w, r)
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
@@ -314,6 +302,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r)})
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// answerWriteTimeout bounds the write of a REST answer (an export of every
+// conversation included): a client that stops reading is dropped rather
+// than holding the handler.
+const answerWriteTimeout = 5 * time.Minute
 
 // maxLoginBody bounds a login's body: a name and a password.
 const maxLoginBody = 64 << 10

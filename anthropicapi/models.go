@@ -3,12 +3,14 @@ package anthropicapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
 // modelsPageSize is the largest page GET /v1/models gives.
@@ -40,7 +42,7 @@ func (u *Upstream) Models(ctx context.Context) ([]claudebridge.Model, error) {
 			HasMore bool   `json:"has_more"`
 			LastID  string `json:"last_id"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&list)
+		err = json.NewDecoder(io.LimitReader(resp.Body, httpbody.MaxUpstreamBytes)).Decode(&list)
 		resp.Body.Close()
 		if err != nil {
 			u.log.Warn("anthropic api: model list unreadable", "request_id", resp.Header.Get("Request-Id"), "err", err)

@@ -7,15 +7,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/internal/redact"
 )
 
 // DefaultBaseURL is the public Anthropic API.
@@ -94,8 +95,13 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	if err != nil {
 		return nil, err
 	}
-	body, err := httpbody.Read(resp.Body, resp.ContentLength, math.MaxInt64)
+	body, err := httpbody.Read(resp.Body, resp.ContentLength, httpbody.MaxUpstreamBytes)
 	resp.Body.Close()
+	if err == httpbody.ErrTooLarge {
+		u.log.Warn("anthropic api: answer too large", "request_id", resp.Header.Get("Request-Id"), "content_length", resp.ContentLength)
+		return nil, &claudebridge.Error{Code: claudebridge.EINTERNAL, Status: http.StatusBadGateway,
+			Message: fmt.Sprintf("The Anthropic API's answer is larger than the %d MB accepted", httpbody.MaxUpstreamBytes>>20)}
+	}
 	if err != nil {
 		u.log.Warn("anthropic api: reading response", "err", err)
 		return nil, transportError(ctx, err)
@@ -131,7 +137,7 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 	var c struct {
 		InputTokens *int `json:"input_tokens"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || c.InputTokens == nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, httpbody.MaxUpstreamBytes)).Decode(&c); err != nil || c.InputTokens == nil {
 		u.log.Warn("anthropic api: count_tokens answer unreadable", "request_id", resp.Header.Get("Request-Id"), "err", err)
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "The Anthropic API sent an unreadable token count")
 	}
@@ -190,7 +196,8 @@ func (u *Upstream) send(ctx context.Context, method, path string, body []byte, r
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.base+path, rd)
 	if err != nil {
-		u.log.Error("anthropic api: bad base URL", "base_url", u.base, "err", err)
+		// The error repeats the URL, which may hold a user and password.
+		u.log.Error("anthropic api: bad base URL", "base_url", redact.URL(u.base))
 		return nil, claudebridge.Errorf(claudebridge.EINTERNAL, "The Anthropic API address is misconfigured")
 	}
 	h := req.Header

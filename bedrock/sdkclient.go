@@ -1,11 +1,15 @@
 package bedrock
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
 )
 
 // SDKHTTPClient returns c as an AWS SDK client's HTTP client, with request
@@ -36,7 +40,15 @@ func (cl sdkClient) Do(req *http.Request) (*http.Response, error) {
 	if _, ok := req.Body.(io.WriterTo); ok {
 		req.Body = readCloser{req.Body}
 	}
-	return cl.c.Do(req)
+	resp, err := cl.c.Do(req)
+	if err == nil && resp.ContentLength > httpbody.MaxUpstreamBytes {
+		// The SDK reads a body whole before it decodes it: a length
+		// this large is refused before anything is read or allocated.
+		resp.Body.Close()
+		return nil, &claudebridge.Error{Code: claudebridge.EINTERNAL, Status: http.StatusBadGateway,
+			Message: fmt.Sprintf("Bedrock's answer declares %d bytes, more than the %d MB accepted", resp.ContentLength, httpbody.MaxUpstreamBytes>>20)}
+	}
+	return resp, err
 }
 
 // readCloser is an io.ReadCloser and nothing more.

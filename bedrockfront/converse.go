@@ -36,8 +36,7 @@ func (h *Handler) converse(c *call, stream bool) error {
 		return c.fail(err)
 	}
 	out = bytes.Replace(out, []byte(`"latencyMs":0`), []byte(`"latencyMs":`+strconv.FormatInt(time.Since(c.start).Milliseconds(), 10)), 1)
-	c.w.Header().Set("Content-Type", "application/json")
-	c.w.Write(out)
+	c.writeJSON(out)
 	return nil
 }
 

@@ -31,7 +31,6 @@ func (h *Handler) countTokens(c *call) error {
 		return c.fail(err)
 	}
 	body, _ := json.Marshal(map[string]int{"inputTokens": n.InputTokens})
-	c.w.Header().Set("Content-Type", "application/json")
-	c.w.Write(body)
+	c.writeJSON(body)
 	return nil
 }

@@ -48,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock SigV4 signatures are checked against; nil is time.Now.
 	Now func() time.Time
+	// AllowUnsignedPayload accepts SigV4 requests whose signature does not
+	// cover the body (x-amz-content-sha256: UNSIGNED-PAYLOAD). Default
+	// false: the AWS SDKs sign the body's hash.
+	AllowUnsignedPayload bool
 }
 
 // Handler serves the Bedrock runtime operations. Create it with New.
@@ -63,7 +67,7 @@ func New(opts Options) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.AccessKeys, opts.Now), log: log}
+	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.AccessKeys, opts.Now, opts.AllowUnsignedPayload), log: log}
 }
 
 // maxBody is the largest request body accepted, the Messages API's limit.
@@ -86,15 +90,21 @@ type call struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), start: time.Now()}
 	w.Header().Set("X-Amzn-RequestId", c.requestID)
+	// The client is checked before its body is read, as far as the head
+	// allows; a signature over the body is finished once it is read.
+	sig, e := h.auth.checkHead(r)
+	if e != nil {
+		h.refused(c, e)
+		return
+	}
 	body, err := httpbody.ReadRequest(w, r, maxBody)
 	if err != nil {
 		c.fail(claudebridge.Errorf(claudebridge.ETOOLARGE, "Input is too long for requested model."))
 		return
 	}
 	c.body = body
-	if e := h.auth.check(r, body); e != nil {
-		h.log.Info("bedrock front door: refused", "request_id", c.requestID, "path", r.URL.Path, "error", e.Type)
-		e.Write(w, "")
+	if e := h.auth.checkBody(sig, body); e != nil {
+		h.refused(c, e)
 		return
 	}
 	modelID, operation, ok := route(r)
@@ -155,6 +165,24 @@ func (h *Handler) callContext(parent context.Context) (context.Context, context.
 		return context.WithTimeout(parent, h.opts.RequestTimeout)
 	}
 	return context.WithCancel(parent)
+}
+
+// answerWriteTimeout bounds the write of a whole non-streaming answer: a
+// client that stops reading is dropped rather than holding the handler.
+const answerWriteTimeout = time.Minute
+
+// writeJSON sends a complete JSON answer within answerWriteTimeout.
+func (c *call) writeJSON(body []byte) {
+	rc := http.NewResponseController(c.w)
+	rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Write(body)
+	rc.Flush()
+}
+
+func (h *Handler) refused(c *call, e *bedrockwire.Error) {
+	h.log.Info("bedrock front door: refused", "request_id", c.requestID, "path", c.r.URL.Path, "error", e.Type)
+	e.Write(c.w, "")
 }
 
 func (h *Handler) logCall(c *call, operation string, err error) {

@@ -33,10 +33,9 @@ func (h *Handler) invoke(c *call, stream bool) error {
 		return c.fail(err)
 	}
 	hdr := c.w.Header()
-	hdr.Set("Content-Type", "application/json")
 	setTokenHeaders(hdr, resp.Usage)
 	hdr.Set("X-Amzn-Bedrock-Invocation-Latency", strconv.FormatInt(time.Since(c.start).Milliseconds(), 10))
-	c.w.Write(resp.Body)
+	c.writeJSON(resp.Body)
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -19,6 +18,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/internal/openguard"
 )
 
 // LocalUser is the one user of local mode.
@@ -71,9 +72,9 @@ func hashToken(token string) string {
 // when there is none.
 func (s *Server) identify(r *http.Request) (*identity, error) {
 	ctx := r.Context()
-	if h := s.opts.TrustedUserHeader; h != "" {
+	if h := s.opts.TrustedUserHeader; h != "" && s.fromTrustedProxy(r) {
 		if name := strings.TrimSpace(r.Header.Get(h)); name != "" {
-			u, err := s.ensureUser(ctx, name)
+			u, err := s.trustedUser(ctx, name)
 			if err != nil {
 				return nil, err
 			}
@@ -81,7 +82,7 @@ func (s *Server) identify(r *http.Request) (*identity, error) {
 		}
 	}
 	if s.opts.Local {
-		if !loopbackHost(r.Host) {
+		if !openguard.LoopbackHost(r.Host) {
 			// Without login, a page of another site whose name was
 			// re-pointed at 127.0.0.1 (DNS rebinding) would be same-origin
 			// with the chat: only the Host it asks for tells it apart.
@@ -119,18 +120,74 @@ func (s *Server) ensureUser(ctx context.Context, name string) (*claudebridge.Use
 	return u, nil
 }
 
-// loopbackHost reports whether a request's Host names this machine:
-// localhost (or a name under .localhost) or a loopback IP, any port.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+// trustedUser is the user a trusted proxy names. A user with a password
+// logs in with it: a header never stands in for it.
+func (s *Server) trustedUser(ctx context.Context, name string) (*claudebridge.User, error) {
+	if u, ok := s.users.Load(name); ok {
+		return u.(*claudebridge.User), nil
 	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
+	_, hash, err := s.opts.Users.UserByName(ctx, name)
+	if err != nil && claudebridge.ErrorCode(err) != claudebridge.ENOTFOUND {
+		return nil, err
 	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	if hash != "" {
+		return nil, claudebridge.Errorf(claudebridge.EPERMISSION, "This user has a password and must log in")
+	}
+	return s.ensureUser(ctx, name)
+}
+
+// fromTrustedProxy reports whether r comes straight from one of
+// TrustedProxies.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	ip, ok := remoteIP(r.RemoteAddr)
+	return ok && s.trusted(ip)
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteIP(addr string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		ip, err := netip.ParseAddr(addr)
+		return ip.Unmap(), err == nil
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// clientAddress is who a login comes from, for its throttle: the peer's
+// address, or behind a trusted proxy the last address X-Forwarded-For
+// names that is not a trusted proxy. An IPv6 address counts as its /64,
+// which one client usually holds whole.
+func (s *Server) clientAddress(r *http.Request) string {
+	ip, ok := remoteIP(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if s.trusted(ip) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			ip = hop.Unmap()
+			if !s.trusted(ip) {
+				break
+			}
+		}
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 type identityKey struct{}
@@ -146,6 +203,10 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, err)
 			return
 		}
+		// Only now is the body read, and at a minimum rate; the answer
+		// must be taken within answerWriteTimeout.
+		r.Body = httpbody.Paced(w, r)
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
@@ -169,7 +230,9 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		return true
 	}
 	for _, o := range s.opts.AllowedOrigins {
-		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+		// "*" is not honoured: it would let any site log in and read
+		// answers over the socket with the user's cookie.
+		if o != "*" && strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
 			return true
 		}
 	}
@@ -182,17 +245,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed"))
 		return
 	}
+	// A throttled address is refused before its body is read.
+	addr := s.clientAddress(r)
+	if wait := s.loginsByAddr.wait(addr); wait > 0 {
+		s.tooManyLogins(w, wait, "from this address")
+		return
+	}
 	var body struct {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
+	r.Body = http.MaxBytesReader(w, httpbody.Paced(w, r), maxLoginBody)
 	if err := decode(r, &body); err != nil {
 		s.writeError(w, err)
 		return
 	}
 	if wait := s.logins.wait(body.Name); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		s.writeError(w, claudebridge.Errorf(claudebridge.ERATELIMIT, "Too many wrong passwords for this name; try again in %d minutes", int(wait.Minutes())+1))
+		s.tooManyLogins(w, wait, "for this name")
 		return
 	}
 	ctx := r.Context()
@@ -204,11 +273,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if u == nil || hash == "" {
 		hash = dummyHash
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(body.Password)) != nil || u == nil || hash == dummyHash {
+	match, err := s.checkPassword(ctx, hash, body.Password)
+	if err != nil {
+		if claudebridge.ErrorCode(err) == claudebridge.ERATELIMIT {
+			s.tooManyLogins(w, time.Second, "at once")
+		}
+		return
+	}
+	if !match || u == nil || hash == dummyHash {
 		// The name is not logged: a password typed into the wrong field
 		// would land in the log.
 		s.log.Info("chat: login refused")
 		s.logins.refused(body.Name)
+		s.loginsByAddr.refused(addr)
 		s.writeError(w, claudebridge.Errorf(claudebridge.EAUTH, "Wrong name or password"))
 		return
 	}
@@ -224,6 +301,42 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r)})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// answerWriteTimeout bounds the write of a REST answer (an export of every
+// conversation included): a client that stops reading is dropped rather
+// than holding the handler.
+const answerWriteTimeout = 5 * time.Minute
+
+// maxLoginBody bounds a login's body: a name and a password.
+const maxLoginBody = 64 << 10
+
+// passwordCheckWait is how long a login waits for one of the password
+// checks bcrypt allows at once before it is told to come back.
+const passwordCheckWait = 5 * time.Second
+
+// checkPassword compares a password with its hash, with at most
+// cap(s.passwordChecks) comparisons at once: each takes tens of
+// milliseconds of a core. ERATELIMIT when none is free within
+// passwordCheckWait; ctx's error when the client leaves first.
+func (s *Server) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	t := time.NewTimer(passwordCheckWait)
+	defer t.Stop()
+	select {
+	case s.passwordChecks <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-t.C:
+		return false, claudebridge.Errorf(claudebridge.ERATELIMIT, "Too many logins at once")
+	}
+	defer func() { <-s.passwordChecks }()
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil, nil
+}
+
+// tooManyLogins answers 429 with Retry-After.
+func (s *Server) tooManyLogins(w http.ResponseWriter, wait time.Duration, why string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	s.writeError(w, claudebridge.Errorf(claudebridge.ERATELIMIT, "Too many logins %s; try again in %d seconds", why, int(wait.Seconds())+1))
 }
 
 // overTLS reports whether the browser reached us over HTTPS, directly or

@@ -10,6 +10,8 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -49,9 +51,13 @@ type Options struct {
 	// front (TRUSTED_USER_HEADER): its value is the user, created on first
 	// sight. Requests without it fall back to the session cookie.
 	TrustedUserHeader string
+	// TrustedProxies are the peers whose TrustedUserHeader is believed,
+	// and whose X-Forwarded-For names a login's client (TRUSTED_PROXIES).
+	// None: the header is never believed.
+	TrustedProxies []netip.Prefix
 	// AllowedOrigins are origins, besides the page's own, from which the
-	// WebSocket may be opened and login posted (CORS_ALLOW_ORIGINS; "*"
-	// allows any).
+	// WebSocket may be opened and login posted (CHAT_ALLOW_ORIGINS). "*"
+	// is not honoured.
 	AllowedOrigins []string
 	// Secret keys the CSRF tokens; nil means random at start, so that the
 	// page must fetch /api/me again after a restart.
@@ -88,9 +94,12 @@ type Server struct {
 	page  http.Handler
 	turns *turns
 
-	secret []byte
-	users  sync.Map // name → *claudebridge.User, for local and trusted-header users
-	logins *loginLimit
+	secret       []byte
+	users        sync.Map    // name → *claudebridge.User, for local and trusted-header users
+	logins       *loginLimit // wrong passwords by name
+	loginsByAddr *loginLimit // wrong passwords by client address
+	// passwordChecks holds a token per bcrypt comparison under way.
+	passwordChecks chan struct{}
 
 	modelsMu      sync.Mutex
 	models        []claudebridge.Model
@@ -128,7 +137,8 @@ func New(opts Options) *Server {
 		opts.Models = opts.Upstream.Models
 	}
 	s := &Server{opts: opts, log: opts.Logger, page: opts.Page, secret: opts.Secret,
-		logins: newLoginLimit(5, 15*time.Minute)}
+		logins: newLoginLimit(5, 15*time.Minute), loginsByAddr: newLoginLimit(20, 15*time.Minute),
+		passwordChecks: make(chan struct{}, max(2, runtime.NumCPU()))}
 	if s.secret == nil {
 		s.secret = make([]byte, 32)
 		rand.Read(s.secret)

@@ -74,7 +74,7 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, claudebridge.Errorf(claudebridge.EINVALID, "/api/ws is a WebSocket: the request must carry Upgrade: websocket"))
 		return
 	}
-	// The Origin was checked above, against CORS_ALLOW_ORIGINS as well.
+	// The Origin was checked above, against CHAT_ALLOW_ORIGINS as well.
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return

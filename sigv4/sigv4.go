@@ -36,6 +36,11 @@ type Verifier struct {
 	Credentials map[string]string
 	// Now is the clock signatures are checked against; nil is time.Now.
 	Now func() time.Time
+	// SignedPayloadOnly refuses requests whose signature does not cover the
+	// body: x-amz-content-sha256 UNSIGNED-PAYLOAD or STREAMING-*. The AWS
+	// SDKs (Go v2, JavaScript v3, botocore) sign the body's SHA-256 for
+	// every service but S3.
+	SignedPayloadOnly bool
 }
 
 // Error is a refusal as AWS words it. Its fields hold no secret: a
@@ -65,13 +70,41 @@ func refusal(typ string, status int, msg string) *Error {
 // refused as IncompleteSignatureException: callers that take other schemes
 // handle them before calling Verify.
 func (v *Verifier) Verify(r *http.Request, body []byte, service string) *Error {
+	s, e := v.VerifyHead(r, service)
+	if e != nil {
+		return e
+	}
+	return s.VerifyBody(body)
+}
+
+// Signature is a request whose head VerifyHead accepted; VerifyBody
+// finishes the check once the body has been read.
+type Signature struct {
+	v                 *Verifier
+	r                 *http.Request
+	params            map[string]string
+	scope             []string
+	amzDate, secret   string
+	signedHeaders     []string
+	declaredHash      string // x-amz-content-sha256 as sent, or ""
+	signatureVerified bool   // the signature was checked over declaredHash
+}
+
+// VerifyHead checks everything the head of r shows, without its body:
+// the form of the signature, its date, its scope, its key id and, when the
+// client declared the payload's hash in x-amz-content-sha256 (which the
+// signature covers), the signature itself. A server calls it before reading
+// the body, so that a stranger's body is never read. The body's hash is
+// checked by VerifyBody. With SignedPayloadOnly, UNSIGNED-PAYLOAD and the
+// STREAMING- forms are refused here.
+func (v *Verifier) VerifyHead(r *http.Request, service string) (*Signature, *Error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return refusal("MissingAuthenticationTokenException", http.StatusForbidden, MsgMissingAuthToken)
+		return nil, refusal("MissingAuthenticationTokenException", http.StatusForbidden, MsgMissingAuthToken)
 	}
 	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
 	if !ok {
-		return refusal("IncompleteSignatureException", http.StatusBadRequest, "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization="+firstWord(auth))
+		return nil, refusal("IncompleteSignatureException", http.StatusBadRequest, "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization="+firstWord(auth))
 	}
 	params := map[string]string{}
 	for _, part := range strings.Split(rest, ",") {
@@ -85,21 +118,21 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string) *Error {
 		}
 	}
 	if len(missing) > 0 {
-		return refusal("IncompleteSignatureException", http.StatusBadRequest, strings.Join(missing, " "))
+		return nil, refusal("IncompleteSignatureException", http.StatusBadRequest, strings.Join(missing, " "))
 	}
 	scope := strings.Split(params["Credential"], "/")
 	if len(scope) != 5 || scope[4] != "aws4_request" || scope[0] == "" {
-		return refusal("IncompleteSignatureException", http.StatusBadRequest, "Credential should be scoped to a valid region. ")
+		return nil, refusal("IncompleteSignatureException", http.StatusBadRequest, "Credential should be scoped to a valid region. ")
 	}
 	keyID, scopeDate, scopeRegion, scopeService := scope[0], scope[1], scope[2], scope[3]
 
 	amzDate := r.Header.Get("X-Amz-Date")
 	if amzDate == "" {
-		return refusal("IncompleteSignatureException", http.StatusBadRequest, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+		return nil, refusal("IncompleteSignatureException", http.StatusBadRequest, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	signedAt, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil {
-		return refusal("IncompleteSignatureException", http.StatusBadRequest, "Date must be in ISO-8601 'basic format'. Got '"+amzDate+"'.")
+		return nil, refusal("IncompleteSignatureException", http.StatusBadRequest, "Date must be in ISO-8601 'basic format'. Got '"+amzDate+"'.")
 	}
 	clock := v.Now
 	if clock == nil {
@@ -108,55 +141,89 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string) *Error {
 	now := clock().UTC()
 	switch {
 	case signedAt.Before(now.Add(-MaxClockSkew)):
-		return refusal("InvalidSignatureException", http.StatusForbidden, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)", amzDate, now.Add(-MaxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)", amzDate, now.Add(-MaxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
 	case signedAt.After(now.Add(MaxClockSkew)):
-		return refusal("InvalidSignatureException", http.StatusForbidden, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)", amzDate, now.Add(MaxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)", amzDate, now.Add(MaxClockSkew).Format(amzDateFormat), now.Format(amzDateFormat)))
 	}
 	if scopeDate != amzDate[:8] {
-		return refusal("InvalidSignatureException", http.StatusForbidden, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+scopeDate+"' != '"+amzDate[:8]+"', from '"+amzDate+"'.")
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '"+scopeDate+"' != '"+amzDate[:8]+"', from '"+amzDate+"'.")
 	}
 	if v.Region != "" && scopeRegion != v.Region {
-		return refusal("InvalidSignatureException", http.StatusForbidden, "Credential should be scoped to a valid region. ")
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, "Credential should be scoped to a valid region. ")
 	}
 	if scopeService != service {
-		return refusal("InvalidSignatureException", http.StatusForbidden, "Credential should be scoped to correct service: '"+service+"'. ")
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, "Credential should be scoped to correct service: '"+service+"'. ")
 	}
 	signedHeaders := strings.Split(params["SignedHeaders"], ";")
 	if !contains(signedHeaders, "host") && !contains(signedHeaders, ":authority") {
-		return refusal("InvalidSignatureException", http.StatusForbidden, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+		return nil, refusal("InvalidSignatureException", http.StatusForbidden, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-
+	s := &Signature{v: v, r: r, params: params, scope: scope, amzDate: amzDate, signedHeaders: signedHeaders,
+		declaredHash: r.Header.Get("X-Amz-Content-Sha256")}
 	if len(v.Credentials) == 0 {
-		return nil
+		return s, nil
 	}
 	secret, known := v.Credentials[keyID]
 	if !known {
-		return refusal("UnrecognizedClientException", http.StatusForbidden, MsgUnrecognizedClient)
+		return nil, refusal("UnrecognizedClientException", http.StatusForbidden, MsgUnrecognizedClient)
 	}
-
-	payloadHash := hexSHA256(body)
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		if h != "UNSIGNED-PAYLOAD" && !strings.HasPrefix(h, "STREAMING-") && h != payloadHash {
-			return refusal("InvalidSignatureException", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	s.secret = secret
+	switch h := s.declaredHash; {
+	case h == "":
+	case h == "UNSIGNED-PAYLOAD" || strings.HasPrefix(h, "STREAMING-"):
+		if v.SignedPayloadOnly {
+			return nil, refusal("InvalidSignatureException", http.StatusForbidden, "The payload must be signed: x-amz-content-sha256 "+h+" is not accepted here; sign the SHA-256 of the body.")
 		}
-		payloadHash = h
+		s.signatureVerified = true
+		return s, s.check(h)
+	default:
+		// The signature covers the declared hash: checking it now refuses
+		// a stranger before the body is read; VerifyBody then compares.
+		s.signatureVerified = true
+		return s, s.check(h)
 	}
+	return s, nil
+}
+
+// VerifyBody finishes what VerifyHead began, with the body read: the
+// body must have the hash the client declared, or, when none was declared,
+// the signature must cover the body's hash.
+func (s *Signature) VerifyBody(body []byte) *Error {
+	if len(s.v.Credentials) == 0 {
+		return nil
+	}
+	payloadHash := hexSHA256(body)
+	switch h := s.declaredHash; {
+	case h == "UNSIGNED-PAYLOAD" || strings.HasPrefix(h, "STREAMING-"):
+		return nil
+	case h != "" && h != payloadHash:
+		return refusal("InvalidSignatureException", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	if s.signatureVerified {
+		return nil
+	}
+	return s.check(payloadHash)
+}
+
+// check compares the signature with the one made with payloadHash.
+func (s *Signature) check(payloadHash string) *Error {
 	canonical := strings.Join([]string{
-		r.Method,
-		canonicalURI(r),
-		canonicalQuery(r.URL.RawQuery),
-		canonicalHeaders(r, signedHeaders),
-		params["SignedHeaders"],
+		s.r.Method,
+		canonicalURI(s.r),
+		canonicalQuery(s.r.URL.RawQuery),
+		canonicalHeaders(s.r, s.signedHeaders),
+		s.params["SignedHeaders"],
 		payloadHash,
 	}, "\n")
-	credentialScope := strings.Join(scope[1:], "/")
-	stringToSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + credentialScope + "\n" + hexSHA256([]byte(canonical))
-	key := hmacSHA256([]byte("AWS4"+secret), scopeDate)
+	scopeDate, scopeRegion, scopeService := s.scope[1], s.scope[2], s.scope[3]
+	credentialScope := strings.Join(s.scope[1:], "/")
+	stringToSign := "AWS4-HMAC-SHA256\n" + s.amzDate + "\n" + credentialScope + "\n" + hexSHA256([]byte(canonical))
+	key := hmacSHA256([]byte("AWS4"+s.secret), scopeDate)
 	key = hmacSHA256(key, scopeRegion)
 	key = hmacSHA256(key, scopeService)
 	key = hmacSHA256(key, "aws4_request")
 	want := hex.EncodeToString(hmacSHA256(key, stringToSign))
-	if !hmac.Equal([]byte(want), []byte(params["Signature"])) {
+	if !hmac.Equal([]byte(want), []byte(s.params["Signature"])) {
 		// Like AWS, say what was expected: neither string holds a secret.
 		return refusal("InvalidSignatureException", http.StatusForbidden,
 			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n"+

@@ -116,3 +116,42 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
 	_, err := db.ws.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return internal("delete session", err)
 }
+
+// SetPassword replaces a user's password hash and ends the user's
+// sessions: whoever knew the old password is logged out. ENOTFOUND if
+// there is no such user.
+func (db *DB) SetPassword(ctx context.Context, name, passwordHash string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("set password", err)
+	}
+	defer tx.Rollback()
+	var id int64
+	err = tx.QueryRowContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ? RETURNING id`, passwordHash, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("user")
+	}
+	if err != nil {
+		return internal("set password", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
+		return internal("set password", err)
+	}
+	return internal("set password", tx.Commit())
+}
+
+// DeleteUser removes a user with everything that is theirs: sessions
+// (which ends them), conversations, prompts and usage. ENOTFOUND if there
+// is no such user.
+func (db *DB) DeleteUser(ctx context.Context, name string) error {
+	res, err := db.ws.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+	if err != nil {
+		return internal("delete user", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return internal("delete user", err)
+	} else if n == 0 {
+		return notFound("user")
+	}
+	return nil
+}

@@ -130,7 +130,8 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 		Local:             local,
 		TrustedUserHeader: cfg.Chat.TrustedUserHeader,
 		TurnsPerUser:      cfg.Chat.TurnsPerUser,
-		AllowedOrigins:    cfg.CORSOrigins,
+		TrustedProxies:    cfg.TrustedProxies,
+		AllowedOrigins:    cfg.ChatOrigins,
 		Logger:            log,
 		Page:              web.Handler(),
 	}), nil

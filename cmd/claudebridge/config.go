@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,8 +27,17 @@ type Config struct {
 	ProviderInferred bool
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
-	CORSOrigins []string // CORS_ALLOW_ORIGINS
-	Sampling    sampling.Policy
+	CORSOrigins []string // CORS_ALLOW_ORIGINS: browser origins of the API
+	// ChatOrigins are the origins, besides the page's own, from which the
+	// chat's WebSocket may be opened and its login posted
+	// (CHAT_ALLOW_ORIGINS; "*" is refused: it would open them to any site).
+	ChatOrigins []string
+	// TrustedProxies are the addresses TRUSTED_USER_HEADER is taken from
+	// (TRUSTED_PROXIES: IPs or CIDRs; default loopback). TrustedProxiesSet
+	// says whether the variable was given.
+	TrustedProxies    []netip.Prefix
+	TrustedProxiesSet bool
+	Sampling          sampling.Policy
 
 	RetryMaxAttempts int           // RETRY_MAX_ATTEMPTS
 	ConnectTimeout   time.Duration // CONNECT_TIMEOUT
@@ -51,6 +61,9 @@ type Config struct {
 	// BedrockAccessKeys are the access key pairs whose SigV4 signatures the
 	// Bedrock front door accepts (BEDROCK_ACCESS_KEYS: AKID:SECRET,...).
 	BedrockAccessKeys map[string]string
+	// BedrockAllowUnsignedPayload accepts SigV4 requests signed with
+	// UNSIGNED-PAYLOAD (BEDROCK_ALLOW_UNSIGNED_PAYLOAD).
+	BedrockAllowUnsignedPayload bool
 
 	Chat ChatConfig // the chat's settings (chat.go)
 }
@@ -62,6 +75,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		Provider:                strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
 		APIKeys:                 append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
 		CORSOrigins:             list(getenv("CORS_ALLOW_ORIGINS")),
+		ChatOrigins:             list(getenv("CHAT_ALLOW_ORIGINS")),
 		AnthropicBaseURL:        getenv("ANTHROPIC_BASE_URL"),
 		AnthropicAPIKey:         getenv("ANTHROPIC_API_KEY"),
 		AnthropicSecretName:     getenv("ANTHROPIC_SECRET_NAME"),
@@ -136,6 +150,17 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		c.BedrockAccessKeys[id] = secret
 	}
 	var err error
+	if c.BedrockAllowUnsignedPayload, err = boolVar(getenv, "BEDROCK_ALLOW_UNSIGNED_PAYLOAD"); err != nil {
+		return nil, err
+	}
+	for _, o := range c.ChatOrigins {
+		if o == "*" {
+			return nil, fmt.Errorf("CHAT_ALLOW_ORIGINS=*: the chat's login and WebSocket are not opened to every site; list the origins")
+		}
+	}
+	if c.TrustedProxies, c.TrustedProxiesSet, err = prefixes(getenv, "TRUSTED_PROXIES"); err != nil {
+		return nil, err
+	}
 	if c.RetryMaxAttempts, err = intVar(getenv, "RETRY_MAX_ATTEMPTS", 3); err != nil {
 		return nil, err
 	}
@@ -182,6 +207,16 @@ func (c *Config) checkListen() error {
 	return fmt.Errorf("no API_KEYS or BEARER_TOKEN set: refusing to serve an open gateway on %s; listen on a loopback address, set a key, or pass --insecure", c.Listen)
 }
 
+// checkTrustedHeader refuses TRUSTED_USER_HEADER on an address other hosts
+// can reach unless TRUSTED_PROXIES says which of them may set it: anyone
+// else could name any user.
+func (c *Config) checkTrustedHeader() error {
+	if c.Chat.TrustedUserHeader == "" || c.TrustedProxiesSet || loopback(c.Listen) {
+		return nil
+	}
+	return fmt.Errorf("TRUSTED_USER_HEADER is set on %s without TRUSTED_PROXIES: any client could name any user; set TRUSTED_PROXIES to the proxy's addresses", c.Listen)
+}
+
 // awsInSight reports whether the AWS default chain has something to find
 // without asking the network: variables, profiles or shared files. Instance
 // roles are not probed (that would delay start-up); set AI_PROVIDER=bedrock.
@@ -215,6 +250,39 @@ func list(s string) []string {
 		}
 	}
 	return out
+}
+
+// prefixes reads a list of IPs and CIDRs; an IP is a prefix of its full
+// length. Unset: the loopback addresses.
+func prefixes(getenv func(string) string, name string) ([]netip.Prefix, bool, error) {
+	items := list(getenv(name))
+	if len(items) == 0 {
+		return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, false, nil
+	}
+	var out []netip.Prefix
+	for _, item := range items {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			ip, ipErr := netip.ParseAddr(item)
+			if ipErr != nil {
+				return nil, true, fmt.Errorf("%s: %q is not an IP address or CIDR", name, item)
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, true, nil
+}
+
+func boolVar(getenv func(string) string, name string) (bool, error) {
+	switch s := strings.ToLower(strings.TrimSpace(getenv(name))); s {
+	case "", "0", "false", "no":
+		return false, nil
+	case "1", "true", "yes":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: want true or false", name, s)
+	}
 }
 
 func or(s, def string) string {

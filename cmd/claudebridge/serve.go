@@ -26,6 +26,8 @@ import (
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
+	"github.com/claudebridge/claudebridge/internal/openguard"
+	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
 )
@@ -55,6 +57,9 @@ func serve(ctx context.Context, args []string) error {
 	if err := cfg.checkListen(); err != nil {
 		return err
 	}
+	if err := cfg.checkTrustedHeader(); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	up, about, err := newUpstream(ctx, cfg, log)
@@ -80,6 +85,8 @@ func serve(ctx context.Context, args []string) error {
 		AccessKeys:     cfg.BedrockAccessKeys,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
+
+		AllowUnsignedPayload: cfg.BedrockAllowUnsignedPayload,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -97,8 +104,9 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", cfg.Chat.DatabasePath)
-	err = serveUntilDone(ctx, newServer(frontDoors(front, gw, chatServer)), ln, log)
+		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath))
+	v1, model := openGuarded(cfg, gw, front)
+	err = serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log)
 	// Answers still streaming are stored as interrupted before the
 	// database closes.
 	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -123,6 +131,21 @@ func frontDoors(bedrockRuntime, anthropicAPI, chat http.Handler) http.Handler {
 			chat.ServeHTTP(w, r)
 		}
 	})
+}
+
+// openGuarded puts the open-mode guard in front of the doors that take no
+// client credential: no browser page of another site, and no name other
+// than a loopback one when listening on loopback (DNS rebinding).
+func openGuarded(cfg *Config, gw, front http.Handler) (v1, model http.Handler) {
+	v1, model = gw, front
+	guard := openguard.New(loopback(cfg.Listen), cfg.CORSOrigins)
+	if len(cfg.APIKeys) == 0 {
+		v1 = gateway.Checked(gw, guard.Check)
+		if len(cfg.BedrockAccessKeys) == 0 {
+			model = bedrockfront.Checked(front, guard.Check)
+		}
+	}
+	return v1, model
 }
 
 // newServer returns a server for HTTP/1.1 and HTTP/2 without TLS (h2c).
@@ -227,7 +250,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 			about += " (key from Secrets Manager)"
 		}
 		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: tr, Logger: log})
-		return up, about + " at " + or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL), nil
+		return up, about + " at " + redact.URL(or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL)), nil
 	case "bedrock":
 		awsCfg, tlsConfig, err := loadAWS(ctx)
 		if err != nil {

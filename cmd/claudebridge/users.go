@@ -11,12 +11,19 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
 )
 
 const usersUsage = `Usage:
   claudebridge users add NAME   create a chat user; the password is read from stdin
                                 (prompted for, without echo, on a terminal)
+  claudebridge users passwd NAME
+                                set a user's password (read as for add) and end
+                                the user's sessions
+  claudebridge users remove NAME
+                                remove a user, the user's sessions, conversations,
+                                prompts and usage
   claudebridge users list       list the chat users
 
 The database is DATABASE_URL's (default: claudebridge.db in the user's data directory).
@@ -62,6 +69,28 @@ func users(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "user %s added to %s\n", name, path)
 		return nil
+	case args[0] == "passwd" && len(args) == 2:
+		name := strings.TrimSpace(args[1])
+		password, err := readPassword()
+		if err != nil {
+			return err
+		}
+		hash, err := chat.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if err := db.SetPassword(ctx, name, hash); err != nil {
+			return userError(err, name)
+		}
+		fmt.Fprintf(os.Stderr, "password of %s set in %s; the user's sessions are ended\n", name, path)
+		return nil
+	case args[0] == "remove" && len(args) == 2:
+		name := strings.TrimSpace(args[1])
+		if err := db.DeleteUser(ctx, name); err != nil {
+			return userError(err, name)
+		}
+		fmt.Fprintf(os.Stderr, "user %s removed from %s\n", name, path)
+		return nil
 	case args[0] == "list" && len(args) == 1:
 		list, err := db.Users(ctx)
 		if err != nil {
@@ -74,6 +103,14 @@ func users(ctx context.Context, args []string) error {
 	}
 	fmt.Fprint(os.Stderr, usersUsage)
 	return fmt.Errorf("users: bad arguments %q", args)
+}
+
+// userError says which user was not found.
+func userError(err error, name string) error {
+	if claudebridge.ErrorCode(err) == claudebridge.ENOTFOUND {
+		return fmt.Errorf("users: no user %q", name)
+	}
+	return err
 }
 
 // readPassword reads the password: twice without echo on a terminal, else

@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// MaxUpstreamBytes bounds what an upstream's answer may declare in its
+// Content-Length, and the length of an answer read whole: an upstream (or
+// whoever answers in its place) cannot make the gateway allocate more. No
+// answer of a model comes near it; a stream declares no length.
+const MaxUpstreamBytes = 64 << 20
+
 // ErrTooLarge is returned for a body longer than the limit.
 var ErrTooLarge = errors.New("body too large")
 
@@ -73,4 +79,42 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.n += int64(n)
 	return n, err
+}
+
+// Paced returns r's body read within the deadline ReadRequest keeps, for a
+// handler that reads the body itself (a JSON decoder, say). The deadline is
+// cleared when the body ends, fails or is closed, so that it cannot cut the
+// answer that follows.
+func Paced(w http.ResponseWriter, r *http.Request) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	return &pacedBody{deadlineReader: deadlineReader{r: r.Body, rc: rc, start: time.Now()}, body: r.Body}
+}
+
+type pacedBody struct {
+	deadlineReader
+	body io.Closer
+	done bool
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	if p.done {
+		return p.deadlineReader.r.Read(b)
+	}
+	n, err := p.deadlineReader.Read(b)
+	if err != nil {
+		p.clear()
+	}
+	return n, err
+}
+
+func (p *pacedBody) Close() error {
+	p.clear()
+	return p.body.Close()
+}
+
+func (p *pacedBody) clear() {
+	if !p.done {
+		p.done = true
+		p.rc.SetReadDeadline(time.Time{})
+	}
 }

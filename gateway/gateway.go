@@ -40,6 +40,11 @@ type Gateway struct {
 	Ready func(context.Context) error
 	// Logger gets one line per call. Nil: slog.Default().
 	Logger *slog.Logger
+	// MaxBodyBytes is the largest request body taken; a larger one is
+	// refused with 413 request_too_large while it is read, before it is
+	// held whole. Zero: the Anthropic API's, anthropic.MaxBodyBytes. Over
+	// Bedrock it is Bedrock's smaller limit, bedrock.MaxBodyBytes.
+	MaxBodyBytes int64
 }
 
 // ServeHTTP routes a request. Every response carries a request-id header.
@@ -81,13 +86,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readRequest reads and validates a Messages body, with the size limit of
-// the Anthropic API.
+// readRequest reads and validates a Messages body, within MaxBodyBytes.
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
-	body, err := httpbody.ReadRequest(w, r, anthropic.MaxBodyBytes)
+	limit := g.MaxBodyBytes
+	if limit <= 0 {
+		limit = anthropic.MaxBodyBytes
+	}
+	body, err := httpbody.ReadRequest(w, r, limit)
 	if err != nil {
 		if err == httpbody.ErrTooLarge {
-			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", anthropic.MaxBodyBytes)
+			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", limit)
 		}
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "The request body could not be read")
 	}

@@ -74,6 +74,9 @@ func serve(ctx context.Context, args []string) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 	}
+	if cfg.Provider != "anthropic" {
+		gw.MaxBodyBytes = bedrock.MaxBodyBytes // Bedrock's limit, under the Anthropic API's
+	}
 	front := bedrockfront.New(bedrockfront.Options{
 		Upstream:       up,
 		Keys:           keys,

@@ -72,6 +72,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := r.Method + " " + r.URL.Path
+	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
+		ctx, dropped := claudebridge.WithDropped(r.Context())
+		r = r.WithContext(ctx)
+		w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+	}
 	switch {
 	case route == "POST /v1/messages":
 		g.serveMessages(w, r, id)
@@ -183,19 +188,24 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 	if l == nil {
 		l = slog.Default()
 	}
+	level := slog.LevelInfo
 	if err != nil {
+		level = slog.LevelWarn
 		status, _ = anthropic.Status(claudebridge.ErrorCode(err))
-		l.LogAttrs(r.Context(), slog.LevelWarn, "request", slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)), slog.String("error", claudebridge.ErrorMessage(err)))
+	}
+	if !l.Enabled(r.Context(), level) {
 		return
 	}
-	if !l.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	l.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)))
+		slog.Duration("duration", time.Since(start))}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", claudebridge.ErrorMessage(err)))
+	}
+	if d := claudebridge.DroppedFrom(r.Context()).String(); d != "" {
+		attrs = append(attrs, slog.String("dropped", d))
+	}
+	l.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // writeJSON sends a complete JSON response and flushes it at once, so that

@@ -42,6 +42,9 @@ type Config struct {
 
 	BedrockModels    map[string]string // BEDROCK_MODEL_MAP: id=bedrock-id,...
 	BedrockDropBetas []string          // BEDROCK_DROP_BETAS
+	// StrictFields (STRICT_FIELDS): a field or beta flag the model refuses
+	// is the upstream's 400, not dropped and retried.
+	StrictFields bool
 
 	BedrockAPI              string            // BEDROCK_API: invoke or converse, for Anthropic models
 	BedrockAPIOverrides     map[string]string // BEDROCK_API_OVERRIDES: model=invoke|converse,...
@@ -136,6 +139,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		c.BedrockAccessKeys[id] = secret
 	}
 	var err error
+	if c.StrictFields, err = boolVar(getenv, "STRICT_FIELDS"); err != nil {
+		return nil, err
+	}
 	if c.RetryMaxAttempts, err = intVar(getenv, "RETRY_MAX_ATTEMPTS", 3); err != nil {
 		return nil, err
 	}
@@ -234,6 +240,20 @@ func intVar(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s=%q: want a whole number ≥ 1", name, s)
 	}
 	return n, nil
+}
+
+// boolVar reads true or false (as strconv.ParseBool has them); unset is
+// false.
+func boolVar(getenv func(string) string, name string) (bool, error) {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, s)
+	}
+	return b, nil
 }
 
 // durationVar reads a Go duration ("30s", "5m") or a number of seconds.

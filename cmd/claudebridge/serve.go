@@ -267,7 +267,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {
 	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client, Models: cfg.BedrockModels,
-		DropBetas: cfg.BedrockDropBetas, Logger: log,
+		DropBetas: cfg.BedrockDropBetas, StrictFields: cfg.StrictFields, Logger: log,
 		API: cfg.BedrockAPI, APIByModel: cfg.BedrockAPIOverrides,
 		GuardrailID: cfg.BedrockGuardrailID, GuardrailVersion: cfg.BedrockGuardrailVersion})
 }

@@ -72,7 +72,7 @@ func TestADeclaredLengthOverTheLimitIsRefusedUnread(t *testing.T) {
 func TestATimeoutMidStreamIsATimeoutErrorEvent(t *testing.T) {
 	s := &mock.Stream{Events: events[:1], Err: claudebridge.Errorf(claudebridge.ETIMEOUT, "Model has timed out in processing the request.")}
 	w := httptest.NewRecorder()
-	streaming(s).ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)))
+	streaming(s).ServeHTTP(w, streamRequest())
 	if got, want := strings.Join(eventNames(w.Body.String()), " "), "message_start error"; got != want {
 		t.Fatalf("events %q, want %q", got, want)
 	}
@@ -113,4 +113,93 @@ func errorType(t *testing.T, body []byte) string {
 		t.Fatalf("not an error body: %s", body)
 	}
 	return e.Error.Type
+}
+
+// streamRequest is a streaming Messages call with the headers every
+// official SDK sends.
+func streamRequest() *http.Request {
+	r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody))
+	r.Header.Set("content-type", "application/json")
+	r.Header.Set("anthropic-version", "2023-06-01")
+	return r
+}
+
+// Headers the Anthropic API refuses get its answers: 400
+// invalid_request_error with its words, before the body is read.
+func TestRequestsWithoutAVersionOrWithANonJSONBodyAreRefused(t *testing.T) {
+	const body = `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
+	for _, tc := range []struct {
+		name    string
+		header  map[string]string
+		message string
+	}{
+		{"no version", map[string]string{"anthropic-version": ""}, "anthropic-version: header is required"},
+		{"not a version", map[string]string{"anthropic-version": "2023-06-01, 2023-06-01"}, `anthropic-version: "2023-06-01, 2023-06-01" is not a valid version`},
+		{"form body", map[string]string{"content-type": "application/x-www-form-urlencoded"}, `content-type: "application/x-www-form-urlencoded" is not supported: the request body must be JSON (application/json)`},
+		{"text body", map[string]string{"content-type": "text/plain"}, `content-type: "text/plain" is not supported: the request body must be JSON (application/json)`},
+	} {
+		for _, path := range []string{"/v1/messages", "/v1/messages/count_tokens"} {
+			g := &gateway.Gateway{Upstream: &mock.Upstream{}, Logger: slog.New(slog.DiscardHandler)}
+			r := httptest.NewRequest("POST", path, strings.NewReader(body))
+			r.Header.Set("content-type", "application/json")
+			r.Header.Set("anthropic-version", "2023-06-01")
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, r)
+			if got, want := w.Code, http.StatusBadRequest; got != want {
+				t.Errorf("%s %s: status %d, want %d", tc.name, path, got, want)
+			}
+			var e struct{ Error struct{ Type, Message string } }
+			json.Unmarshal(w.Body.Bytes(), &e)
+			if got, want := e.Error.Type, "invalid_request_error"; got != want {
+				t.Errorf("%s %s: type %q, want %q", tc.name, path, got, want)
+			}
+			if got, want := e.Error.Message, tc.message; got != want {
+				t.Errorf("%s %s: message %q, want %q", tc.name, path, got, want)
+			}
+		}
+	}
+}
+
+// What the official SDKs and Claude Code send is taken: JSON with a
+// charset, a version of any date (a new SDK's too), and no content-type
+// at all (curl's users).
+func TestWhatClientsSendIsTaken(t *testing.T) {
+	for _, header := range []map[string]string{
+		{"content-type": "application/json"},
+		{"content-type": "application/json; charset=utf-8"},
+		{"content-type": ""},
+		{"anthropic-version": "2026-10-21"},
+	} {
+		g := &gateway.Gateway{Upstream: &mock.Upstream{MessagesFn: func(context.Context, *claudebridge.Request) (*claudebridge.Response, error) {
+			return &claudebridge.Response{Body: []byte(`{"type":"message"}`)}, nil
+		}}, Logger: slog.New(slog.DiscardHandler)}
+		r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`))
+		r.Header.Set("content-type", "application/json")
+		r.Header.Set("anthropic-version", "2023-06-01")
+		for k, v := range header {
+			r.Header.Set(k, v)
+			if v == "" {
+				r.Header.Del(k)
+			}
+		}
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		if got, want := w.Code, http.StatusOK; got != want {
+			t.Errorf("%v: status %d, want %d: %s", header, got, want, w.Body)
+		}
+	}
+}
+
+// A client without a key hears of that first, as from the API.
+func TestTheKeyIsCheckedBeforeTheVersion(t *testing.T) {
+	g := &gateway.Gateway{Upstream: &mock.Upstream{}, Keys: claudebridge.NewClientKeys("k"), Logger: slog.New(slog.DiscardHandler)}
+	r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(`{}`))
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if got, want := w.Code, http.StatusUnauthorized; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
 }

@@ -93,6 +93,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // readRequest reads and validates a Messages body, within MaxBodyBytes.
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
+	if err := checkHeaders(r.Header); err != nil {
+		return nil, err
+	}
 	limit := g.MaxBodyBytes
 	if limit <= 0 {
 		limit = anthropic.MaxBodyBytes

@@ -195,7 +195,7 @@ func (s *anthropicServer) route(w http.ResponseWriter, r *http.Request) string {
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", "anthropic-version: header is required")
 		return "version"
 	case !anthropicVersions[v]:
-		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("anthropic-version: invalid version %q", v))
+		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("anthropic-version: %q is not a valid version", v))
 		return "version"
 	}
 	return handler(w, r)

@@ -151,7 +151,9 @@ func TestRequestsWithoutAVersionOrWithANonJSONBodyAreRefused(t *testing.T) {
 			if got, want := w.Code, http.StatusBadRequest; got != want {
 				t.Errorf("%s %s: status %d, want %d", tc.name, path, got, want)
 			}
-			var e struct{ Error struct{ Type, Message string } }
+			var e struct {
+				Error struct{ Type, Message string }
+			}
 			json.Unmarshal(w.Body.Bytes(), &e)
 			if got, want := e.Error.Type, "invalid_request_error"; got != want {
 				t.Errorf("%s %s: type %q, want %q", tc.name, path, got, want)

@@ -433,6 +433,7 @@ func TestAnthropicFaults(t *testing.T) {
 		{"[[error]]", 500, "api_error"},
 		{"[[model-timeout]]", 504, "timeout_error"},
 		{"[[denied]]", 403, "permission_error"},
+		{"[[too-long]]", 400, "invalid_request_error"},
 	} {
 		t.Run(tc.directive, func(t *testing.T) {
 			srv, _ := newAnthropicServer(t)

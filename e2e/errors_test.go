@@ -271,7 +271,9 @@ func TestRequestChecksAreTheAPIs(t *testing.T) {
 			resp := postRaw(t, gw, "/v1/messages", tc.body, tc.header)
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var e struct{ Error struct{ Type, Message string } }
+			var e struct {
+				Error struct{ Type, Message string }
+			}
 			json.Unmarshal(b, &e)
 			if got, want := resp.StatusCode, 400; got != want {
 				t.Errorf("%s: status %d, want %d: %s", tc.name, got, want, b)

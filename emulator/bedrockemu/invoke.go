@@ -35,6 +35,7 @@ func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID
 		answerError(err).Write(w, requestID)
 		return
 	}
+	reply.OnBedrock()
 	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return

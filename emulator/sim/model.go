@@ -88,6 +88,26 @@ func Answer(model string, fields map[string]json.RawMessage) (*Reply, error) {
 	return c.reply, nil
 }
 
+// OnBedrock names the reply's message and tool_use ids as Bedrock's
+// InvokeModel does, "msg_bdrk_01..." and "toolu_bdrk_01...", where the
+// Anthropic API says "msg_01..." and "toolu_01...". The characters after
+// the prefix stay the same.
+func (r *Reply) OnBedrock() {
+	r.id = bedrockID(r.id, "msg_")
+	for i := range r.blocks {
+		if r.blocks[i].Type == "tool_use" {
+			r.blocks[i].ID = bedrockID(r.blocks[i].ID, "toolu_")
+		}
+	}
+}
+
+func bedrockID(id, prefix string) string {
+	if rest, ok := strings.CutPrefix(id, prefix); ok && !strings.HasPrefix(rest, "bdrk_") {
+		return prefix + "bdrk_" + rest
+	}
+	return id
+}
+
 // CountTokens counts the input tokens of a count_tokens body (a Messages body
 // without max_tokens), validating it as the API does.
 func CountTokens(model string, fields map[string]json.RawMessage) (int, error) {

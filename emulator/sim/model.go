@@ -370,16 +370,14 @@ var fillers = []string{
 	"Taken together, these points give a clear picture.",
 }
 
-// defaultWords is the length of a default answer beyond its lead sentence.
-const defaultWords = 30
-
 // paragraph returns lead followed by filler sentences: exactly words words
-// in all when words > 0, about defaultWords more otherwise.
+// in all when words > 0, a short Markdown answer (markdownAnswer)
+// otherwise.
 func paragraph(lead string, words int, seed []byte) string {
-	target := words
-	if target <= 0 {
-		target = len(strings.Fields(lead)) + defaultWords
+	if words <= 0 {
+		return markdownAnswer(lead, seed)
 	}
+	target := words
 	out := strings.Fields(lead)
 	for i := int(seed[0]); len(out) < target; i++ {
 		out = append(out, strings.Fields(fillers[i%len(fillers)])...)
@@ -391,6 +389,26 @@ func paragraph(lead string, words int, seed []byte) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// markdownAnswer is a default answer: lead, then what a model's answers
+// are made of in Markdown, so that a chat shows them rendered: a heading,
+// bold, a list, inline code and a fenced code block. The sentences depend
+// on the seed, the shape does not.
+func markdownAnswer(lead string, seed []byte) string {
+	filler := func(i int) string { return fillers[(int(seed[0])+i)%len(fillers)] }
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(lead, "\n"))
+	b.WriteString("\n\n## Summary\n\n**")
+	b.WriteString(filler(0))
+	b.WriteString("** ")
+	b.WriteString(filler(1))
+	b.WriteString("\n\n- ")
+	b.WriteString(filler(2))
+	b.WriteString("\n- ")
+	b.WriteString(filler(3))
+	b.WriteString("\n- Run `make check` before you commit.\n\nFor example:\n\n```sh\nmake check\n```")
+	return b.String()
 }
 
 // clip shortens s to n bytes at a rune boundary, marking the cut.

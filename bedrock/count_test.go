@@ -133,3 +133,24 @@ func TestACountOverTheCountingLimitIsTheCountItNames(t *testing.T) {
 		t.Errorf("count %d (estimated %v), want %d exact", got, tc.Estimated, want)
 	}
 }
+
+// Through the emulator too: a prompt past CountTokens' 200,000 tokens is
+// counted exactly, from the refusal, and the model still counts after it.
+func TestEmulatorCountPastTheCountingLimitIsExact(t *testing.T) {
+	u, _, _ := emulated(t, "us-east-1")
+	long := `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"` + strings.Repeat("many words here ", 60_000) + `"}]}`
+	tc, err := u.CountTokens(context.Background(), request(t, long))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Estimated || tc.InputTokens <= 200_000 {
+		t.Errorf("count %+v, want an exact count over 200000", tc)
+	}
+	short, err := u.CountTokens(context.Background(), request(t, countBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := short.Estimated, false; got != want {
+		t.Errorf("the next count estimated %v, want %v", got, want)
+	}
+}

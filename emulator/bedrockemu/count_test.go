@@ -27,3 +27,19 @@ func TestCountTokensRefusesAnInvokeBodyWithoutMaxTokens(t *testing.T) {
 		t.Errorf("message %q, want it to say %q", got, want)
 	}
 }
+
+// Past 200,000 tokens CountTokens refuses, naming the count, whatever the
+// model's context window.
+func TestCountTokensRefusesPast200000TokensNamingTheCount(t *testing.T) {
+	srv := newBedrockServer(t, Options{})
+	client := runtimeClient(srv, testKeyID, testSecret)
+	_, err := client.CountTokens(context.Background(), &bedrockruntime.CountTokensInput{
+		ModelId: aws.String("anthropic.claude-sonnet-4-5-20250929-v1:0"),
+		Input:   &types.CountTokensInputMemberInvokeModel{Value: types.InvokeModelTokensRequest{Body: invokeBody(strings.Repeat("many words here ", 60_000), nil)}},
+	})
+	var ve *types.ValidationException
+	assertAPIError(t, err, &ve, 400)
+	if got := ve.ErrorMessage(); !strings.HasPrefix(got, "prompt is too long: ") || !strings.HasSuffix(got, " tokens > 200000 maximum") {
+		t.Errorf("message %q, want prompt is too long: N tokens > 200000 maximum", got)
+	}
+}

@@ -1,6 +1,10 @@
 package anthropic
 
-import "regexp"
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
 
 // What an upstream's error text may say about the deployment behind
 // claudebridge and no client should learn: the AWS account, the role
@@ -15,18 +19,32 @@ var (
 	ipAddress  = regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9A-Fa-f:.]+\](?::\d+)?`)
 )
 
+// publicDocs are the hosts whose URLs an error may keep: the services'
+// documentation, which the Anthropic API's messages point to.
+var publicDocs = []string{"anthropic.com", "claude.com", "docs.aws.amazon.com"}
+
 // CleanMessage returns an upstream's error text with what names the
-// deployment replaced: ARNs with an account by "<arn>", role and user
-// paths by "<role>", 12-digit account ids by "<account>", URLs, AWS hosts
-// and IP addresses by "<host>". The Anthropic error paths ("messages.0.content")
-// and model ids are left as they are. Callers log the original.
+// deployment replaced: ARNs with an account by "<arn>", role paths by
+// "<role>", 12-digit account ids by "<account>", URLs (but those of the
+// public documentation), AWS hosts and IP addresses by "<host>". The
+// Anthropic error paths ("messages.0.content") and model ids are left as
+// they are. Callers log the original.
 func CleanMessage(s string) string {
+	if accountARN.MatchString(s) {
+		s = accountARN.ReplaceAllString(s, "<arn>")
+	}
+	if urlText.MatchString(s) {
+		s = urlText.ReplaceAllStringFunc(s, func(u string) string {
+			if isPublicDoc(u) {
+				return u
+			}
+			return "<host>"
+		})
+	}
 	for _, r := range []struct {
 		re   *regexp.Regexp
 		with string
 	}{
-		{accountARN, "<arn>"},
-		{urlText, "<host>"},
 		{awsHost, "<host>"},
 		{rolePath, "<role>"},
 		{accountID, "<account>"},
@@ -37,4 +55,18 @@ func CleanMessage(s string) string {
 		}
 	}
 	return s
+}
+
+func isPublicDoc(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" {
+		return false
+	}
+	host := u.Hostname()
+	for _, d := range publicDocs {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }

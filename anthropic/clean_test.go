@@ -35,6 +35,7 @@ func TestCleanMessageLeavesFieldPathsModelIdsAndNumbers(t *testing.T) {
 		"arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0 is not available",
 		"model: claude-sonnet-4-5-20250929",
 		`messages: roles must alternate between "user" and "assistant"`,
+		"This request would exceed the rate limit. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
 	} {
 		got, want := CleanMessage(s), s
 		if got != want {

@@ -78,12 +78,13 @@ type errorDetail struct {
 
 // ErrorJSON returns the Anthropic error body for err:
 // {"type":"error","error":{"type":...,"message":...},"request_id":...}.
-// It is also the data of an SSE error event.
+// It is also the data of an SSE error event. The message is cleaned of
+// what names the deployment (CleanMessage): the log keeps the original.
 func ErrorJSON(err error, requestID string) []byte {
 	_, typ := Status(claudebridge.ErrorCode(err))
 	b, _ := json.Marshal(errorBody{
 		Type:      "error",
-		Error:     errorDetail{Type: typ, Message: claudebridge.ErrorMessage(err)},
+		Error:     errorDetail{Type: typ, Message: CleanMessage(claudebridge.ErrorMessage(err))},
 		RequestID: requestID,
 	})
 	return b

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -27,6 +28,9 @@ const suffix1M = "[1m]"
 // not have (max_tokens).
 func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebridge.Request, error) {
 	r := &claudebridge.Request{Body: body}
+	if err := checkUTF8(body); err != nil {
+		return nil, err
+	}
 	scan := scanRequest(body)
 	if scan == nil {
 		return nil, invalid("The request body is not valid JSON")
@@ -48,6 +52,56 @@ func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebri
 		}
 	}
 	return r, nil
+}
+
+// checkUTF8 refuses a body that is not UTF-8 as the Anthropic API does: its
+// JSON decoder reads bytes as UTF-8 first, and its refusal is Python's
+// ("'utf-8' codec can't decode byte 0xff in position 12: invalid start
+// byte") behind "The request body is not valid JSON: ". utf8.Valid runs
+// at memory speed on the ASCII that most of a body is.
+func checkUTF8(body []byte) error {
+	if utf8.Valid(body) {
+		return nil
+	}
+	for i := 0; i < len(body); {
+		c, n := utf8.DecodeRune(body[i:])
+		if c != utf8.RuneError || n > 1 {
+			i += n
+			continue
+		}
+		why := "invalid start byte"
+		if want := leadLength(body[i]); want > 1 {
+			why = "invalid continuation byte"
+			if len(body)-i < want && allContinuation(body[i+1:]) {
+				why = "unexpected end of data"
+			}
+		}
+		return invalid("The request body is not valid JSON: 'utf-8' codec can't decode byte 0x%02x in position %d: %s", body[i], i, why)
+	}
+	return nil
+}
+
+// leadLength is the length of the UTF-8 sequence b starts, 0 when b
+// starts none.
+func leadLength(b byte) int {
+	switch {
+	case b >= 0xC2 && b <= 0xDF:
+		return 2
+	case b >= 0xE0 && b <= 0xEF:
+		return 3
+	case b >= 0xF0 && b <= 0xF4:
+		return 4
+	}
+	return 0
+}
+
+func allContinuation(b []byte) bool {
+	for _, c := range b {
+		if c&0xC0 != 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // topLevelFields returns the fields of a JSON object, each value a slice of

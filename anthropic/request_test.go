@@ -183,3 +183,23 @@ func TestUsageOfReadsCacheWritesByLifetime(t *testing.T) {
 		t.Errorf("5m writes %d, want %d", got, want)
 	}
 }
+
+// A body that is not UTF-8 is refused as the Anthropic API refuses it, with
+// the byte and its position.
+func TestABodyThatIsNotUTF8IsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{"{\"model\":\"m\xff\"}", "The request body is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 11: invalid start byte"},
+		{"{\"model\":\"m\xc3(\"}", "The request body is not valid JSON: 'utf-8' codec can't decode byte 0xc3 in position 11: invalid continuation byte"},
+		{"{\"model\":\"m\"}\xe2\x82", "The request body is not valid JSON: 'utf-8' codec can't decode byte 0xe2 in position 13: unexpected end of data"},
+	} {
+		_, err := ParseRequest([]byte(tc.body), http.Header{}, false)
+		if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+			t.Errorf("%q: code %q, want %q", tc.body, got, want)
+		}
+		if got := claudebridge.ErrorMessage(err); got != tc.want {
+			t.Errorf("%q: message %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}

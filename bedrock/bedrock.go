@@ -68,6 +68,12 @@ type Options struct {
 	GuardrailID string
 	// GuardrailVersion is the guardrail's version. "": "DRAFT".
 	GuardrailVersion string
+	// StrictFields passes Bedrock's 400 for a body field or beta flag the
+	// model refuses on to the client, as the Anthropic API answers a typo,
+	// instead of dropping it, remembering it for the model and sending the
+	// call again. Configured drops (DropBetas, the table's rules) still
+	// apply.
+	StrictFields bool
 }
 
 // maxAdapt bounds how many times one call is re-sent after dropping a beta
@@ -139,6 +145,8 @@ type call struct {
 	noBeta bool     // drop every beta: Bedrock refused flags thought good
 	// converse is set when the call goes through Converse.
 	converse bool
+	// dropped is told what the bodies sent left out of the request.
+	dropped *claudebridge.Dropped
 }
 
 func (u *Upstream) prepare(ctx context.Context, r *claudebridge.Request) *call {
@@ -148,7 +156,7 @@ func (u *Upstream) prepare(ctx context.Context, r *claudebridge.Request) *call {
 	}
 	t := u.resolve(ctx, r.Model)
 	rl := u.rulesFor(t.Base)
-	return &call{target: t, rules: rl, betas: rl.betas(r.Betas, u.opts.DropBetas)}
+	return &call{target: t, rules: rl, betas: rl.betas(r.Betas, u.opts.DropBetas), dropped: claudebridge.DroppedFrom(ctx)}
 }
 
 // BaseModel returns the Bedrock base model behind id (a profile, an
@@ -162,7 +170,8 @@ func (u *Upstream) BaseModel(ctx context.Context, id string) string {
 }
 
 // body builds the Bedrock body of r for c, less the fields the model
-// refuses: one build of the output, however many rules and tools.
+// refuses: one build of the output, however many rules and tools. What it
+// leaves out of r, fields and betas, is noted in c.dropped.
 func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 	betas := c.betas
 	if c.noBeta {
@@ -174,6 +183,14 @@ func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 	b, removed := buildBody(r, betas, c.rules.dropPaths())
 	if len(removed) > 0 {
 		u.log.Debug("bedrock: dropped fields the model refuses", "model", c.target.Base, "fields", removed)
+		c.dropped.Fields(removed...)
+	}
+	if len(betas) < len(r.Betas) {
+		for _, flag := range r.Betas {
+			if !slices.Contains(betas, flag) {
+				c.dropped.Betas(flag)
+			}
+		}
 	}
 	return b
 }
@@ -213,6 +230,9 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 		u.log.Info("bedrock: calling the model by another id", "model", c.target.Base, "refused", c.target.Invoke, "now", next)
 		c.target.Invoke = next
 		return true
+	}
+	if u.opts.StrictFields && (isInvalidBeta(msg) || len(extraInputPaths(msg)) > 0 || len(extraneousKeys(msg)) > 0) {
+		return false // the client hears of it, as from the Anthropic API
 	}
 	if isInvalidBeta(msg) {
 		if c.noBeta || len(c.betas) == 0 {

@@ -302,3 +302,47 @@ func TestSlowDiscoveryDelaysNothing(t *testing.T) {
 		t.Errorf("request waited for discovery: %v", d)
 	}
 }
+
+func validation(msg string) error {
+	return &smithy.OperationError{ServiceID: "Bedrock Runtime", OperationName: "InvokeModel", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400, Header: http.Header{}}},
+			Err:      &smithy.GenericAPIError{Code: "ValidationException", Message: msg},
+		}}}
+}
+
+// A prompt over the context window is the Anthropic API's 400 "prompt is
+// too long: N tokens > M maximum", whatever Bedrock's phrasing: clients
+// compact their conversation and retry on that text.
+func TestPromptOverTheContextWindowIsPromptIsTooLong(t *testing.T) {
+	for _, tc := range []struct{ bedrock, want string }{
+		{"prompt is too long: 208310 tokens > 200000 maximum", "prompt is too long: 208310 tokens > 200000 maximum"},
+		{"The model returned the following errors: prompt is too long: 1000001 tokens > 1000000 maximum", "prompt is too long: 1000001 tokens > 1000000 maximum"},
+		{"Input is too long for requested model.", "prompt is too long: the input is over the model's context window (Bedrock: Input is too long for requested model.)"},
+		{"The model returned the following errors: Input is too long for requested model.", "prompt is too long: the input is over the model's context window (Bedrock: The model returned the following errors: Input is too long for requested model.)"},
+	} {
+		err := mapError(validation(tc.bedrock))
+		if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+			t.Errorf("%q: code %s, want %s", tc.bedrock, got, want)
+		}
+		if got, want := claudebridge.ErrorMessage(err), tc.want; got != want {
+			t.Errorf("%q: message %q, want %q", tc.bedrock, got, want)
+		}
+	}
+}
+
+// Bedrock's refusal of a body over its 25,000,000 bytes is request_too_large.
+func TestBodyOverBedrocksLimitIsTooLarge(t *testing.T) {
+	err := mapError(validation("1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 25000000"))
+	if got, want := claudebridge.ErrorCode(err), claudebridge.ETOOLARGE; got != want {
+		t.Errorf("code %s, want %s", got, want)
+	}
+}
+
+// Other ValidationExceptions keep Bedrock's text.
+func TestOtherValidationMessagesAreKept(t *testing.T) {
+	err := mapError(validation("messages.1.content: Field required"))
+	if got, want := claudebridge.ErrorMessage(err), "messages.1.content: Field required"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+}

@@ -2,13 +2,18 @@ package bedrock
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"hash/maphash"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go"
 	"github.com/claudebridge/claudebridge"
 	"github.com/tidwall/gjson"
 )
@@ -50,11 +55,19 @@ func (c *countCache) put(k countKey, v claudebridge.TokenCount) {
 }
 
 // CountTokens counts through Bedrock's CountTokens with the base model id
-// (CountTokens takes no profiles) and the same body InvokeModel would get.
-// Where the model cannot count, it answers with estimate(...) marked
-// Estimated, and remembers not to ask Bedrock again for that model. Answers
-// are cached for a minute by model and body.
+// (CountTokens takes no profiles) and the body InvokeModel would get, with
+// the max_tokens Bedrock requires there and Anthropic's count requests never
+// carry (countMaxTokens). Only a refusal that says the model cannot count
+// (or that CountTokens is not there, or not allowed) makes it answer with
+// estimate(...) marked Estimated from then on for the model; a refusal of
+// the body is the client's error, as on the Anthropic API, except a prompt
+// over the counting limit, whose refusal names the exact count. Answers are
+// cached for a minute by model and body.
 func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
+	if _, ok := r.Fields["max_tokens"]; !ok && r.Fields != nil {
+		r = r.Clone()
+		r.SetField("max_tokens", countMaxTokens(r.Fields["thinking"]))
+	}
 	c := u.prepare(ctx, r)
 	base := c.target.Base
 	body := u.body(r, c)
@@ -80,8 +93,19 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 		if ctx.Err() != nil {
 			return nil, mapError(ctx.Err())
 		}
-		switch errorCode(err) {
-		case "ValidationException", "ResourceNotFoundException", "UnknownOperationException", "AccessDeniedException":
+		var ae smithy.APIError
+		errors.As(err, &ae)
+		switch code := errorCode(err); {
+		case code == "ValidationException" && ae != nil && promptTooLong.MatchString(ae.ErrorMessage()):
+			// CountTokens refuses past 200,000 tokens, whatever the
+			// model's window, and names the count in its refusal.
+			n, _ := strconv.Atoi(promptTooLong.FindStringSubmatch(ae.ErrorMessage())[1])
+			tc := claudebridge.TokenCount{InputTokens: n}
+			u.counts.put(key, tc)
+			return &tc, nil
+		case code == "ValidationException" && ae != nil && !cannotCount(ae.ErrorMessage()):
+			return nil, mapError(err) // the body: the client's to fix
+		case code == "ValidationException", code == "ResourceNotFoundException", code == "UnknownOperationException", code == "AccessDeniedException":
 			// The model cannot count, Bedrock (or a stand-in) has no
 			// CountTokens, or the role may invoke but not count (a common
 			// IAM policy): stop asking.
@@ -94,6 +118,25 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 	tc := claudebridge.TokenCount{InputTokens: int(aws.ToInt32(out.InputTokens))}
 	u.counts.put(key, tc)
 	return &tc, nil
+}
+
+// cannotCount reports whether a ValidationException of CountTokens says
+// the model does not count ("The provided model doesn't support counting
+// tokens."), as opposed to a refusal of the body.
+func cannotCount(msg string) bool {
+	msg = strings.ToLower(strings.ReplaceAll(msg, "\u2019", "'"))
+	return strings.Contains(msg, "support counting tokens") || strings.Contains(msg, "support token counting")
+}
+
+// countMaxTokens is the max_tokens a count is sent with: CountTokens takes
+// only bodies InvokeModel would, which carry one. It must be over a
+// thinking budget (the model's rule) and is otherwise the least there is;
+// it changes no count.
+func countMaxTokens(thinking json.RawMessage) json.RawMessage {
+	if budget := gjson.GetBytes(thinking, "budget_tokens"); budget.Type == gjson.Number {
+		return json.RawMessage(strconv.FormatInt(budget.Int()+1, 10))
+	}
+	return json.RawMessage("1")
 }
 
 // countKey is the cache key of a count: the model and the body, hashed

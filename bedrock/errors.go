@@ -3,7 +3,9 @@ package bedrock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +116,9 @@ func mapError(err error) error {
 		if e.Message == "" {
 			e.Message = ae.ErrorCode()
 		}
+		if e.Code == claudebridge.EINVALID {
+			e.Code, e.Message = refusedInput(e.Message)
+		}
 		if strings.Contains(e.Message, msgInvalidModel) {
 			// Bedrock says 400 for a model it does not know; the Anthropic
 			// API, whose clients these are, says 404 not_found_error.
@@ -142,6 +147,43 @@ func mapError(err error) error {
 	e.Message = "cannot reach Bedrock: " + lastLine(err.Error())
 	return e
 }
+
+// Bedrock's words for an input over the context window, on InvokeModel,
+// Converse, their streams and CountTokens: "Input is too long for requested
+// model.", "prompt is too long: 208310 tokens > 200000 maximum" (the
+// Anthropic API's own, which Bedrock passes on), each also behind "The
+// model returned the following errors: ".
+var promptTooLong = regexp.MustCompile(`(?i)prompt is too long: (\d+) tokens? > (\d+) maximum`)
+
+const msgInputTooLong = "input is too long for requested model"
+
+// msgBodyTooLarge is Bedrock's refusal of a body over its 25,000,000 bytes:
+// "1 validation error detected: Value at 'body' failed to satisfy
+// constraint: Member must have length less than or equal to 25000000".
+const msgBodyTooLarge = "Member must have length less than or equal to 25000000"
+
+// refusedInput rewrites a ValidationException about the input's size in
+// the Anthropic API's terms: a prompt over the context window is
+// invalid_request_error "prompt is too long: N tokens > M maximum" (the
+// numbers where Bedrock gives them), the text clients such as Claude Code
+// act on by compacting and retrying; a body over Bedrock's limit is
+// request_too_large. Other messages are returned as they are.
+func refusedInput(msg string) (code, message string) {
+	if m := promptTooLong.FindStringSubmatch(msg); m != nil {
+		return claudebridge.EINVALID, "prompt is too long: " + m[1] + " tokens > " + m[2] + " maximum"
+	}
+	if strings.Contains(strings.ToLower(msg), msgInputTooLong) {
+		return claudebridge.EINVALID, "prompt is too long: the input is over the model's context window (Bedrock: " + strings.TrimSpace(msg) + ")"
+	}
+	if strings.Contains(msg, msgBodyTooLarge) {
+		return claudebridge.ETOOLARGE, fmt.Sprintf("Request exceeds the maximum allowed number of bytes (%d, Bedrock's limit)", MaxBodyBytes)
+	}
+	return claudebridge.EINVALID, msg
+}
+
+// MaxBodyBytes is the largest body InvokeModel takes (its "body" member is
+// at most 25,000,000 bytes); the gateway refuses larger ones while reading.
+const MaxBodyBytes = 25_000_000
 
 // lastLine keeps the innermost part of the SDK's layered message.
 func lastLine(s string) string {

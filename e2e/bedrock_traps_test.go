@@ -224,3 +224,42 @@ func TestBedrockCountTokensWithProfileIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedFieldsAreAnnounced: a field the model refuses is dropped and
+// the call succeeds, but not silently: the answer's claudebridge-dropped
+// header names it, the first time (learned) and the next (remembered).
+func TestDroppedFieldsAreAnnounced(t *testing.T) {
+	gw := bedrockGateway()
+	body := `{"model":"claude-opus-4-8","max_tokens":64,` +
+		`"tools":[{"name":"a","input_schema":{"type":"object"},"strict":true}],` +
+		`"messages":[{"role":"user","content":"Hello ` + nonce(t) + `"}]}`
+	for i := range 2 {
+		resp := postRaw(t, gw, "/v1/messages", body, nil)
+		resp.Body.Close()
+		if got, want := resp.StatusCode, 200; got != want {
+			t.Fatalf("call %d: status %d, want %d", i, got, want)
+		}
+		if got, want := resp.Header.Get("claudebridge-dropped"), "fields=tools.0.strict"; got != want {
+			t.Errorf("call %d: claudebridge-dropped %q, want %q", i, got, want)
+		}
+	}
+}
+
+// TestCountTokensIsExactOnBedrock: a count request as the SDKs send it
+// (no max_tokens) is counted by Bedrock, not estimated, every time.
+func TestCountTokensIsExactOnBedrock(t *testing.T) {
+	gw := bedrockGateway()
+	for i := range 2 {
+		body := `{"model":"` + gw.model + `","messages":[{"role":"user","content":"How many tokens is this? ` + nonce(t) + `"}]}`
+		resp := postRaw(t, gw, "/v1/messages/count_tokens", body, nil)
+		var count map[string]any
+		json.NewDecoder(resp.Body).Decode(&count)
+		resp.Body.Close()
+		if got, want := resp.StatusCode, 200; got != want {
+			t.Fatalf("count %d: status %d, want %d", i, got, want)
+		}
+		if _, estimated := count["estimated"]; estimated || resp.Header.Get("claudebridge-token-count") != "" {
+			t.Errorf("count %d is an estimate: %v", i, count)
+		}
+	}
+}

@@ -194,3 +194,96 @@ func TestCORS(t *testing.T) {
 		}
 	})
 }
+
+// TestPromptTooLongIsAnthropicsAnswer: a prompt over the context window is
+// 400 invalid_request_error "prompt is too long: ...", whichever upstream
+// and Bedrock API: the text clients compact and retry on.
+func TestPromptTooLongIsAnthropicsAnswer(t *testing.T) {
+	all := append(gateways(), gateway{name: "converse", url: converseGatewayURL, model: "claude-sonnet-4-5"})
+	for _, gw := range all {
+		t.Run(gw.name, func(t *testing.T) {
+			t.Parallel()
+			client := newClient(gw)
+			_, err := client.Messages.New(ctxFor(t), userText(gw.model, "Hello [[too-long]] "+nonce(t)))
+			e := wantAPIError(t, err, 400, "invalid_request_error")
+			if e != nil && !strings.Contains(e.RawJSON(), "prompt is too long") {
+				t.Errorf("message %s, want prompt is too long", e.RawJSON())
+			}
+		})
+	}
+}
+
+// TestTimeoutsAreTimeoutErrors: a model that times out is 504
+// timeout_error, and when it happens mid-stream an error event of that
+// type ends the stream.
+func TestTimeoutsAreTimeoutErrors(t *testing.T) {
+	eachGateway(t, func(t *testing.T, gw gateway) {
+		client := newClient(gw)
+		_, err := client.Messages.New(ctxFor(t), userText(gw.model, "Hello [[model-timeout]] "+nonce(t)))
+		wantAPIError(t, err, 504, "timeout_error")
+
+		body := `{"model":"` + gw.model + `","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello [[stream-timeout=3]] ` + nonce(t) + `"}]}`
+		_, events, _ := rawStream(t, gw, body, nil)
+		got := names(events)
+		if len(got) < 2 || got[len(got)-1] != "error" {
+			t.Fatalf("events %v, want … error", got)
+		}
+		var e struct{ Error struct{ Type string } }
+		json.Unmarshal([]byte(events[len(events)-1].data), &e)
+		if got, want := e.Error.Type, "timeout_error"; got != want {
+			t.Errorf("error event type %q, want %q", got, want)
+		}
+	})
+}
+
+// TestBodyOverBedrocksLimitIsTooLarge: over Bedrock, a body over its
+// 25,000,000 bytes is 413 request_too_large, before it reaches Bedrock.
+func TestBodyOverBedrocksLimitIsTooLarge(t *testing.T) {
+	gw := bedrockGateway()
+	body := `{"model":"` + gw.model + `","max_tokens":64,"messages":[{"role":"user","content":"` + strings.Repeat("a", 25_000_000) + `"}]}`
+	resp := postRaw(t, gw, "/v1/messages", body, nil)
+	defer resp.Body.Close()
+	var e struct{ Error struct{ Type string } }
+	json.NewDecoder(resp.Body).Decode(&e)
+	if got, want := resp.StatusCode, 413; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
+	if got, want := e.Error.Type, "request_too_large"; got != want {
+		t.Errorf("type %q, want %q", got, want)
+	}
+}
+
+// TestRequestChecksAreTheAPIs: no anthropic-version, a body declared as
+// something else than JSON, a body that is not UTF-8: 400
+// invalid_request_error, as from the Anthropic API.
+func TestRequestChecksAreTheAPIs(t *testing.T) {
+	eachGateway(t, func(t *testing.T, gw gateway) {
+		body := `{"model":"` + gw.model + `","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`
+		for _, tc := range []struct {
+			name, body string
+			header     map[string]string
+			mention    string
+		}{
+			{"no version", body, map[string]string{"anthropic-version": ""}, "anthropic-version: header is required"},
+			{"form body", body, map[string]string{"content-type": "application/x-www-form-urlencoded"}, "content-type"},
+			{"not UTF-8", `{"model":"` + gw.model + `","max_tokens":64,"messages":[{"role":"user","content":"h` + "\xff" + `i"}]}`, nil, "'utf-8' codec can't decode byte 0xff"},
+		} {
+			resp := postRaw(t, gw, "/v1/messages", tc.body, tc.header)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e struct {
+				Error struct{ Type, Message string }
+			}
+			json.Unmarshal(b, &e)
+			if got, want := resp.StatusCode, 400; got != want {
+				t.Errorf("%s: status %d, want %d: %s", tc.name, got, want, b)
+			}
+			if got, want := e.Error.Type, "invalid_request_error"; got != want {
+				t.Errorf("%s: type %q, want %q", tc.name, got, want)
+			}
+			if !strings.Contains(e.Error.Message, tc.mention) {
+				t.Errorf("%s: message %q does not say %q", tc.name, e.Error.Message, tc.mention)
+			}
+		}
+	})
+}

@@ -47,7 +47,7 @@ func (c *CORS) handle(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		h.Set("Access-Control-Allow-Origin", origin)
 	}
-	h.Set("Access-Control-Expose-Headers", "request-id, retry-after, claudebridge-token-count")
+	h.Set("Access-Control-Expose-Headers", "request-id, retry-after, claudebridge-token-count, claudebridge-dropped")
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
 		return false
 	}

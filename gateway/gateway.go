@@ -40,6 +40,11 @@ type Gateway struct {
 	Ready func(context.Context) error
 	// Logger gets one line per call. Nil: slog.Default().
 	Logger *slog.Logger
+	// MaxBodyBytes is the largest request body taken; a larger one is
+	// refused with 413 request_too_large while it is read, before it is
+	// held whole. Zero: the Anthropic API's, anthropic.MaxBodyBytes. Over
+	// Bedrock it is Bedrock's smaller limit, bedrock.MaxBodyBytes.
+	MaxBodyBytes int64
 }
 
 // ServeHTTP routes a request. Every response carries a request-id header.
@@ -67,6 +72,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := r.Method + " " + r.URL.Path
+	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
+		ctx, dropped := claudebridge.WithDropped(r.Context())
+		r = r.WithContext(ctx)
+		w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+	}
 	switch {
 	case route == "POST /v1/messages":
 		g.serveMessages(w, r, id)
@@ -81,13 +91,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readRequest reads and validates a Messages body, with the size limit of
-// the Anthropic API.
+// readRequest reads and validates a Messages body, within MaxBodyBytes.
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
-	body, err := httpbody.ReadRequest(w, r, anthropic.MaxBodyBytes)
+	if err := checkHeaders(r.Header); err != nil {
+		return nil, err
+	}
+	limit := g.MaxBodyBytes
+	if limit <= 0 {
+		limit = anthropic.MaxBodyBytes
+	}
+	body, err := httpbody.ReadRequest(w, r, limit)
 	if err != nil {
 		if err == httpbody.ErrTooLarge {
-			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", anthropic.MaxBodyBytes)
+			return nil, claudebridge.Errorf(claudebridge.ETOOLARGE, "Request exceeds the maximum allowed number of bytes (%d)", limit)
 		}
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "The request body could not be read")
 	}
@@ -175,19 +191,24 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 	if l == nil {
 		l = slog.Default()
 	}
+	level := slog.LevelInfo
 	if err != nil {
+		level = slog.LevelWarn
 		status, _ = anthropic.Status(claudebridge.ErrorCode(err))
-		l.LogAttrs(r.Context(), slog.LevelWarn, "request", slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)), slog.String("error", claudebridge.ErrorMessage(err)))
+	}
+	if !l.Enabled(r.Context(), level) {
 		return
 	}
-	if !l.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	l.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)))
+		slog.Duration("duration", time.Since(start))}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", claudebridge.ErrorMessage(err)))
+	}
+	if d := claudebridge.DroppedFrom(r.Context()).String(); d != "" {
+		attrs = append(attrs, slog.String("dropped", d))
+	}
+	l.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // writeJSON sends a complete JSON response and flushes it at once, so that

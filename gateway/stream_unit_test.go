@@ -58,7 +58,7 @@ func TestPingsFillTheSilenceBeforeTheFirstEvent(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			streaming(s).ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)))
+			streaming(s).ServeHTTP(w, streamRequest())
 		}()
 		time.Sleep(40 * time.Second) // two ping intervals and some
 		close(gate)
@@ -77,7 +77,7 @@ func TestAnUpstreamSilentForReadTimeoutEndsWithATimeoutError(t *testing.T) {
 		s := &mock.Stream{Events: events, Gate: gate}
 		w := httptest.NewRecorder()
 		start := time.Now()
-		streaming(s).ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)))
+		streaming(s).ServeHTTP(w, streamRequest())
 		if got, want := time.Since(start), 5*time.Minute; got != want {
 			t.Errorf("stream ended after %s, want %s", got, want)
 		}
@@ -98,7 +98,7 @@ func TestAClientLeavingClosesTheUpstreamStreamAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &mock.Stream{Events: events, Gate: make(chan struct{})}
 		ctx, cancel := context.WithCancel(context.Background())
-		req := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)).WithContext(ctx)
+		req := streamRequest().WithContext(ctx)
 		done := make(chan time.Time)
 		go func() {
 			streaming(s).ServeHTTP(httptest.NewRecorder(), req)
@@ -121,7 +121,7 @@ func TestAnErrorBeforeTheStreamOpensIsAPlainErrorResponse(t *testing.T) {
 		return nil, claudebridge.Errorf(claudebridge.EOVERLOADED, "busy")
 	}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := httptest.NewRecorder()
-	g.ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)))
+	g.ServeHTTP(w, streamRequest())
 	if got, want := w.Code, 529; got != want {
 		t.Errorf("status %d, want %d", got, want)
 	}

@@ -69,6 +69,7 @@ func (u *Upstream) apply(ctx context.Context, r *claudebridge.Request) (*claudeb
 	}
 	c := r.Clone()
 	c.SetField("top_p", nil)
+	claudebridge.DroppedFrom(ctx).Fields("top_p") // announced like every drop
 	return c, nil
 }
 

@@ -52,6 +52,9 @@ type Config struct {
 
 	BedrockModels    map[string]string // BEDROCK_MODEL_MAP: id=bedrock-id,...
 	BedrockDropBetas []string          // BEDROCK_DROP_BETAS
+	// StrictFields (STRICT_FIELDS): a field or beta flag the model refuses
+	// is the upstream's 400, not dropped and retried.
+	StrictFields bool
 
 	BedrockAPI              string            // BEDROCK_API: invoke or converse, for Anthropic models
 	BedrockAPIOverrides     map[string]string // BEDROCK_API_OVERRIDES: model=invoke|converse,...
@@ -150,6 +153,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		c.BedrockAccessKeys[id] = secret
 	}
 	var err error
+	if c.StrictFields, err = boolVar(getenv, "STRICT_FIELDS"); err != nil {
+		return nil, err
+	}
 	if c.BedrockAllowUnsignedPayload, err = boolVar(getenv, "BEDROCK_ALLOW_UNSIGNED_PAYLOAD"); err != nil {
 		return nil, err
 	}
@@ -274,6 +280,7 @@ func prefixes(getenv func(string) string, name string) ([]netip.Prefix, bool, er
 	return out, true, nil
 }
 
+// boolVar reads true or false (also 1/0, yes/no); unset is false.
 func boolVar(getenv func(string) string, name string) (bool, error) {
 	switch s := strings.ToLower(strings.TrimSpace(getenv(name))); s {
 	case "", "0", "false", "no":

@@ -79,6 +79,9 @@ func serve(ctx context.Context, args []string) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
 	}
+	if cfg.Provider != "anthropic" {
+		gw.MaxBodyBytes = bedrock.MaxBodyBytes // Bedrock's limit, under the Anthropic API's
+	}
 	front := bedrockfront.New(bedrockfront.Options{
 		Upstream:       up,
 		Keys:           keys,
@@ -287,7 +290,7 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 
 func newBedrock(cfg *Config, awsCfg aws.Config, client *http.Client, log *slog.Logger) claudebridge.Upstream {
 	return bedrock.New(bedrock.Options{AWS: awsCfg, HTTPClient: client, Models: cfg.BedrockModels,
-		DropBetas: cfg.BedrockDropBetas, Logger: log,
+		DropBetas: cfg.BedrockDropBetas, StrictFields: cfg.StrictFields, Logger: log,
 		API: cfg.BedrockAPI, APIByModel: cfg.BedrockAPIOverrides,
 		GuardrailID: cfg.BedrockGuardrailID, GuardrailVersion: cfg.BedrockGuardrailVersion})
 }

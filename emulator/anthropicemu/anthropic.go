@@ -73,14 +73,16 @@ type anthropicFault struct {
 }
 
 var anthropicFaults = map[string]anthropicFault{
-	"throttle":      {http.StatusTooManyRequests, "rate_limit_error", "This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."},
-	"quota":         {http.StatusTooManyRequests, "rate_limit_error", "This request would exceed your organization's rate limit of 400,000 input tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. Please reduce the prompt length or the maximum tokens requested, or try again later."},
-	"overloaded":    {529, "overloaded_error", "Overloaded"},
-	"not-ready":     {529, "overloaded_error", "Overloaded"},
-	"stream-error":  {529, "overloaded_error", "Overloaded"},
-	"error":         {http.StatusInternalServerError, "api_error", "Internal server error"},
-	"model-timeout": {http.StatusGatewayTimeout, "timeout_error", "Request timed out"},
-	"denied":        {http.StatusForbidden, "permission_error", "Your API key does not have permission to use the specified resource."},
+	"throttle":       {http.StatusTooManyRequests, "rate_limit_error", "This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."},
+	"quota":          {http.StatusTooManyRequests, "rate_limit_error", "This request would exceed your organization's rate limit of 400,000 input tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. Please reduce the prompt length or the maximum tokens requested, or try again later."},
+	"overloaded":     {529, "overloaded_error", "Overloaded"},
+	"not-ready":      {529, "overloaded_error", "Overloaded"},
+	"stream-error":   {529, "overloaded_error", "Overloaded"},
+	"error":          {http.StatusInternalServerError, "api_error", "Internal server error"},
+	"model-timeout":  {http.StatusGatewayTimeout, "timeout_error", "Request timed out"},
+	"stream-timeout": {http.StatusGatewayTimeout, "timeout_error", "Request timed out"},
+	"too-long":       {http.StatusBadRequest, "invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum"},
+	"denied":         {http.StatusForbidden, "permission_error", "Your API key does not have permission to use the specified resource."},
 }
 
 // statusOf maps the error vocabulary to the API's status and error type:
@@ -195,7 +197,7 @@ func (s *anthropicServer) route(w http.ResponseWriter, r *http.Request) string {
 		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", "anthropic-version: header is required")
 		return "version"
 	case !anthropicVersions[v]:
-		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("anthropic-version: invalid version %q", v))
+		writeAnthropicError(w, http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("anthropic-version: %q is not a valid version", v))
 		return "version"
 	}
 	return handler(w, r)
@@ -319,7 +321,7 @@ func (s *anthropicServer) messages(w http.ResponseWriter, r *http.Request) strin
 			abortConnection(w)
 			return "cut"
 		}
-	case "stream-error":
+	case "stream-error", "stream-timeout":
 		if !stream {
 			s.writeFault(w, fault, d)
 			return fault
@@ -357,8 +359,9 @@ func (s *anthropicServer) writeFault(w http.ResponseWriter, fault string, d sim.
 
 // writeStream sends the reply's events as SSE, flushing each, with a ping
 // after the first content_block_start. A "cut" fault closes the connection after d.Cut
-// events (never sending message_stop); "stream-error" sends an error event
-// there and ends the stream.
+// events (never sending message_stop); "stream-error" (overloaded_error)
+// and "stream-timeout" (timeout_error) send an error event there and end
+// the stream.
 func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter, reply *sim.Reply, fault string) {
 	d := reply.Directives
 	events := reply.Events()
@@ -376,7 +379,8 @@ func (s *anthropicServer) writeStream(ctx context.Context, w http.ResponseWriter
 				abortConnection(w)
 				return
 			}
-			_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", errorBody("overloaded_error", "Overloaded", h.Get("request-id")))
+			f := anthropicFaults[fault]
+			_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", errorBody(f.typ, f.message, h.Get("request-id")))
 			_ = rc.Flush()
 			return
 		}

@@ -377,11 +377,11 @@ func TestAnthropicAuthAndVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name, key, version string
 		status             int
-		typ                string
+		typ, message       string
 	}{
-		{"no key", "", "2023-06-01", 401, "authentication_error"},
-		{"no version", testAnthropicKey, "", 400, "invalid_request_error"},
-		{"bad version", testAnthropicKey, "1999-01-01", 400, "invalid_request_error"},
+		{"no key", "", "2023-06-01", 401, "authentication_error", "x-api-key header is required"},
+		{"no version", testAnthropicKey, "", 400, "invalid_request_error", "anthropic-version: header is required"},
+		{"bad version", testAnthropicKey, "1999-01-01", 400, "invalid_request_error", `anthropic-version: "1999-01-01" is not a valid version`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(`{}`))
@@ -402,6 +402,9 @@ func TestAnthropicAuthAndVersion(t *testing.T) {
 			}
 			if res.StatusCode != tc.status || e.Type != "error" || e.Error.Type != tc.typ || e.RequestID != res.Header.Get("request-id") || e.RequestID == "" {
 				t.Errorf("got %d %+v", res.StatusCode, e)
+			}
+			if got, want := e.Error.Message, tc.message; got != want {
+				t.Errorf("message %q, want %q", got, want)
 			}
 		})
 	}
@@ -430,6 +433,7 @@ func TestAnthropicFaults(t *testing.T) {
 		{"[[error]]", 500, "api_error"},
 		{"[[model-timeout]]", 504, "timeout_error"},
 		{"[[denied]]", 403, "permission_error"},
+		{"[[too-long]]", 400, "invalid_request_error"},
 	} {
 		t.Run(tc.directive, func(t *testing.T) {
 			srv, _ := newAnthropicServer(t)

@@ -132,7 +132,7 @@ func (b *bedrockServer) startFaults(w http.ResponseWriter, r *http.Request, requ
 		// Closes the connection without a response; net/http does not log
 		// this panic.
 		panic(http.ErrAbortHandler)
-	case "cut", "stream-error":
+	case "cut", "stream-error", "stream-timeout":
 		if stream {
 			return true, false
 		}

@@ -20,6 +20,8 @@ const (
 	msgInvalidBeta       = "invalid beta flag"
 	msgSamplingExclusive = "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
 	msgBadAPIKey         = "Authentication failed: Please make sure your API Key is valid."
+	msgInputTooLong      = "Input is too long for requested model."
+	msgModelTimeout      = "Model has timed out in processing the request. Try your request again."
 )
 
 // onDemandUnsupported is Bedrock's refusal to invoke a base model id that is
@@ -45,9 +47,11 @@ func faultError(d sim.Directives) *bedrockwire.Error {
 	case "not-ready":
 		e = &bedrockwire.Error{Type: "ModelNotReadyException", Status: http.StatusTooManyRequests, Message: "Model is not ready to serve inference requests. Try your request again."}
 	case "model-timeout":
-		e = &bedrockwire.Error{Type: "ModelTimeoutException", Status: http.StatusRequestTimeout, Message: "Model has timed out in processing the request. Try your request again."}
+		e = &bedrockwire.Error{Type: "ModelTimeoutException", Status: http.StatusRequestTimeout, Message: msgModelTimeout}
 	case "denied":
 		e = &bedrockwire.Error{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: "You don't have access to the model with the specified model ID."}
+	case "too-long":
+		e = bedrockwire.ValidationError(msgInputTooLong)
 	default:
 		return nil
 	}
@@ -79,8 +83,8 @@ func streamExceptionType(fault string) (exceptionType, message string) {
 		return "serviceUnavailableException", "Bedrock is unable to process your request."
 	case "error":
 		return "internalServerException", "The system encountered an unexpected error during processing. Try your request again."
-	case "model-timeout":
-		return "modelTimeoutException", "Model has timed out in processing the request. Try your request again."
+	case "model-timeout", "stream-timeout":
+		return "modelTimeoutException", msgModelTimeout
 	}
 	return "modelStreamErrorException", "The model encountered an error while streaming the response."
 }

@@ -3,6 +3,7 @@ package bedrockemu
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID
 		answerError(err).Write(w, requestID)
 		return
 	}
+	reply.OnBedrock()
 	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return
@@ -99,6 +101,11 @@ func (b *bedrockServer) stream(w http.ResponseWriter, ctx context.Context, reque
 	}
 }
 
+// maxCountTokens is where CountTokens stops counting, whatever the model's
+// context window: past it Bedrock refuses with "prompt is too long: N
+// tokens > 200000 maximum", naming the count (boto/botocore#3707).
+const maxCountTokens = 200_000
+
 // countTokens serves CountTokens, which takes base model ids only.
 func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID string, body []byte) {
 	ref, e := b.resolveModel(modelID)
@@ -130,6 +137,10 @@ func (b *bedrockServer) countTokens(w http.ResponseWriter, requestID, modelID st
 	n, err := sim.CountTokens(ref.Model.AnthropicID, fields)
 	if err != nil {
 		answerError(err).Write(w, requestID)
+		return
+	}
+	if n > maxCountTokens {
+		bedrockwire.ValidationError(fmt.Sprintf("prompt is too long: %d tokens > %d maximum", n, maxCountTokens)).Write(w, requestID)
 		return
 	}
 	writeJSON(w, requestID, map[string]int{"inputTokens": n})

@@ -22,10 +22,13 @@ type Directives struct {
 	// "overloaded" (529 overloaded_error / ServiceUnavailableException 503),
 	// "error" (500 api_error / InternalServerException), "not-ready"
 	// (ModelNotReadyException 429), "model-timeout" (ModelTimeoutException
-	// 408), "denied" (403), "reset" (close the connection without answering),
-	// "cut" (the stream stops after Cut events with no message_stop and the
-	// connection closes), "stream-error" (after Cut events an error event or
-	// exception frame).
+	// 408), "denied" (403), "too-long" (the prompt is over the context
+	// window: 400 "prompt is too long: ..." / ValidationException "Input is
+	// too long for requested model."), "reset" (close the connection without
+	// answering), "cut" (the stream stops after Cut events with no
+	// message_stop and the connection closes), "stream-error" (after Cut
+	// events an error event or exception frame), "stream-timeout" (after Cut
+	// events a timeout_error event / modelTimeoutException frame).
 	Fault string
 	// Times is N from *N: the fault fires for the first N identical requests
 	// only. 0 means every time.
@@ -53,7 +56,7 @@ type Directives struct {
 var faults = map[string]bool{
 	"throttle": true, "quota": true, "overloaded": true, "error": true,
 	"not-ready": true, "model-timeout": true, "denied": true, "reset": true,
-	"cut": true, "stream-error": true,
+	"cut": true, "stream-error": true, "too-long": true, "stream-timeout": true,
 }
 
 var directivePattern = regexp.MustCompile(`\[\[([a-z][a-z-]*)(?:=([0-9]+))?(?:\*([0-9]+))?\]\]`)
@@ -74,7 +77,7 @@ func ParseDirectives(text string) Directives {
 		case faults[name]:
 			d.Fault = name
 			d.Times = times
-			if name == "cut" || name == "stream-error" {
+			if isStreamFault(name) {
 				d.Cut = value
 			}
 		case name == "slow":
@@ -152,11 +155,17 @@ func RequestKey(model string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// CutIndex is the index of the event that a stream fault ("cut" or
-// "stream-error") replaces, -1 for any other fault. A cut never lets the
-// last event (message_stop) through, however large cut is.
+// isStreamFault reports whether fault breaks a stream after its Cut
+// events rather than answering with an error.
+func isStreamFault(fault string) bool {
+	return fault == "cut" || fault == "stream-error" || fault == "stream-timeout"
+}
+
+// CutIndex is the index of the event that a stream fault ("cut",
+// "stream-error", "stream-timeout") replaces, -1 for any other fault. A cut
+// never lets the last event (message_stop) through, however large cut is.
 func CutIndex(fault string, cut, events int) int {
-	if fault == "cut" || fault == "stream-error" {
+	if isStreamFault(fault) {
 		return min(cut, events-1)
 	}
 	return -1

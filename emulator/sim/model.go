@@ -88,6 +88,26 @@ func Answer(model string, fields map[string]json.RawMessage) (*Reply, error) {
 	return c.reply, nil
 }
 
+// OnBedrock names the reply's message and tool_use ids as Bedrock's
+// InvokeModel does, "msg_bdrk_01..." and "toolu_bdrk_01...", where the
+// Anthropic API says "msg_01..." and "toolu_01...". The characters after
+// the prefix stay the same.
+func (r *Reply) OnBedrock() {
+	r.id = bedrockID(r.id, "msg_")
+	for i := range r.blocks {
+		if r.blocks[i].Type == "tool_use" {
+			r.blocks[i].ID = bedrockID(r.blocks[i].ID, "toolu_")
+		}
+	}
+}
+
+func bedrockID(id, prefix string) string {
+	if rest, ok := strings.CutPrefix(id, prefix); ok && !strings.HasPrefix(rest, "bdrk_") {
+		return prefix + "bdrk_" + rest
+	}
+	return id
+}
+
 // CountTokens counts the input tokens of a count_tokens body (a Messages body
 // without max_tokens), validating it as the API does.
 func CountTokens(model string, fields map[string]json.RawMessage) (int, error) {
@@ -350,16 +370,14 @@ var fillers = []string{
 	"Taken together, these points give a clear picture.",
 }
 
-// defaultWords is the length of a default answer beyond its lead sentence.
-const defaultWords = 30
-
 // paragraph returns lead followed by filler sentences: exactly words words
-// in all when words > 0, about defaultWords more otherwise.
+// in all when words > 0, a short Markdown answer (markdownAnswer)
+// otherwise.
 func paragraph(lead string, words int, seed []byte) string {
-	target := words
-	if target <= 0 {
-		target = len(strings.Fields(lead)) + defaultWords
+	if words <= 0 {
+		return markdownAnswer(lead, seed)
 	}
+	target := words
 	out := strings.Fields(lead)
 	for i := int(seed[0]); len(out) < target; i++ {
 		out = append(out, strings.Fields(fillers[i%len(fillers)])...)
@@ -371,6 +389,26 @@ func paragraph(lead string, words int, seed []byte) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// markdownAnswer is a default answer: lead, then what a model's answers
+// are made of in Markdown, so that a chat shows them rendered: a heading,
+// bold, a list, inline code and a fenced code block. The sentences depend
+// on the seed, the shape does not.
+func markdownAnswer(lead string, seed []byte) string {
+	filler := func(i int) string { return fillers[(int(seed[0])+i)%len(fillers)] }
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(lead, "\n"))
+	b.WriteString("\n\n## Summary\n\n**")
+	b.WriteString(filler(0))
+	b.WriteString("** ")
+	b.WriteString(filler(1))
+	b.WriteString("\n\n- ")
+	b.WriteString(filler(2))
+	b.WriteString("\n- ")
+	b.WriteString(filler(3))
+	b.WriteString("\n- Run `make check` before you commit.\n\nFor example:\n\n```sh\nmake check\n```")
+	return b.String()
 }
 
 // clip shortens s to n bytes at a rune boundary, marking the cut.

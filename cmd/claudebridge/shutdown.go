@@ -82,6 +82,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 	}()
 
 	var shutErr, drainErr error
+	graceOver := grace.Done()
 	pending := 2
 	for pending > 0 {
 		select {
@@ -91,12 +92,12 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log 
 		case drainErr = <-drained:
 			drained = nil
 			pending--
-		case <-grace.Done():
+		case <-graceOver:
 			if what := inFlight(); what != "" {
 				log.Warn(fmt.Sprintf("shutdown grace of %s over: ending %s", sd.Grace, what))
 			}
 			endCalls(errShuttingDown)
-			grace = context.Background() // Done is nil: this case is spent
+			graceOver = nil // spent
 		}
 	}
 	if errors.Is(shutErr, context.DeadlineExceeded) {

@@ -2,17 +2,25 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // startForShutdown starts a serve of its own, on the built-in emulator,
 // to be signalled by the test.
 func startForShutdown(t *testing.T, name, grace string) (url string, s *server) {
+	return startOnDatabase(t, name, grace, strings.ReplaceAll(name, " ", "-")+".db")
+}
+
+// startOnDatabase is startForShutdown on a database of the test's naming.
+func startOnDatabase(t *testing.T, name, grace, db string) (url string, s *server) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has no SIGTERM to send")
@@ -20,7 +28,7 @@ func startForShutdown(t *testing.T, name, grace string) (url string, s *server) 
 	url, err := start(name, claudebridgeBin, []string{
 		"AI_PROVIDER=emulator",
 		"SHUTDOWN_GRACE=" + grace,
-		"DATABASE_URL=" + filepath.Join(tempDir, strings.ReplaceAll(name, " ", "-")+".db"),
+		"DATABASE_URL=" + filepath.Join(tempDir, db),
 	}, "serve", "--listen", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,5 +114,79 @@ func TestASecondSIGTERMExitsAtOnce(t *testing.T) {
 	}
 	if got, want := exited(t, s, 30*time.Second), 1; got != want {
 		t.Errorf("exit code %d, want %d:\n%s", got, want, s.log())
+	}
+}
+
+func TestSIGTERMStoresAChatAnswerStillBeingWrittenAsInterrupted(t *testing.T) {
+	const db = "shutdown-chat.db"
+	url, s := startOnDatabase(t, "shutdown chat", "1s", db)
+	ctx := ctxFor(t)
+	conn, _, err := websocket.Dial(ctx, strings.Replace(url, "http://", "ws://", 1)+"/api/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {url}}}) // local mode: no login
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	send, _ := json.Marshal(map[string]any{"type": "send", "text": "Go on [[slow=200]] [[words=500]] " + nonce(t)})
+	if err := conn.Write(ctx, websocket.MessageText, send); err != nil {
+		t.Fatal(err)
+	}
+	type frame struct {
+		Type           string `json:"type"`
+		ConversationID string `json:"conversation_id"`
+		Text           string `json:"text"`
+	}
+	var turn frame
+	var seen strings.Builder
+	signalled := false
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			break // the server closed the socket at the end of the grace period
+		}
+		var f frame
+		json.Unmarshal(b, &f)
+		switch f.Type {
+		case "turn":
+			turn = f
+		case "delta":
+			seen.WriteString(f.Text)
+			if !signalled {
+				if err := termGroup(s.cmd); err != nil {
+					t.Fatal(err)
+				}
+				signalled = true
+			}
+		}
+	}
+	if got, want := exited(t, s, 30*time.Second), 0; got != want {
+		t.Fatalf("exit code %d, want %d:\n%s", got, want, s.log())
+	}
+	if got, want := strings.Contains(s.log(), "waiting up to 1s for 1 chat answer"), true; got != want {
+		t.Errorf("the log does not say what shutdown waited for:\n%s", s.log())
+	}
+
+	url, _ = startOnDatabase(t, "shutdown chat, restarted", "1s", db)
+	resp, err := http.Get(url + "/api/conversations/" + turn.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var conv struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+			Status  string `json:"status"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&conv); err != nil || len(conv.Messages) != 2 {
+		t.Fatalf("conversation %s: %+v, %v", turn.ConversationID, conv, err)
+	}
+	answer := conv.Messages[1]
+	if got, want := answer.Status, "interrupted"; got != want {
+		t.Errorf("the answer's status %s, want %s", got, want)
+	}
+	if got, want := strings.HasPrefix(answer.Content, seen.String()) && seen.Len() > 0, true; got != want {
+		t.Errorf("the stored answer %q does not keep the text streamed before the end, %q", answer.Content, seen.String())
 	}
 }

@@ -45,7 +45,18 @@ func TestReadmeSettingsTableIsTheGoTable(t *testing.T) {
 		t.Log("README.md's settings table rewritten from settings.go")
 		return
 	}
-	t.Errorf("README.md's settings table differs from settings.go's; change settings.go and run\n"+
+	gotRows, wantRows := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for _, row := range gotRows {
+		if !slices.Contains(wantRows, row) {
+			t.Errorf("README.md has a row settings.go does not make:\n%s", row)
+		}
+	}
+	for _, row := range wantRows {
+		if !slices.Contains(gotRows, row) {
+			t.Errorf("settings.go makes a row README.md does not have:\n%s", row)
+		}
+	}
+	t.Errorf("README.md's settings table differs from settings.go's (rows above, or their order); change settings.go and run\n"+
 		"  go test ./cmd/claudebridge -run TestReadmeSettingsTableIsTheGoTable -update\n"+
 		"to rewrite README's. The table settings.go makes:\n\n%s", want)
 }

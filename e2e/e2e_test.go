@@ -290,7 +290,7 @@ func baseEnv() []string {
 		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "ANTHROPIC_"),
 			name == "AI_PROVIDER", name == "API_KEYS", name == "BEARER_TOKEN", name == "LISTEN_ADDR",
 			strings.HasPrefix(name, "BEDROCK_"), name == "CORS_ALLOW_ORIGINS", name == "SAMPLING_CONFLICT",
-			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL":
+			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL", name == "SHUTDOWN_GRACE":
 			continue
 		}
 		out = append(out, kv)

@@ -7,11 +7,15 @@ GO ?= go
 export GOTOOLCHAIN := go1.26.11
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check cross node-deps chromium run bench
+.PHONY: test build check cross node-deps chromium run bench
 
 test: check cross node-deps chromium
 	CLAUDEBRIDGE_NODE_TESTS=required $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./gateway ./retry ./sampling ./internal/httpbody ./anthropicapi ./bedrock ./bedrockfront ./chat
+
+# One binary, ./claudebridge, for this machine (GOOS and GOARCH pick another).
+build:
+	$(GO) build -o claudebridge ./cmd/claudebridge
 
 check:
 	@test -z "$$(gofmt -l . | grep -v '^e2e/node/')" || { gofmt -l .; echo "gofmt needed"; exit 1; }

@@ -223,3 +223,43 @@ func TestSilentSocketIsClosed(t *testing.T) {
 		t.Fatalf("the silent socket was kept open: %v", err)
 	}
 }
+
+func TestDrainLetsAnAnswerFinishAndRefusesNewOnes(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	s.startTurn(map[string]any{"type": "send", "text": "Hi [[slow=20]] [[words=30]]"})
+	seen, _, _ := s.follow(0, 3)
+	if got, want := e.chat.Answering(), 1; got != want {
+		t.Errorf("answers being written %d, want %d", got, want)
+	}
+	drained := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		drained <- e.chat.Drain(ctx)
+	}()
+	// Drain refuses new answers; once a send is refused, it has begun.
+	other := c.socket()
+	for {
+		other.send(map[string]any{"type": "send", "text": "Another one"})
+		f := other.read()
+		if f.Type == "error" {
+			if got, want := f.Code, "overloaded_error"; got != want {
+				t.Errorf("a send while draining: %s, want %s", got, want)
+			}
+			break
+		}
+		other.follow(0, 0) // sent before Drain began: let it end
+	}
+	rest, _, done := s.follow(3, 0)
+	if got, want := done.Status, claudebridge.MessageComplete; got != want {
+		t.Errorf("the answer written while draining ended %s, want %s (%q)", got, want, seen+rest)
+	}
+	if err := <-drained; err != nil {
+		t.Errorf("Drain: %v", err)
+	}
+	if got, want := e.chat.Answering(), 0; got != want {
+		t.Errorf("answers being written after Drain %d, want %d", got, want)
+	}
+}

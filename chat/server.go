@@ -161,6 +161,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.page.ServeHTTP(w, r)
 }
 
+// Answering returns how many answers are being written now.
+func (s *Server) Answering() int { return s.turns.running() }
+
+// Drain refuses new answers (a send gets overloaded_error) and waits until
+// those being written have ended by themselves, or ctx ends; Close then
+// ends the rest. The sockets stay open meanwhile, so that pages see the
+// answers to their end.
+func (s *Server) Drain(ctx context.Context) error { return s.turns.drain(ctx) }
+
 // Close ends every running turn (each is stored with status interrupted),
 // waits for them to be stored, then closes the open WebSockets. ctx bounds
 // the wait.

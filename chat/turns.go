@@ -153,6 +153,34 @@ func (ts *turns) stopConversation(convID string) {
 	}
 }
 
+// running returns how many turns are running or being prepared.
+func (ts *turns) running() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return len(ts.byConv)
+}
+
+// drain refuses new turns and waits until the running ones have ended by
+// themselves, or ctx ends.
+func (ts *turns) drain(ctx context.Context) error {
+	ts.mu.Lock()
+	ts.closed = true
+	ts.mu.Unlock()
+	return ts.wait(ctx)
+}
+
+// wait waits until every turn has ended and is stored, or ctx ends.
+func (ts *turns) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { ts.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // close ends every running turn as interrupted and waits until each is
 // stored, or ctx ends.
 func (ts *turns) close(ctx context.Context) error {
@@ -171,12 +199,5 @@ func (ts *turns) close(ctx context.Context) error {
 	for _, t := range running {
 		t.stop(errShutdown)
 	}
-	done := make(chan struct{})
-	go func() { ts.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ts.wait(ctx)
 }

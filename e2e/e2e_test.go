@@ -168,6 +168,31 @@ type server struct {
 
 	mu    sync.Mutex
 	lines []string
+	more  chan struct{} // closed, and replaced, when a line is logged
+}
+
+// waitLog waits until s has logged a line containing text; false if it
+// exited first, or within passed.
+func (s *server) waitLog(text string, within time.Duration) bool {
+	deadline := time.After(within)
+	for {
+		s.mu.Lock()
+		for _, line := range s.lines {
+			if strings.Contains(line, text) {
+				s.mu.Unlock()
+				return true
+			}
+		}
+		more := s.more
+		s.mu.Unlock()
+		select {
+		case <-more:
+		case <-s.done:
+			return false
+		case <-deadline:
+			return false
+		}
+	}
 }
 
 func (s *server) log() string {
@@ -207,7 +232,7 @@ func start(name, bin string, env []string, args ...string) (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("%s: %v", name, err)
 	}
-	s := &server{name: name, cmd: cmd, done: make(chan struct{})}
+	s := &server{name: name, cmd: cmd, done: make(chan struct{}), more: make(chan struct{})}
 	servers = append(servers, s)
 	addr := make(chan string, 1)
 	go func() {
@@ -217,6 +242,8 @@ func start(name, bin string, env []string, args ...string) (string, error) {
 			line := sc.Text()
 			s.mu.Lock()
 			s.lines = append(s.lines, line)
+			close(s.more)
+			s.more = make(chan struct{})
 			s.mu.Unlock()
 			if m := addrLine.FindStringSubmatch(line); m != nil {
 				select {
@@ -263,7 +290,7 @@ func baseEnv() []string {
 		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "ANTHROPIC_"),
 			name == "AI_PROVIDER", name == "API_KEYS", name == "BEARER_TOKEN", name == "LISTEN_ADDR",
 			strings.HasPrefix(name, "BEDROCK_"), name == "CORS_ALLOW_ORIGINS", name == "SAMPLING_CONFLICT",
-			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL":
+			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL", name == "SHUTDOWN_GRACE":
 			continue
 		}
 		out = append(out, kv)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
@@ -45,6 +46,19 @@ type Gateway struct {
 	// held whole. Zero: the Anthropic API's, anthropic.MaxBodyBytes. Over
 	// Bedrock it is Bedrock's smaller limit, bedrock.MaxBodyBytes.
 	MaxBodyBytes int64
+
+	streams, calls atomic.Int64 // in flight, for InFlight
+}
+
+// InFlight returns how many calls are being answered now: streams, and
+// the others (non-streaming messages, count_tokens).
+//
+// A call ends early only when its request's context does: a cause that is
+// a *claudebridge.Error (such as EOVERLOADED when the server shuts down)
+// is what the client is told, as an error event on a stream that has
+// begun, else as the error response.
+func (g *Gateway) InFlight() (streams, others int) {
+	return int(g.streams.Load()), int(g.calls.Load())
 }
 
 // ServeHTTP routes a request. Every response carries a request-id header.
@@ -125,12 +139,17 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	ctx, cancel := g.callContext(r.Context())
 	defer cancel()
 	if req.Stream {
+		g.streams.Add(1)
+		defer g.streams.Add(-1)
 		err = g.stream(ctx, w, req, id)
 		g.log(r, id, req.Model, http.StatusOK, start, err)
 		return
 	}
+	g.calls.Add(1)
+	defer g.calls.Add(-1)
 	resp, err := g.Upstream.Messages(ctx, req)
 	if err != nil {
+		err = g.callError(ctx, err)
 		anthropic.WriteError(w, err, id)
 		g.log(r, id, req.Model, 0, start, err)
 		return
@@ -145,6 +164,8 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 	if err == nil {
 		ctx, cancel := g.callContext(r.Context())
 		defer cancel()
+		g.calls.Add(1)
+		defer g.calls.Add(-1)
 		var n *claudebridge.TokenCount
 		if n, err = g.Upstream.CountTokens(ctx, req); err == nil {
 			if n.Estimated {
@@ -158,6 +179,7 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 			g.log(r, id, req.Model, http.StatusOK, start, nil)
 			return
 		}
+		err = g.callError(ctx, err)
 	}
 	anthropic.WriteError(w, err, id)
 	g.log(r, id, "", 0, start, err)

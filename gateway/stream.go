@@ -37,7 +37,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 
 	s, err := g.Upstream.Stream(ctx, req)
 	if err != nil {
-		return out.fail(g.streamError(ctx, err), id)
+		return out.fail(g.callError(ctx, err), id)
 	}
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
@@ -49,7 +49,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 			return out.error()
 		}
 		if err != nil {
-			return out.fail(g.streamError(ctx, err), id)
+			return out.fail(g.callError(ctx, err), id)
 		}
 		if err := out.event(ev.Type, ev.Data); err != nil {
 			return err
@@ -57,12 +57,17 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	}
 }
 
-// streamError is what a failed stream tells the client: why the context
-// ended, if it did, rather than the broken read that followed.
-func (g *Gateway) streamError(ctx context.Context, err error) error {
+// callError is what a failed call tells the client: why the context
+// ended, if it did, rather than the broken read that followed. A cause
+// that is a *claudebridge.Error is told as it is: the server ends the
+// calls still running at shutdown with overloaded_error.
+func (g *Gateway) callError(ctx context.Context, err error) error {
+	var told *claudebridge.Error
 	switch cause := context.Cause(ctx); {
 	case cause == nil:
 		return err
+	case errors.As(cause, &told):
+		return told
 	case errors.Is(cause, errIdle):
 		return claudebridge.Errorf(claudebridge.ETIMEOUT, "The upstream sent nothing for %s", g.ReadTimeout)
 	case errors.Is(cause, context.DeadlineExceeded):

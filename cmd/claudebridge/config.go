@@ -15,7 +15,9 @@ import (
 )
 
 // Config is every setting of `claudebridge serve`, read once at start-up
-// from the environment (and the command's flags). README has the table.
+// from the environment (and the command's flags). The settings table
+// (settings.go) documents each; README's table and `serve --help` are made
+// from it.
 type Config struct {
 	Listen   string // LISTEN_ADDR, --listen
 	Insecure bool   // --insecure: allow an open gateway on a non-loopback address
@@ -44,6 +46,7 @@ type Config struct {
 	ReadTimeout      time.Duration // READ_TIMEOUT: idle time between stream events
 	RequestTimeout   time.Duration // REQUEST_TIMEOUT: the whole call
 	PingInterval     time.Duration // PING_INTERVAL
+	ShutdownGrace    time.Duration // SHUTDOWN_GRACE: what calls in flight get to finish at shutdown
 	LogLevel         slog.Level    // LOG_LEVEL
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
@@ -179,6 +182,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		{"READ_TIMEOUT", &c.ReadTimeout, 5 * time.Minute},
 		{"REQUEST_TIMEOUT", &c.RequestTimeout, 60 * time.Minute},
 		{"PING_INTERVAL", &c.PingInterval, 15 * time.Second},
+		{"SHUTDOWN_GRACE", &c.ShutdownGrace, 10 * time.Second},
 	} {
 		if *d.dst, err = durationVar(getenv, d.name, d.def); err != nil {
 			return nil, err

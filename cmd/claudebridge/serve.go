@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,26 +33,37 @@ import (
 	"github.com/claudebridge/claudebridge/sampling"
 )
 
-func serve(ctx context.Context, args []string) error {
+const serveUsage = `Usage: claudebridge serve [--listen HOST:PORT] [--insecure]
+
+Serves the Anthropic Messages API (/v1/), the Bedrock runtime API (/model/)
+and the chat (/) on one port, from AWS Bedrock, the Anthropic API or, with
+no credentials in sight, the built-in Bedrock emulator.
+
+Ctrl-C or SIGTERM stops taking connections and gives calls in flight
+SHUTDOWN_GRACE to finish; a second one exits at once.
+
+Flags:
+`
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	listen := fs.String("listen", "", "address to listen on, HOST:PORT (default $LISTEN_ADDR or 127.0.0.1:8080)")
+	listenAddr := fs.String("listen", "", "address to listen on, HOST:PORT (default $LISTEN_ADDR, else 127.0.0.1:8080)")
 	insecure := fs.Bool("insecure", false, "serve without API_KEYS or BEARER_TOKEN on a non-loopback address")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: claudebridge serve [--listen HOST:PORT] [--insecure]\n\nServes the Anthropic Messages API. Settings come from the environment: see README.md.")
+		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\nSettings, read from the environment at start-up:\n")
+		printSettings(fs.Output())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if helped, err := parseFlags(fs, args, stdout, stderr); helped || err != nil {
 		return err
 	}
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
+	if *listenAddr != "" {
+		cfg.Listen = *listenAddr
 	}
 	cfg.Insecure = *insecure
 	if err := cfg.checkListen(); err != nil {
@@ -60,7 +72,7 @@ func serve(ctx context.Context, args []string) error {
 	if err := cfg.checkTrustedHeader(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	up, about, err := newUpstream(ctx, cfg, log)
 	if err != nil {
@@ -82,7 +94,7 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.Provider != "anthropic" {
 		gw.MaxBodyBytes = bedrock.MaxBodyBytes // Bedrock's limit, under the Anthropic API's
 	}
-	front := bedrockfront.New(bedrockfront.Options{
+	front := &counted{Handler: bedrockfront.New(bedrockfront.Options{
 		Upstream:       up,
 		Keys:           keys,
 		AccessKeys:     cfg.BedrockAccessKeys,
@@ -90,8 +102,8 @@ func serve(ctx context.Context, args []string) error {
 		Logger:         log,
 
 		AllowUnsignedPayload: cfg.BedrockAllowUnsignedPayload,
-	})
-	ln, err := net.Listen("tcp", cfg.Listen)
+	})}
+	ln, err := listenTCP(cfg.Listen, "--listen HOST:PORT or LISTEN_ADDR")
 	if err != nil {
 		return err
 	}
@@ -109,12 +121,36 @@ func serve(ctx context.Context, args []string) error {
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath))
 	v1, model := openGuarded(cfg, gw, front)
-	err = serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log)
-	// Answers still streaming are stored as interrupted before the
-	// database closes.
-	closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(err, chatServer.Close(closing))
+	return serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log, shutdown{
+		Grace: cfg.ShutdownGrace,
+		InFlight: func() string {
+			streams, others := gw.InFlight()
+			return joinCounts(count(streams, "API stream", "API streams"), count(others, "other API call", "other API calls"),
+				count(int(front.n.Load()), "Bedrock runtime call", "Bedrock runtime calls"),
+				count(chatServer.Answering(), "chat answer", "chat answers"))
+		},
+		// Chat answers get the grace period too; those still being
+		// written then are stored as interrupted before the database
+		// closes, and can be continued after a restart.
+		Drain: func(grace context.Context) error {
+			chatServer.Drain(grace)
+			closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return chatServer.Close(closing)
+		},
+	})
+}
+
+// counted is a handler that counts the calls it is serving.
+type counted struct {
+	http.Handler
+	n atomic.Int64
+}
+
+func (c *counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.n.Add(1)
+	defer c.n.Add(-1)
+	c.Handler.ServeHTTP(w, r)
 }
 
 // frontDoors serves the Bedrock runtime API (paths under /model/), the
@@ -164,20 +200,6 @@ func newServer(h http.Handler) *http.Server {
 	p.SetHTTP1(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
-}
-
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
 }
 
 // upstreamTransport is the one pooled transport of every upstream call:

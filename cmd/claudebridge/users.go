@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -30,19 +31,23 @@ The database is DATABASE_URL's (default: claudebridge.db in the user's data dire
 `
 
 // users manages the chat's users in the database serve uses.
-func users(ctx context.Context, args []string) error {
+func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("users", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usersUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if helped, err := parseFlags(fs, args, stdout, stderr); helped || err != nil {
 		return err
 	}
 	args = fs.Args()
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usersUsage)
+		fmt.Fprint(stderr, usersUsage)
 		return fmt.Errorf("users: no command given")
+	}
+	// "users add --help" asks for help; it does not name a user "--help".
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stdout, usersUsage)
+			return nil
+		}
 	}
 	path, err := databasePath(os.Getenv)
 	if err != nil {
@@ -67,7 +72,7 @@ func users(ctx context.Context, args []string) error {
 		if _, err := db.CreateUser(ctx, name, hash); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "user %s added to %s\n", name, path)
+		fmt.Fprintf(stderr, "user %s added to %s\n", name, path)
 		return nil
 	case args[0] == "passwd" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
@@ -82,14 +87,14 @@ func users(ctx context.Context, args []string) error {
 		if err := db.SetPassword(ctx, name, hash); err != nil {
 			return userError(err, name)
 		}
-		fmt.Fprintf(os.Stderr, "password of %s set in %s; the user's sessions are ended\n", name, path)
+		fmt.Fprintf(stderr, "password of %s set in %s; the user's sessions are ended\n", name, path)
 		return nil
 	case args[0] == "remove" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
 		if err := db.DeleteUser(ctx, name); err != nil {
 			return userError(err, name)
 		}
-		fmt.Fprintf(os.Stderr, "user %s removed from %s\n", name, path)
+		fmt.Fprintf(stderr, "user %s removed from %s\n", name, path)
 		return nil
 	case args[0] == "list" && len(args) == 1:
 		list, err := db.Users(ctx)
@@ -97,11 +102,11 @@ func users(ctx context.Context, args []string) error {
 			return err
 		}
 		for _, u := range list {
-			fmt.Printf("%s\t%s\n", u.Name, u.CreatedAt.Format("2006-01-02 15:04"))
+			fmt.Fprintf(stdout, "%s\t%s\n", u.Name, u.CreatedAt.Format("2006-01-02 15:04"))
 		}
 		return nil
 	}
-	fmt.Fprint(os.Stderr, usersUsage)
+	fmt.Fprint(stderr, usersUsage)
 	return fmt.Errorf("users: bad arguments %q", args)
 }
 

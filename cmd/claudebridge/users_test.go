@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,7 +27,7 @@ func runUsers(t *testing.T, path, stdin string, args ...string) error {
 	saved := os.Stdin
 	os.Stdin = f
 	defer func() { os.Stdin = saved }()
-	return users(context.Background(), args)
+	return users(context.Background(), args, io.Discard, io.Discard)
 }
 
 // sessionOf opens a session for name in the database at path.

@@ -29,7 +29,7 @@ func TestAStreamEndedByTheServerGetsTheCauseAsAnErrorEvent(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			g.ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(streamBody)).WithContext(ctx))
+			g.ServeHTTP(w, streamRequest().WithContext(ctx))
 		}()
 		synctest.Wait()
 		streams, _ := g.InFlight()
@@ -63,7 +63,9 @@ func TestACallEndedByTheServerGetsTheCauseAsItsResponse(t *testing.T) {
 		body := strings.Replace(streamBody, `"stream":true`, `"stream":false`, 1)
 		go func() {
 			defer close(done)
-			g.ServeHTTP(w, httptest.NewRequest("POST", "/v1/messages", strings.NewReader(body)).WithContext(ctx))
+			r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(body))
+			r.Header.Set("anthropic-version", "2023-06-01")
+			g.ServeHTTP(w, r.WithContext(ctx))
 		}()
 		synctest.Wait()
 		_, others := g.InFlight()

@@ -130,6 +130,17 @@ type Stream interface {
 	Close() error
 }
 
+// BufferedStream is a Stream that can tell whether its next event has
+// already arrived. The gateway then writes that event before flushing, so
+// that events the upstream sent together reach the client in one write, as
+// httputil.ReverseProxy flushes once per read.
+type BufferedStream interface {
+	Stream
+	// Buffered reports whether Next would return without waiting for the
+	// upstream. False when it cannot tell.
+	Buffered() bool
+}
+
 // TokenCount is the answer of count_tokens.
 type TokenCount struct {
 	InputTokens int

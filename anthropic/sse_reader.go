@@ -36,14 +36,51 @@ type SSEReader struct {
 	hasData bool
 	started bool
 	err     error
+
+	// nextReady: when the last event was dispatched, the scanner already
+	// held the whole of another one.
+	nextReady bool
 }
 
 // NewSSEReader returns a reader of the events in r. It buffers r.
 func NewSSEReader(r io.Reader) *SSEReader {
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 0, 4<<10), MaxSSELine)
-	s.Split(scanSSELine)
-	return &SSEReader{lines: s}
+	sr := &SSEReader{lines: s}
+	s.Split(sr.scanLine)
+	return sr
+}
+
+// scanLine splits lines, and at a blank line (an event's end) notes whether
+// the rest of the buffer holds another whole event. Looking stops at that
+// event's end, so each byte is looked at about twice in all.
+func (r *SSEReader) scanLine(data []byte, atEOF bool) (int, []byte, error) {
+	advance, token, err := scanSSELine(data, atEOF)
+	if advance > 0 && len(token) == 0 && token != nil {
+		r.nextReady = holdsEvent(data[advance:])
+	}
+	return advance, token, err
+}
+
+// holdsEvent reports whether b, which begins at a line's start, holds a
+// whole event: a block ended by a blank line with a data line in it (a
+// block of comments only dispatches nothing).
+func holdsEvent(b []byte) bool {
+	end := bytes.Index(b, []byte("\n\n"))
+	if end < 0 {
+		return false
+	}
+	block := b[:end]
+	return bytes.HasPrefix(block, []byte("data")) || bytes.Contains(block, []byte("\ndata"))
+}
+
+// Buffered reports whether the next event has already been read from the
+// underlying reader whole, so that Next returns it without waiting. Only
+// blocks ended by "\n\n" are looked for, as the Anthropic API ends its
+// lines with LF; with CRLF or CR lines Buffered is false, which costs no
+// more than a flush per event.
+func (r *SSEReader) Buffered() bool {
+	return r.err == nil && r.nextReady
 }
 
 // Next returns the next complete event. At the end of the input it returns

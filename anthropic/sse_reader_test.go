@@ -211,3 +211,43 @@ func BenchmarkSSEReader(b *testing.B) {
 		}
 	}
 }
+
+// chunks is a reader that hands out one chunk per Read, as a network
+// connection hands out what has arrived.
+type chunks []string
+
+func (c *chunks) Read(p []byte) (int, error) {
+	if len(*c) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, (*c)[0])
+	(*c)[0] = (*c)[0][n:]
+	if (*c)[0] == "" {
+		*c = (*c)[1:]
+	}
+	return n, nil
+}
+
+func TestBufferedSaysWhetherTheNextEventHasArrivedWhole(t *testing.T) {
+	src := chunks{
+		"event: a\ndata: {}\n\nevent: b\ndata: {}\n\nevent: c\nda", // a, b whole; c cut
+		"ta: {}\n\n: keep-alive\n\n",                               // c ends; a comment is no event
+		"event: d\ndata: {}\n\n",
+	}
+	r := NewSSEReader(&src)
+	for _, want := range []struct {
+		typ      string
+		buffered bool
+	}{{"a", true}, {"b", false}, {"c", false}, {"d", false}} {
+		ev, err := r.Next()
+		if err != nil {
+			t.Fatalf("before %s: %v", want.typ, err)
+		}
+		if got := ev.Type; got != want.typ {
+			t.Fatalf("event %s, want %s", got, want.typ)
+		}
+		if got := r.Buffered(); got != want.buffered {
+			t.Errorf("after %s: Buffered %v, want %v", ev.Type, got, want.buffered)
+		}
+	}
+}

@@ -59,6 +59,11 @@ type stream struct {
 	closeOnce sync.Once
 }
 
+// Buffered reports whether the next event has arrived already.
+func (s *stream) Buffered() bool {
+	return s.err == nil && !s.stopped && s.events.Buffered()
+}
+
 // Next returns the next event of the API's stream. After message_stop it
 // reads the response to its end, so that the connection goes back to the
 // pool, and returns io.EOF. An error event becomes the *Error it carries; a

@@ -22,8 +22,9 @@ var errIdle = errors.New("upstream idle")
 const clientWriteTimeout = time.Minute
 
 // stream copies an upstream stream to the client as SSE on the handler's
-// goroutine, each event written and flushed as it comes, as
-// httputil.ReverseProxy does for text/event-stream. Pings go out after
+// goroutine, each event written as it comes and flushed unless the next
+// has arrived with it (a claudebridge.BufferedStream says so), as
+// httputil.ReverseProxy flushes text/event-stream once per read. Pings go out after
 // PingInterval of silence, before the upstream's first byte too. An error
 // before anything was written is an ordinary error response with its
 // status; after that it is an SSE error event, and the stream ends. The
@@ -42,6 +43,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
 	defer stop()
+	buffered, _ := s.(claudebridge.BufferedStream)
 	for {
 		ev, err := s.Next()
 		k.upstreamActive()
@@ -51,7 +53,9 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 		if err != nil {
 			return out.fail(g.callError(ctx, err), id)
 		}
-		if err := out.event(ev.Type, ev.Data); err != nil {
+		// Events that arrived together are flushed together.
+		more := buffered != nil && buffered.Buffered()
+		if err := out.event(ev.Type, ev.Data, !more); err != nil {
 			return err
 		}
 	}
@@ -99,17 +103,17 @@ func (o *sseOut) startLocked() {
 	o.started = true
 }
 
-// event sends one event.
-func (o *sseOut) event(typ string, data []byte) error {
+// event sends one event, flushed unless more follow at once.
+func (o *sseOut) event(typ string, data []byte, flush bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.writeLocked(typ, data)
+	o.writeLocked(typ, data, flush)
 	return o.err
 }
 
 // writeLocked writes one event, after the SSE head if it is the first, and
-// flushes it, within clientWriteTimeout.
-func (o *sseOut) writeLocked(typ string, data []byte) {
+// flushes it if asked, within clientWriteTimeout.
+func (o *sseOut) writeLocked(typ string, data []byte, flush bool) {
 	if o.err != nil || o.closed {
 		return
 	}
@@ -121,6 +125,9 @@ func (o *sseOut) writeLocked(typ string, data []byte) {
 	o.buf = anthropic.AppendEvent(o.buf[:0], typ, data)
 	if _, err := o.w.Write(o.buf); err != nil {
 		o.err = claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
+		return
+	}
+	if !flush {
 		return
 	}
 	if err := o.rc.Flush(); err != nil {
@@ -152,7 +159,7 @@ func (o *sseOut) fail(err error, id string) error {
 		anthropic.WriteError(o.w, err, id)
 		return err
 	}
-	o.writeLocked("error", anthropic.ErrorJSON(err, id))
+	o.writeLocked("error", anthropic.ErrorJSON(err, id), true)
 	return err
 }
 
@@ -216,7 +223,7 @@ func (k *keepAlive) fire() {
 		return
 	}
 	if time.Since(o.lastWrite) >= k.pingEvery {
-		o.writeLocked("ping", anthropic.Ping)
+		o.writeLocked("ping", anthropic.Ping, true)
 	}
 	t.Reset(k.nextDue(o.lastWrite, lastUpstream))
 }

@@ -143,6 +143,16 @@ func (p *peeked) Next() (claudebridge.Event, error) {
 	return p.Stream.Next()
 }
 
+// Buffered reports whether Next returns without waiting: for the first
+// event always, then as the stream says.
+func (p *peeked) Buffered() bool {
+	if p.first != nil {
+		return true
+	}
+	b, ok := p.Stream.(claudebridge.BufferedStream)
+	return ok && b.Buffered()
+}
+
 // Ready forwards to Next when it can tell its readiness; else it is ready.
 func (u *Upstream) Ready(ctx context.Context) error {
 	if r, ok := u.Next.(claudebridge.Readier); ok {

@@ -183,3 +183,40 @@ func TestAStreamFailingAfterItsFirstEventIsNotOpenedAgain(t *testing.T) {
 		t.Errorf("opens: got %d, want %d", got, want)
 	}
 }
+
+// alwaysBuffered is a stream that says its next event has always arrived.
+type alwaysBuffered struct{ *mock.Stream }
+
+func (alwaysBuffered) Buffered() bool { return true }
+
+func TestARetriedStreamSaysWhatItsUpstreamSaysOfBufferedEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    claudebridge.Stream
+		want bool // after the first event
+	}{
+		{"an upstream that cannot tell", &mock.Stream{Events: []claudebridge.Event{{Type: "a"}, {Type: "b"}}}, false},
+		{"an upstream that can", alwaysBuffered{&mock.Stream{Events: []claudebridge.Event{{Type: "a"}, {Type: "b"}}}}, true},
+	} {
+		u := &retry.Upstream{Next: &mock.Upstream{StreamFn: func(context.Context, *claudebridge.Request) (claudebridge.Stream, error) {
+			return tc.s, nil
+		}}}
+		s, err := u.Stream(context.Background(), &claudebridge.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, ok := s.(claudebridge.BufferedStream)
+		if !ok {
+			t.Fatalf("%s: the stream is no BufferedStream", tc.name)
+		}
+		if got, want := b.Buffered(), true; got != want {
+			t.Errorf("%s: before the first event (read while retrying): Buffered %v, want %v", tc.name, got, want)
+		}
+		if _, err := s.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Buffered(); got != tc.want {
+			t.Errorf("%s: after the first event: Buffered %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

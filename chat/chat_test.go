@@ -273,6 +273,7 @@ type frame struct {
 	Code           string             `json:"code"`
 	Usage          claudebridge.Usage `json:"usage"`
 	CostUSD        float64            `json:"cost_usd"`
+	Counted        bool               `json:"output_tokens_counted"`
 }
 
 type sock struct {
@@ -383,6 +384,7 @@ type conversation struct {
 		Status  string             `json:"status"`
 		Error   string             `json:"error"`
 		Usage   claudebridge.Usage `json:"usage"`
+		Counted bool               `json:"output_tokens_counted"`
 		TurnID  string             `json:"turn_id"`
 	} `json:"messages"`
 }

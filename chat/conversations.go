@@ -20,16 +20,19 @@ type conversationJSON struct {
 }
 
 type messageJSON struct {
-	ID        string             `json:"id"`
-	Seq       int                `json:"seq"`
-	Role      string             `json:"role"`
-	Content   string             `json:"content"`
-	Status    string             `json:"status"`
-	Error     string             `json:"error,omitempty"`
-	Model     string             `json:"model,omitempty"`
-	Usage     claudebridge.Usage `json:"usage"`
-	TurnID    string             `json:"turn_id,omitempty"`
-	CreatedAt time.Time          `json:"created_at"`
+	ID      string             `json:"id"`
+	Seq     int                `json:"seq"`
+	Role    string             `json:"role"`
+	Content string             `json:"content"`
+	Status  string             `json:"status"`
+	Error   string             `json:"error,omitempty"`
+	Model   string             `json:"model,omitempty"`
+	Usage   claudebridge.Usage `json:"usage"`
+	// OutputTokensCounted says usage.output_tokens was (partly) counted
+	// from the text, not reported by the model.
+	OutputTokensCounted bool      `json:"output_tokens_counted,omitempty"`
+	TurnID              string    `json:"turn_id,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
 }
 
 type conversationWithMessages struct {
@@ -43,7 +46,7 @@ func toConversationJSON(c *claudebridge.Conversation) conversationJSON {
 
 func toMessageJSON(m *claudebridge.Message) messageJSON {
 	return messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Content: m.Content, Status: m.Status, Error: m.Error,
-		Model: m.Model, Usage: m.Usage, TurnID: m.TurnID, CreatedAt: m.CreatedAt}
+		Model: m.Model, Usage: m.Usage, OutputTokensCounted: m.OutputTokensCounted, TurnID: m.TurnID, CreatedAt: m.CreatedAt}
 }
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {

@@ -101,7 +101,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 			if last.Role != "assistant" || strings.TrimSpace(last.Content) == "" {
 				return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "There is no answer to continue")
 			}
-			t.msg, t.base, t.prior = &last, last.Content, last.Usage
+			t.msg, t.base, t.prior, t.priorCounted = &last, last.Content, last.Usage, last.OutputTokensCounted
 			t.msg.Status, t.msg.TurnID, t.msg.Error, t.msg.Model = claudebridge.MessageStreaming, t.id, "", conv.Model
 			if err := cs.UpdateMessage(ctx, t.msg); err != nil {
 				return nil, nil, err

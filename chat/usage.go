@@ -11,7 +11,10 @@ type usageJSON struct {
 	Day   string `json:"day"`
 	Model string `json:"model"`
 	claudebridge.Usage
-	CostUSD float64 `json:"cost_usd"`
+	// CountedOutputTokens is the part of output_tokens counted from the
+	// text of cut answers, not reported by the model.
+	CountedOutputTokens int     `json:"counted_output_tokens"`
+	CostUSD             float64 `json:"cost_usd"`
 }
 
 // usage answers the user's usage per day and model, from and to
@@ -33,7 +36,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	data := make([]usageJSON, 0, len(rows))
 	total := 0.0
 	for _, row := range rows {
-		data = append(data, usageJSON{row.Day, row.Model, row.Usage, row.CostUSD})
+		data = append(data, usageJSON{row.Day, row.Model, row.Usage, row.CountedOutputTokens, row.CostUSD})
 		total += row.CostUSD
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "total_cost_usd": total})

@@ -59,6 +59,7 @@ type env struct {
 	ping     time.Duration // the server's PingInterval; 0 for the default
 	pingWait time.Duration // the server's PingTimeout; 0 for the default
 	saves    *saveLog
+	provider string // the server's Provider
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -88,6 +89,7 @@ func (e *env) open() {
 		Upstream: e.upstream, Conversations: watchedStore{db, e.saves}, Prompts: db, Usage: db, Users: db,
 		Defaults:     chat.Defaults{Model: testModel, MaxTokens: 4096, Temperature: 0.3, TopK: 40},
 		Local:        e.local,
+		Provider:     e.provider,
 		SaveInterval: 50 * time.Millisecond,
 		PingInterval: e.ping,
 		PingTimeout:  e.pingWait,

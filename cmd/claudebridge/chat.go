@@ -121,6 +121,7 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 	}
 	return chat.New(chat.Options{
 		Upstream:      up,
+		Provider:      cfg.Provider,
 		Conversations: db,
 		Prompts:       db,
 		Usage:         db,

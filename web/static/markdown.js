@@ -235,7 +235,8 @@ function codeBlock(code, lang) {
   return wrap;
 }
 
-async function copyText(text, button) {
+/** copyText puts text on the clipboard (a selection where the clipboard API is missing) and says so on button. */
+export async function copyText(text, button) {
   let ok = false;
   try {
     await navigator.clipboard.writeText(text);

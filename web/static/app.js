@@ -280,6 +280,11 @@ function fillMessage(m, art) {
   if (m.usage && (m.usage.input_tokens || m.usage.output_tokens)) {
     const s = document.createElement('span');
     s.textContent = `${m.usage.input_tokens || 0} in · ${m.usage.output_tokens || 0} out`;
+    if (m.output_tokens_counted) {
+      // Cut before the model gave its count: counted from the text.
+      s.textContent += ' (counted)';
+      s.title = 'The answer was cut before the model reported its output tokens; they were counted from its text.';
+    }
     meta.append(s);
   }
   if (m.content) meta.append(button('Copy', 'copy', (ev) => copyText(m.content, ev.currentTarget)));
@@ -574,6 +579,7 @@ async function onDone(t, f) {
   m.status = f.status;
   m.error = f.error || '';
   if (f.usage) m.usage = f.usage;
+  m.output_tokens_counted = !!f.output_tokens_counted;
   redrawMetas();
   scrollToEnd(false);
   if (f.status === 'error') {

@@ -179,3 +179,20 @@ test('the model picker shows the whole name of the chosen model at 390 px', asyn
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390);
   await page.context().close();
 });
+
+test('the usage table shows the output tokens counted from a stopped answer', async () => {
+  const page = await fresh();
+  await ask(page, `Ramble ${unique('counted')} [[slow=40]] [[words=300]]`);
+  await page.waitForFunction(() => {
+    const a = [...document.querySelectorAll('article.msg[data-role="assistant"]')].pop();
+    return a && a.querySelector('.body').innerText.length > 60;
+  });
+  await page.locator('#stop').click();
+  assert.equal(await answerDone(page), 'stopped');
+  await page.locator('#open-usage').click();
+  await page.locator('#usage-table tbody tr').first().waitFor();
+  const outputs = await page.locator('#usage-table tbody tr td:nth-child(4)').allInnerTexts();
+  assert.ok(outputs.some((t) => /^[\d,]+ \([\d,]+ counted\)$/.test(t)), `output cells: ${outputs}`);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

@@ -112,8 +112,15 @@ type ConversationService interface {
 	// message's ConversationID is set to its conversation's).
 	ImportConversations(ctx context.Context, list []ImportedConversation) error
 	// InterruptStreaming marks every message still MessageStreaming as
-	// MessageInterrupted: called at start-up, after a crash.
-	InterruptStreaming(ctx context.Context) (int, error)
+	// MessageInterrupted: called at start-up, after a crash. It returns
+	// those messages, as marked, with their users.
+	InterruptStreaming(ctx context.Context) ([]InterruptedMessage, error)
+}
+
+// InterruptedMessage is a message a crash cut while it streamed.
+type InterruptedMessage struct {
+	UserID  int64
+	Message Message
 }
 
 // ImportedConversation is one conversation of an import.

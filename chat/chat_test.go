@@ -78,7 +78,12 @@ func (e *env) open() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := db.InterruptStreaming(context.Background()); err != nil {
+	// As serve does at start-up.
+	list, err := db.InterruptStreaming(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := chat.RecordInterrupted(context.Background(), db, db, list); err != nil {
 		e.t.Fatal(err)
 	}
 	e.db = db
@@ -836,8 +841,8 @@ func TestCrashLosesAtMostOneSave(t *testing.T) {
 	if m := msgs[1]; m.Status != "streaming" || !strings.HasPrefix(m.Content, seen) {
 		t.Fatalf("saved while streaming: %+v; streamed %q", m, seen)
 	}
-	if n, err := other.InterruptStreaming(context.Background()); err != nil || n != 1 {
-		t.Fatalf("InterruptStreaming = %d, %v, want the one streaming message marked", n, err)
+	if list, err := other.InterruptStreaming(context.Background()); err != nil || len(list) != 1 {
+		t.Fatalf("InterruptStreaming = %d messages, %v, want the one streaming message marked", len(list), err)
 	}
 }
 

@@ -1,8 +1,15 @@
 package chat_test
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/sqlite"
 )
 
 func TestStoppedAnswerCountsTheTokensItProduced(t *testing.T) {
@@ -62,5 +69,75 @@ func TestCompleteAnswerKeepsTheModelsCount(t *testing.T) {
 	}
 	if got := c.conversation(turn.ConversationID).Messages[1].Counted; got {
 		t.Errorf("stored output_tokens_counted %v, want false", got)
+	}
+}
+
+func TestAnswerCutByACrashCountsItsTokensAtStartUp(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	user, err := db.EnsureUser(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := &claudebridge.Conversation{UserID: user.ID, Title: "t", Model: testModel}
+	if err := db.CreateConversation(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	q := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: "question", Status: claudebridge.MessageComplete}
+	if err := db.AddMessage(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	// What a dead process left: an answer saved while it streamed, with
+	// message_start's output count only.
+	text := strings.Repeat("word ", 100)
+	a := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: testModel}
+	if err := db.AddMessage(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	a.Content, a.Usage.OutputTokens = text, 1
+	if err := db.UpdateMessage(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := db.InterruptStreaming(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chat.RecordInterrupted(ctx, db, db, list); err != nil {
+		t.Fatal(err)
+	}
+	want := (len(text) + 3) / 4
+	msgs, err := db.Messages(ctx, user.ID, conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msgs[1]
+	if got := m.Status; got != claudebridge.MessageInterrupted {
+		t.Errorf("status %q, want %q", got, claudebridge.MessageInterrupted)
+	}
+	if got := m.Usage.OutputTokens; got != want {
+		t.Errorf("stored output tokens %d, want %d", got, want)
+	}
+	if got := m.OutputTokensCounted; !got {
+		t.Errorf("stored OutputTokensCounted %v, want true", got)
+	}
+	rows, err := db.Usage(ctx, user.ID, "", "")
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("usage rows %+v, %v", rows, err)
+	}
+	// The ledger gets what the count adds to the stored count (a continued
+	// answer's earlier part was added when it ended).
+	if got := rows[0].Usage.OutputTokens; got != want-1 {
+		t.Errorf("ledger output tokens %d, want %d", got, want-1)
+	}
+	if got := rows[0].CountedOutputTokens; got != want-1 {
+		t.Errorf("ledger counted output tokens %d, want %d", got, want-1)
+	}
+	if got := rows[0].CostUSD; got <= 0 {
+		t.Errorf("ledger cost %v, want more than 0", got)
 	}
 }

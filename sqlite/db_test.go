@@ -162,8 +162,8 @@ func TestConversationsMessagesIsolationPaging(t *testing.T) {
 	if err := db.UpdateMessage(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.InterruptStreaming(ctx); err != nil || n != 1 {
-		t.Fatalf("InterruptStreaming = %d, %v", n, err)
+	if list, err := db.InterruptStreaming(ctx); err != nil || len(list) != 1 || list[0].UserID != alice.ID || list[0].Message.ID != a.ID {
+		t.Fatalf("InterruptStreaming = %+v, %v", list, err)
 	}
 	msgs, err := db.Messages(ctx, alice.ID, ids[0])
 	if err != nil || len(msgs) != 2 {

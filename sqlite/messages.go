@@ -125,15 +125,42 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 	return internal("delete messages", err)
 }
 
-// InterruptStreaming marks every message still streaming as interrupted.
-// Called at start-up: a message left streaming was being written by a
-// process that died.
-func (db *DB) InterruptStreaming(ctx context.Context) (int, error) {
-	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
-		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming)
+// InterruptStreaming marks every message still streaming as interrupted
+// and returns them. Called at start-up: a message left streaming was being
+// written by a process that died.
+func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.InterruptedMessage, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, internal("interrupt streaming", err)
+		return nil, internal("interrupt streaming", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), internal("interrupt streaming", err)
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, `+messageColumns+` FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id WHERE m.status = ? ORDER BY m.conversation_id, m.seq`, claudebridge.MessageStreaming)
+	if err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	list := []claudebridge.InterruptedMessage{}
+	for rows.Next() {
+		var im claudebridge.InterruptedMessage
+		m := &im.Message
+		var created, updated int64
+		if err := rows.Scan(&im.UserID, &m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+			&m.OutputTokensCounted, &m.TurnID, &created, &updated); err != nil {
+			rows.Close()
+			return nil, internal("interrupt streaming", err)
+		}
+		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
+		m.Status = claudebridge.MessageInterrupted
+		list = append(list, im)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
+		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming); err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	return list, internal("interrupt streaming", tx.Commit())
 }

@@ -44,6 +44,11 @@ test('editing a question replaces it and what followed, and answers it anew', as
   await answerDone(page);
   await ask(page, `Second ${marker} [[words=10]]`);
   await answerDone(page);
+  // Cancel leaves the question as it was.
+  await page.locator('article.msg[data-role="user"]').first().locator('button[data-action="edit"]').click();
+  await page.locator('article.msg[data-role="user"] button[data-action="cancel-edit"]').click();
+  assert.equal(await page.locator('article.msg[data-role="user"]').first().locator('.body').innerText(), `First ${marker} [[words=10]]`);
+  assert.equal(await page.locator('article.msg').count(), 4);
   await page.locator('article.msg[data-role="user"]').first().locator('button[data-action="edit"]').click();
   const box = page.locator('article.msg[data-role="user"] .edit-box textarea');
   assert.equal(await box.inputValue(), `First ${marker} [[words=10]]`);

@@ -221,6 +221,7 @@ function drawConversation() {
   const box = $('messages');
   els.clear();
   box.replaceChildren();
+  state.editing = null; // an edit box left open is gone with its message
   const msgs = c ? c.messages : [];
   emptyNote.hidden = msgs.length > 0;
   box.append(emptyNote);

@@ -46,9 +46,13 @@ type Message struct {
 	Error          string // client-safe message when Status is MessageError
 	Model          string // for assistant messages: the model that wrote it
 	Usage          Usage  // for assistant messages
-	TurnID         string // for assistant messages: the turn that writes or wrote it
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// OutputTokensCounted says Usage.OutputTokens (or part of it) was
+	// counted from the text, not reported by the model: an answer cut by
+	// Stop, a restart or an error never gets the model's final count.
+	OutputTokensCounted bool
+	TurnID              string // for assistant messages: the turn that writes or wrote it
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Prompt is a saved system prompt of one user.
@@ -63,10 +67,13 @@ type Prompt struct {
 
 // UsageRow is one user's usage of one model on one day (UTC).
 type UsageRow struct {
-	Day     string // YYYY-MM-DD
-	Model   string
-	Usage   Usage
-	CostUSD float64
+	Day   string // YYYY-MM-DD
+	Model string
+	Usage Usage
+	// CountedOutputTokens is the part of Usage.OutputTokens counted from
+	// the text of cut answers rather than reported by the model.
+	CountedOutputTokens int
+	CostUSD             float64
 }
 
 // ConversationService stores conversations and their messages. Every method
@@ -83,6 +90,11 @@ type ConversationService interface {
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	// DeleteConversation removes a conversation and its messages.
 	DeleteConversation(ctx context.Context, userID int64, id string) error
+	// SearchConversations lists userID's conversations whose title or any
+	// message contains query (case-insensitive for ASCII letters), newest
+	// first, at most limit (1 to 100, default 20). EINVALID for an empty
+	// query.
+	SearchConversations(ctx context.Context, userID int64, query string, limit int) ([]Conversation, error)
 
 	// Messages returns a conversation's messages in Seq order.
 	Messages(ctx context.Context, userID int64, conversationID string) ([]Message, error)
@@ -100,8 +112,15 @@ type ConversationService interface {
 	// message's ConversationID is set to its conversation's).
 	ImportConversations(ctx context.Context, list []ImportedConversation) error
 	// InterruptStreaming marks every message still MessageStreaming as
-	// MessageInterrupted: called at start-up, after a crash.
-	InterruptStreaming(ctx context.Context) (int, error)
+	// MessageInterrupted: called at start-up, after a crash. It returns
+	// those messages, as marked, with their users.
+	InterruptStreaming(ctx context.Context) ([]InterruptedMessage, error)
+}
+
+// InterruptedMessage is a message a crash cut while it streamed.
+type InterruptedMessage struct {
+	UserID  int64
+	Message Message
 }
 
 // ImportedConversation is one conversation of an import.
@@ -121,8 +140,10 @@ type PromptService interface {
 
 // UsageService is the ledger of tokens and cost per user, day and model.
 type UsageService interface {
-	// AddUsage adds u and its cost to userID's row for day and model.
-	AddUsage(ctx context.Context, userID int64, day, model string, u Usage, costUSD float64) error
+	// AddUsage adds u and its cost to userID's row for day and model;
+	// counted says u.OutputTokens were counted from the text, not reported
+	// by the model (they are added to CountedOutputTokens as well).
+	AddUsage(ctx context.Context, userID int64, day, model string, u Usage, costUSD float64, counted bool) error
 	// Usage returns userID's rows with from <= Day <= to (YYYY-MM-DD), by day then model.
 	Usage(ctx context.Context, userID int64, from, to string) ([]UsageRow, error)
 }

@@ -59,6 +59,7 @@ type env struct {
 	ping     time.Duration // the server's PingInterval; 0 for the default
 	pingWait time.Duration // the server's PingTimeout; 0 for the default
 	saves    *saveLog
+	provider string // the server's Provider
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -77,7 +78,12 @@ func (e *env) open() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := db.InterruptStreaming(context.Background()); err != nil {
+	// As serve does at start-up.
+	list, err := db.InterruptStreaming(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := chat.RecordInterrupted(context.Background(), db, db, list); err != nil {
 		e.t.Fatal(err)
 	}
 	e.db = db
@@ -88,6 +94,7 @@ func (e *env) open() {
 		Upstream: e.upstream, Conversations: watchedStore{db, e.saves}, Prompts: db, Usage: db, Users: db,
 		Defaults:     chat.Defaults{Model: testModel, MaxTokens: 4096, Temperature: 0.3, TopK: 40},
 		Local:        e.local,
+		Provider:     e.provider,
 		SaveInterval: 50 * time.Millisecond,
 		PingInterval: e.ping,
 		PingTimeout:  e.pingWait,
@@ -273,6 +280,7 @@ type frame struct {
 	Code           string             `json:"code"`
 	Usage          claudebridge.Usage `json:"usage"`
 	CostUSD        float64            `json:"cost_usd"`
+	Counted        bool               `json:"output_tokens_counted"`
 }
 
 type sock struct {
@@ -383,6 +391,7 @@ type conversation struct {
 		Status  string             `json:"status"`
 		Error   string             `json:"error"`
 		Usage   claudebridge.Usage `json:"usage"`
+		Counted bool               `json:"output_tokens_counted"`
 		TurnID  string             `json:"turn_id"`
 	} `json:"messages"`
 }
@@ -832,8 +841,8 @@ func TestCrashLosesAtMostOneSave(t *testing.T) {
 	if m := msgs[1]; m.Status != "streaming" || !strings.HasPrefix(m.Content, seen) {
 		t.Fatalf("saved while streaming: %+v; streamed %q", m, seen)
 	}
-	if n, err := other.InterruptStreaming(context.Background()); err != nil || n != 1 {
-		t.Fatalf("InterruptStreaming = %d, %v, want the one streaming message marked", n, err)
+	if list, err := other.InterruptStreaming(context.Background()); err != nil || len(list) != 1 {
+		t.Fatalf("InterruptStreaming = %d messages, %v, want the one streaming message marked", len(list), err)
 	}
 }
 

@@ -2,9 +2,11 @@ package chat
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/claudebridge/claudebridge"
@@ -20,16 +22,19 @@ type conversationJSON struct {
 }
 
 type messageJSON struct {
-	ID        string             `json:"id"`
-	Seq       int                `json:"seq"`
-	Role      string             `json:"role"`
-	Content   string             `json:"content"`
-	Status    string             `json:"status"`
-	Error     string             `json:"error,omitempty"`
-	Model     string             `json:"model,omitempty"`
-	Usage     claudebridge.Usage `json:"usage"`
-	TurnID    string             `json:"turn_id,omitempty"`
-	CreatedAt time.Time          `json:"created_at"`
+	ID      string             `json:"id"`
+	Seq     int                `json:"seq"`
+	Role    string             `json:"role"`
+	Content string             `json:"content"`
+	Status  string             `json:"status"`
+	Error   string             `json:"error,omitempty"`
+	Model   string             `json:"model,omitempty"`
+	Usage   claudebridge.Usage `json:"usage"`
+	// OutputTokensCounted says usage.output_tokens was (partly) counted
+	// from the text, not reported by the model.
+	OutputTokensCounted bool      `json:"output_tokens_counted,omitempty"`
+	TurnID              string    `json:"turn_id,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
 }
 
 type conversationWithMessages struct {
@@ -43,7 +48,7 @@ func toConversationJSON(c *claudebridge.Conversation) conversationJSON {
 
 func toMessageJSON(m *claudebridge.Message) messageJSON {
 	return messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Content: m.Content, Status: m.Status, Error: m.Error,
-		Model: m.Model, Usage: m.Usage, TurnID: m.TurnID, CreatedAt: m.CreatedAt}
+		Model: m.Model, Usage: m.Usage, OutputTokensCounted: m.OutputTokensCounted, TurnID: m.TurnID, CreatedAt: m.CreatedAt}
 }
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +65,8 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		models = append(models, modelJSON{m.ID, m.DisplayName})
 	}
 	def, _ := s.defaultModel(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"models": models, "default_model": def, "max_tokens": s.opts.Defaults.MaxTokens})
+	writeJSON(w, http.StatusOK, map[string]any{"models": models, "default_model": def, "max_tokens": s.opts.Defaults.MaxTokens,
+		"provider": s.opts.Provider})
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +79,15 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	list, next, err := s.opts.Conversations.Conversations(r.Context(), userOf(r).user.ID, r.URL.Query().Get("cursor"), limit)
+	var list []claudebridge.Conversation
+	var next string
+	var err error
+	if q := r.URL.Query().Get("q"); q != "" {
+		// A search answers one page, the best hits: no cursor.
+		list, err = s.opts.Conversations.SearchConversations(r.Context(), userOf(r).user.ID, q, limit)
+	} else {
+		list, next, err = s.opts.Conversations.Conversations(r.Context(), userOf(r).user.ID, r.URL.Query().Get("cursor"), limit)
+	}
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -204,17 +218,69 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// titleOf makes a conversation's title from its first message: the first
-// line, spaces collapsed, cut at a word near 60 characters.
+// titleOf makes a conversation's title from its first message: its first
+// line with text (fences skipped), as plain text (Markdown marks taken
+// out: the list shows titles as they are), spaces collapsed, cut at a word
+// near 60 characters.
 func titleOf(text string) string {
-	text = strings.TrimSpace(text)
-	if i := strings.IndexByte(text, '\n'); i >= 0 {
-		text = text[:i]
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+			continue
+		}
+		if title := strings.Join(strings.Fields(plainText(line)), " "); title != "" {
+			return cutTitle(title)
+		}
 	}
-	text = strings.Join(strings.Fields(text), " ")
-	if text == "" {
-		return "New chat"
+	return "New chat"
+}
+
+var (
+	// blockMark is what starts a Markdown line: heading, quote, list item.
+	blockMark = regexp.MustCompile(`^(?:#{1,6}\s+|(?:>\s*)+|[-*+]\s+|\d{1,9}[.)]\s+)`)
+	// link is a link or an image: its label stays.
+	link = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+)
+
+// plainText takes the Markdown marks out of one line: block marks, a
+// heading's closing hashes, links (their label stays), code backticks and
+// emphasis. A '*', '_' or '~' between two letters or digits (snake_case,
+// 2*3) is text and stays.
+func plainText(line string) string {
+	line = blockMark.ReplaceAllString(line, "")
+	if strings.HasPrefix(line, "#") || strings.HasSuffix(line, "#") {
+		line = strings.TrimRight(line, "# ")
 	}
+	line = link.ReplaceAllString(line, "$1")
+	var b strings.Builder
+	runes := []rune(line)
+	for i, r := range runes {
+		switch r {
+		case '`':
+			continue
+		case '*', '_', '~':
+			j := i
+			for j > 0 && runes[j-1] == r {
+				j--
+			}
+			k := i
+			for k+1 < len(runes) && runes[k+1] == r {
+				k++
+			}
+			if j > 0 && k+1 < len(runes) && isWordRune(runes[j-1]) && isWordRune(runes[k+1]) {
+				b.WriteRune(r)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// cutTitle cuts a title at a word near 60 characters.
+func cutTitle(text string) string {
 	const max = 60
 	if utf8.RuneCountInString(text) <= max {
 		return text

@@ -41,6 +41,10 @@ type Options struct {
 	Prompts       claudebridge.PromptService
 	Usage         claudebridge.UsageService
 	Users         claudebridge.UserService
+	// Provider names the upstream for the page: "bedrock", "anthropic" or
+	// "emulator" (AI_PROVIDER as resolved), so that it can say when its
+	// answers come from the built-in emulator. "" says nothing.
+	Provider string
 	// Models lists the models offered in the page; nil means Upstream.Models.
 	Models   func(ctx context.Context) ([]claudebridge.Model, error)
 	Defaults Defaults

@@ -137,7 +137,7 @@ func (c *socket) serve() {
 
 func (c *socket) handle(f clientFrame) {
 	switch f.Type {
-	case "send", "continue", "regenerate":
+	case "send", "continue", "regenerate", "edit":
 		t, frame, err := c.s.start(c.ctx, c.user, turnRequest{kind: f.Type, conversationID: f.ConversationID,
 			text: f.Text, model: f.Model, promptID: f.PromptID, messageID: f.MessageID})
 		if err != nil {
@@ -165,7 +165,7 @@ func (c *socket) handle(f clientFrame) {
 		}
 		t.stop(errStopped)
 	default:
-		c.fail(claudebridge.Errorf(claudebridge.EINVALID, "type: want send, stop, resume, continue or regenerate"))
+		c.fail(claudebridge.Errorf(claudebridge.EINVALID, "type: want send, edit, stop, resume, continue or regenerate"))
 	}
 }
 

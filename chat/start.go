@@ -13,9 +13,10 @@ import (
 )
 
 // turnRequest is what a socket asks for: a new message (send), more of the
-// last answer (continue) or a new answer to a message (regenerate).
+// last answer (continue), a new answer to a message (regenerate) or a user
+// message replaced, with what followed it, and answered anew (edit).
 type turnRequest struct {
-	kind           string // "send", "continue", "regenerate"
+	kind           string // "send", "continue", "regenerate", "edit"
 	conversationID string
 	text           string
 	model          string
@@ -43,7 +44,7 @@ func newTurnID() string {
 // assistant message are stored before the upstream is called.
 func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnRequest) (*turn, *turnFrame, error) {
 	cs := s.opts.Conversations
-	if req.kind == "send" && strings.TrimSpace(req.text) == "" {
+	if (req.kind == "send" || req.kind == "edit") && strings.TrimSpace(req.text) == "" {
 		// Checked before conversationFor, which creates the conversation.
 		return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
 	}
@@ -83,6 +84,28 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 		if err := newAnswer(); err != nil {
 			return nil, nil, err
 		}
+	case "edit":
+		// As other chat apps do: the edited message replaces the old one and
+		// everything after it, and gets a new answer.
+		msgs, err := cs.Messages(ctx, user.ID, conv.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		i := indexOf(msgs, req.messageID)
+		if i < 0 || msgs[i].Role != "user" {
+			return nil, nil, claudebridge.Errorf(claudebridge.ENOTFOUND, "message_id: no message of yours in this conversation has that id")
+		}
+		if err := cs.DeleteMessagesFrom(ctx, conv.ID, msgs[i].Seq); err != nil {
+			return nil, nil, err
+		}
+		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
+		if err := cs.AddMessage(ctx, um); err != nil {
+			return nil, nil, err
+		}
+		frame.UserMessageID = um.ID
+		if err := newAnswer(); err != nil {
+			return nil, nil, err
+		}
 	case "continue", "regenerate":
 		msgs, err := cs.Messages(ctx, user.ID, conv.ID)
 		if err != nil {
@@ -101,7 +124,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 			if last.Role != "assistant" || strings.TrimSpace(last.Content) == "" {
 				return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "There is no answer to continue")
 			}
-			t.msg, t.base, t.prior = &last, last.Content, last.Usage
+			t.msg, t.base, t.prior, t.priorCounted = &last, last.Content, last.Usage, last.OutputTokensCounted
 			t.msg.Status, t.msg.TurnID, t.msg.Error, t.msg.Model = claudebridge.MessageStreaming, t.id, "", conv.Model
 			if err := cs.UpdateMessage(ctx, t.msg); err != nil {
 				return nil, nil, err

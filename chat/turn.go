@@ -24,8 +24,10 @@ type turn struct {
 	msg    *claudebridge.Message // the assistant message; only run touches it
 	base   string                // the text the deltas append to ("" unless continuing)
 	prior  claudebridge.Usage    // usage of the text before this turn
-	req    *claudebridge.Request
-	cancel context.CancelCauseFunc
+	// priorCounted says prior's output tokens were counted, not reported.
+	priorCounted bool
+	req          *claudebridge.Request
+	cancel       context.CancelCauseFunc
 
 	mu     sync.Mutex
 	deltas []string
@@ -36,13 +38,16 @@ type turn struct {
 
 // doneFrame is the last frame of a turn.
 type doneFrame struct {
-	Type    string             `json:"type"` // "done"
-	TurnID  string             `json:"turn_id"`
-	Seq     int                `json:"seq"`
-	Status  string             `json:"status"`
-	Error   string             `json:"error,omitempty"`
-	Usage   claudebridge.Usage `json:"usage"`
-	CostUSD float64            `json:"cost_usd"`
+	Type   string             `json:"type"` // "done"
+	TurnID string             `json:"turn_id"`
+	Seq    int                `json:"seq"`
+	Status string             `json:"status"`
+	Error  string             `json:"error,omitempty"`
+	Usage  claudebridge.Usage `json:"usage"`
+	// OutputTokensCounted says usage.output_tokens was counted from the
+	// text: the turn ended before the model reported its final count.
+	OutputTokensCounted bool    `json:"output_tokens_counted,omitempty"`
+	CostUSD             float64 `json:"cost_usd"`
 }
 
 // subscribe returns a channel that gets a value (without blocking the turn:
@@ -111,6 +116,7 @@ func (t *turn) run(ctx context.Context) {
 	s := t.ts.s
 	var usage claudebridge.Usage
 	var stopReason string
+	var reported bool // the model gave its final output count
 	err := func() error {
 		st, err := s.opts.Upstream.Stream(ctx, t.req)
 		if err != nil {
@@ -135,7 +141,7 @@ func (t *turn) run(ctx context.Context) {
 			if err != nil {
 				return err
 			}
-			if text := readEvent(ev, &usage, &stopReason); text != "" {
+			if text := readEvent(ev, &usage, &stopReason, &reported); text != "" {
 				t.mu.Lock()
 				t.deltas = append(t.deltas, text)
 				t.wake()
@@ -144,9 +150,20 @@ func (t *turn) run(ctx context.Context) {
 		}
 	}()
 
+	// An answer cut short (Stop, shutdown, an upstream error) never gets
+	// the model's final count, only message_start's, which is about 1: its
+	// output tokens are counted from its text, so that usage and cost are
+	// not under-counted.
+	counted := false
+	if !reported {
+		if n := countTokens(t.text()[len(t.base):]); n > usage.OutputTokens {
+			usage.OutputTokens, counted = n, true
+		}
+	}
 	m := t.msg
 	m.Content = t.text()
 	m.Usage = addUsage(t.prior, usage)
+	m.OutputTokensCounted = t.priorCounted || counted
 	m.Error = ""
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errStopped):
@@ -171,13 +188,14 @@ func (t *turn) run(ctx context.Context) {
 	cost := anthropic.Cost(m.Model, usage)
 	if usage != (claudebridge.Usage{}) {
 		day := time.Now().UTC().Format(time.DateOnly)
-		if err := s.opts.Usage.AddUsage(store, t.userID, day, m.Model, usage, cost); err != nil {
+		if err := s.opts.Usage.AddUsage(store, t.userID, day, m.Model, usage, cost, counted); err != nil {
 			s.log.Warn("chat: storing usage", "turn", t.id, "err", err)
 		}
 	}
 	t.ts.free(t)
 	t.mu.Lock()
-	t.done = &doneFrame{Type: "done", TurnID: t.id, Seq: len(t.deltas), Status: m.Status, Error: m.Error, Usage: usage, CostUSD: cost}
+	t.done = &doneFrame{Type: "done", TurnID: t.id, Seq: len(t.deltas), Status: m.Status, Error: m.Error,
+		Usage: usage, OutputTokensCounted: counted, CostUSD: cost}
 	t.wake()
 	t.mu.Unlock()
 }
@@ -210,8 +228,9 @@ func (t *turn) saveEvery(interval time.Duration, stop <-chan struct{}, saved cha
 }
 
 // readEvent reads one Messages stream event: the text of a text delta, and
-// the usage and stop reason as message_start and message_delta carry them.
-func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *string) string {
+// the usage and stop reason as message_start and message_delta carry them;
+// reported is set once message_delta has given the final output count.
+func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *string, reported *bool) string {
 	switch ev.Type {
 	case "content_block_delta":
 		var d struct {
@@ -257,6 +276,7 @@ func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *str
 				switch k {
 				case "output_tokens":
 					usage.OutputTokens = v
+					*reported = true
 				case "input_tokens":
 					usage.InputTokens = v
 				case "cache_creation_input_tokens":
@@ -268,6 +288,13 @@ func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *str
 		}
 	}
 	return ""
+}
+
+// countTokens estimates the tokens of text: about one per 4 bytes, as the
+// Claude tokenizers give for English prose and code (no tokenizer is
+// public; count_tokens would cost a call per stopped answer).
+func countTokens(text string) int {
+	return (len(text) + 3) / 4
 }
 
 func addUsage(a, b claudebridge.Usage) claudebridge.Usage {

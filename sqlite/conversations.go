@@ -116,3 +116,37 @@ func affected(res sql.Result, err error, what string) error {
 	}
 	return nil
 }
+
+// SearchConversations lists userID's conversations whose title or any
+// message contains query, newest first, at most limit (1 to 100, default
+// 20). LIKE, with its wildcards escaped: a user's conversations are few
+// enough that a scan of their messages is cheaper than keeping an index.
+func (db *DB) SearchConversations(ctx context.Context, userID int64, query string, limit int) ([]claudebridge.Conversation, error) {
+	if strings.TrimSpace(query) == "" {
+		return nil, claudebridge.Errorf(claudebridge.EINVALID, "q: must not be empty")
+	}
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 100)
+	pattern := "%" + likeEscaper.Replace(query) + "%"
+	rows, err := db.rs.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations c WHERE c.user_id = ?
+		AND (c.title LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\'))
+		ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`, userID, pattern, pattern, limit)
+	if err != nil {
+		return nil, internal("search conversations", err)
+	}
+	defer rows.Close()
+	list := []claudebridge.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, internal("search conversations", err)
+		}
+		list = append(list, *c)
+	}
+	return list, internal("search conversations", rows.Err())
+}
+
+// likeEscaper makes LIKE's wildcards (and its escape) match themselves.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

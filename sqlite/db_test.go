@@ -162,8 +162,8 @@ func TestConversationsMessagesIsolationPaging(t *testing.T) {
 	if err := db.UpdateMessage(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.InterruptStreaming(ctx); err != nil || n != 1 {
-		t.Fatalf("InterruptStreaming = %d, %v", n, err)
+	if list, err := db.InterruptStreaming(ctx); err != nil || len(list) != 1 || list[0].UserID != alice.ID || list[0].Message.ID != a.ID {
+		t.Fatalf("InterruptStreaming = %+v, %v", list, err)
 	}
 	msgs, err := db.Messages(ctx, alice.ID, ids[0])
 	if err != nil || len(msgs) != 2 {
@@ -222,11 +222,11 @@ func TestPromptsAndUsage(t *testing.T) {
 	}
 
 	u := claudebridge.Usage{InputTokens: 10, OutputTokens: 20, CacheCreationInputTokens: 3, CacheReadInputTokens: 4}
-	db.AddUsage(ctx, alice.ID, "2026-01-02", "m1", u, 0.5)
-	db.AddUsage(ctx, alice.ID, "2026-01-02", "m1", u, 0.25)
-	db.AddUsage(ctx, alice.ID, "2026-01-01", "m2", u, 1)
-	db.AddUsage(ctx, alice.ID, "2026-02-01", "m2", u, 1)
-	db.AddUsage(ctx, bob.ID, "2026-01-02", "m1", u, 9)
+	db.AddUsage(ctx, alice.ID, "2026-01-02", "m1", u, 0.5, false)
+	db.AddUsage(ctx, alice.ID, "2026-01-02", "m1", u, 0.25, false)
+	db.AddUsage(ctx, alice.ID, "2026-01-01", "m2", u, 1, false)
+	db.AddUsage(ctx, alice.ID, "2026-02-01", "m2", u, 1, false)
+	db.AddUsage(ctx, bob.ID, "2026-01-02", "m1", u, 9, false)
 	rows, err := db.Usage(ctx, alice.ID, "2026-01-01", "2026-01-31")
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("Usage: %+v %v", rows, err)

@@ -9,7 +9,7 @@ import (
 
 const messageColumns = `m.id, m.conversation_id, m.seq, m.role, m.content, m.status, m.error, m.model,
 	m.input_tokens, m.output_tokens, m.cache_creation_input_tokens, m.cache_read_input_tokens,
-	m.turn_id, m.created_at, m.updated_at`
+	m.output_tokens_counted, m.turn_id, m.created_at, m.updated_at`
 
 // Messages returns the messages of userID's conversation in Seq order;
 // ENOTFOUND if the conversation is not userID's.
@@ -30,7 +30,7 @@ func (db *DB) Messages(ctx context.Context, userID int64, conversationID string)
 		var created, updated int64
 		if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
 			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
-			&m.TurnID, &created, &updated); err != nil {
+			&m.OutputTokensCounted, &m.TurnID, &created, &updated); err != nil {
 			return nil, internal("messages", err)
 		}
 		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
@@ -69,10 +69,11 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 func insertMessage(ctx context.Context, tx *sql.Tx, m *claudebridge.Message, t int64) error {
 	u := m.Usage
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
-		input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, turn_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens_counted,
+		turn_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ConversationID, m.Seq, m.Role, m.Content, m.Status, m.Error, m.Model,
-		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.TurnID, t, t)
+		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.OutputTokensCounted, m.TurnID, t, t)
 	return err
 }
 
@@ -104,16 +105,17 @@ func (db *DB) ImportConversations(ctx context.Context, list []claudebridge.Impor
 	return internal("import", tx.Commit())
 }
 
-// UpdateMessage saves Content, Status, Error, Usage, Model and TurnID of m
+// UpdateMessage saves Content, Status, Error, Usage, OutputTokensCounted,
+// Model and TurnID of m
 // (a continued answer gets the id of the turn that continues it).
 func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
 	m.UpdatedAt = now()
 	u := m.Usage
 	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
 		input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
-		turn_id = ?, updated_at = ? WHERE id = ?`,
+		output_tokens_counted = ?, turn_id = ?, updated_at = ? WHERE id = ?`,
 		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
-		m.TurnID, nanos(m.UpdatedAt), m.ID)
+		m.OutputTokensCounted, m.TurnID, nanos(m.UpdatedAt), m.ID)
 	return affected(res, err, "message")
 }
 
@@ -123,15 +125,42 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 	return internal("delete messages", err)
 }
 
-// InterruptStreaming marks every message still streaming as interrupted.
-// Called at start-up: a message left streaming was being written by a
-// process that died.
-func (db *DB) InterruptStreaming(ctx context.Context) (int, error) {
-	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
-		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming)
+// InterruptStreaming marks every message still streaming as interrupted
+// and returns them. Called at start-up: a message left streaming was being
+// written by a process that died.
+func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.InterruptedMessage, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, internal("interrupt streaming", err)
+		return nil, internal("interrupt streaming", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), internal("interrupt streaming", err)
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, `+messageColumns+` FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id WHERE m.status = ? ORDER BY m.conversation_id, m.seq`, claudebridge.MessageStreaming)
+	if err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	list := []claudebridge.InterruptedMessage{}
+	for rows.Next() {
+		var im claudebridge.InterruptedMessage
+		m := &im.Message
+		var created, updated int64
+		if err := rows.Scan(&im.UserID, &m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+			&m.OutputTokensCounted, &m.TurnID, &created, &updated); err != nil {
+			rows.Close()
+			return nil, internal("interrupt streaming", err)
+		}
+		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
+		m.Status = claudebridge.MessageInterrupted
+		list = append(list, im)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
+		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming); err != nil {
+		return nil, internal("interrupt streaming", err)
+	}
+	return list, internal("interrupt streaming", tx.Commit())
 }

@@ -71,6 +71,10 @@ var migrations = []string{
 		cost_usd REAL NOT NULL DEFAULT 0,
 		PRIMARY KEY (user_id, day, model)
 	);`,
+	// 2: output tokens counted from the text of a cut answer, not reported
+	// by the model, are marked as such.
+	`ALTER TABLE messages ADD COLUMN output_tokens_counted INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE usage ADD COLUMN counted_output_tokens INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies the migrations the database has not seen yet.

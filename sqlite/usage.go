@@ -6,17 +6,23 @@ import (
 	"github.com/claudebridge/claudebridge"
 )
 
-// AddUsage adds u and its cost to userID's row for day and model.
-func (db *DB) AddUsage(ctx context.Context, userID int64, day, model string, u claudebridge.Usage, costUSD float64) error {
+// AddUsage adds u and its cost to userID's row for day and model; counted
+// output tokens are added to counted_output_tokens as well.
+func (db *DB) AddUsage(ctx context.Context, userID int64, day, model string, u claudebridge.Usage, costUSD float64, counted bool) error {
+	countedOut := 0
+	if counted {
+		countedOut = u.OutputTokens
+	}
 	_, err := db.ws.ExecContext(ctx, `INSERT INTO usage (user_id, day, model, input_tokens, output_tokens,
-		cache_creation_input_tokens, cache_read_input_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		cache_creation_input_tokens, cache_read_input_tokens, counted_output_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, day, model) DO UPDATE SET
 		input_tokens = input_tokens + excluded.input_tokens,
 		output_tokens = output_tokens + excluded.output_tokens,
 		cache_creation_input_tokens = cache_creation_input_tokens + excluded.cache_creation_input_tokens,
 		cache_read_input_tokens = cache_read_input_tokens + excluded.cache_read_input_tokens,
+		counted_output_tokens = counted_output_tokens + excluded.counted_output_tokens,
 		cost_usd = cost_usd + excluded.cost_usd`,
-		userID, day, model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, costUSD)
+		userID, day, model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, countedOut, costUSD)
 	return internal("add usage", err)
 }
 
@@ -27,7 +33,7 @@ func (db *DB) Usage(ctx context.Context, userID int64, from, to string) ([]claud
 		to = "9999-12-31"
 	}
 	rows, err := db.rs.QueryContext(ctx, `SELECT day, model, input_tokens, output_tokens, cache_creation_input_tokens,
-		cache_read_input_tokens, cost_usd FROM usage WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day, model`,
+		cache_read_input_tokens, counted_output_tokens, cost_usd FROM usage WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day, model`,
 		userID, from, to)
 	if err != nil {
 		return nil, internal("usage", err)
@@ -37,7 +43,7 @@ func (db *DB) Usage(ctx context.Context, userID int64, from, to string) ([]claud
 	for rows.Next() {
 		var r claudebridge.UsageRow
 		if err := rows.Scan(&r.Day, &r.Model, &r.Usage.InputTokens, &r.Usage.OutputTokens,
-			&r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens, &r.CostUSD); err != nil {
+			&r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens, &r.CountedOutputTokens, &r.CostUSD); err != nil {
 			return nil, internal("usage", err)
 		}
 		list = append(list, r)

@@ -84,7 +84,8 @@ func databasePath(getenv func(string) string) (string, error) {
 }
 
 // openDatabase opens the chat's database, creating its directory, and marks
-// the answers a dead process left streaming as interrupted.
+// the answers a dead process left streaming as interrupted, their output
+// tokens counted from their text.
 func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("database directory: %v", err)
@@ -93,11 +94,16 @@ func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.D
 	if err != nil {
 		return nil, err
 	}
-	if n, err := db.InterruptStreaming(ctx); err != nil {
+	list, err := db.InterruptStreaming(ctx)
+	if err != nil {
 		db.Close()
 		return nil, err
-	} else if n > 0 && log != nil {
-		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", n)
+	}
+	if len(list) > 0 && log != nil {
+		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", len(list))
+	}
+	if err := chat.RecordInterrupted(ctx, db, db, list); err != nil && log != nil {
+		log.Warn("chat: counting the tokens of interrupted answers", "err", err)
 	}
 	return db, nil
 }
@@ -121,6 +127,7 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 	}
 	return chat.New(chat.Options{
 		Upstream:      up,
+		Provider:      cfg.Provider,
 		Conversations: db,
 		Prompts:       db,
 		Usage:         db,

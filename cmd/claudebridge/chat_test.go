@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -66,5 +67,39 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	db.CreateUser(context.Background(), "ann", hash)
 	if got := status("127.0.0.1:8080"); got != http.StatusUnauthorized {
 		t.Errorf("loopback with a user: %d, want 401", got)
+	}
+}
+
+func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
+	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
+	defer emu.Close()
+	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
+	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg, err := loadConfig(env(map[string]string{"DATABASE_URL": "x", "AI_PROVIDER": "emulator"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = "127.0.0.1:8080"
+	s, err := newChat(context.Background(), cfg, db, up, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/api/config", nil)
+	req.Host = "127.0.0.1:8080"
+	s.ServeHTTP(rec, req)
+	var got struct {
+		Provider string `json:"provider"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("GET /api/config: %d %s", rec.Code, rec.Body)
+	}
+	if want := "emulator"; got.Provider != want {
+		t.Errorf("provider %q, want %q", got.Provider, want)
 	}
 }

@@ -57,6 +57,8 @@ test('Stop keeps the partial answer, marked stopped, across a reload', async () 
   const partial = await answerText(page);
   assert.ok(partial.length > 40 && partial.split(/\s+/).length < 400, `partial answer: ${partial.length} chars`);
   assert.ok(await lastAnswer(page).locator('button[data-action="continue"]').isVisible(), 'no Continue button');
+  // Its output tokens were counted from its text, and the page says so.
+  assert.match(await lastAnswer(page).locator('.meta').innerText(), /\d+ out \(counted\)/);
 
   await page.reload();
   await ready(page);

@@ -4,7 +4,7 @@
 // textContent and renderMarkdown (which builds nodes, never parses HTML).
 
 import { api, APIError, setCSRF, Socket } from './api.js';
-import { renderMarkdown } from './markdown.js';
+import { copyText, renderMarkdown } from './markdown.js';
 import { defaultRange, showUsage } from './usage.js';
 import { initPrompts, loadPrompts } from './prompts.js';
 
@@ -20,6 +20,8 @@ const state = {
   stick: true, // follow the answer unless the reader scrolled up
   retry: null,
   socket: null,
+  search: '', // the search shown in the list, '' for the newest conversations
+  editing: null, // the user message being edited
 };
 
 const emptyNote = $('empty'); // detached while the messages are redrawn
@@ -45,9 +47,11 @@ async function start() {
     showBanner('Cannot load the configuration: ' + e.message, start);
   }
   fillModels();
+  $('provider-note').hidden = state.config.provider !== 'emulator';
   state.socket = new Socket();
   state.socket.onmessage = onFrame;
   state.socket.onopen = onSocketOpen;
+  state.socket.onstate = onSocketState;
   await Promise.all([loadConversations(false), loadPrompts().catch((e) => showBanner(e.message))]);
   await route();
 }
@@ -102,9 +106,13 @@ window.addEventListener('hashchange', () => {
 // ---- the conversation list -------------------------------------------------
 
 async function loadConversations(more) {
+  const search = state.search;
   try {
-    const q = '/api/conversations?limit=20' + (more && state.cursor ? '&cursor=' + encodeURIComponent(state.cursor) : '');
+    const q = search
+      ? '/api/conversations?limit=50&q=' + encodeURIComponent(search)
+      : '/api/conversations?limit=20' + (more && state.cursor ? '&cursor=' + encodeURIComponent(state.cursor) : '');
     const page = await api('GET', q);
+    if (search !== state.search) return; // a newer search is on its way
     state.conversations = more ? state.conversations.concat(page.data || []) : (page.data || []);
     state.cursor = page.next_cursor || '';
   } catch (e) {
@@ -112,6 +120,18 @@ async function loadConversations(more) {
   }
   drawConversations();
 }
+
+let searchTimer = 0;
+$('search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    const q = $('search').value.trim();
+    if (q === state.search) return;
+    state.search = q;
+    state.cursor = '';
+    loadConversations(false);
+  }, 200);
+});
 
 function drawConversations() {
   const ul = $('conversations');
@@ -134,12 +154,14 @@ function drawConversations() {
     ul.append(li);
   }
   $('more').hidden = !state.cursor;
+  $('no-matches').hidden = !(state.search && state.conversations.length === 0);
 }
 
 $('more').addEventListener('click', () => loadConversations(true));
 
 /** touchConversation puts c first in the list (it has just changed). */
 function touchConversation(c) {
+  if (state.search && !state.conversations.some((x) => x.id === c.id)) return; // not a hit
   state.conversations = [c, ...state.conversations.filter((x) => x.id !== c.id)];
   drawConversations();
 }
@@ -199,6 +221,7 @@ function drawConversation() {
   const box = $('messages');
   els.clear();
   box.replaceChildren();
+  state.editing = null; // an edit box left open is gone with its message
   const msgs = c ? c.messages : [];
   emptyNote.hidden = msgs.length > 0;
   box.append(emptyNote);
@@ -230,7 +253,10 @@ function fillMessage(m, art) {
   body.classList.toggle('cursor', m.status === 'streaming');
   const meta = art.querySelector('.meta');
   meta.replaceChildren();
-  if (m.role !== 'assistant') return;
+  if (m.role !== 'assistant') {
+    if (!state.turn && isStored(m)) meta.append(button('Edit', 'edit', () => editMessage(m, art)));
+    return;
+  }
   const last = state.current && state.current.messages[state.current.messages.length - 1] === m;
   const busy = !!state.turn;
   const label = { stopped: 'stopped', max_tokens: 'cut at max_tokens', interrupted: 'interrupted', error: 'error' }[m.status];
@@ -255,8 +281,14 @@ function fillMessage(m, art) {
   if (m.usage && (m.usage.input_tokens || m.usage.output_tokens)) {
     const s = document.createElement('span');
     s.textContent = `${m.usage.input_tokens || 0} in · ${m.usage.output_tokens || 0} out`;
+    if (m.output_tokens_counted) {
+      // Cut before the model gave its count: counted from the text.
+      s.textContent += ' (counted)';
+      s.title = 'The answer was cut before the model reported its output tokens; they were counted from its text.';
+    }
     meta.append(s);
   }
+  if (m.content) meta.append(button('Copy', 'copy', (ev) => copyText(m.content, ev.currentTarget)));
   if (busy || !m.id) return;
   if (last && (m.status === 'stopped' || m.status === 'max_tokens' || m.status === 'interrupted')) {
     meta.append(button('Continue', 'continue', () => continueAnswer(m)));
@@ -264,6 +296,9 @@ function fillMessage(m, art) {
   if (m.status === 'error') meta.append(button('Retry', 'retry', () => regenerate(m)));
   else meta.append(button('Regenerate', 'regenerate', () => regenerate(m)));
 }
+
+/** isStored tells a message the server has (not a placeholder of a turn being started). */
+function isStored(m) { return !!m.id && !m.id.startsWith('local-'); }
 
 function button(text, action, onclick) {
   const b = document.createElement('button');
@@ -281,7 +316,7 @@ function redrawMessage(m) {
 
 function redrawMetas() {
   if (!state.current) return;
-  for (const m of state.current.messages) if (m.role === 'assistant') redrawMessage(m);
+  for (const m of state.current.messages) if (m !== state.editing) redrawMessage(m);
 }
 
 function drawControls() {
@@ -362,6 +397,80 @@ function regenerate(m) {
   const answer = { id: 'local-answer-' + Date.now(), role: 'assistant', content: '', status: 'streaming' };
   pushMessage(answer);
   beginTurn({ type: 'regenerate', conversation_id: state.current.id, message_id: m.id }, 'regenerate', answer);
+}
+
+/** editMessage swaps a user message's text for a box to edit it in. */
+function editMessage(m, art) {
+  if (state.turn || state.editing) return;
+  state.editing = m;
+  const body = art.querySelector('.body');
+  const box = document.createElement('form');
+  box.className = 'edit-box';
+  const ta = document.createElement('textarea');
+  ta.value = m.content || '';
+  ta.setAttribute('aria-label', 'Edit the message');
+  const row = document.createElement('div');
+  row.className = 'row';
+  const save = button('Send', 'save-edit', () => box.requestSubmit());
+  save.className = 'primary';
+  const cancel = button('Cancel', 'cancel-edit', () => { state.editing = null; fillMessage(m, art); });
+  row.append(cancel, save);
+  box.append(ta, row);
+  box.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = ta.value;
+    if (!text.trim()) return;
+    state.editing = null;
+    if (text === m.content) { fillMessage(m, art); return; }
+    resend(m, text);
+  });
+  ta.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); box.requestSubmit(); }
+    if (ev.key === 'Escape') cancel.click();
+  });
+  body.replaceChildren(box);
+  body.classList.remove('cursor');
+  art.querySelector('.meta').replaceChildren();
+  ta.focus();
+}
+
+/** resend replaces the user message m and everything after it with text and its new answer. */
+function resend(m, text) {
+  if (state.turn) return;
+  hideBanner();
+  const msgs = state.current.messages;
+  for (const gone of msgs.splice(msgs.indexOf(m))) {
+    const art = els.get(gone.id);
+    if (art) art.remove();
+    els.delete(gone.id);
+  }
+  const user = { id: 'local-user-' + Date.now(), role: 'user', content: text, status: 'complete' };
+  const answer = { id: 'local-answer-' + Date.now(), role: 'assistant', content: '', status: 'streaming' };
+  pushMessage(user);
+  pushMessage(answer);
+  beginTurn({ type: 'edit', conversation_id: state.current.id, message_id: m.id, text }, 'edit', answer);
+  state.turn.user = user;
+}
+
+/** onSocketState says when the server cannot be reached, and when it is back. */
+let connTimer = 0;
+let wasDown = false;
+function onSocketState(open) {
+  const el = $('conn');
+  clearTimeout(connTimer);
+  if (!open) {
+    wasDown = true;
+    el.textContent = 'The server cannot be reached. Trying again…';
+    el.classList.remove('ok');
+    el.hidden = false;
+    return;
+  }
+  if (!wasDown) return;
+  wasDown = false;
+  el.textContent = 'Connected to the server again.';
+  el.classList.add('ok');
+  el.hidden = false;
+  connTimer = setTimeout(() => { el.hidden = true; }, 4000);
 }
 
 function onSocketOpen() {
@@ -471,6 +580,7 @@ async function onDone(t, f) {
   m.status = f.status;
   m.error = f.error || '';
   if (f.usage) m.usage = f.usage;
+  m.output_tokens_counted = !!f.output_tokens_counted;
   redrawMetas();
   scrollToEnd(false);
   if (f.status === 'error') {

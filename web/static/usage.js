@@ -34,6 +34,12 @@ export async function showUsage(from, to) {
     for (const v of [r.day, r.model, ...KINDS.map(([k]) => fmt(r[k] || 0)), Number(r.cost_usd || 0).toFixed(4)]) {
       tr.insertCell().textContent = v;
     }
+    if (r.counted_output_tokens) {
+      // Answers cut before the model gave its count: counted from their text.
+      const out = tr.cells[3];
+      out.textContent += ' (' + fmt(r.counted_output_tokens) + ' counted)';
+      out.title = 'Output tokens of answers cut by Stop, a restart or an error, counted from their text';
+    }
   }
   if (rows.length === 0) {
     const td = tbody.insertRow().insertCell();

@@ -34,7 +34,7 @@ func FuzzScanAgreesWithTheChecksItReplaced(f *testing.F) {
 		if want := json.Valid(body); valid != want {
 			t.Fatalf("scanner says valid=%v of %q, encoding/json %v", valid, body, want)
 		}
-		r := scanRequest(body)
+		r, _ := scanRequest(body)
 		if want := valid && bytes.TrimLeft(body, " \t\r\n")[0] == '{'; (r != nil) != want {
 			t.Fatalf("scanRequest of %q: %v, want an object: %v", body, r != nil, want)
 		}
@@ -56,7 +56,8 @@ func FuzzScanAgreesWithTheChecksItReplaced(f *testing.F) {
 func TestScanKeepsTheNestingLimitOfEncodingJSON(t *testing.T) {
 	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
 		body := []byte(`{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`)
-		got, want := scanRequest(body) != nil, json.Valid(body)
+		r, _ := scanRequest(body)
+		got, want := r != nil, json.Valid(body)
 		if got != want {
 			t.Errorf("depth %d: scan says valid=%v, encoding/json %v", depth, got, want)
 		}
@@ -79,7 +80,7 @@ func TestScanJudgesClaudeCodeBodiesAsTheGJSONWalksDid(t *testing.T) {
 				}
 				b = bytes.Replace(body, []byte(variant.old), []byte(variant.new), 1)
 			}
-			r := scanRequest(b)
+			r, _ := scanRequest(b)
 			if r == nil {
 				t.Fatalf("%d bytes, %s: not valid JSON", size, variant.name)
 			}

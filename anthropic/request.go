@@ -31,7 +31,10 @@ func ParseRequest(body []byte, header http.Header, countTokens bool) (*claudebri
 	if err := checkUTF8(body); err != nil {
 		return nil, err
 	}
-	scan := scanRequest(body)
+	scan, surrogate := scanRequest(body)
+	if surrogate != nil {
+		return nil, surrogate
+	}
 	if scan == nil {
 		return nil, invalid("The request body is not valid JSON")
 	}
@@ -109,7 +112,7 @@ func allContinuation(b []byte) bool {
 // encoding/json, a repeated name keeps its last value. ParseRequest has them
 // from its scan; this is for the tests that hold the scan to encoding/json.
 func topLevelFields(body []byte) map[string]json.RawMessage {
-	if r := scanRequest(body); r != nil {
+	if r, _ := scanRequest(body); r != nil {
 		return r.fields
 	}
 	return nil

@@ -203,3 +203,43 @@ func TestABodyThatIsNotUTF8IsRefused(t *testing.T) {
 		}
 	}
 }
+
+// An escaped surrogate that is not half of a pair is refused as the
+// Anthropic API refuses it (its decoder is yyjson's reader, its place
+// Python's JSONDecodeError, in characters), though encoding/json takes it.
+// Claude Code sends such bodies when it cuts text inside an emoji.
+func TestALoneSurrogateEscapeIsRefusedAsTheAPIRefusesIt(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"model":"\ud800"}`, "no low surrogate in string: line 1 column 17 (char 16)"},
+		{`{"model":"\udc00"}`, "invalid high surrogate in string: line 1 column 11 (char 10)"},
+		{`{"model":"\ud800\u0041"}`, "invalid low surrogate in string: line 1 column 17 (char 16)"},
+		{`{"model":"\uD800\uD800"}`, "invalid low surrogate in string: line 1 column 17 (char 16)"},
+		{"{\n\"model\":\"é\\udc00\"}", "invalid high surrogate in string: line 2 column 11 (char 12)"},
+		{`{"\udc00":1}`, "invalid high surrogate in string: line 1 column 3 (char 2)"},
+		{`{"model":"\ud800", `, "no low surrogate in string: line 1 column 17 (char 16)"},
+		{`{"messages":[{"role":"user","content":"é\ud83d\ude00\ud83d"}],"max_tokens":1,"model":"m"}`,
+			"no low surrogate in string: line 1 column 59 (char 58)"},
+	} {
+		_, err := ParseRequest([]byte(tc.body), http.Header{}, false)
+		if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+			t.Errorf("%q: code %q, want %q", tc.body, got, want)
+		}
+		if got, want := claudebridge.ErrorMessage(err), "The request body is not valid JSON: "+tc.want; got != want {
+			t.Errorf("%q: message %q, want %q", tc.body, got, want)
+		}
+	}
+}
+
+// Pairs, and text that only looks like an escape, are taken.
+func TestSurrogatePairsAndEscapedBackslashesAreTaken(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"\ud83d\ude00 \uD83D\uDE00"}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"\\ud800 \\udc00 \u0041"}]}`,
+	} {
+		if _, err := ParseRequest([]byte(body), http.Header{}, false); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
@@ -23,14 +24,22 @@ type scanned struct {
 // same pass, takes its top-level fields and judges its messages and tools.
 // Claude Code sends hundreds of kilobytes on every call, mostly strings:
 // walking them once, eight bytes at a time, is most of the work left.
-// It returns nil if body is not valid JSON or not an object.
-func scanRequest(body []byte) *scanned {
+// It returns nil if body is not valid JSON or not an object. surrogate is
+// the Anthropic API's refusal of the first escaped surrogate that is not
+// half of a pair, when it comes before anything else wrong: encoding/json
+// takes such escapes (as U+FFFD), the API's decoder does not.
+func scanRequest(body []byte) (r *scanned, surrogate error) {
 	s := &scanner{b: body}
+	defer func() {
+		if s.surrogateWhy != "" {
+			surrogate = surrogateError(body, s.surrogateAt, s.surrogateWhy)
+		}
+	}()
 	s.space()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return nil
+		return nil, nil
 	}
-	r := &scanned{fields: make(map[string]json.RawMessage, 8)}
+	r = &scanned{fields: make(map[string]json.RawMessage, 8)}
 	ok := s.object(func(key []byte, escaped bool) bool {
 		name := keyName(key, escaped)
 		start := s.i
@@ -47,9 +56,9 @@ func scanRequest(body []byte) *scanned {
 		return ok
 	})
 	if s.space(); !ok || s.i != len(s.b) {
-		return nil
+		return nil, nil
 	}
-	return r
+	return r, nil
 }
 
 // scanForUsage checks that body is JSON and returns the value of its first
@@ -225,6 +234,11 @@ type scanner struct {
 	b     []byte
 	i     int // the next byte to read
 	depth int
+	// surrogateWhy is the Anthropic API's word for the first escaped
+	// surrogate that is not half of a pair ("" if none), surrogateAt the
+	// byte where the API places it.
+	surrogateAt  int
+	surrogateWhy string
 }
 
 // maxDepth is encoding/json's limit on nesting.
@@ -418,11 +432,59 @@ func (s *scanner) str() (escaped, ok bool) {
 			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 				return escaped, false
 			}
-			i += 6
+			if b[i+2]|0x20 == 'd' && b[i+3] >= '8' { // \uD800-\uDFFF
+				i = s.surrogate(i)
+			} else {
+				i += 6
+			}
 		default:
 			return escaped, false
 		}
 	}
+}
+
+// surrogate checks the escaped surrogate at b[i] (\uD800-\uDFFF) as the
+// Anthropic API's decoder (yyjson's reader) does: a high half must be
+// followed by an escaped low half. The first one that is not is noted, at
+// the position the API names. It returns where the scan goes on: past the
+// pair, or past the one escape.
+func (s *scanner) surrogate(i int) int {
+	b := s.b
+	if b[i+3]|0x20 >= 'c' { // \uDC00-\uDFFF, a low half with no high one
+		s.noteSurrogate(i, "invalid high surrogate in string")
+		return i + 6
+	}
+	j := i + 6
+	if j+1 >= len(b) || b[j] != '\\' || b[j+1] != 'u' {
+		s.noteSurrogate(j, "no low surrogate in string")
+		return j
+	}
+	if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+		return j // not JSON: the scan refuses it there
+	}
+	if b[j+2]|0x20 != 'd' || b[j+3]|0x20 < 'c' {
+		s.noteSurrogate(j, "invalid low surrogate in string")
+		return j
+	}
+	return j + 6
+}
+
+func (s *scanner) noteSurrogate(at int, why string) {
+	if s.surrogateWhy == "" {
+		s.surrogateAt, s.surrogateWhy = at, why
+	}
+}
+
+// surrogateError is the Anthropic API's refusal of a lone surrogate found
+// at byte at of body: its decoder's words and the place as Python's
+// JSONDecodeError gives it, line and column from 1 and the offset in
+// characters.
+func surrogateError(body []byte, at int, why string) error {
+	line := 1 + bytes.Count(body[:at], []byte{'\n'})
+	lineStart := bytes.LastIndexByte(body[:at], '\n') + 1
+	char := utf8.RuneCount(body[:at])
+	column := utf8.RuneCount(body[lineStart:at]) + 1
+	return invalid("The request body is not valid JSON: %s: line %d column %d (char %d)", why, line, column, char)
 }
 
 func isHex(c byte) bool {

@@ -3,6 +3,8 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,6 +28,9 @@ func FuzzScanAgreesWithTheChecksItReplaced(f *testing.F) {
 	f.Add([]byte(`{"a":"\x"}`))
 	f.Add([]byte(`{"a":1.}`))
 	f.Add([]byte(`{"a":[1,]}`))
+	f.Add([]byte(`{"a":"\ud800\u00"}`))
+	f.Add([]byte(`{"a":"\ud800\ud800\udc00","\udc00":"\ud83d\ude00\ud800\\"}`))
+	f.Add([]byte(`{"a":"\uDBFF\uDFFF\uDC00\uD800"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s := &scanner{b: body}
 		valid := s.value()
@@ -34,7 +39,12 @@ func FuzzScanAgreesWithTheChecksItReplaced(f *testing.F) {
 		if want := json.Valid(body); valid != want {
 			t.Fatalf("scanner says valid=%v of %q, encoding/json %v", valid, body, want)
 		}
-		r := scanRequest(body)
+		r, surrogate := scanRequest(body)
+		if r != nil {
+			if got, want := errorText(surrogate), errorText(referenceSurrogate(body)); got != want {
+				t.Fatalf("surrogates of %q: scan says %q, reference %q", body, got, want)
+			}
+		}
 		if want := valid && bytes.TrimLeft(body, " \t\r\n")[0] == '{'; (r != nil) != want {
 			t.Fatalf("scanRequest of %q: %v, want an object: %v", body, r != nil, want)
 		}
@@ -56,7 +66,8 @@ func FuzzScanAgreesWithTheChecksItReplaced(f *testing.F) {
 func TestScanKeepsTheNestingLimitOfEncodingJSON(t *testing.T) {
 	for _, depth := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
 		body := []byte(`{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`)
-		got, want := scanRequest(body) != nil, json.Valid(body)
+		r, _ := scanRequest(body)
+		got, want := r != nil, json.Valid(body)
 		if got != want {
 			t.Errorf("depth %d: scan says valid=%v, encoding/json %v", depth, got, want)
 		}
@@ -79,7 +90,7 @@ func TestScanJudgesClaudeCodeBodiesAsTheGJSONWalksDid(t *testing.T) {
 				}
 				b = bytes.Replace(body, []byte(variant.old), []byte(variant.new), 1)
 			}
-			r := scanRequest(b)
+			r, _ := scanRequest(b)
 			if r == nil {
 				t.Fatalf("%d bytes, %s: not valid JSON", size, variant.name)
 			}
@@ -193,4 +204,37 @@ func FuzzCheckedUsageOfAgreesWithItsOldTwoPasses(f *testing.F) {
 			t.Fatalf("CheckedUsageOf(%q) = %+v, gjson finds %+v", body, got, want)
 		}
 	})
+}
+
+var jsonEscape = regexp.MustCompile(`\\(?:u[0-9a-fA-F]{4}|[^u])`)
+
+// referenceSurrogate finds the first escaped surrogate that is not half of
+// a pair in a body that is JSON, where every backslash is in a string, by
+// reading the escapes in order.
+func referenceSurrogate(body []byte) error {
+	escapes := jsonEscape.FindAllIndex(body, -1)
+	value := func(k int) uint64 {
+		e := body[escapes[k][0]:escapes[k][1]]
+		if len(e) != 6 {
+			return 0
+		}
+		v, _ := strconv.ParseUint(string(e[2:]), 16, 16)
+		return v
+	}
+	for k := 0; k < len(escapes); k++ {
+		switch v := value(k); {
+		case v >= 0xDC00 && v <= 0xDFFF:
+			return surrogateError(body, escapes[k][0], "invalid high surrogate in string")
+		case v >= 0xD800 && v <= 0xDBFF:
+			end := escapes[k][1]
+			if k+1 == len(escapes) || escapes[k+1][0] != end || escapes[k+1][1]-end != 6 {
+				return surrogateError(body, end, "no low surrogate in string")
+			}
+			if low := value(k + 1); low < 0xDC00 || low > 0xDFFF {
+				return surrogateError(body, end, "invalid low surrogate in string")
+			}
+			k++
+		}
+	}
+	return nil
 }

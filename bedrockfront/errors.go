@@ -6,18 +6,22 @@ import (
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
 // toAWSError maps an error of the domain vocabulary to Bedrock's error
 // type and status: the one place where codes become Bedrock errors, for
-// responses and for exception frames alike.
+// responses and for exception frames alike. The message is cleaned of
+// what names the deployment (anthropic.CleanMessage), as on /v1: an
+// upstream's text may name claudebridge's account, role or hosts. The log
+// keeps the original.
 func toAWSError(err error) *bedrockwire.Error {
 	var we *bedrockwire.Error
 	if errors.As(err, &we) {
 		return we // already Bedrock's own words (the request validator's)
 	}
-	e := &bedrockwire.Error{Message: claudebridge.ErrorMessage(err)}
+	e := &bedrockwire.Error{Message: anthropic.CleanMessage(claudebridge.ErrorMessage(err))}
 	var de *claudebridge.Error
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		e.RetryAfter = int((de.RetryAfter + 999_999_999) / 1_000_000_000)

@@ -83,6 +83,8 @@ type call struct {
 	modelID, model string
 	body           []byte
 	start          time.Time
+	// dropped is what the upstream left out of the request.
+	dropped *claudebridge.Dropped
 }
 
 // ServeHTTP authenticates the request and routes it by operation. Every
@@ -113,7 +115,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.modelID, c.model = modelID, anthropicModelID(modelID)
-	ctx, cancel := h.callContext(r.Context())
+	// What the upstream leaves out of the request is told to the client and
+	// the log, as on /v1.
+	ctx, dropped := claudebridge.WithDropped(r.Context())
+	c.dropped = dropped
+	c.w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+	ctx, cancel := h.callContext(ctx)
 	defer cancel()
 	c.ctx = ctx
 	var callErr error
@@ -129,7 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "count-tokens":
 		callErr = h.countTokens(c)
 	default:
-		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(w, "")
+		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(c.w, "")
 		return
 	}
 	h.logCall(c, operation, callErr)
@@ -188,6 +195,9 @@ func (h *Handler) refused(c *call, e *bedrockwire.Error) {
 func (h *Handler) logCall(c *call, operation string, err error) {
 	attrs := []slog.Attr{slog.String("request_id", c.requestID), slog.String("operation", operation),
 		slog.String("model", c.modelID), slog.Duration("duration", time.Since(c.start))}
+	if d := c.dropped.String(); d != "" {
+		attrs = append(attrs, slog.String("dropped", d))
+	}
 	if err != nil && !isCanceled(err) {
 		attrs = append(attrs, slog.String("error", claudebridge.ErrorMessage(err)))
 		h.log.LogAttrs(c.r.Context(), slog.LevelWarn, "bedrock front door", attrs...)

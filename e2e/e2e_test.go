@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,24 +280,70 @@ func start(name, bin string, env []string, args ...string) (string, error) {
 	}
 }
 
-// baseEnv is the test's environment less every AWS and Anthropic setting,
-// so that a developer's own credentials or endpoints never leak into the
+// baseEnv is the test's environment less every claudebridge setting, so
+// that a developer's own credentials, endpoints or settings never reach the
 // servers under test.
 func baseEnv() []string {
+	return withoutSettings(os.Environ(), readmeSettings())
+}
+
+// withoutSettings is environ less the variables named in settings and the
+// families the AWS and Anthropic SDKs read (AWS_*, ANTHROPIC_*, BEDROCK_*),
+// with the developer's shared AWS files and instance role shut off too.
+func withoutSettings(environ, settings []string) []string {
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "ANTHROPIC_"),
-			name == "AI_PROVIDER", name == "API_KEYS", name == "BEARER_TOKEN", name == "LISTEN_ADDR",
-			strings.HasPrefix(name, "BEDROCK_"), name == "CORS_ALLOW_ORIGINS", name == "SAMPLING_CONFLICT",
-			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL", name == "SHUTDOWN_GRACE":
+		if strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "ANTHROPIC_") || strings.HasPrefix(name, "BEDROCK_") ||
+			slices.Contains(settings, name) {
 			continue
 		}
 		out = append(out, kv)
 	}
-	// No shared AWS files from the developer's home either.
 	return append(out, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+}
+
+// readmeSettings are the variables README's settings table names (its first
+// column), read rather than copied so that a setting added there is kept
+// from the servers under test without anyone remembering to. It panics if
+// the table cannot be read: the servers would otherwise take the
+// developer's settings.
+var readmeSettings = sync.OnceValue(func() []string {
+	names, err := settingsOf(filepath.Join("..", "README.md"))
+	if err != nil {
+		panic("e2e: README's settings table: " + err.Error())
+	}
+	return names
+})
+
+var settingName = regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+
+// settingsOf reads the names in the first column of the table under the
+// "## Settings" heading of the Markdown file at path.
+func settingsOf(path string) ([]string, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	_, section, ok := strings.Cut(string(text), "\n## Settings\n")
+	if !ok {
+		return nil, fmt.Errorf("%s has no \"## Settings\" section", path)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var names []string
+	for line := range strings.Lines(section) {
+		cells := strings.SplitN(line, "|", 3)
+		if len(cells) < 3 || strings.TrimSpace(cells[0]) != "" {
+			continue // not a table row
+		}
+		for _, m := range settingName.FindAllStringSubmatch(cells[1], -1) {
+			names = append(names, m[1])
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no variable in the settings table", path)
+	}
+	return names, nil
 }
 
 // stopAll stops every server: SIGTERM to its process group, SIGKILL after

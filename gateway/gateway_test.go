@@ -256,6 +256,18 @@ func TestClientLeavingCancelsTheStream(t *testing.T) {
 	}
 }
 
+// getModels is GET path with the headers every official SDK sends.
+func getModels(t *testing.T, url string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func TestModelsPaging(t *testing.T) {
 	srv := newGateway(t, nil)
 	get := func(q string) (page struct {
@@ -266,9 +278,9 @@ func TestModelsPaging(t *testing.T) {
 		FirstID string `json:"first_id"`
 		LastID  string `json:"last_id"`
 	}) {
-		resp, err := http.Get(srv.URL + "/v1/models" + q)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: %v %v", q, err, resp.Status)
+		resp := getModels(t, srv.URL+"/v1/models"+q)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %v", q, resp.Status)
 		}
 		defer resp.Body.Close()
 		json.NewDecoder(resp.Body).Decode(&page)
@@ -284,13 +296,45 @@ func TestModelsPaging(t *testing.T) {
 	if !p1.HasMore || p2.FirstID != all.Data[2].ID || back.FirstID != p1.FirstID || back.HasMore {
 		t.Fatalf("paging: %+v %+v %+v", p1, p2, back)
 	}
-	resp, _ := http.Get(srv.URL + "/v1/models/" + all.Data[1].ID)
+	resp := getModels(t, srv.URL+"/v1/models/"+all.Data[1].ID)
 	if resp.StatusCode != 200 {
 		t.Fatalf("get model: %d", resp.StatusCode)
 	}
-	resp, _ = http.Get(srv.URL + "/v1/models/claude-none")
+	resp = getModels(t, srv.URL+"/v1/models/claude-none")
 	if resp.StatusCode != 404 || readError(t, resp).Error.Type != "not_found_error" {
 		t.Fatalf("unknown model: %d", resp.StatusCode)
+	}
+}
+
+// The Models API needs anthropic-version as the Messages API does (the
+// API's reference lists it as required): without one, or with one that is
+// not a version, the list and a model get the API's 400.
+func TestModelsAreRefusedWithoutAnAnthropicVersion(t *testing.T) {
+	srv := newGateway(t, nil)
+	for _, path := range []string{"/v1/models", "/v1/models?limit=2", "/v1/models/claude-sonnet-4-5", "/v1/models/claude-none"} {
+		for _, tc := range []struct{ version, message string }{
+			{"", "anthropic-version: header is required"},
+			{"latest", `anthropic-version: "latest" is not a valid version`},
+		} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if tc.version != "" {
+				req.Header.Set("anthropic-version", tc.version)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
+				t.Errorf("%s, version %q: status %d, want %d", path, tc.version, got, want)
+			}
+			e := readError(t, resp)
+			if got, want := e.Error.Type, "invalid_request_error"; got != want {
+				t.Errorf("%s, version %q: type %q, want %q", path, tc.version, got, want)
+			}
+			if got, want := e.Error.Message, tc.message; got != want {
+				t.Errorf("%s, version %q: message %q, want %q", path, tc.version, got, want)
+			}
+		}
 	}
 }
 

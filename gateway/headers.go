@@ -18,17 +18,26 @@ import (
 // than JSON is refused too; none declared is taken as JSON, as curl users
 // expect.
 func checkHeaders(h http.Header) error {
-	switch v := h.Get("anthropic-version"); {
-	case v == "":
-		return claudebridge.Errorf(claudebridge.EINVALID, "anthropic-version: header is required")
-	case !isDate(v):
-		return claudebridge.Errorf(claudebridge.EINVALID, "anthropic-version: %q is not a valid version", v)
+	if err := checkVersion(h); err != nil {
+		return err
 	}
 	if ct := h.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return claudebridge.Errorf(claudebridge.EINVALID, "content-type: %q is not supported: the request body must be JSON (application/json)", ct)
 		}
+	}
+	return nil
+}
+
+// checkVersion refuses a call without an anthropic-version that is a date,
+// as checkHeaders says. The Models API requires the header too.
+func checkVersion(h http.Header) error {
+	switch v := h.Get("anthropic-version"); {
+	case v == "":
+		return claudebridge.Errorf(claudebridge.EINVALID, "anthropic-version: header is required")
+	case !isDate(v):
+		return claudebridge.Errorf(claudebridge.EINVALID, "anthropic-version: %q is not a valid version", v)
 	}
 	return nil
 }

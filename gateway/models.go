@@ -21,8 +21,15 @@ func toJSON(m claudebridge.Model) modelJSON {
 }
 
 // serveModels answers GET /v1/models in Anthropic's list shape, with its
-// paging: limit (1-1000, default 20), after_id and before_id.
+// paging: limit (1-1000, default 20), after_id and before_id. Like every
+// call of the Models API it needs anthropic-version (the API's reference
+// lists it as required; the official SDKs always send it), and is refused
+// without one as /v1/messages is.
 func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string) {
+	if err := checkVersion(r.Header); err != nil {
+		anthropic.WriteError(w, err, id)
+		return
+	}
 	models, err := g.Upstream.Models(r.Context())
 	if err != nil {
 		anthropic.WriteError(w, err, id)
@@ -74,7 +81,13 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 	writeJSON(w, http.StatusOK, marshal(map[string]any{"data": data, "has_more": hasMore, "first_id": first, "last_id": last}))
 }
 
+// serveModel answers GET /v1/models/{id}; anthropic-version is needed as
+// for the list.
 func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id, model string) {
+	if err := checkVersion(r.Header); err != nil {
+		anthropic.WriteError(w, err, id)
+		return
+	}
 	models, err := g.Upstream.Models(r.Context())
 	if err != nil {
 		anthropic.WriteError(w, err, id)

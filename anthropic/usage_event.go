@@ -9,28 +9,46 @@ import (
 // AddEventUsage takes the usage a stream event carries into u: message_start
 // gives the whole usage so far (input and cache tokens), message_delta the
 // counts that changed, which are cumulative: a count it leaves out stands.
-// Other events leave u as it is.
+// Other events leave u as it is. The usage is read in one pass.
 func AddEventUsage(u *claudebridge.Usage, typ string, data []byte) {
+	var usage gjson.Result
 	switch typ {
 	case "message_start":
-		*u = usageIn(gjson.GetBytes(data, "message.usage"))
+		*u = claudebridge.Usage{}
+		usage = gjson.GetBytes(data, "message.usage")
 	case "message_delta":
-		d := gjson.GetBytes(data, "usage")
-		if !d.IsObject() {
-			return
+		usage = gjson.GetBytes(data, "usage")
+	default:
+		return
+	}
+	usage.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "input_tokens":
+			setCount(&u.InputTokens, v)
+		case "output_tokens":
+			setCount(&u.OutputTokens, v)
+		case "cache_creation_input_tokens":
+			setCount(&u.CacheCreationInputTokens, v)
+		case "cache_read_input_tokens":
+			setCount(&u.CacheReadInputTokens, v)
+		case "cache_creation":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "ephemeral_5m_input_tokens":
+					setCount(&u.CacheCreation.Ephemeral5mInputTokens, v)
+				case "ephemeral_1h_input_tokens":
+					setCount(&u.CacheCreation.Ephemeral1hInputTokens, v)
+				}
+				return true
+			})
 		}
-		for _, f := range [...]struct {
-			dst  *int
-			path string
-		}{
-			{&u.InputTokens, "input_tokens"}, {&u.OutputTokens, "output_tokens"},
-			{&u.CacheCreationInputTokens, "cache_creation_input_tokens"}, {&u.CacheReadInputTokens, "cache_read_input_tokens"},
-			{&u.CacheCreation.Ephemeral5mInputTokens, "cache_creation.ephemeral_5m_input_tokens"},
-			{&u.CacheCreation.Ephemeral1hInputTokens, "cache_creation.ephemeral_1h_input_tokens"},
-		} {
-			if v := d.Get(f.path); v.Type == gjson.Number {
-				*f.dst = int(v.Int())
-			}
-		}
+		return true
+	})
+}
+
+// setCount sets *dst to v when v is a number (not null, not absent).
+func setCount(dst *int, v gjson.Result) {
+	if v.Type == gjson.Number {
+		*dst = int(v.Int())
 	}
 }

@@ -215,7 +215,8 @@ func (s *server) logSince(n int) ([]string, int) {
 	return append([]string(nil), s.lines[min(n, len(s.lines)):]...), len(s.lines)
 }
 
-var addrLine = regexp.MustCompile(`addr=(http://[0-9.:\[\]a-z]+)`)
+// addrLine finds the address in a start-up line, text or JSON.
+var addrLine = regexp.MustCompile(`\baddr"?[=:]"?(http://[0-9.:\[\]a-z]+)`)
 
 // start runs bin with args and env (on top of a clean environment), reads
 // its start-up line for the address it listens on and waits until the
@@ -290,7 +291,8 @@ func baseEnv() []string {
 		case strings.HasPrefix(name, "AWS_"), strings.HasPrefix(name, "ANTHROPIC_"),
 			name == "AI_PROVIDER", name == "API_KEYS", name == "BEARER_TOKEN", name == "LISTEN_ADDR",
 			strings.HasPrefix(name, "BEDROCK_"), name == "CORS_ALLOW_ORIGINS", name == "SAMPLING_CONFLICT",
-			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL", name == "SHUTDOWN_GRACE":
+			strings.HasSuffix(name, "_TIMEOUT"), name == "RETRY_MAX_ATTEMPTS", name == "PING_INTERVAL", name == "LOG_LEVEL", name == "SHUTDOWN_GRACE",
+			name == "LOG_FORMAT", name == "LOG_BODIES", name == "ADMIN_KEY", name == "METRICS_ADDR":
 			continue
 		}
 		out = append(out, kv)

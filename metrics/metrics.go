@@ -237,7 +237,7 @@ func (m *Metrics) Retried(op string, err error) {
 }
 
 // ChatTurns has claudebridge_chat_turns_in_flight read its value from
-// running, the chat's count of answers being written.
+// running, the chat's count of answers being written. Call it once.
 func (m *Metrics) ChatTurns(running func() int) {
 	if m == nil {
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/benchcpu"
 	"github.com/claudebridge/claudebridge/internal/claudecode"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // BenchmarkGateway is one Messages call through the gateway to the
@@ -36,7 +37,12 @@ func BenchmarkGateway(b *testing.B) {
 				mode = "stream"
 			}
 			b.Run(fmt.Sprintf("inprocess/%s/%s", mode, size.name), func(b *testing.B) {
-				benchGateway(b, anthropicapi.Options{BaseURL: "http://api.invalid", Transport: standIn{stream}}, body)
+				benchGateway(b, anthropicapi.Options{BaseURL: "http://api.invalid", Transport: standIn{stream}}, body, nil)
+			})
+			// The same with every call recorded in Prometheus metrics, as
+			// serve records them: the difference is the metrics' cost.
+			b.Run(fmt.Sprintf("inprocess+metrics/%s/%s", mode, size.name), func(b *testing.B) {
+				benchGateway(b, anthropicapi.Options{BaseURL: "http://api.invalid", Transport: standIn{stream}}, body, metrics.New("anthropic"))
 			})
 			b.Run(fmt.Sprintf("loopback/%s/%s", mode, size.name), func(b *testing.B) {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,19 +53,20 @@ func BenchmarkGateway(b *testing.B) {
 					io.Copy(w, resp.Body)
 				}))
 				defer srv.Close()
-				benchGateway(b, anthropicapi.Options{BaseURL: srv.URL}, body)
+				benchGateway(b, anthropicapi.Options{BaseURL: srv.URL}, body, nil)
 			})
 		}
 	}
 }
 
-func benchGateway(b *testing.B, opts anthropicapi.Options, body []byte) {
+func benchGateway(b *testing.B, opts anthropicapi.Options, body []byte, m *metrics.Metrics) {
 	opts.Key = anthropicapi.StaticKey("sk-ant-test")
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	g := &gateway.Gateway{
 		Upstream: anthropicapi.New(opts),
 		Keys:     claudebridge.NewClientKeys("k"),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics:  m,
 	}
 	w := &discard{h: http.Header{}}
 	b.SetBytes(int64(len(body)))

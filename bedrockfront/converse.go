@@ -10,6 +10,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/converse"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // converse serves Converse and ConverseStream: the request is translated to
@@ -31,6 +32,7 @@ func (h *Handler) converse(c *call, stream bool) error {
 	if err != nil {
 		return c.fail(err)
 	}
+	c.tally.Usage = resp.Usage
 	out, err := converse.ResponseFromMessages(resp.Body, paths)
 	if err != nil {
 		return c.fail(err)
@@ -49,6 +51,8 @@ func (h *Handler) converseStream(c *call, req *claudebridge.Request, paths []str
 		return c.fail(err)
 	}
 	defer st.Close()
+	h.opts.Metrics.StreamOpened(metrics.BedrockConverse)
+	defer h.opts.Metrics.StreamClosed(metrics.BedrockConverse)
 	c.w.Header().Set("Content-Type", bedrockwire.EventStreamContentType)
 	c.w.WriteHeader(http.StatusOK)
 	fw := bedrockwire.NewEventWriter(c.w)
@@ -60,6 +64,7 @@ func (h *Handler) converseStream(c *call, req *claudebridge.Request, paths []str
 		}
 		var out []converse.ConverseEvent
 		if err == nil {
+			c.tally.Event(ev.Type, ev.Data)
 			if ev.Type == "message_stop" {
 				translator.LatencyMs = time.Since(c.start).Milliseconds()
 			}

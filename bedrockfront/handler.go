@@ -26,6 +26,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // Options configure the handler. The zero value of each optional field is
@@ -52,6 +53,11 @@ type Options struct {
 	// cover the body (x-amz-content-sha256: UNSIGNED-PAYLOAD). Default
 	// false: the AWS SDKs sign the body's hash.
 	AllowUnsignedPayload bool
+	// Metrics records every call of an operation. Nil: none.
+	Metrics *metrics.Metrics
+	// LogBodies logs each request body at debug level. Default false: no
+	// log line holds a prompt.
+	LogBodies bool
 }
 
 // Handler serves the Bedrock runtime operations. Create it with New.
@@ -85,18 +91,26 @@ type call struct {
 	start          time.Time
 	// dropped is what the upstream left out of the request.
 	dropped *claudebridge.Dropped
+	// tally has the stream's first token and usage, or the answer's usage.
+	tally metrics.Tally
 }
 
 // ServeHTTP authenticates the request and routes it by operation. Every
 // response carries X-Amzn-RequestId.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID(), start: time.Now()}
+	c.tally.Start = c.start
 	w.Header().Set("X-Amzn-RequestId", c.requestID)
+	modelID, operation, ok := route(r)
+	door, recorded := doors[operation]
 	// The client is checked before its body is read, as far as the head
 	// allows; a signature over the body is finished once it is read.
 	sig, e := h.auth.checkHead(r)
 	if e != nil {
 		h.refused(c, e)
+		if ok && recorded {
+			h.opts.Metrics.Observe(metrics.Call{Door: door, Status: e.Status, Duration: time.Since(c.start)})
+		}
 		return
 	}
 	body, err := httpbody.ReadRequest(w, r, maxBody)
@@ -105,11 +119,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.body = body
+	if h.opts.LogBodies {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "bedrock front door: request body", slog.String("request_id", c.requestID), slog.String("body", string(body)))
+	}
 	if e := h.auth.checkBody(sig, body); e != nil {
 		h.refused(c, e)
+		if ok && recorded {
+			h.opts.Metrics.Observe(metrics.Call{Door: door, Status: e.Status, Duration: time.Since(c.start)})
+		}
 		return
 	}
-	modelID, operation, ok := route(r)
 	if !ok || r.Method != http.MethodPost {
 		(&bedrockwire.Error{Type: "UnknownOperationException", Status: http.StatusNotFound, Message: "Unknown operation"}).Write(w, "")
 		return
@@ -140,6 +159,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.logCall(c, operation, callErr)
+	h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(callErr), Duration: time.Since(c.start),
+		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage})
+}
+
+// doors are the doors of the operations, as Metrics records them.
+var doors = map[string]metrics.Door{
+	"invoke": metrics.BedrockInvoke, "invoke-with-response-stream": metrics.BedrockInvoke,
+	"converse": metrics.BedrockConverse, "converse-stream": metrics.BedrockConverse,
+	"count-tokens": metrics.BedrockCountTokens,
+}
+
+// statusOf is the status of a call that ended with err: 200 without, 499
+// when the client went away, else the Bedrock error's (a stream's error
+// after it began included).
+func statusOf(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case isCanceled(err):
+		return 499
+	}
+	return toAWSError(err).Status
 }
 
 // route splits /model/{modelId}/{operation}. The model id is unescaped

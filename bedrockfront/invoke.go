@@ -1,7 +1,6 @@
 package bedrockfront
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // invoke serves InvokeModel and InvokeModelWithResponseStream: the body is
@@ -32,6 +32,7 @@ func (h *Handler) invoke(c *call, stream bool) error {
 	if err != nil {
 		return c.fail(err)
 	}
+	c.tally.Usage = resp.Usage
 	hdr := c.w.Header()
 	setTokenHeaders(hdr, resp.Usage)
 	hdr.Set("X-Amzn-Bedrock-Invocation-Latency", strconv.FormatInt(time.Since(c.start).Milliseconds(), 10))
@@ -61,12 +62,13 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 		return c.fail(err)
 	}
 	defer st.Close()
+	h.opts.Metrics.StreamOpened(metrics.BedrockInvoke)
+	defer h.opts.Metrics.StreamClosed(metrics.BedrockInvoke)
 	hdr := c.w.Header()
 	hdr.Set("Content-Type", bedrockwire.EventStreamContentType)
 	hdr.Set("X-Amzn-Bedrock-Content-Type", "application/json")
 	c.w.WriteHeader(http.StatusOK)
 	fw := bedrockwire.NewEventWriter(c.w)
-	var usage claudebridge.Usage
 	var firstByte time.Duration
 	for {
 		ev, err := st.Next()
@@ -79,53 +81,18 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 			return err
 		}
 		data := ev.Data
+		c.tally.Event(ev.Type, data) // the usage of message_start and message_delta
 		switch ev.Type {
 		case "ping":
 			continue
-		case "message_start", "message_delta":
-			addUsage(&usage, ev)
 		case "message_stop":
-			data = bedrockwire.WithInvocationMetrics(data, usage, time.Since(c.start), firstByte)
+			data = bedrockwire.WithInvocationMetrics(data, c.tally.Usage, time.Since(c.start), firstByte)
 		}
 		if err := fw.Chunk(data); err != nil {
 			return claudebridge.Errorf(claudebridge.ECANCELED, "client went away")
 		}
 		if firstByte == 0 {
 			firstByte = time.Since(c.start)
-		}
-	}
-}
-
-// addUsage takes the usage of message_start (input and cache tokens) and
-// message_delta (output tokens, and input tokens where the upstream counts
-// them again) into u.
-func addUsage(u *claudebridge.Usage, ev claudebridge.Event) {
-	var v struct {
-		Message struct {
-			Usage *claudebridge.Usage `json:"usage"`
-		} `json:"message"`
-		Usage *struct {
-			InputTokens              *int `json:"input_tokens"`
-			OutputTokens             *int `json:"output_tokens"`
-			CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-			CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
-		} `json:"usage"`
-	}
-	if json.Unmarshal(ev.Data, &v) != nil {
-		return
-	}
-	if m := v.Message.Usage; m != nil {
-		*u = *m
-	}
-	if d := v.Usage; d != nil {
-		for _, f := range []struct {
-			dst *int
-			src *int
-		}{{&u.InputTokens, d.InputTokens}, {&u.OutputTokens, d.OutputTokens},
-			{&u.CacheCreationInputTokens, d.CacheCreationInputTokens}, {&u.CacheReadInputTokens, d.CacheReadInputTokens}} {
-			if f.src != nil {
-				*f.dst = *f.src
-			}
 		}
 	}
 }

@@ -216,7 +216,8 @@ func (s *server) logSince(n int) ([]string, int) {
 	return append([]string(nil), s.lines[min(n, len(s.lines)):]...), len(s.lines)
 }
 
-var addrLine = regexp.MustCompile(`addr=(http://[0-9.:\[\]a-z]+)`)
+// addrLine finds the address in a start-up line, text or JSON.
+var addrLine = regexp.MustCompile(`\baddr"?[=:]"?(http://[0-9.:\[\]a-z]+)`)
 
 // start runs bin with args and env (on top of a clean environment), reads
 // its start-up line for the address it listens on and waits until the

@@ -15,6 +15,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
@@ -46,6 +47,11 @@ type Gateway struct {
 	// held whole. Zero: the Anthropic API's, anthropic.MaxBodyBytes. Over
 	// Bedrock it is Bedrock's smaller limit, bedrock.MaxBodyBytes.
 	MaxBodyBytes int64
+	// Metrics records every Messages and count_tokens call. Nil: none.
+	Metrics *metrics.Metrics
+	// LogBodies logs each request body at debug level. Default false:
+	// no log line holds a prompt.
+	LogBodies bool
 
 	streams, calls atomic.Int64 // in flight, for InFlight
 }
@@ -80,12 +86,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
 		return
 	}
+	route := r.Method + " " + r.URL.Path
 	if err := checkKey(g.Keys, r); err != nil {
 		anthropic.WriteError(w, err, id)
-		g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
+		status := g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
+		if door, ok := doors[route]; ok {
+			g.Metrics.Observe(metrics.Call{Door: door, Status: status})
+		}
 		return
 	}
-	route := r.Method + " " + r.URL.Path
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
 		r = r.WithContext(ctx)
@@ -105,8 +114,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// doors are the routes whose calls are recorded in Metrics.
+var doors = map[string]metrics.Door{"POST /v1/messages": metrics.Messages, "POST /v1/messages/count_tokens": metrics.CountTokens}
+
 // readRequest reads and validates a Messages body, within MaxBodyBytes.
-func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countTokens bool) (*claudebridge.Request, error) {
+func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, id string, countTokens bool) (*claudebridge.Request, error) {
 	if err := checkHeaders(r.Header); err != nil {
 		return nil, err
 	}
@@ -121,6 +133,9 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countToken
 		}
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "The request body could not be read")
 	}
+	if g.LogBodies {
+		g.logger().LogAttrs(r.Context(), slog.LevelDebug, "request body", slog.String("request_id", id), slog.String("body", string(body)))
+	}
 	req, err := anthropic.ParseRequest(body, r.Header, countTokens)
 	if err != nil {
 		return nil, err
@@ -130,10 +145,10 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countToken
 
 func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string) {
 	start := time.Now()
-	req, err := g.readRequest(w, r, false)
+	req, err := g.readRequest(w, r, id, false)
 	if err != nil {
 		anthropic.WriteError(w, err, id)
-		g.log(r, id, "", 0, start, err)
+		g.end(r, id, metrics.Call{Door: metrics.Messages}, start, err)
 		return
 	}
 	ctx, cancel := g.callContext(r.Context())
@@ -141,8 +156,18 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	if req.Stream {
 		g.streams.Add(1)
 		defer g.streams.Add(-1)
-		err = g.stream(ctx, w, req, id)
-		g.log(r, id, req.Model, http.StatusOK, start, err)
+		g.Metrics.StreamOpened(metrics.Messages)
+		defer g.Metrics.StreamClosed(metrics.Messages)
+		var tally *metrics.Tally
+		if g.Metrics != nil {
+			tally = &metrics.Tally{Start: start}
+		}
+		err = g.stream(ctx, w, req, id, tally)
+		c := metrics.Call{Door: metrics.Messages, Model: req.Model}
+		if tally != nil {
+			c.FirstToken, c.Usage = tally.FirstToken, tally.Usage
+		}
+		g.end(r, id, c, start, err)
 		return
 	}
 	g.calls.Add(1)
@@ -151,16 +176,16 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		err = g.callError(ctx, err)
 		anthropic.WriteError(w, err, id)
-		g.log(r, id, req.Model, 0, start, err)
+		g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp.Body)
-	g.log(r, id, req.Model, http.StatusOK, start, nil)
+	g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model, Usage: resp.Usage}, start, nil)
 }
 
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string) {
 	start := time.Now()
-	req, err := g.readRequest(w, r, true)
+	req, err := g.readRequest(w, r, id, true)
 	if err == nil {
 		ctx, cancel := g.callContext(r.Context())
 		defer cancel()
@@ -176,13 +201,17 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 			} else {
 				writeJSON(w, http.StatusOK, marshal(map[string]any{"input_tokens": n.InputTokens}))
 			}
-			g.log(r, id, req.Model, http.StatusOK, start, nil)
+			g.end(r, id, metrics.Call{Door: metrics.CountTokens, Model: req.Model}, start, nil)
 			return
 		}
 		err = g.callError(ctx, err)
 	}
 	anthropic.WriteError(w, err, id)
-	g.log(r, id, "", 0, start, err)
+	c := metrics.Call{Door: metrics.CountTokens}
+	if req != nil {
+		c.Model = req.Model
+	}
+	g.end(r, id, c, start, err)
 }
 
 func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request, id string) {
@@ -208,18 +237,32 @@ func (g *Gateway) callContext(parent context.Context) (context.Context, context.
 	return context.WithCancel(parent)
 }
 
-func (g *Gateway) log(r *http.Request, id, model string, status int, start time.Time, err error) {
-	l := g.Logger
-	if l == nil {
-		l = slog.Default()
+// end logs a call of the route's door and records it: a 200 without
+// err, else err's status.
+func (g *Gateway) end(r *http.Request, id string, c metrics.Call, start time.Time, err error) {
+	c.Status = g.log(r, id, c.Model, http.StatusOK, start, err)
+	c.Duration = time.Since(start)
+	g.Metrics.Observe(c)
+}
+
+func (g *Gateway) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
 	}
+	return slog.Default()
+}
+
+// log writes a call's line and returns its status: status without err,
+// else err's.
+func (g *Gateway) log(r *http.Request, id, model string, status int, start time.Time, err error) int {
+	l := g.logger()
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
 		status, _ = anthropic.Status(claudebridge.ErrorCode(err))
 	}
 	if !l.Enabled(r.Context(), level) {
-		return
+		return status
 	}
 	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
@@ -231,6 +274,7 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 		attrs = append(attrs, slog.String("dropped", d))
 	}
 	l.LogAttrs(r.Context(), level, "request", attrs...)
+	return status
 }
 
 // writeJSON sends a complete JSON response and flushes it at once, so that

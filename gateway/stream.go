@@ -10,6 +10,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 // errIdle cancels a stream whose upstream went silent for ReadTimeout.
@@ -28,8 +29,9 @@ const clientWriteTimeout = time.Minute
 // PingInterval of silence, before the upstream's first byte too. An error
 // before anything was written is an ordinary error response with its
 // status; after that it is an SSE error event, and the stream ends. The
-// upstream call is cancelled the moment the client goes away.
-func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claudebridge.Request, id string) error {
+// upstream call is cancelled the moment the client goes away. tally, when
+// not nil, is told each event.
+func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claudebridge.Request, id string, tally *metrics.Tally) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	out := &sseOut{w: w, rc: http.NewResponseController(w)}
@@ -52,6 +54,9 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 		}
 		if err != nil {
 			return out.fail(g.callError(ctx, err), id)
+		}
+		if tally != nil {
+			tally.Event(ev.Type, ev.Data)
 		}
 		// Events that arrived together are flushed together.
 		more := buffered != nil && buffered.Buffered()

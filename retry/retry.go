@@ -27,6 +27,10 @@ type Upstream struct {
 	MaxRetryAfter time.Duration
 	// Logger notes each retry. Nil: slog.Default().
 	Logger *slog.Logger
+	// Retried, when set, is told of each retry as it is decided: the
+	// operation ("messages", "stream", "count_tokens", "models") and the
+	// failure retried. The metrics count retries with it.
+	Retried func(op string, err error)
 }
 
 var _ claudebridge.Upstream = (*Upstream)(nil)
@@ -48,6 +52,9 @@ func do[T any](ctx context.Context, u *Upstream, op string, call func() (T, erro
 		}
 		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait {
 			return v, err
+		}
+		if u.Retried != nil {
+			u.Retried(op, err)
 		}
 		u.logger().LogAttrs(ctx, slog.LevelInfo, "retrying upstream call", slog.String("op", op),
 			slog.Int("attempt", n+1), slog.Duration("wait", wait), slog.String("error", claudebridge.ErrorMessage(err)))

@@ -220,3 +220,25 @@ func TestARetriedStreamSaysWhatItsUpstreamSaysOfBufferedEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestEachRetryIsReportedWithItsOperationAndFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls []time.Time
+		var reported []string
+		u := &retry.Upstream{Next: &mock.Upstream{MessagesFn: failing(&calls, throttled(0), claudebridge.Errorf(claudebridge.EOVERLOADED, "busy"))},
+			MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
+			Retried: func(op string, err error) { reported = append(reported, op+" "+claudebridge.ErrorCode(err)) }}
+		if _, err := u.Messages(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(reported), 2; got != want {
+			t.Fatalf("%d retries reported, want %d: %v", got, want, reported)
+		}
+		if got, want := reported[0], "messages rate_limit"; got != want {
+			t.Errorf("first retry reported as %q, want %q", got, want)
+		}
+		if got, want := reported[1], "messages overloaded"; got != want {
+			t.Errorf("second retry reported as %q, want %q", got, want)
+		}
+	})
+}

@@ -48,6 +48,15 @@ type Config struct {
 	PingInterval     time.Duration // PING_INTERVAL
 	ShutdownGrace    time.Duration // SHUTDOWN_GRACE: what calls in flight get to finish at shutdown
 	LogLevel         slog.Level    // LOG_LEVEL
+	LogJSON          bool          // LOG_FORMAT=json: JSON lines, else slog's text
+	LogBodies        bool          // LOG_BODIES: request bodies at debug level
+
+	// AdminKey (ADMIN_KEY) is asked for as a Bearer token by /metrics on
+	// the main listener; MetricsAddr (METRICS_ADDR) is a listener of its
+	// own for /metrics, without authentication. With neither, /metrics is
+	// not served.
+	AdminKey    string
+	MetricsAddr string
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
 	AnthropicAPIKey     string // ANTHROPIC_API_KEY
@@ -90,6 +99,8 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		BedrockAPIOverrides:     map[string]string{},
 		BedrockGuardrailID:      strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_ID")),
 		BedrockGuardrailVersion: strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_VERSION")),
+		AdminKey:                strings.TrimSpace(getenv("ADMIN_KEY")),
+		MetricsAddr:             strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	switch c.Provider {
 	case "":
@@ -189,6 +200,16 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if c.Chat, err = loadChatConfig(getenv); err != nil {
+		return nil, err
+	}
+	switch f := strings.ToLower(strings.TrimSpace(getenv("LOG_FORMAT"))); f {
+	case "", "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		return nil, fmt.Errorf("LOG_FORMAT=%q: want text or json", f)
+	}
+	if c.LogBodies, err = boolVar(getenv, "LOG_BODIES"); err != nil {
 		return nil, err
 	}
 	if s := getenv("LOG_LEVEL"); s != "" {

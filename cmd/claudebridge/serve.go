@@ -29,6 +29,7 @@ import (
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/openguard"
 	"github.com/claudebridge/claudebridge/internal/redact"
+	"github.com/claudebridge/claudebridge/metrics"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
 )
@@ -72,15 +73,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cfg.checkTrustedHeader(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(cfg, stderr)
 
 	up, about, err := newUpstream(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	// Metrics are recorded only where they are served.
+	var m *metrics.Metrics
+	if cfg.AdminKey != "" || cfg.MetricsAddr != "" {
+		m = metrics.New(cfg.Provider)
+	}
 	// Every door's calls get the sampling rule (judged by the model behind
 	// a profile or ARN, which the upstream resolves), then the retries.
-	up = &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
+	up = &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log,
+		Retried: m.Retried}
 	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
 		Upstream:       up,
@@ -90,6 +97,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ReadTimeout:    cfg.ReadTimeout,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
+		Metrics:        m,
+		LogBodies:      cfg.LogBodies,
 	}
 	if cfg.Provider != "anthropic" {
 		gw.MaxBodyBytes = bedrock.MaxBodyBytes // Bedrock's limit, under the Anthropic API's
@@ -102,10 +111,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger:         log,
 
 		AllowUnsignedPayload: cfg.BedrockAllowUnsignedPayload,
+		Metrics:              m,
+		LogBodies:            cfg.LogBodies,
 	})}
 	ln, err := listenTCP(cfg.Listen, "--listen HOST:PORT or LISTEN_ADDR")
 	if err != nil {
 		return err
+	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = listenTCP(cfg.MetricsAddr, "METRICS_ADDR"); err != nil {
+			ln.Close()
+			return err
+		}
+		defer mln.Close()
 	}
 	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
 	if err != nil {
@@ -113,15 +132,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	chatServer, err := newChat(ctx, cfg, db, up, log)
+	// The chat's turns are recorded at the upstream: they have no HTTP
+	// answer of their own.
+	chatUp := up
+	if m != nil {
+		chatUp = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
+	}
+	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	m.ChatTurns(chatServer.Answering)
+	metricsAt := "off"
+	var adminMetrics http.Handler
+	if cfg.AdminKey != "" {
+		adminMetrics = m.Handler(cfg.AdminKey)
+		metricsAt = "/metrics with ADMIN_KEY"
+	}
+	if mln != nil {
+		stop := serveMetrics(mln, m.Handler(""))
+		defer stop()
+		metricsAt = "http://" + mln.Addr().String() + "/metrics"
+	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath))
+		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath),
+		"metrics", metricsAt)
 	v1, model := openGuarded(cfg, gw, front)
-	return serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer)), ln, log, shutdown{
+	return serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer, adminMetrics)), ln, log, shutdown{
 		Grace: cfg.ShutdownGrace,
 		InFlight: func() string {
 			streams, others := gw.InFlight()
@@ -141,6 +179,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 }
 
+// newLogger is the process's logger: LOG_FORMAT's lines at LOG_LEVEL, to w.
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serveMetrics serves /metrics alone on ln (METRICS_ADDR), until stop.
+func serveMetrics(ln net.Listener, h http.Handler) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	go srv.Serve(ln)
+	return func() { srv.Close() }
+}
+
 // counted is a handler that counts the calls it is serving.
 type counted struct {
 	http.Handler
@@ -154,14 +210,19 @@ func (c *counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // frontDoors serves the Bedrock runtime API (paths under /model/), the
-// Anthropic API (/v1/ and the health checks) and the chat (everything
-// else: the page, /api/) on one listener. The prefix is matched by hand
-// rather than by a ServeMux, which would redirect the unclean paths an
-// escaped model id can make.
-func frontDoors(bedrockRuntime, anthropicAPI, chat http.Handler) http.Handler {
+// Anthropic API (/v1/ and the health checks), /metrics (not found when
+// metrics is nil) and the chat (everything else: the page, /api/) on one
+// listener. The prefix is matched by hand rather than by a ServeMux, which
+// would redirect the unclean paths an escaped model id can make.
+func frontDoors(bedrockRuntime, anthropicAPI, chat, metrics http.Handler) http.Handler {
+	if metrics == nil {
+		metrics = http.NotFoundHandler()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
+		case p == "/metrics":
+			metrics.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/model/"):
 			bedrockRuntime.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz":

@@ -7,7 +7,6 @@ import (
 	"time"
 )
 
-
 func TestPlainProgressSaysEachTenthAndEveryFiveSeconds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out strings.Builder

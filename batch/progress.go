@@ -61,6 +61,7 @@ type Lines struct {
 
 	last     time.Time
 	lastStep int
+	current  bool // the last Update wrote its line
 }
 
 // Update is called with each new state of the run.
@@ -80,9 +81,17 @@ func (l *Lines) Update(p Progress) {
 	if p.Total > 0 {
 		stepNow = (p.Skipped + p.Summary.Done()) * steps / p.Total
 	}
-	if now.Sub(l.last) < every && stepNow == l.lastStep {
+	if l.current = now.Sub(l.last) >= every || stepNow != l.lastStep; !l.current {
 		return
 	}
 	l.last, l.lastStep = now, stepNow
 	fmt.Fprintln(l.W, "batch:", p.Line(now))
+}
+
+// Final writes the line of p, the run's last state, unless the last
+// Update wrote it already.
+func (l *Lines) Final(p Progress) {
+	if !l.current {
+		fmt.Fprintln(l.W, "batch:", p.Line(time.Now()))
+	}
 }

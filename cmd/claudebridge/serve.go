@@ -74,13 +74,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	up, about, err := newUpstream(ctx, cfg, log)
+	up, about, err := newGatewayUpstream(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	// Every door's calls get the sampling rule (judged by the model behind
-	// a profile or ARN, which the upstream resolves), then the retries.
-	up = &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}
 	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
 		Upstream:       up,
@@ -249,6 +246,18 @@ func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
 	client := &http.Client{Transport: tr}
 	awsCfg.HTTPClient = bedrock.SDKHTTPClient(client)
 	return client
+}
+
+// newGatewayUpstream is the upstream that every door of serve calls, and
+// `batch` too: the configured upstream (newUpstream) with the sampling rule
+// (judged by the model behind a profile or ARN, which the upstream
+// resolves), then the retries.
+func newGatewayUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebridge.Upstream, string, error) {
+	up, about, err := newUpstream(ctx, cfg, log)
+	if err != nil {
+		return nil, "", err
+	}
+	return &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log}, about, nil
 }
 
 // newUpstream builds the configured upstream and says in words what it is.

@@ -36,3 +36,27 @@ func TestPlainProgressSaysEachTenthAndEveryFiveSeconds(t *testing.T) {
 		}
 	})
 }
+
+func TestTheLastProgressLineIsNotWrittenTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out strings.Builder
+		lines := func() int { return strings.Count(out.String(), "\n") }
+		l := &Lines{W: &out}
+		p := Progress{Total: 100, Started: time.Now()}
+		p.Summary.Succeeded = 10
+		l.Update(p) // a tenth: a line
+		l.Final(p)
+		if got, want := lines(), 1; got != want {
+			t.Errorf("%d lines, want %d: the last Update wrote the final state already", got, want)
+		}
+		p.Summary.Succeeded = 11
+		l.Update(p) // no new tenth, no five seconds: no line
+		if got, want := lines(), 1; got != want {
+			t.Fatalf("%d lines, want %d", got, want)
+		}
+		l.Final(p)
+		if got, want := lines(), 2; got != want {
+			t.Errorf("%d lines, want %d: Final writes the state no line gave", got, want)
+		}
+	})
+}

@@ -136,7 +136,7 @@ func batchFormat(name, in, model string) (batch.Format, error) {
 		return batch.Anthropic{}, nil
 	case "bedrock":
 		if model == "" {
-			return nil, fmt.Errorf("Bedrock records name no model: give one with --model")
+			return nil, fmt.Errorf("the records are in Bedrock's format, which names no model: give one with --model")
 		}
 		return batch.Bedrock{Model: model}, nil
 	}

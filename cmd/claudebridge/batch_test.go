@@ -88,3 +88,41 @@ func TestTheResumeCommandCanBeTypedAgain(t *testing.T) {
 		t.Errorf("quoted %s, want %s", got, want)
 	}
 }
+
+func TestBedrockRecordsAreAnsweredByTheUpstreamWithTheModelOfTheFlag(t *testing.T) {
+	batchEnv(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
+	line := `{"recordId":"REC00000001","modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}}`
+	if err := os.WriteFile(in, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	args := []string{"batch", "--in", in, "--out", out, "--model", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result struct {
+		RecordID    string `json:"recordId"`
+		ModelOutput struct {
+			Type  string `json:"type"`
+			Model string `json:"model"`
+		} `json:"modelOutput"`
+	}
+	if err := json.Unmarshal(b, &result); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if got, want := result.RecordID, "REC00000001"; got != want {
+		t.Errorf("recordId %q, want %q", got, want)
+	}
+	if got, want := result.ModelOutput.Type, "message"; got != want {
+		t.Errorf("modelOutput.type %q, want %q: %s", got, want, b)
+	}
+	if got, want := result.ModelOutput.Model, "claude-sonnet-4-5-20250929"; got != want {
+		t.Errorf("modelOutput.model %q, want %q", got, want)
+	}
+}

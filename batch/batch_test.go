@@ -457,3 +457,29 @@ func TestAResultThatCannotBeWrittenStartsNoMoreRecords(t *testing.T) {
 		t.Errorf("%d calls, want %d", got, want)
 	}
 }
+
+func TestAStopOnceEveryRecordHasStartedIsNoInterruption(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &mock.Upstream{MessagesFn: func(_ context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+			<-gate
+			return answer(r), nil
+		}}
+		var records []*Record
+		for i := range 2 {
+			rec, _ := Anthropic{}.Record([]byte(request(fmt.Sprint("r", i), "hi")), i+1)
+			records = append(records, rec)
+		}
+		stop, cancel := context.WithCancel(t.Context())
+		finished := make(chan error)
+		go func() {
+			finished <- (&Runner{Upstream: up, Concurrency: 2}).Run(stop, records, func(Result) error { return nil })
+		}()
+		synctest.Wait()
+		cancel()
+		close(gate)
+		if got, want := <-finished, error(nil); got != want {
+			t.Errorf("Run returned %v, want %v: every record has its result", got, want)
+		}
+	})
+}

@@ -47,8 +47,12 @@ func (p Progress) Line(now time.Time) string {
 	if p.Total > 0 {
 		pct = 100 * float64(done) / float64(p.Total)
 	}
+	eta := "unknown"
+	if p.Rate(now) > 0 || done == p.Total {
+		eta = p.ETA(now).String()
+	}
 	return fmt.Sprintf("%d/%d done (%.0f%%), %d errored, %.1f/s, ETA %s, $%.4f so far",
-		done, p.Total, pct, p.Summary.Errored, p.Rate(now), p.ETA(now), p.Summary.Cost)
+		done, p.Total, pct, p.Summary.Errored, p.Rate(now), eta, p.Summary.Cost)
 }
 
 // Lines writes progress as plain lines, for a stderr that is not a

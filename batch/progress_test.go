@@ -60,3 +60,11 @@ func TestTheLastProgressLineIsNotWrittenTwice(t *testing.T) {
 		}
 	})
 }
+
+func TestTheTimeLeftIsUnknownBeforeTheFirstResultOfARun(t *testing.T) {
+	now := time.Now()
+	p := Progress{Total: 100, Skipped: 40, Started: now}
+	if got, want := p.Line(now.Add(time.Second)), "40/100 done (40%), 0 errored, 0.0/s, ETA unknown, $0.0000 so far"; got != want {
+		t.Errorf("line %q, want %q", got, want)
+	}
+}

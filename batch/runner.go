@@ -31,7 +31,7 @@ type Runner struct {
 //
 // Once stop ends, no more records are started; the calls already running
 // finish (their context is not stop's) and are handed to done, and Run
-// returns stop's error. Once done returns an error (the results could not
+// returns stop's error if records were left unstarted. Once done returns an error (the results could not
 // be written), no more records are started either, and Run returns that
 // error when the running calls have ended. Records not started have no
 // Result: a later run picks them up.
@@ -58,6 +58,7 @@ func (r *Runner) Run(stop context.Context, records []*Record, done func(Result) 
 	}
 	slots := make(chan struct{}, n)
 	var running sync.WaitGroup
+	started := 0
 	for _, rec := range records {
 		select { // a free slot, unless the run is to end
 		case slots <- struct{}{}:
@@ -67,6 +68,7 @@ func (r *Runner) Run(stop context.Context, records []*Record, done func(Result) 
 		if stop.Err() != nil || isClosed(failed) {
 			break
 		}
+		started++
 		running.Go(func() {
 			defer func() { <-slots }()
 			finish(r.call(calls, rec))
@@ -78,7 +80,10 @@ func (r *Runner) Run(stop context.Context, records []*Record, done func(Result) 
 	if doneErr != nil {
 		return doneErr
 	}
-	return stop.Err()
+	if started < len(records) {
+		return stop.Err()
+	}
+	return nil
 }
 
 // call makes rec's call. The answer is made one line of JSON here, so that

@@ -483,3 +483,27 @@ func TestAStopOnceEveryRecordHasStartedIsNoInterruption(t *testing.T) {
 		}
 	})
 }
+
+func TestBetasOfTheRunReachEveryCall(t *testing.T) {
+	in, out := files(t, request("a", "one"), request("b", "two"))
+	var mu sync.Mutex
+	var got [][]string
+	up := &mock.Upstream{MessagesFn: func(_ context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+		mu.Lock()
+		got = append(got, r.Betas)
+		mu.Unlock()
+		return answer(r), nil
+	}}
+	f := &Files{In: in, Out: out, Format: Anthropic{}, Runner: &Runner{Upstream: up}, Betas: []string{"extended-cache-ttl-2025-04-11"}}
+	if _, err := f.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(got), 2; got != want {
+		t.Fatalf("%d calls, want %d", got, want)
+	}
+	for _, betas := range got {
+		if got, want := betas, []string{"extended-cache-ttl-2025-04-11"}; !slices.Equal(got, want) {
+			t.Errorf("betas %q, want %q", got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -201,6 +202,10 @@ type Files struct {
 	In, Out string
 	Format  Format
 	Runner  *Runner
+	// Betas are anthropic-beta flags for every record, as the Message
+	// Batches API takes them: in the header of the call that makes the
+	// batch, not in params.
+	Betas []string
 	// Progress, when set, is told the state of the run at its start and
 	// after each result, one call at a time.
 	Progress func(Progress)
@@ -228,6 +233,11 @@ func (f *Files) Run(stop context.Context) (Progress, error) {
 	p := Progress{Total: len(records), Cut: out.Dropped, Started: time.Now()}
 	pending := records[:0:0]
 	for _, rec := range records {
+		for _, b := range f.Betas {
+			if rec.Request != nil && !slices.Contains(rec.Request.Betas, b) {
+				rec.Request.Betas = append(rec.Request.Betas, b)
+			}
+		}
 		if out.Done[rec.ID] {
 			p.Skipped++
 		} else {

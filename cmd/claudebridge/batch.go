@@ -19,7 +19,7 @@ import (
 	"github.com/claudebridge/claudebridge/batch"
 )
 
-const batchUsage = `Usage: claudebridge batch --in FILE --out FILE [--concurrency N] [--format F] [--model ID]
+const batchUsage = `Usage: claudebridge batch --in FILE --out FILE [--concurrency N] [--format F] [--model ID] [--beta FLAGS]
 
 Runs every record of a JSONL file as one non-streaming Messages call, through
 the same upstream as serve (its sampling rule and retries too), and appends each
@@ -52,6 +52,7 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	concurrency := fs.Int("concurrency", batch.DefaultConcurrency, "calls in flight at once")
 	format := fs.String("format", "auto", "the input's format: anthropic (Message Batches), bedrock (batch inference), or auto (from the first record)")
 	model := fs.String("model", "", "the model of Bedrock records (a Bedrock model id, profile id or ARN, or an Anthropic id)")
+	betas := fs.String("beta", "", "anthropic-beta flags for every record, comma-separated (the Message Batches API takes them in a header, not in params)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), batchUsage)
 		fs.PrintDefaults()
@@ -92,7 +93,7 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}()
 	started := false
-	run := &batch.Files{In: *in, Out: *out, Format: f,
+	run := &batch.Files{In: *in, Out: *out, Format: f, Betas: list(*betas),
 		Runner: &batch.Runner{Upstream: up, Concurrency: *concurrency, CallTimeout: cfg.RequestTimeout},
 		Progress: func(p batch.Progress) {
 			if !started {

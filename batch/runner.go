@@ -31,10 +31,10 @@ type Runner struct {
 //
 // Once stop ends, no more records are started; the calls already running
 // finish (their context is not stop's) and are handed to done, and Run
-// returns stop's error if records were left unstarted. Once done returns an error (the results could not
-// be written), no more records are started either, and Run returns that
-// error when the running calls have ended. Records not started have no
-// Result: a later run picks them up.
+// returns stop's error if records were left unstarted. Once done returns
+// an error (the results could not be written), no more records are
+// started either, and Run returns that error when the running calls have
+// ended. Records not started have no Result: a later run picks them up.
 func (r *Runner) Run(stop context.Context, records []*Record, done func(Result) error) error {
 	n := r.Concurrency
 	if n <= 0 {

@@ -243,7 +243,7 @@ func TestAResultsFileWithGarbageBeforeResultsIsRefusedAndLeftAlone(t *testing.T)
 		t.Fatal(err)
 	}
 	_, err := run(t, &mock.Upstream{}, Anthropic{}, in, out)
-	if got, want := err != nil && strings.Contains(err.Error(), "line 1 is not a anthropic result"), true; got != want {
+	if got, want := err != nil && strings.Contains(err.Error(), "line 1 is not a result in the anthropic format"), true; got != want {
 		t.Errorf("error %v, want one naming line 1", err)
 	}
 	b, _ := os.ReadFile(out)
@@ -505,5 +505,34 @@ func TestBetasOfTheRunReachEveryCall(t *testing.T) {
 		if got, want := betas, []string{"extended-cache-ttl-2025-04-11"}; !slices.Equal(got, want) {
 			t.Errorf("betas %q, want %q", got, want)
 		}
+	}
+}
+
+func TestAnOutThatIsSomeOtherFileIsRefusedAndLeftAlone(t *testing.T) {
+	in, out := files(t, request("a", "one"))
+	content := "first line of some notes\nsecond line\n"
+	if err := os.WriteFile(out, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, &mock.Upstream{}, Anthropic{}, in, out)
+	if got, want := err != nil && strings.Contains(err.Error(), "line 1 is not a result in the anthropic format"), true; got != want {
+		t.Errorf("error %v, want one naming line 1", err)
+	}
+	b, _ := os.ReadFile(out)
+	if got, want := string(b), content; got != want {
+		t.Errorf("the file became %q, want it untouched", got)
+	}
+}
+
+func TestTheInputAsItsOwnResultsFileIsRefusedAndLeftAlone(t *testing.T) {
+	in, _ := files(t, request("a", "one"))
+	before, _ := os.ReadFile(in)
+	_, err := run(t, &mock.Upstream{}, Anthropic{}, in, in)
+	if got, want := err != nil && strings.Contains(err.Error(), "both the input and the results file"), true; got != want {
+		t.Errorf("error %v, want a refusal", err)
+	}
+	after, _ := os.ReadFile(in)
+	if got, want := string(after), string(before); got != want {
+		t.Errorf("the input became %q, want it untouched", got)
 	}
 }

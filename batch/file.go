@@ -104,10 +104,10 @@ type Results struct {
 
 // OpenResults opens the results file at path in format f, creating it if
 // needed, reads the ids of the results it holds, and cuts off a torn last
-// line: a line without its newline, or lines at the end that are not
-// results (what a crash of the machine may leave). A line that is not a
-// result of f followed by one that is is an error: the file is not a
-// results file of f, and is left as it is.
+// line: a last line without its newline, or one that is not a result
+// (what a crash of the machine may leave). A line that is not a result of
+// f with more after it is an error: the file is not a results file of f,
+// and is left as it is.
 func OpenResults(path string, f Format) (*Results, error) {
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -121,27 +121,38 @@ func OpenResults(path string, f Format) (*Results, error) {
 	return r, nil
 }
 
-// load reads the file's results, truncates a bad tail and leaves the file
-// offset at its end.
+// load reads the file's results, cuts off a torn last line and leaves
+// the file offset at its end. Only the last line may be cut: a line that
+// is not a result with more after it refuses the file, left as it is, so
+// that an --out that names some other file is never emptied.
 func (r *Results) load(path string) error {
 	br := bufio.NewReaderSize(r.file, 64<<10)
 	var (
 		good    int64 // end of the last good line
 		offset  int64
-		badLine int // first line after good that is not a result, 0 if none
-		n       int
+		badLine int // the line that is not a result, 0 if none
 	)
-	for {
+	refuse := func() error {
+		return fmt.Errorf("%s: line %d is not a result in the %s format, and more follows it: is this the results file of this input? (only a torn last line is cut off)",
+			path, badLine, r.format.Name())
+	}
+	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		offset += int64(len(line))
 		if err == io.EOF {
-			break // a last line without its newline is torn, whatever it holds
+			// A last line without its newline is torn, whatever it holds.
+			if len(line) > 0 && badLine != 0 {
+				return refuse()
+			}
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
-		n++
 		trimmed := bytes.TrimSpace(line)
+		if badLine != 0 && len(trimmed) > 0 {
+			return refuse()
+		}
 		if len(trimmed) == 0 {
 			if badLine == 0 {
 				good = offset
@@ -150,13 +161,8 @@ func (r *Results) load(path string) error {
 		}
 		id, idErr := r.format.ResultID(trimmed)
 		if idErr != nil {
-			if badLine == 0 {
-				badLine = n
-			}
+			badLine = n
 			continue
-		}
-		if badLine != 0 {
-			return fmt.Errorf("%s: line %d is not a %s result, and results follow it: is this the results file of this input?", path, badLine, r.format.Name())
 		}
 		r.Done[id] = true
 		good = offset
@@ -222,9 +228,13 @@ func (f *Files) Run(stop context.Context) (Progress, error) {
 		return Progress{}, err
 	}
 	records, err := ReadRecords(in, f.Format)
+	inInfo, statErr := in.Stat()
 	in.Close()
 	if err != nil {
 		return Progress{}, fmt.Errorf("%s: %v", f.In, err)
+	}
+	if outInfo, err := os.Stat(f.Out); statErr == nil && err == nil && os.SameFile(inInfo, outInfo) {
+		return Progress{}, fmt.Errorf("%s is both the input and the results file: name another for the results", f.Out)
 	}
 	out, err := OpenResults(f.Out, f.Format)
 	if err != nil {

@@ -10,13 +10,13 @@ import (
 	"github.com/claudebridge/claudebridge/bedrockwire"
 )
 
-// toAWSError maps an error of the domain vocabulary to Bedrock's error
+// AWSError maps an error of the domain vocabulary to Bedrock's error
 // type and status: the one place where codes become Bedrock errors, for
-// responses and for exception frames alike. The message is cleaned of
-// what names the deployment (anthropic.CleanMessage), as on /v1: an
-// upstream's text may name claudebridge's account, role or hosts. The log
-// keeps the original.
-func toAWSError(err error) *bedrockwire.Error {
+// responses, exception frames and the errors of batch results alike. The
+// message is cleaned of what names the deployment (anthropic.CleanMessage),
+// as on /v1: an upstream's text may name claudebridge's account, role or
+// hosts. The log keeps the original.
+func AWSError(err error) *bedrockwire.Error {
 	var we *bedrockwire.Error
 	if errors.As(err, &we) {
 		return we // already Bedrock's own words (the request validator's)
@@ -67,6 +67,6 @@ func streamExceptionType(e *bedrockwire.Error, converse bool) string {
 
 // fail writes err as the Bedrock error response and returns it.
 func (c *call) fail(err error) error {
-	toAWSError(err).Write(c.w, "")
+	AWSError(err).Write(c.w, "")
 	return err
 }

@@ -180,7 +180,7 @@ func statusOf(err error) int {
 	case isCanceled(err):
 		return 499
 	}
-	return toAWSError(err).Status
+	return AWSError(err).Status
 }
 
 // route splits /model/{modelId}/{operation}. The model id is unescaped

@@ -76,7 +76,7 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 			return nil
 		}
 		if err != nil {
-			e := toAWSError(err)
+			e := AWSError(err)
 			fw.Exception(streamExceptionType(e, false), e.Message)
 			return err
 		}

@@ -75,19 +75,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 
-	up, about, err := newUpstream(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
 	// Metrics are recorded only where they are served.
 	var m *metrics.Metrics
 	if cfg.AdminKey != "" || cfg.MetricsAddr != "" {
 		m = metrics.New(cfg.Provider)
 	}
-	// Every door's calls get the sampling rule (judged by the model behind
-	// a profile or ARN, which the upstream resolves), then the retries.
-	up = &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log,
-		Retried: m.Retried}
+	up, about, err := newGatewayUpstream(ctx, cfg, log, m.Retried)
+	if err != nil {
+		return err
+	}
 	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
 	gw := &gateway.Gateway{
 		Upstream:       up,
@@ -310,6 +306,20 @@ func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
 	client := &http.Client{Transport: tr}
 	awsCfg.HTTPClient = bedrock.SDKHTTPClient(client)
 	return client
+}
+
+// newGatewayUpstream is the upstream that every door of serve calls, and
+// `batch` too: the configured upstream (newUpstream) with the sampling rule
+// (judged by the model behind a profile or ARN, which the upstream
+// resolves), then the retries, each told to retried when it is not nil
+// (the metrics).
+func newGatewayUpstream(ctx context.Context, cfg *Config, log *slog.Logger, retried func(op string, err error)) (claudebridge.Upstream, string, error) {
+	up, about, err := newUpstream(ctx, cfg, log)
+	if err != nil {
+		return nil, "", err
+	}
+	return &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log,
+		Retried: retried}, about, nil
 }
 
 // newUpstream builds the configured upstream and says in words what it is.

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBatchHasHelpOnStdout(t *testing.T) {
+	var out, errOut strings.Builder
+	if err := run(t.Context(), []string{"batch", "--help"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Contains(out.String(), "Usage: claudebridge batch --in FILE --out FILE"), true; got != want {
+		t.Errorf("stdout %q has no usage", out.String())
+	}
+	if got, want := errOut.String(), ""; got != want {
+		t.Errorf("stderr %q, want nothing", got)
+	}
+}
+
+// batchEnv is the environment of a batch on the built-in emulator.
+func batchEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "ANTHROPIC_") || strings.HasPrefix(name, "BEDROCK_") {
+			t.Setenv(name, "")
+		}
+	}
+	t.Setenv("AI_PROVIDER", "emulator")
+	t.Setenv("RETRY_MAX_ATTEMPTS", "3")
+}
+
+func TestBatchCallsGoThroughTheGatewaysRetries(t *testing.T) {
+	batchEnv(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
+	// The emulator throttles the first of these calls only: with serve's
+	// retries in front of it, the record succeeds.
+	line := `{"custom_id":"throttled-once","params":{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"` + t.Name() + ` [[throttle*1]]"}]}}`
+	if err := os.WriteFile(in, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if err := run(t.Context(), []string{"batch", "--in", in, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result struct {
+		Result struct {
+			Type string `json:"type"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &result); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if got, want := result.Result.Type, "succeeded"; got != want {
+		t.Errorf("result.type %q, want %q: %s", got, want, b)
+	}
+	if got, want := strings.Contains(stdout.String(), "1 succeeded, 0 errored"), true; got != want {
+		t.Errorf("summary %q does not count the success", stdout.String())
+	}
+}
+
+func TestBedrockRecordsWithoutModelAreRefused(t *testing.T) {
+	batchEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, []byte(`{"recordId":"R1","modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":8,"messages":[{"role":"user","content":"x"}]}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	err := run(t.Context(), []string{"batch", "--in", in, "--out", filepath.Join(dir, "out.jsonl")}, &stdout, &stderr)
+	if got, want := err != nil && strings.Contains(err.Error(), "--model"), true; got != want {
+		t.Errorf("error %v, want one asking for --model", err)
+	}
+}
+
+func TestTheResumeCommandCanBeTypedAgain(t *testing.T) {
+	got, want := shellQuote([]string{"--in", "my file.jsonl", "--out", "it's.jsonl", "--concurrency", "4"}),
+		`--in 'my file.jsonl' --out 'it'\''s.jsonl' --concurrency 4`
+	if got != want {
+		t.Errorf("quoted %s, want %s", got, want)
+	}
+}
+
+func TestBedrockRecordsAreAnsweredByTheUpstreamWithTheModelOfTheFlag(t *testing.T) {
+	batchEnv(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
+	line := `{"recordId":"REC00000001","modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}}`
+	if err := os.WriteFile(in, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	args := []string{"batch", "--in", in, "--out", out, "--model", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result struct {
+		RecordID    string `json:"recordId"`
+		ModelOutput struct {
+			Type  string `json:"type"`
+			Model string `json:"model"`
+		} `json:"modelOutput"`
+	}
+	if err := json.Unmarshal(b, &result); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if got, want := result.RecordID, "REC00000001"; got != want {
+		t.Errorf("recordId %q, want %q", got, want)
+	}
+	if got, want := result.ModelOutput.Type, "message"; got != want {
+		t.Errorf("modelOutput.type %q, want %q: %s", got, want, b)
+	}
+	if got, want := result.ModelOutput.Model, "claude-sonnet-4-5-20250929"; got != want {
+		t.Errorf("modelOutput.model %q, want %q", got, want)
+	}
+}

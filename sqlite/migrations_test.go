@@ -5,101 +5,26 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
-
-	"github.com/claudebridge/claudebridge"
 )
 
-func TestSearchFindsTitlesAndMessageTextOfItsUserOnly(t *testing.T) {
-	db, _ := open(t)
-	ctx := context.Background()
-	alice, bob := users(t, db)
-	conv := func(user int64, title string, texts ...string) string {
-		c := &claudebridge.Conversation{UserID: user, Title: title, Model: "m"}
-		if err := db.CreateConversation(ctx, c); err != nil {
+func TestMigrationsIdempotent(t *testing.T) {
+	db, path := open(t)
+	alice, _ := users(t, db)
+	db.Close()
+	for range 2 {
+		again, err := Open(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, text := range texts {
-			if err := db.AddMessage(ctx, &claudebridge.Message{ConversationID: c.ID, Role: "user", Content: text, Status: claudebridge.MessageComplete}); err != nil {
-				t.Fatal(err)
-			}
+		var n int
+		if err := again.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migrations) {
+			t.Fatalf("schema_migrations rows = %d, %v; want %d", n, err, len(migrations))
 		}
-		return c.ID
-	}
-	byTitle := conv(alice.ID, "Gardening Tips", "what grows in shade?")
-	byText := conv(alice.ID, "Other", "hello", "tell me about GARDENING in winter")
-	conv(alice.ID, "Cooking", "pasta")
-	conv(bob.ID, "gardening too", "bob's")
-	wild := conv(alice.ID, "Rates", "it went up 100% today")
-
-	list, err := db.SearchConversations(ctx, alice.ID, "gardening", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(list), 2; got != want {
-		t.Fatalf("found %d conversations, want %d: %+v", got, want, list)
-	}
-	if got, want := list[0].ID, byText; got != want {
-		t.Errorf("first hit %s, want the most recently updated %s", got, want)
-	}
-	if got, want := list[1].ID, byTitle; got != want {
-		t.Errorf("second hit %s, want %s", got, want)
-	}
-
-	// LIKE's wildcards in the query match themselves.
-	list, err = db.SearchConversations(ctx, alice.ID, "0%", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(list), 1; got != want {
-		t.Fatalf("%q found %d conversations, want %d", "0%", got, want)
-	}
-	if got, want := list[0].ID, wild; got != want {
-		t.Errorf("%q found %s, want %s", "0%", got, want)
-	}
-	if list, _ := db.SearchConversations(ctx, alice.ID, "_", 10); len(list) != 0 {
-		t.Errorf("%q found %d conversations, want none", "_", len(list))
-	}
-
-	if _, err := db.SearchConversations(ctx, alice.ID, "  ", 10); claudebridge.ErrorCode(err) != claudebridge.EINVALID {
-		t.Errorf("empty query: %v, want EINVALID", err)
-	}
-}
-
-func TestCountedOutputTokensAreMarkedInMessagesAndUsage(t *testing.T) {
-	db, _ := open(t)
-	ctx := context.Background()
-	alice, _ := users(t, db)
-	c := &claudebridge.Conversation{UserID: alice.ID, Title: "t", Model: "m"}
-	if err := db.CreateConversation(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	m := &claudebridge.Message{ConversationID: c.ID, Role: "assistant", Status: claudebridge.MessageStreaming}
-	if err := db.AddMessage(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	m.Status, m.Usage.OutputTokens, m.OutputTokensCounted = claudebridge.MessageStopped, 12, true
-	if err := db.UpdateMessage(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := db.Messages(ctx, alice.ID, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := msgs[0].OutputTokensCounted, true; got != want {
-		t.Errorf("stored OutputTokensCounted %v, want %v", got, want)
-	}
-
-	db.AddUsage(ctx, alice.ID, "2026-03-01", "m", claudebridge.Usage{InputTokens: 5, OutputTokens: 30}, 0.1, false)
-	db.AddUsage(ctx, alice.ID, "2026-03-01", "m", claudebridge.Usage{InputTokens: 5, OutputTokens: 12}, 0.05, true)
-	rows, err := db.Usage(ctx, alice.ID, "2026-03-01", "2026-03-01")
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("usage rows %+v, %v", rows, err)
-	}
-	if got, want := rows[0].Usage.OutputTokens, 42; got != want {
-		t.Errorf("output tokens %d, want %d", got, want)
-	}
-	if got, want := rows[0].CountedOutputTokens, 12; got != want {
-		t.Errorf("counted output tokens %d, want %d", got, want)
+		u, _, err := again.UserByName(context.Background(), "alice")
+		if err != nil || u.ID != alice.ID {
+			t.Fatalf("user after reopening: %+v, %v", u, err)
+		}
+		again.Close()
 	}
 }
 

@@ -13,6 +13,12 @@
 //		})
 //	}
 //
+// Two rules hold throughout. What a method fills in (IDs, Seq, times) is
+// what reading back gives: an engine that keeps microseconds truncates the
+// times before it returns them. And one user's IDs are ENOTFOUND to every
+// other user in each method that takes a user (the message writers take
+// none: the chat checks the conversation is the user's first).
+//
 // open is called once per behaviour and must return a new, empty store
 // (no users, no conversations), closed by t.Cleanup. The suite makes no
 // assumption about the engine: no sleeps, no clock of its own beyond

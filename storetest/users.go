@@ -323,6 +323,21 @@ func aRemovedUserIsGoneWithItsSessionsAndData(t *testing.T, s Store) {
 	err = s.DeleteUser(ctx, "alice")
 	wantCode(t, "DeleteUser of a removed user", err, claudebridge.ENOTFOUND)
 
+	// A new user of the same name starts with nothing of the old one's.
+	again := newUser(t, s, "alice")
+	if list, _, err := s.Conversations(ctx, again.ID, "", 10); err != nil || len(list) != 0 {
+		t.Errorf("conversations of a new alice: %d, %v; want none", len(list), err)
+	}
+	if list, err := s.Prompts(ctx, again.ID); err != nil || len(list) != 0 {
+		t.Errorf("prompts of a new alice: %d, %v; want none", len(list), err)
+	}
+	if got, want := len(usageRows(t, s, again.ID, "", "")), 0; got != want {
+		t.Errorf("usage rows of a new alice %d, want %d", got, want)
+	}
+	if _, err := s.SessionUser(ctx, "token-alice"); claudebridge.ErrorCode(err) != claudebridge.EAUTH {
+		t.Errorf("the old alice's session names the new alice: %v", err)
+	}
+
 	if _, err := s.SessionUser(ctx, "token-bob"); err != nil {
 		t.Errorf("bob's session after alice was removed: %v", err)
 	}
@@ -333,11 +348,12 @@ func aRemovedUserIsGoneWithItsSessionsAndData(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(list), 1; got != want {
-		t.Fatalf("users after removing one of two %d, want %d", got, want)
+	var names []string
+	for _, u := range list {
+		names = append(names, u.Name)
 	}
-	if got, want := list[0].Name, "bob"; got != want {
-		t.Errorf("user left %q, want %q", got, want)
+	if got, want := strings.Join(names, ","), "alice,bob"; got != want {
+		t.Errorf("users after removing alice and adding her again %s, want %s", got, want)
 	}
 }
 

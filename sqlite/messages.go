@@ -134,6 +134,9 @@ func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.Interrupte
 		return nil, internal("interrupt streaming", err)
 	}
 	defer tx.Rollback()
+	// The messages come back as marked, UpdatedAt too: the caller saves
+	// them again after counting their tokens.
+	marked := now()
 	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, `+messageColumns+` FROM messages m
 		JOIN conversations c ON c.id = m.conversation_id WHERE m.status = ? ORDER BY m.conversation_id, m.seq`, claudebridge.MessageStreaming)
 	if err != nil {
@@ -150,7 +153,7 @@ func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.Interrupte
 			rows.Close()
 			return nil, internal("interrupt streaming", err)
 		}
-		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
+		m.CreatedAt, m.UpdatedAt = fromNanos(created), marked
 		m.Status = claudebridge.MessageInterrupted
 		list = append(list, im)
 	}
@@ -159,7 +162,7 @@ func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.Interrupte
 		return nil, internal("interrupt streaming", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE status = ?`,
-		claudebridge.MessageInterrupted, nanos(now()), claudebridge.MessageStreaming); err != nil {
+		claudebridge.MessageInterrupted, nanos(marked), claudebridge.MessageStreaming); err != nil {
 		return nil, internal("interrupt streaming", err)
 	}
 	return list, internal("interrupt streaming", tx.Commit())

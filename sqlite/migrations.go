@@ -75,6 +75,16 @@ var migrations = []string{
 	// by the model, are marked as such.
 	`ALTER TABLE messages ADD COLUMN output_tokens_counted INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE usage ADD COLUMN counted_output_tokens INTEGER NOT NULL DEFAULT 0;`,
+	// 3: a removed user's id is never given again. SQLite gives a new row
+	// the largest id plus one, so removing the newest user handed its id
+	// to the next; users_retired keeps the largest removed id, which
+	// newUserID counts too (AUTOINCREMENT would mean rebuilding users,
+	// which every other table references).
+	`CREATE TABLE users_retired (max_id INTEGER NOT NULL);
+	INSERT INTO users_retired VALUES (0);
+	CREATE TRIGGER users_retire AFTER DELETE ON users BEGIN
+		UPDATE users_retired SET max_id = max(max_id, OLD.id);
+	END;`,
 }
 
 // migrate applies the migrations the database has not seen yet.

@@ -9,6 +9,11 @@ import (
 	"github.com/claudebridge/claudebridge"
 )
 
+// newUserID is the id of a user being inserted: past every user's and
+// every removed user's (migration 3). SQLite runs one write at a time,
+// so two inserts never read the same maximum.
+const newUserID = `(SELECT max(coalesce((SELECT max(id) FROM users), 0), (SELECT max_id FROM users_retired)) + 1)`
+
 // CreateUser stores a user with a password hash; EINVALID if the name is
 // taken or empty.
 func (db *DB) CreateUser(ctx context.Context, name, passwordHash string) (*claudebridge.User, error) {
@@ -16,7 +21,7 @@ func (db *DB) CreateUser(ctx context.Context, name, passwordHash string) (*claud
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "name: must not be empty")
 	}
 	u := &claudebridge.User{Name: name, CreatedAt: now()}
-	res, err := db.ws.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)`, name, passwordHash, nanos(u.CreatedAt))
+	res, err := db.ws.ExecContext(ctx, `INSERT INTO users (id, name, password_hash, created_at) VALUES (`+newUserID+`, ?, ?, ?)`, name, passwordHash, nanos(u.CreatedAt))
 	if isUnique(err) {
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "user %q exists", name)
 	}
@@ -49,7 +54,7 @@ func (db *DB) EnsureUser(ctx context.Context, name string) (*claudebridge.User, 
 	if name == "" {
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "name: must not be empty")
 	}
-	if _, err := db.ws.ExecContext(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES (?, '', ?) ON CONFLICT (name) DO NOTHING`,
+	if _, err := db.ws.ExecContext(ctx, `INSERT INTO users (id, name, password_hash, created_at) VALUES (`+newUserID+`, ?, '', ?) ON CONFLICT (name) DO NOTHING`,
 		name, nanos(now())); err != nil {
 		return nil, internal("ensure user", err)
 	}

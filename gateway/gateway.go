@@ -15,6 +15,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/limits"
 )
 
 // Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
@@ -25,6 +26,10 @@ type Gateway struct {
 	Upstream claudebridge.Upstream
 	// Keys are the client keys; with none the gateway is open.
 	Keys *claudebridge.ClientKeys
+	// Keyring, when set, replaces Keys: static and virtual keys, the
+	// latter with their limits. Its Upstream must then be wrapped in a
+	// limits.Upstream, for calls to count the tokens they really used.
+	Keyring *limits.Keyring
 	// CORS answers browsers from the allowed origins; nil allows none.
 	CORS *CORS
 	// PingInterval is the silence after which a stream gets a ping event,
@@ -80,10 +85,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
 		return
 	}
-	if err := checkKey(g.Keys, r); err != nil {
+	key, err := g.checkKey(r)
+	if err != nil {
 		anthropic.WriteError(w, err, id)
 		g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
 		return
+	}
+	if key != nil && r.Method == http.MethodGet {
+		key.State().SetHeaders(w.Header()) // a listing counts against no limit
 	}
 	route := r.Method + " " + r.URL.Path
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
@@ -93,9 +102,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case route == "POST /v1/messages":
-		g.serveMessages(w, r, id)
+		g.serveMessages(w, r, id, key)
 	case route == "POST /v1/messages/count_tokens":
-		g.serveCountTokens(w, r, id)
+		g.serveCountTokens(w, r, id, key)
 	case route == "GET /v1/models":
 		g.serveModels(w, r, id)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/models/"):
@@ -128,7 +137,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, countToken
 	return req, nil
 }
 
-func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string) {
+func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
 	start := time.Now()
 	req, err := g.readRequest(w, r, false)
 	if err != nil {
@@ -136,8 +145,18 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 		g.log(r, id, "", 0, start, err)
 		return
 	}
+	ticket, err := admit(w, key, req)
+	if err != nil {
+		anthropic.WriteError(w, err, id)
+		g.log(r, id, req.Model, 0, start, err)
+		return
+	}
+	defer ticket.Release()
 	ctx, cancel := g.callContext(r.Context())
 	defer cancel()
+	if ticket != nil {
+		ctx = limits.WithTicket(ctx, ticket)
+	}
 	if req.Stream {
 		g.streams.Add(1)
 		defer g.streams.Add(-1)
@@ -158,9 +177,12 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	g.log(r, id, req.Model, http.StatusOK, start, nil)
 }
 
-func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string) {
+func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
 	start := time.Now()
 	req, err := g.readRequest(w, r, true)
+	if err == nil {
+		err = checkModel(w, key, req.Model)
+	}
 	if err == nil {
 		ctx, cancel := g.callContext(r.Context())
 		defer cancel()

@@ -32,12 +32,12 @@ func MaxTokens(req *claudebridge.Request) int {
 // is the key's limits, for the answer's headers, whatever the outcome.
 func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, error) {
 	if !e.Key.AllowsModel(model) {
-		return nil, e.state(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
+		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
 	if limit := e.Key.MaxCostPerRequest; limit > 0 {
 		worst := anthropic.Cost(model, claudebridge.Usage{InputTokens: bodyBytes / 4, OutputTokens: maxTokens})
 		if worst > limit {
-			return nil, e.state(), claudebridge.Errorf(claudebridge.EINVALID,
+			return nil, e.State(), claudebridge.Errorf(claudebridge.EINVALID,
 				"This request may cost up to $%s (about %d input tokens and max_tokens %d of %s), over this key's limit of $%s per request",
 				dollars(worst), bodyBytes/4, maxTokens, model, dollars(limit))
 		}
@@ -45,7 +45,8 @@ func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, e
 	return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
 }
 
-func (e *Entry) state() State {
+// State returns the key's limits as they stand, counting nothing.
+func (e *Entry) State() State {
 	l := e.Limiter
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -3,70 +3,26 @@ package limits_test
 import (
 	"context"
 	"io"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/limits"
+	"github.com/claudebridge/claudebridge/mock"
 )
 
-// store is a KeyService in memory.
-type store struct {
-	mu      sync.Mutex
-	keys    []claudebridge.Key
-	version int64
-	reads   int
-}
-
-func (s *store) CreateKey(_ context.Context, k *claudebridge.Key) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys = append(s.keys, *k)
-	s.version++
-	return nil
-}
-
-func (s *store) Keys(context.Context) ([]claudebridge.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reads++
-	return append([]claudebridge.Key(nil), s.keys...), nil
-}
-
-func (s *store) RevokeKey(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range s.keys {
-		if s.keys[i].Name == name {
-			s.keys[i].RevokedAt = time.Now()
-			s.version++
-			return nil
-		}
-	}
-	return claudebridge.Errorf(claudebridge.ENOTFOUND, "key not found")
-}
-
-func (s *store) KeysVersion(context.Context) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.version, nil
-}
-
 // add creates a key of that name and limits and returns its secret.
-func (s *store) add(t *testing.T, k claudebridge.Key) string {
+func add(t *testing.T, s *mock.Keys, k claudebridge.Key) string {
 	t.Helper()
-	secret, prefix, hash := claudebridge.NewKeySecret()
-	k.Prefix, k.Hash = prefix, hash
-	if err := s.CreateKey(context.Background(), &k); err != nil {
+	secret, err := s.Add(k)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return secret
 }
 
 func TestAStoredKeyIsFoundWithItsLimitsAndAStaticKeyWithNone(t *testing.T) {
-	s := &store{}
-	secret := s.add(t, claudebridge.Key{Name: "ci", RPM: 2})
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci", RPM: 2})
 	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +47,7 @@ func TestAStoredKeyIsFoundWithItsLimitsAndAStaticKeyWithNone(t *testing.T) {
 }
 
 func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
-	s := &store{}
+	s := &mock.Keys{}
 	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
 	if !ring.Open() {
 		t.Fatal("no key at all: not open")
@@ -99,7 +55,7 @@ func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
 	if _, err := ring.Lookup(""); err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	s.add(t, claudebridge.Key{Name: "ci"})
+	add(t, s, claudebridge.Key{Name: "ci"})
 	ring.Refresh(context.Background())
 	if ring.Open() {
 		t.Error("a stored key: still open")
@@ -110,8 +66,8 @@ func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
 }
 
 func TestARevokedKeyIsRefusedAfterTheNextRefresh(t *testing.T) {
-	s := &store{}
-	secret := s.add(t, claudebridge.Key{Name: "ci"})
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci"})
 	ring, _ := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil)
 	s.RevokeKey(context.Background(), "ci")
 	if err := ring.Refresh(context.Background()); err != nil {
@@ -123,20 +79,20 @@ func TestARevokedKeyIsRefusedAfterTheNextRefresh(t *testing.T) {
 }
 
 func TestARefreshReadsTheKeysOnlyWhenTheirVersionMovedAndKeepsTheCounts(t *testing.T) {
-	s := &store{}
-	secret := s.add(t, claudebridge.Key{Name: "ci", RPM: 1})
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci", RPM: 1})
 	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
 	e, _ := ring.Lookup(secret)
 	if _, _, err := e.Limiter.Admit(1); err != nil {
 		t.Fatal(err)
 	}
 	ring.Refresh(context.Background())
-	if got, want := s.reads, 1; got != want {
+	if got, want := s.Reads, 1; got != want {
 		t.Errorf("reads with no change = %d, want %d", got, want)
 	}
-	s.add(t, claudebridge.Key{Name: "other"})
+	add(t, s, claudebridge.Key{Name: "other"})
 	ring.Refresh(context.Background())
-	if got, want := s.reads, 2; got != want {
+	if got, want := s.Reads, 2; got != want {
 		t.Errorf("reads after a change = %d, want %d", got, want)
 	}
 	e, _ = ring.Lookup(secret)
@@ -146,8 +102,8 @@ func TestARefreshReadsTheKeysOnlyWhenTheirVersionMovedAndKeepsTheCounts(t *testi
 }
 
 func TestAKeyRefusesAModelNotOnItsList(t *testing.T) {
-	s := &store{}
-	secret := s.add(t, claudebridge.Key{Name: "ci", Models: []string{"claude-haiku-4-5"}})
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci", Models: []string{"claude-haiku-4-5"}})
 	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
 	e, _ := ring.Lookup(secret)
 	_, _, err := e.Admit("claude-opus-4-1", 100, 10)
@@ -163,9 +119,9 @@ func TestAKeyRefusesAModelNotOnItsList(t *testing.T) {
 }
 
 func TestACallWhoseWorstCaseCostsOverTheCapIsRefusedNamingBoth(t *testing.T) {
-	s := &store{}
+	s := &mock.Keys{}
 	// claude-sonnet-4-5: $3 in, $15 out per million tokens.
-	secret := s.add(t, claudebridge.Key{Name: "ci", MaxCostPerRequest: 0.01})
+	secret := add(t, s, claudebridge.Key{Name: "ci", MaxCostPerRequest: 0.01})
 	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
 	e, _ := ring.Lookup(secret)
 	_, _, err := e.Admit("claude-sonnet-4-5", 4000, 1000) // 1000 in, 1000 out: $0.018

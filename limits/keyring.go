@@ -29,6 +29,7 @@ type Keyring struct {
 type snapshot struct {
 	version int64
 	keys    map[[sha256.Size]byte]*Entry // live virtual keys by their secret's digest
+	stored  bool                         // the store has keys, revoked ones included
 }
 
 // Entry is one live virtual key and its limiter.
@@ -48,10 +49,12 @@ func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store clau
 	return k, nil
 }
 
-// Open reports whether no key at all is configured, static or stored: the
-// doors then take every request, as they do without API_KEYS.
+// Open reports whether no key at all is configured: no static key, and
+// none in the store, revoked ones included. The doors then take every
+// request, as they do without API_KEYS. Revoking the last key never opens
+// them: once a store has had a key, the doors stay closed.
 func (k *Keyring) Open() bool {
-	return k.static == nil && len(k.snap.Load().keys) == 0
+	return k.static == nil && !k.snap.Load().stored
 }
 
 // Lookup returns the virtual key whose secret is key, nil for a static key
@@ -64,7 +67,7 @@ func (k *Keyring) Lookup(key string) (*Entry, error) {
 			return e, nil
 		}
 	}
-	if k.static == nil && len(s.keys) == 0 {
+	if k.static == nil && !s.stored {
 		return nil, nil
 	}
 	if key == "" {
@@ -93,7 +96,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list))}
+	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), stored: len(list) > 0}
 	for i := range list {
 		key := &list[i]
 		if key.Revoked() {

@@ -65,6 +65,20 @@ func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
 	}
 }
 
+func TestRevokingTheLastStoredKeyDoesNotOpenTheDoors(t *testing.T) {
+	s := &mock.Keys{}
+	add(t, s, claudebridge.Key{Name: "ci"})
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	s.RevokeKey(context.Background(), "ci")
+	ring.Refresh(context.Background())
+	if ring.Open() {
+		t.Error("open after the last key was revoked")
+	}
+	if _, err := ring.Lookup(""); claudebridge.ErrorCode(err) != claudebridge.EAUTH {
+		t.Errorf("no key: err = %v, want auth", err)
+	}
+}
+
 func TestARevokedKeyIsRefusedAfterTheNextRefresh(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci"})

@@ -29,6 +29,7 @@ type Config struct {
 	ProviderInferred bool
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
+	AdminKey    string   // ADMIN_KEY: bearer key of /admin/ (and /metrics)
 	CORSOrigins []string // CORS_ALLOW_ORIGINS: browser origins of the API
 	// ChatOrigins are the origins, besides the page's own, from which the
 	// chat's WebSocket may be opened and its login posted
@@ -80,6 +81,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		Listen:                  or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
 		Provider:                strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
 		APIKeys:                 append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
+		AdminKey:                strings.TrimSpace(getenv("ADMIN_KEY")),
 		CORSOrigins:             list(getenv("CORS_ALLOW_ORIGINS")),
 		ChatOrigins:             list(getenv("CHAT_ALLOW_ORIGINS")),
 		AnthropicBaseURL:        getenv("ANTHROPIC_BASE_URL"),

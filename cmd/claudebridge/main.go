@@ -5,6 +5,7 @@
 //	claudebridge emulate bedrock     the Bedrock runtime emulator
 //	claudebridge emulate anthropic   the Anthropic API emulator
 //	claudebridge users add NAME      a user of the chat
+//	claudebridge keys create --name N  a virtual key, with its limits
 //	claudebridge --version           the build: version, commit, Go release
 package main
 
@@ -26,6 +27,7 @@ Usage:
   claudebridge emulate bedrock [flags]     run the Bedrock runtime emulator
   claudebridge emulate anthropic [flags]   run the Anthropic API emulator
   claudebridge users add NAME | list       manage the chat's users
+  claudebridge keys create | list | revoke manage the virtual keys of the API doors
   claudebridge --version                   say which build this is
 
 Run "claudebridge <command> --help" for a command's flags and settings.
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return emulate(ctx, args[1:], stdout, stderr)
 	case "users":
 		return users(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -29,6 +29,8 @@ var settings = []setting{
 		Meaning: "client keys, comma-separated, accepted as `x-api-key` or `Authorization: Bearer`; compared in constant time"},
 	{Name: "BEARER_TOKEN", Default: "none",
 		Meaning: "one more client key (the single token of the Lambda proxy claudebridge replaces)"},
+	{Name: "ADMIN_KEY", Default: "none",
+		Meaning: "bearer key of the admin API (`/admin/keys`: create, list and revoke virtual keys) and of `/metrics`, as `Authorization: Bearer`; unset, `/admin/` answers 404 as if it did not exist. Virtual keys (`claudebridge keys`) are stored in `DATABASE_URL`'s database and read by `serve` within a second; with any stored key (revoked ones included) the API doors require a key, as with `API_KEYS`"},
 	{Name: "CORS_ALLOW_ORIGINS", Default: "none",
 		Meaning: "origins allowed to call the API (`/v1/*`) from a browser, comma-separated, or `*`; preflights answered, `request-id` exposed. Not the chat's: see `CHAT_ALLOW_ORIGINS`"},
 	{Name: "CHAT_ALLOW_ORIGINS", Default: "none (the page's own origin only)",

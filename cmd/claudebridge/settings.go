@@ -72,7 +72,7 @@ var settings = []setting{
 	{Name: "BEDROCK_ALLOW_UNSIGNED_PAYLOAD", Default: "`false`",
 		Meaning: "accept SigV4 requests to the Bedrock front door signed with `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body then is not covered by the signature). The AWS SDKs (Go v2, JavaScript v3, boto3) sign the body's SHA-256 and need no such thing"},
 	{Name: "BEDROCK_ACCESS_KEYS", Default: "none",
-		Meaning: "access key pairs of the Bedrock front door, `ACCESS_KEY_ID:SECRET_ACCESS_KEY,...`: SigV4 signatures (service `bedrock`, any region) are verified against them. `API_KEYS` and `BEARER_TOKEN` are taken there too, as Bedrock API keys (`Authorization: Bearer`); with none of the three the front door is open"},
+		Meaning: "access key pairs of the Bedrock front door, `ACCESS_KEY_ID:SECRET_ACCESS_KEY,...`: SigV4 signatures (service `bedrock`, any region) are verified against them. `API_KEYS` and `BEARER_TOKEN` are taken there too, as Bedrock API keys (`Authorization: Bearer`); virtual keys too (`claudebridge keys`); with none of them the front door is open"},
 	{Name: "ANTHROPIC_BASE_URL", Default: "`https://api.anthropic.com`",
 		Meaning: "the Anthropic API (`AI_PROVIDER=anthropic`)"},
 	{Name: "ANTHROPIC_API_KEY", Default: "none",

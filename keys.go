@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"slices"
 	"strings"
 	"time"
 )
@@ -41,7 +40,9 @@ type Key struct {
 	// estimated locally plus max_tokens of output, at the model's price)
 	// costs more, in US dollars; zero: no cap.
 	MaxCostPerRequest float64
-	// Models are the model ids the key may call; empty: every model.
+	// Models are the model ids the key may call; empty: every model. An
+	// id allows the ids that name the same model in the model table (its
+	// alias, its dated id, its Bedrock ids and profiles).
 	Models []string
 
 	CreatedAt time.Time
@@ -50,11 +51,6 @@ type Key struct {
 
 // Revoked reports whether the key has been revoked.
 func (k *Key) Revoked() bool { return !k.RevokedAt.IsZero() }
-
-// AllowsModel reports whether the key may call model.
-func (k *Key) AllowsModel(model string) bool {
-	return len(k.Models) == 0 || slices.Contains(k.Models, model)
-}
 
 // Validate returns EINVALID when a field is out of range.
 func (k *Key) Validate() error {

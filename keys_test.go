@@ -37,13 +37,3 @@ func TestAKeyValidatesItsBudgetPeriod(t *testing.T) {
 		t.Errorf("budget per day: %v", err)
 	}
 }
-
-func TestAKeyWithModelsAllowsOnlyThose(t *testing.T) {
-	k := claudebridge.Key{Name: "x", Models: []string{"claude-haiku-4-5"}}
-	if !k.AllowsModel("claude-haiku-4-5") {
-		t.Error("listed model refused")
-	}
-	if k.AllowsModel("claude-opus-4-1") {
-		t.Error("unlisted model allowed")
-	}
-}

@@ -91,7 +91,7 @@ func admit(key *limits.Entry, operation, model string, body []byte) (*limits.Tic
 		return nil, nil
 	}
 	if operation == "count-tokens" {
-		if !key.Key.AllowsModel(model) {
+		if !key.AllowsModel(model) {
 			return nil, claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 		}
 		return nil, nil

@@ -61,7 +61,7 @@ func checkModel(w http.ResponseWriter, key *limits.Entry, model string) error {
 		return nil
 	}
 	key.State().SetHeaders(w.Header())
-	if !key.Key.AllowsModel(model) {
+	if !key.AllowsModel(model) {
 		return claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
 	return nil

@@ -31,7 +31,7 @@ func MaxTokens(req *claudebridge.Request) int {
 // than the key's MaxCostPerRequest, else its limiter's Admit. The state
 // is the key's limits, for the answer's headers, whatever the outcome.
 func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, error) {
-	if !e.Key.AllowsModel(model) {
+	if !e.AllowsModel(model) {
 		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
 	if limit := e.Key.MaxCostPerRequest; limit > 0 {

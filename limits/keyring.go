@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/models"
 )
 
 // Keyring is the live set of client keys: the static ones (API_KEYS,
@@ -36,6 +37,33 @@ type snapshot struct {
 type Entry struct {
 	Key     claudebridge.Key
 	Limiter *Limiter
+	models  map[string]bool // Key.Models and the canonical ids they name; nil: every model
+}
+
+func newEntry(key *claudebridge.Key, l *Limiter) *Entry {
+	e := &Entry{Key: *key, Limiter: l}
+	if len(key.Models) > 0 {
+		e.models = map[string]bool{}
+		for _, id := range key.Models {
+			e.models[id] = true
+			if m, ok := models.Lookup(id); ok {
+				e.models[m.ID] = true
+			}
+		}
+	}
+	return e
+}
+
+// AllowsModel reports whether the key may call model: a key without a
+// model list may call any; else model must be on the list or name, in
+// the model table, the same model as an id on it (so "claude-sonnet-4-5"
+// allows "claude-sonnet-4-5-20250929" and its Bedrock profiles).
+func (e *Entry) AllowsModel(model string) bool {
+	if e.models == nil || e.models[model] {
+		return true
+	}
+	m, ok := models.Lookup(model)
+	return ok && e.models[m.ID]
 }
 
 // NewKeyring returns the keyring of static and, when store is not nil, the
@@ -106,13 +134,11 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 		if n, err := hex.Decode(digest[:], []byte(key.Hash)); err != nil || n != sha256.Size {
 			continue // not a digest: no secret can match it
 		}
-		e := &Entry{Key: *key}
+		l := NewLimiter(key, k.now)
 		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
-			e.Limiter = prev.Limiter
-		} else {
-			e.Limiter = NewLimiter(key, k.now)
+			l = prev.Limiter
 		}
-		s.keys[digest] = e
+		s.keys[digest] = newEntry(key, l)
 	}
 	k.snap.Store(s)
 	return nil

@@ -132,6 +132,21 @@ func TestAKeyRefusesAModelNotOnItsList(t *testing.T) {
 	}
 }
 
+func TestAModelOnAKeysListAllowsTheIdsThatNameTheSameModel(t *testing.T) {
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci", Models: []string{"claude-sonnet-4-5"}})
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	e, _ := ring.Lookup(secret)
+	for _, id := range []string{"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"} {
+		if !e.AllowsModel(id) {
+			t.Errorf("%s refused", id)
+		}
+	}
+	if e.AllowsModel("claude-haiku-4-5") {
+		t.Error("claude-haiku-4-5 allowed")
+	}
+}
+
 func TestACallWhoseWorstCaseCostsOverTheCapIsRefusedNamingBoth(t *testing.T) {
 	s := &mock.Keys{}
 	// claude-sonnet-4-5: $3 in, $15 out per million tokens.
@@ -192,6 +207,29 @@ func TestAStreamsUsageReplacesItsEstimate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := st.TokensRemaining, 1000-100-1; got != want {
+		t.Errorf("remaining = %d, want %d", got, want)
+	}
+}
+
+type failing struct{ claudebridge.Upstream }
+
+func (failing) Messages(context.Context, *claudebridge.Request) (*claudebridge.Response, error) {
+	return nil, claudebridge.Errorf(claudebridge.EOVERLOADED, "Overloaded")
+}
+
+func TestAFailedCallGivesBackItsTokenEstimate(t *testing.T) {
+	l := limits.NewLimiter(&claudebridge.Key{TPM: 1000}, nil)
+	tk, _, _ := l.Admit(900)
+	up := limits.Upstream{Upstream: failing{}}
+	if _, err := up.Messages(limits.WithTicket(context.Background(), tk), &claudebridge.Request{}); err == nil {
+		t.Fatal("no error")
+	}
+	tk.Release()
+	_, st, err := l.Admit(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.TokensRemaining, 999; got != want {
 		t.Errorf("remaining = %d, want %d", got, want)
 	}
 }

@@ -13,21 +13,29 @@ type Upstream struct {
 	claudebridge.Upstream
 }
 
-// Messages reports the answer's usage.
+// Messages reports the answer's usage; a call that failed used no tokens.
 func (u Upstream) Messages(ctx context.Context, req *claudebridge.Request) (*claudebridge.Response, error) {
 	resp, err := u.Upstream.Messages(ctx, req)
-	if t := ticketFrom(ctx); t != nil && err == nil {
-		t.Report(resp.Usage)
+	if t := ticketFrom(ctx); t != nil {
+		if err != nil {
+			t.Report(claudebridge.Usage{})
+		} else {
+			t.Report(resp.Usage)
+		}
 	}
 	return resp, err
 }
 
 // Stream reports the usage message_start and message_delta carry, as they
-// pass.
+// pass; a stream that failed to start used no tokens.
 func (u Upstream) Stream(ctx context.Context, req *claudebridge.Request) (claudebridge.Stream, error) {
 	s, err := u.Upstream.Stream(ctx, req)
 	t := ticketFrom(ctx)
-	if err != nil || t == nil {
+	if t == nil {
+		return s, err
+	}
+	if err != nil {
+		t.Report(claudebridge.Usage{})
 		return s, err
 	}
 	if b, ok := s.(claudebridge.BufferedStream); ok {

@@ -47,7 +47,11 @@ func newEntry(key *claudebridge.Key, l *Limiter) *Entry {
 		for _, id := range key.Models {
 			e.models[id] = true
 			if m, ok := models.Lookup(id); ok {
+				// The ids clients send most, so that they need no look-up.
 				e.models[m.ID] = true
+				if m.Alias != "" {
+					e.models[m.Alias] = true
+				}
 			}
 		}
 	}

@@ -27,7 +27,7 @@ type Gateway struct {
 	// Keys are the client keys; with none the gateway is open.
 	Keys *claudebridge.ClientKeys
 	// Keyring, when set, replaces Keys: static and virtual keys, the
-	// latter with their limits. Its Upstream must then be wrapped in a
+	// latter with their limits. Upstream must then be wrapped in a
 	// limits.Upstream, for calls to count the tokens they really used.
 	Keyring *limits.Keyring
 	// CORS answers browsers from the allowed origins; nil allows none.

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +139,49 @@ func TestTheModelListOfAKeyedCallCarriesTheRatelimitHeaders(t *testing.T) {
 	resp.Body.Close()
 	if got, want := resp.Header.Get("anthropic-ratelimit-requests-remaining"), "5"; got != want {
 		t.Errorf("remaining = %q, want %q", got, want)
+	}
+}
+
+func TestAStreamHoldsItsKeysConcurrencySlotUntilItEnds(t *testing.T) {
+	store := &mock.Keys{}
+	secret, _ := store.Add(claudebridge.Key{Name: "ci", Concurrency: 1})
+	ring, _ := limits.NewKeyring(context.Background(), nil, store, nil)
+	events := []claudebridge.Event{
+		{Type: "message_start", Data: []byte(`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","usage":{"input_tokens":5,"output_tokens":1}}}`)},
+		{Type: "message_delta", Data: []byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}`)},
+		{Type: "message_stop", Data: []byte(`{"type":"message_stop"}`)},
+	}
+	started, gate := make(chan struct{}), make(chan struct{})
+	calls := 0
+	g := &gateway.Gateway{Keyring: ring, Upstream: limits.Upstream{Upstream: &mock.Upstream{
+		StreamFn: func(context.Context, *claudebridge.Request) (claudebridge.Stream, error) {
+			calls++
+			if calls == 1 {
+				close(started)
+				return &mock.Stream{Events: events, Gate: gate}, nil
+			}
+			return &mock.Stream{Events: events}, nil
+		},
+	}}}
+	call := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/messages", strings.NewReader(message("hi", `"stream":true,`)))
+		r.Header.Set("anthropic-version", "2023-06-01")
+		r.Header.Set("x-api-key", secret)
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		return w
+	}
+	first := make(chan *httptest.ResponseRecorder)
+	go func() { first <- call() }()
+	<-started
+	if got, want := call().Code, 429; got != want {
+		t.Errorf("a second stream while the first runs: status %d, want %d", got, want)
+	}
+	close(gate)
+	if got, want := (<-first).Code, 200; got != want {
+		t.Errorf("first stream: status %d, want %d", got, want)
+	}
+	if got, want := call().Code, 200; got != want {
+		t.Errorf("a stream after the first ended: status %d, want %d", got, want)
 	}
 }

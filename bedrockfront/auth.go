@@ -5,8 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/bedrockwire"
+	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/sigv4"
 )
 
@@ -18,11 +21,12 @@ const msgBadAPIKey = "Authentication failed: Please make sure your API Key is va
 // as a bearer token, or a SigV4 signature.
 type auth struct {
 	keys       *claudebridge.ClientKeys
+	keyring    *limits.Keyring // when set, it replaces keys
 	signatures *sigv4.Verifier // nil: SigV4 is not configured
 }
 
-func newAuth(keys *claudebridge.ClientKeys, accessKeys map[string]string, now func() time.Time, allowUnsignedPayload bool) auth {
-	a := auth{keys: keys}
+func newAuth(keys *claudebridge.ClientKeys, keyring *limits.Keyring, accessKeys map[string]string, now func() time.Time, allowUnsignedPayload bool) auth {
+	a := auth{keys: keys, keyring: keyring}
 	if len(accessKeys) > 0 {
 		a.signatures = &sigv4.Verifier{Credentials: accessKeys, Now: now, SignedPayloadOnly: !allowUnsignedPayload}
 	}
@@ -30,36 +34,74 @@ func newAuth(keys *claudebridge.ClientKeys, accessKeys map[string]string, now fu
 }
 
 // open reports whether no client credential is configured at all.
-func (a auth) open() bool { return a.keys == nil && a.signatures == nil }
+func (a auth) open() bool {
+	if a.keyring != nil {
+		return a.keyring.Open() && a.signatures == nil
+	}
+	return a.keys == nil && a.signatures == nil
+}
+
+// apiKey returns the virtual key a bearer token is (nil for a static
+// key), or false if the token is no key at all.
+func (a auth) apiKey(token string) (*limits.Entry, bool) {
+	if a.keyring != nil {
+		e, err := a.keyring.Lookup(token)
+		return e, err == nil && token != ""
+	}
+	return nil, a.keys != nil && a.keys.Allow(token)
+}
 
 // checkHead returns nil when the head of r shows a client that may be
 // served, or the error AWS would answer with. It reads no body: a
 // stranger's body is never read. A SigV4 signature whose check needs the
-// body is returned, for checkBody.
-func (a auth) checkHead(r *http.Request) (*sigv4.Signature, *bedrockwire.Error) {
+// body is returned, for checkBody, and so is the virtual key a bearer
+// token is, for its limits.
+func (a auth) checkHead(r *http.Request) (*sigv4.Signature, *limits.Entry, *bedrockwire.Error) {
 	if a.open() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	authorization := r.Header.Get("Authorization")
 	if len(authorization) > 7 && strings.EqualFold(authorization[:7], "bearer ") {
-		if a.keys != nil && a.keys.Allow(strings.TrimSpace(authorization[7:])) {
-			return nil, nil
+		if key, ok := a.apiKey(strings.TrimSpace(authorization[7:])); ok {
+			return nil, key, nil
 		}
-		return nil, &bedrockwire.Error{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, Namespace: bedrockwire.CoralNamespace}
+		return nil, nil, &bedrockwire.Error{Type: "AccessDeniedException", Status: http.StatusForbidden, Message: msgBadAPIKey, Namespace: bedrockwire.CoralNamespace}
 	}
 	if a.signatures == nil {
 		// Only API keys are configured: a signature cannot be checked, so
 		// its key id is unknown here.
 		if authorization == "" {
-			return nil, &bedrockwire.Error{Type: "MissingAuthenticationTokenException", Status: http.StatusForbidden, Message: sigv4.MsgMissingAuthToken, Namespace: bedrockwire.CoralNamespace}
+			return nil, nil, &bedrockwire.Error{Type: "MissingAuthenticationTokenException", Status: http.StatusForbidden, Message: sigv4.MsgMissingAuthToken, Namespace: bedrockwire.CoralNamespace}
 		}
-		return nil, &bedrockwire.Error{Type: "UnrecognizedClientException", Status: http.StatusForbidden, Message: sigv4.MsgUnrecognizedClient, Namespace: bedrockwire.CoralNamespace}
+		return nil, nil, &bedrockwire.Error{Type: "UnrecognizedClientException", Status: http.StatusForbidden, Message: sigv4.MsgUnrecognizedClient, Namespace: bedrockwire.CoralNamespace}
 	}
 	sig, e := a.signatures.VerifyHead(r, "bedrock")
 	if e != nil {
-		return nil, wireError(e)
+		return nil, nil, wireError(e)
 	}
-	return sig, nil
+	return sig, nil, nil
+}
+
+// admit counts a call of a virtual key against its model list and limits
+// (nil key: none); count-tokens is checked against the model list only.
+// The output a call may use is max_tokens of an InvokeModel body,
+// inferenceConfig.maxTokens of a Converse one.
+func admit(key *limits.Entry, operation, model string, body []byte) (*limits.Ticket, error) {
+	if key == nil {
+		return nil, nil
+	}
+	if operation == "count-tokens" {
+		if !key.AllowsModel(model) {
+			return nil, claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
+		}
+		return nil, nil
+	}
+	maxTokens := gjson.GetBytes(body, "max_tokens").Int()
+	if maxTokens == 0 {
+		maxTokens = gjson.GetBytes(body, "inferenceConfig.maxTokens").Int()
+	}
+	t, _, err := key.Admit(model, len(body), int(maxTokens))
+	return t, err
 }
 
 // checkBody finishes the check of a signature with the body read: the

@@ -26,6 +26,7 @@ import (
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
 )
 
@@ -43,6 +44,11 @@ type Options struct {
 	// With neither Keys nor AccessKeys the front door is open and any
 	// request, signed or not, is served.
 	AccessKeys map[string]string
+	// Keyring, when set, replaces Keys: static and virtual keys, the
+	// latter with their model lists and limits (AccessDeniedException,
+	// ThrottlingException). Upstream must then be a limits.Upstream, for
+	// calls to count the tokens they really used.
+	Keyring *limits.Keyring
 	// RequestTimeout bounds a whole call, stream included. Zero: no bound.
 	RequestTimeout time.Duration
 	// Logger gets one line per call. Nil: slog.Default().
@@ -73,7 +79,7 @@ func New(opts Options) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.AccessKeys, opts.Now, opts.AllowUnsignedPayload), log: log}
+	return &Handler{opts: opts, auth: newAuth(opts.Keys, opts.Keyring, opts.AccessKeys, opts.Now, opts.AllowUnsignedPayload), log: log}
 }
 
 // maxBody is the largest request body accepted, the Messages API's limit.
@@ -105,7 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	door, recorded := doors[operation]
 	// The client is checked before its body is read, as far as the head
 	// allows; a signature over the body is finished once it is read.
-	sig, e := h.auth.checkHead(r)
+	sig, key, e := h.auth.checkHead(r)
 	if e != nil {
 		h.refused(c, e)
 		if ok && recorded {
@@ -139,8 +145,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, dropped := claudebridge.WithDropped(r.Context())
 	c.dropped = dropped
 	c.w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+	ticket, err := admit(key, operation, c.model, body)
+	if err != nil {
+		err = c.fail(err)
+		h.logCall(c, operation, err)
+		h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(err), Duration: time.Since(c.start)})
+		return
+	}
+	defer ticket.Release()
 	ctx, cancel := h.callContext(ctx)
 	defer cancel()
+	if ticket != nil {
+		ctx = limits.WithTicket(ctx, ticket)
+	}
 	c.ctx = ctx
 	var callErr error
 	switch operation {

@@ -22,6 +22,7 @@ func TestFrontDoorDependsOnlyOnTheDomainAndTheWireRooms(t *testing.T) {
 		module + "/models":            true, // the model table, data on the root only
 		module + "/internal/httpbody": true, // reads a body whole; standard library only
 		module + "/metrics":           true, // counters of the calls, on the domain and the wire rooms only
+		module + "/limits":            true, // virtual keys and their limits; the domain and the wire rooms only
 	}
 	seen := map[string]bool{}
 	var walk func(path, dir string)

@@ -27,7 +27,8 @@ const (
 	awsSecret       = "e2e-claudebridge-secret"
 	awsRegion       = "us-east-1"
 	corsOrigin      = "http://app.example.test"
-	retryAttempts   = "2" // RETRY_MAX_ATTEMPTS of the gateways: [[throttle*1]] succeeds, [[throttle]] does not
+	adminKey        = "e2e-admin-key" // ADMIN_KEY of the keys gateway
+	retryAttempts   = "2"             // RETRY_MAX_ATTEMPTS of the gateways: [[throttle*1]] succeeds, [[throttle]] does not
 	startupDeadline = 30 * time.Second
 )
 
@@ -38,6 +39,12 @@ var (
 	bedrockGatewayURL    string // AI_PROVIDER=bedrock, on the Bedrock emulator
 	anthropicGatewayURL  string // AI_PROVIDER=anthropic, on the Anthropic emulator
 	converseGatewayURL   string // AI_PROVIDER=bedrock with BEDROCK_API=converse, on the Bedrock emulator
+	// keysGatewayURL is AI_PROVIDER=anthropic with ADMIN_KEY set and a
+	// database of its own (keysDB), for the virtual keys the tests make
+	// (keys_test.go, node/keys.test.mjs). It has API_KEYS too, so that a
+	// key it has not read yet is refused rather than let in by an open door.
+	keysGatewayURL string
+	keysDB         string
 
 	servers []*server
 )
@@ -156,6 +163,18 @@ func startAll(dir string) error {
 		"ANTHROPIC_BASE_URL="+anthropicEmulatorURL,
 		"ANTHROPIC_API_KEY="+upstreamAPIKey,
 	), "serve", "--listen", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	keysDB = filepath.Join(dir, "keys.db")
+	if keysGatewayURL, err = start("keys gateway", bin, []string{
+		"AI_PROVIDER=anthropic",
+		"ANTHROPIC_BASE_URL=" + anthropicEmulatorURL,
+		"ANTHROPIC_API_KEY=" + upstreamAPIKey,
+		"DATABASE_URL=" + keysDB,
+		"API_KEYS=" + gatewayKey,
+		"ADMIN_KEY=" + adminKey,
+		"LOG_LEVEL=debug",
+	}, "serve", "--listen", "127.0.0.1:0"); err != nil {
 		return err
 	}
 	return nil

@@ -51,6 +51,8 @@ func TestNodeClients(t *testing.T) {
 		"GATEWAY_URL="+bedrockGatewayURL,
 		"GATEWAY_ANTHROPIC_URL="+anthropicGatewayURL,
 		"GATEWAY_KEY="+gatewayKey,
+		"KEYS_GATEWAY_URL="+keysGatewayURL,
+		"ADMIN_KEY="+adminKey,
 		"CORS_ORIGIN="+corsOrigin,
 		"BEDROCK_EMULATOR_URL="+bedrockEmulatorURL,
 		"ANTHROPIC_EMULATOR_URL="+anthropicEmulatorURL,

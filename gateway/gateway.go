@@ -15,6 +15,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
+	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
 )
 
@@ -26,6 +27,10 @@ type Gateway struct {
 	Upstream claudebridge.Upstream
 	// Keys are the client keys; with none the gateway is open.
 	Keys *claudebridge.ClientKeys
+	// Keyring, when set, replaces Keys: static and virtual keys, the
+	// latter with their limits. Upstream must then be wrapped in a
+	// limits.Upstream, for calls to count the tokens they really used.
+	Keyring *limits.Keyring
 	// CORS answers browsers from the allowed origins; nil allows none.
 	CORS *CORS
 	// PingInterval is the silence after which a stream gets a ping event,
@@ -87,13 +92,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := r.Method + " " + r.URL.Path
-	if err := checkKey(g.Keys, r); err != nil {
+	key, err := g.checkKey(r)
+	if err != nil {
 		anthropic.WriteError(w, err, id)
 		status := g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
 		if door, ok := doors[route]; ok {
 			g.Metrics.Observe(metrics.Call{Door: door, Status: status})
 		}
 		return
+	}
+	if key != nil && r.Method == http.MethodGet {
+		key.State().SetHeaders(w.Header()) // a listing counts against no limit
 	}
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
@@ -102,9 +111,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case route == "POST /v1/messages":
-		g.serveMessages(w, r, id)
+		g.serveMessages(w, r, id, key)
 	case route == "POST /v1/messages/count_tokens":
-		g.serveCountTokens(w, r, id)
+		g.serveCountTokens(w, r, id, key)
 	case route == "GET /v1/models":
 		g.serveModels(w, r, id)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/models/"):
@@ -143,7 +152,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, id string,
 	return req, nil
 }
 
-func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string) {
+func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
 	start := time.Now()
 	req, err := g.readRequest(w, r, id, false)
 	if err != nil {
@@ -151,8 +160,18 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 		g.end(r, id, metrics.Call{Door: metrics.Messages}, start, err)
 		return
 	}
+	ticket, err := admit(w, key, req)
+	if err != nil {
+		anthropic.WriteError(w, err, id)
+		g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
+		return
+	}
+	defer ticket.Release()
 	ctx, cancel := g.callContext(r.Context())
 	defer cancel()
+	if ticket != nil {
+		ctx = limits.WithTicket(ctx, ticket)
+	}
 	if req.Stream {
 		g.streams.Add(1)
 		defer g.streams.Add(-1)
@@ -183,9 +202,12 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model, Usage: resp.Usage}, start, nil)
 }
 
-func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string) {
+func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
 	start := time.Now()
 	req, err := g.readRequest(w, r, id, true)
+	if err == nil {
+		err = checkModel(w, key, req.Model)
+	}
 	if err == nil {
 		ctx, cancel := g.callContext(r.Context())
 		defer cancel()

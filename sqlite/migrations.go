@@ -85,6 +85,31 @@ var migrations = []string{
 	CREATE TRIGGER users_retire AFTER DELETE ON users BEGIN
 		UPDATE users_retired SET max_id = max(max_id, OLD.id);
 	END;`,
+	// 4: virtual keys, and a version that every change of them moves, for
+	// servers to poll cheaply.
+	`CREATE TABLE virtual_keys (
+		id         INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL UNIQUE,
+		prefix     TEXT NOT NULL,
+		hash       TEXT NOT NULL UNIQUE,
+		rpm        INTEGER NOT NULL DEFAULT 0,
+		tpm        INTEGER NOT NULL DEFAULT 0,
+		concurrency INTEGER NOT NULL DEFAULT 0,
+		budget_usd REAL NOT NULL DEFAULT 0,
+		budget_period TEXT NOT NULL DEFAULT '',
+		max_cost_per_request REAL NOT NULL DEFAULT 0,
+		models     TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE virtual_keys_version (version INTEGER NOT NULL);
+	INSERT INTO virtual_keys_version (version) VALUES (0);
+	CREATE TRIGGER virtual_keys_inserted AFTER INSERT ON virtual_keys
+		BEGIN UPDATE virtual_keys_version SET version = version + 1; END;
+	CREATE TRIGGER virtual_keys_updated AFTER UPDATE ON virtual_keys
+		BEGIN UPDATE virtual_keys_version SET version = version + 1; END;
+	CREATE TRIGGER virtual_keys_deleted AFTER DELETE ON virtual_keys
+		BEGIN UPDATE virtual_keys_version SET version = version + 1; END;`,
 }
 
 // migrate applies the migrations the database has not seen yet.

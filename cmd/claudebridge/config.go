@@ -29,6 +29,7 @@ type Config struct {
 	ProviderInferred bool
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
+	AdminKey    string   // ADMIN_KEY: bearer key of /admin/ (and /metrics)
 	CORSOrigins []string // CORS_ALLOW_ORIGINS: browser origins of the API
 	// ChatOrigins are the origins, besides the page's own, from which the
 	// chat's WebSocket may be opened and its login posted
@@ -51,11 +52,9 @@ type Config struct {
 	LogJSON          bool          // LOG_FORMAT=json: JSON lines, else slog's text
 	LogBodies        bool          // LOG_BODIES: request bodies at debug level
 
-	// AdminKey (ADMIN_KEY) is asked for as a Bearer token by /metrics on
-	// the main listener; MetricsAddr (METRICS_ADDR) is a listener of its
-	// own for /metrics, without authentication. With neither, /metrics is
-	// not served.
-	AdminKey    string
+	// MetricsAddr (METRICS_ADDR) is a listener of its own for /metrics,
+	// without authentication; on the main listener /metrics asks for
+	// AdminKey. With neither, /metrics is not served.
 	MetricsAddr string
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
@@ -89,6 +88,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		Listen:                  or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
 		Provider:                strings.ToLower(strings.TrimSpace(getenv("AI_PROVIDER"))),
 		APIKeys:                 append(list(getenv("API_KEYS")), list(getenv("BEARER_TOKEN"))...),
+		AdminKey:                strings.TrimSpace(getenv("ADMIN_KEY")),
 		CORSOrigins:             list(getenv("CORS_ALLOW_ORIGINS")),
 		ChatOrigins:             list(getenv("CHAT_ALLOW_ORIGINS")),
 		AnthropicBaseURL:        getenv("ANTHROPIC_BASE_URL"),
@@ -99,7 +99,6 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		BedrockAPIOverrides:     map[string]string{},
 		BedrockGuardrailID:      strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_ID")),
 		BedrockGuardrailVersion: strings.TrimSpace(getenv("BEDROCK_GUARDRAIL_VERSION")),
-		AdminKey:                strings.TrimSpace(getenv("ADMIN_KEY")),
 		MetricsAddr:             strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	switch c.Provider {

@@ -36,7 +36,7 @@ func BenchmarkHop(b *testing.B) {
 		Keys:   claudebridge.NewClientKeys("bench-key"),
 		Logger: quiet,
 	}
-	through := listen(b, newServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler(), nil)))
+	through := listen(b, newServer(frontDoors(http.NotFoundHandler(), gw, http.NotFoundHandler(), http.NotFoundHandler(), nil)))
 
 	body := `{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=45]]"}]}`
 	for _, target := range []struct{ name, addr string }{{"direct", up}, {"gateway", through}} {

@@ -139,7 +139,7 @@ func TestMalformedHostGetsNetHTTPsOwn400(t *testing.T) {
 	front := bedrockfront.New(bedrockfront.Options{Upstream: gw.Upstream, Logger: quiet})
 	var reached atomic.Bool
 	chat := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Store(true) })
-	srv := newServer(frontDoors(front, gw, chat, nil))
+	srv := newServer(frontDoors(front, gw, http.NotFoundHandler(), chat, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

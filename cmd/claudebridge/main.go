@@ -6,6 +6,7 @@
 //	claudebridge emulate anthropic   the Anthropic API emulator
 //	claudebridge users add NAME      a user of the chat
 //	claudebridge batch --in --out    a JSONL file of Messages calls, resumable
+//	claudebridge keys create --name N  a virtual key, with its limits
 //	claudebridge --version           the build: version, commit, Go release
 package main
 
@@ -28,6 +29,7 @@ Usage:
   claudebridge emulate anthropic [flags]   run the Anthropic API emulator
   claudebridge users add NAME | list       manage the chat's users
   claudebridge batch --in F --out F        run a JSONL file of Messages calls (resumable)
+  claudebridge keys create | list | revoke manage the virtual keys of the API doors
   claudebridge --version                   say which build this is
 
 Run "claudebridge <command> --help" for a command's flags and settings.
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return users(ctx, args[1:], stdout, stderr)
 	case "batch":
 		return batchCommand(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

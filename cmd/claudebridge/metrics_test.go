@@ -28,14 +28,14 @@ func TestMetricsOnTheMainPortNeedTheAdminKeyAndAreNotFoundWithout(t *testing.T) 
 		return w.Code
 	}
 	chat := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("the chat page")) })
-	withKey := frontDoors(http.NotFoundHandler(), http.NotFoundHandler(), chat, m.Handler("admin-key"))
+	withKey := frontDoors(http.NotFoundHandler(), http.NotFoundHandler(), http.NotFoundHandler(), chat, m.Handler("admin-key"))
 	if got, want := get(withKey, ""), http.StatusUnauthorized; got != want {
 		t.Errorf("ADMIN_KEY set, no key: %d, want %d", got, want)
 	}
 	if got, want := get(withKey, "Bearer admin-key"), http.StatusOK; got != want {
 		t.Errorf("ADMIN_KEY set, with it: %d, want %d", got, want)
 	}
-	if got, want := get(frontDoors(http.NotFoundHandler(), http.NotFoundHandler(), chat, nil), "Bearer admin-key"), http.StatusNotFound; got != want {
+	if got, want := get(frontDoors(http.NotFoundHandler(), http.NotFoundHandler(), http.NotFoundHandler(), chat, nil), "Bearer admin-key"), http.StatusNotFound; got != want {
 		t.Errorf("no ADMIN_KEY: %d, want %d", got, want)
 	}
 }

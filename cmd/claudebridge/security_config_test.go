@@ -8,6 +8,10 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/limits"
+	"github.com/claudebridge/claudebridge/mock"
 )
 
 func TestTrustedUserHeaderOnAPublicAddressNeedsTrustedProxies(t *testing.T) {
@@ -85,7 +89,7 @@ func statusOf(h http.Handler, path, host string) int {
 }
 
 func TestOpenDoorsOnLoopbackRefuseOtherNames(t *testing.T) {
-	v1, model := openGuarded(&Config{Listen: "127.0.0.1:8080"}, answered, answered)
+	v1, model := openGuarded(&Config{Listen: "127.0.0.1:8080"}, ring(t, nil), answered, answered)
 	if got, want := statusOf(v1, "/v1/messages", "rebound.example:8080"), http.StatusForbidden; got != want {
 		t.Errorf("/v1: status %d, want %d", got, want)
 	}
@@ -98,7 +102,37 @@ func TestOpenDoorsOnLoopbackRefuseOtherNames(t *testing.T) {
 }
 
 func TestDoorsWithKeysAreNotGuarded(t *testing.T) {
-	v1, model := openGuarded(&Config{Listen: "127.0.0.1:8080", APIKeys: []string{"k"}}, answered, answered)
+	v1, model := openGuarded(&Config{Listen: "127.0.0.1:8080", APIKeys: []string{"k"}}, ring(t, nil, "k"), answered, answered)
+	if got, want := statusOf(v1, "/v1/messages", "gateway.example"), http.StatusOK; got != want {
+		t.Errorf("/v1: status %d, want %d", got, want)
+	}
+	if got, want := statusOf(model, "/model/m/invoke", "gateway.example"), http.StatusOK; got != want {
+		t.Errorf("/model: status %d, want %d", got, want)
+	}
+}
+
+// ring is the keyring of static keys and store's.
+func ring(t *testing.T, store claudebridge.KeyService, static ...string) *limits.Keyring {
+	t.Helper()
+	if store == nil {
+		store = &mock.Keys{}
+	}
+	k, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys(static...), store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestDoorsWithAStoredKeyAreNotGuardedThoughOpenAtStartUp(t *testing.T) {
+	store := &mock.Keys{}
+	keys := ring(t, store)
+	v1, model := openGuarded(&Config{Listen: "127.0.0.1:8080"}, keys, answered, answered)
+	if got, want := statusOf(v1, "/v1/messages", "gateway.example"), http.StatusForbidden; got != want {
+		t.Fatalf("before: status %d, want %d", got, want)
+	}
+	store.Add(claudebridge.Key{Name: "ci"})
+	keys.Refresh(context.Background())
 	if got, want := statusOf(v1, "/v1/messages", "gateway.example"), http.StatusOK; got != want {
 		t.Errorf("/v1: status %d, want %d", got, want)
 	}
@@ -108,7 +142,7 @@ func TestDoorsWithKeysAreNotGuarded(t *testing.T) {
 }
 
 func TestTheFrontDoorWithAccessKeysIsNotGuarded(t *testing.T) {
-	_, model := openGuarded(&Config{Listen: "127.0.0.1:8080", BedrockAccessKeys: map[string]string{"AKID": "s"}}, answered, answered)
+	_, model := openGuarded(&Config{Listen: "127.0.0.1:8080", BedrockAccessKeys: map[string]string{"AKID": "s"}}, ring(t, nil), answered, answered)
 	if got, want := statusOf(model, "/model/m/invoke", "gateway.example"), http.StatusOK; got != want {
 		t.Errorf("status %d, want %d", got, want)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/admin"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
@@ -29,6 +30,7 @@ import (
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/openguard"
 	"github.com/claudebridge/claudebridge/internal/redact"
+	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
@@ -67,9 +69,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Listen = *listenAddr
 	}
 	cfg.Insecure = *insecure
-	if err := cfg.checkListen(); err != nil {
-		return err
-	}
 	if err := cfg.checkTrustedHeader(); err != nil {
 		return err
 	}
@@ -84,10 +83,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keys := claudebridge.NewClientKeys(cfg.APIKeys...)
+	// The calls of virtual keys report their usage to their limits.
+	up = limits.Upstream{Upstream: up}
+	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// Static keys and the store's virtual keys, the latter read again
+	// within a second of a change (the CLI's, another server's).
+	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil)
+	if err != nil {
+		return err
+	}
+	go keyring.Run(ctx, time.Second, log)
+	// A stored key closes the doors as API_KEYS does, for good: revoking
+	// the last one does not open them (limits.Keyring.Open).
+	if err := cfg.checkListen(); err != nil && keyring.Open() {
+		return err
+	}
 	gw := &gateway.Gateway{
 		Upstream:       up,
-		Keys:           keys,
+		Keyring:        keyring,
 		CORS:           gateway.NewCORS(cfg.CORSOrigins...),
 		PingInterval:   cfg.PingInterval,
 		ReadTimeout:    cfg.ReadTimeout,
@@ -101,7 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	front := &counted{Handler: bedrockfront.New(bedrockfront.Options{
 		Upstream:       up,
-		Keys:           keys,
+		Keyring:        keyring,
 		AccessKeys:     cfg.BedrockAccessKeys,
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
@@ -122,12 +139,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer mln.Close()
 	}
-	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer db.Close()
 	// The chat's turns are recorded at the upstream: they have no HTTP
 	// answer of their own.
 	chatUp := up
@@ -152,10 +163,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		metricsAt = "http://" + mln.Addr().String() + "/metrics"
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", len(cfg.APIKeys) > 0, "bedrock_access_keys", len(cfg.BedrockAccessKeys), "database", redact.URL(cfg.Chat.DatabasePath),
-		"metrics", metricsAt)
-	v1, model := openGuarded(cfg, gw, front)
-	return serveUntilDone(ctx, newServer(frontDoors(model, v1, chatServer, adminMetrics)), ln, log, shutdown{
+		"auth", !keyring.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
+		"database", redact.URL(cfg.Chat.DatabasePath), "metrics", metricsAt)
+	v1, model := openGuarded(cfg, keyring, gw, front)
+	adminAPI := admin.New(db, cfg.AdminKey)
+	return serveUntilDone(ctx, newServer(frontDoors(model, v1, adminAPI, chatServer, adminMetrics)), ln, log, shutdown{
 		Grace: cfg.ShutdownGrace,
 		InFlight: func() string {
 			streams, others := gw.InFlight()
@@ -207,10 +219,11 @@ func (c *counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // frontDoors serves the Bedrock runtime API (paths under /model/), the
 // Anthropic API (/v1/ and the health checks), /metrics (not found when
-// metrics is nil) and the chat (everything else: the page, /api/) on one
-// listener. The prefix is matched by hand rather than by a ServeMux, which
-// would redirect the unclean paths an escaped model id can make.
-func frontDoors(bedrockRuntime, anthropicAPI, chat, metrics http.Handler) http.Handler {
+// metrics is nil), the admin API (/admin/) and the chat (everything else:
+// the page, /api/) on one listener. The prefix is matched by hand rather
+// than by a ServeMux, which would redirect the unclean paths an escaped
+// model id can make.
+func frontDoors(bedrockRuntime, anthropicAPI, adminAPI, chat, metrics http.Handler) http.Handler {
 	if metrics == nil {
 		metrics = http.NotFoundHandler()
 	}
@@ -223,6 +236,8 @@ func frontDoors(bedrockRuntime, anthropicAPI, chat, metrics http.Handler) http.H
 			bedrockRuntime.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/v1/") || p == "/healthz" || p == "/readyz":
 			anthropicAPI.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/admin/"):
+			adminAPI.ServeHTTP(w, r)
 		default:
 			chat.ServeHTTP(w, r)
 		}
@@ -232,13 +247,22 @@ func frontDoors(bedrockRuntime, anthropicAPI, chat, metrics http.Handler) http.H
 // openGuarded puts the open-mode guard in front of the doors that take no
 // client credential: no browser page of another site, and no name other
 // than a loopback one when listening on loopback (DNS rebinding).
-func openGuarded(cfg *Config, gw, front http.Handler) (v1, model http.Handler) {
+//
+// The guard stands while the keyring is Open: once a key is stored, the
+// doors check keys instead, whoever calls.
+func openGuarded(cfg *Config, keyring *limits.Keyring, gw, front http.Handler) (v1, model http.Handler) {
 	v1, model = gw, front
 	guard := openguard.New(loopback(cfg.Listen), cfg.CORSOrigins)
+	check := func(r *http.Request) error {
+		if keyring.Open() {
+			return guard.Check(r)
+		}
+		return nil
+	}
 	if len(cfg.APIKeys) == 0 {
-		v1 = gateway.Checked(gw, guard.Check)
+		v1 = gateway.Checked(gw, check)
 		if len(cfg.BedrockAccessKeys) == 0 {
-			model = bedrockfront.Checked(front, guard.Check)
+			model = bedrockfront.Checked(front, check)
 		}
 	}
 	return v1, model

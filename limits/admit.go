@@ -1,0 +1,110 @@
+package limits
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
+)
+
+// Estimate is the tokens a call is counted at before it runs: its body's
+// bytes / 4 for the input (a JSON body holds about four bytes per token
+// of English text, more per token of code and markup, so this errs high)
+// plus max_tokens for the output. The call's real usage replaces it when
+// the call ends (Ticket.Report).
+func Estimate(bodyBytes, maxTokens int) int {
+	return bodyBytes/4 + maxTokens
+}
+
+// MaxTokens returns the max_tokens field of a Messages request, 0 if none.
+func MaxTokens(req *claudebridge.Request) int {
+	n, _ := strconv.Atoi(string(req.Fields["max_tokens"]))
+	return n
+}
+
+// Admit checks a call of model by e's key: EPERMISSION for a model the
+// key may not call, EINVALID when its worst case (input estimated from
+// bodyBytes, plus maxTokens of output, at the model's price) costs more
+// than the key's MaxCostPerRequest, else its limiter's Admit. The state
+// is the key's limits, for the answer's headers, whatever the outcome.
+func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, error) {
+	if !e.AllowsModel(model) {
+		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
+	}
+	if limit := e.Key.MaxCostPerRequest; limit > 0 {
+		worst := anthropic.Cost(model, claudebridge.Usage{InputTokens: bodyBytes / 4, OutputTokens: maxTokens})
+		if worst > limit {
+			return nil, e.State(), claudebridge.Errorf(claudebridge.EINVALID,
+				"This request may cost up to $%s (about %d input tokens and max_tokens %d of %s), over this key's limit of $%s per request",
+				dollars(worst), bodyBytes/4, maxTokens, model, dollars(limit))
+		}
+	}
+	return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+}
+
+// State returns the key's limits as they stand, counting nothing.
+func (e *Entry) State() State {
+	l := e.Limiter
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stateLocked()
+}
+
+func dollars(x float64) string { return fmt.Sprintf("%.4f", x) }
+
+type ticketKey struct{}
+
+// WithTicket returns ctx carrying t, for Upstream to report the call's
+// usage to.
+func WithTicket(ctx context.Context, t *Ticket) context.Context {
+	return context.WithValue(ctx, ticketKey{}, t)
+}
+
+func ticketFrom(ctx context.Context) *Ticket {
+	t, _ := ctx.Value(ticketKey{}).(*Ticket)
+	return t
+}
+
+// usageOfEvent returns the usage a stream event carries: message_start's
+// message.usage, message_delta's usage (cumulative).
+func usageOfEvent(ev claudebridge.Event, u *claudebridge.Usage) bool {
+	switch ev.Type {
+	case "message_start":
+		var m struct {
+			Message struct {
+				Usage *claudebridge.Usage `json:"usage"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(ev.Data, &m) == nil && m.Message.Usage != nil {
+			*u = *m.Message.Usage
+			return true
+		}
+	case "message_delta":
+		var m struct {
+			Usage *struct {
+				InputTokens              *int `json:"input_tokens"`
+				OutputTokens             *int `json:"output_tokens"`
+				CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
+				CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+			} `json:"usage"`
+		}
+		if json.Unmarshal(ev.Data, &m) != nil || m.Usage == nil {
+			return false
+		}
+		// Counts message_delta omits stand as message_start gave them.
+		for _, f := range []struct {
+			from *int
+			to   *int
+		}{{m.Usage.InputTokens, &u.InputTokens}, {m.Usage.OutputTokens, &u.OutputTokens},
+			{m.Usage.CacheCreationInputTokens, &u.CacheCreationInputTokens}, {m.Usage.CacheReadInputTokens, &u.CacheReadInputTokens}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,169 @@
+package limits
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/models"
+)
+
+// Keyring is the live set of client keys: the static ones (API_KEYS,
+// BEARER_TOKEN; no limits) and the live virtual keys of the store, each
+// with its Limiter. Lookups read an immutable snapshot through one atomic
+// load and never touch the store; Refresh replaces the snapshot when the
+// store's KeysVersion moved, keeping the counts of keys whose limits stayed.
+type Keyring struct {
+	static *claudebridge.ClientKeys
+	store  claudebridge.KeyService // nil: static keys only
+	now    func() time.Time
+
+	refreshing sync.Mutex
+	snap       atomic.Pointer[snapshot]
+}
+
+type snapshot struct {
+	version int64
+	keys    map[[sha256.Size]byte]*Entry // live virtual keys by their secret's digest
+	stored  bool                         // the store has keys, revoked ones included
+}
+
+// Entry is one live virtual key and its limiter.
+type Entry struct {
+	Key     claudebridge.Key
+	Limiter *Limiter
+	models  map[string]bool // Key.Models and the canonical ids they name; nil: every model
+}
+
+func newEntry(key *claudebridge.Key, l *Limiter) *Entry {
+	e := &Entry{Key: *key, Limiter: l}
+	if len(key.Models) > 0 {
+		e.models = map[string]bool{}
+		for _, id := range key.Models {
+			e.models[id] = true
+			if m, ok := models.Lookup(id); ok {
+				// The ids clients send most, so that they need no look-up.
+				e.models[m.ID] = true
+				if m.Alias != "" {
+					e.models[m.Alias] = true
+				}
+			}
+		}
+	}
+	return e
+}
+
+// AllowsModel reports whether the key may call model: a key without a
+// model list may call any; else model must be on the list or name, in
+// the model table, the same model as an id on it (so "claude-sonnet-4-5"
+// allows "claude-sonnet-4-5-20250929" and its Bedrock profiles).
+func (e *Entry) AllowsModel(model string) bool {
+	if e.models == nil || e.models[model] {
+		return true
+	}
+	m, ok := models.Lookup(model)
+	return ok && e.models[m.ID]
+}
+
+// NewKeyring returns the keyring of static and, when store is not nil, the
+// store's keys, read once now. now is the limiters' clock; nil: time.Now.
+func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time) (*Keyring, error) {
+	k := &Keyring{static: static, store: store, now: now}
+	k.snap.Store(&snapshot{version: -1})
+	if err := k.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Open reports whether no key at all is configured: no static key, and
+// none in the store, revoked ones included. The doors then take every
+// request, as they do without API_KEYS. Revoking the last key never opens
+// them: once a store has had a key, the doors stay closed.
+func (k *Keyring) Open() bool {
+	return k.static == nil && !k.snap.Load().stored
+}
+
+// Lookup returns the virtual key whose secret is key, nil for a static key
+// (or any key when Open), or EAUTH. The digest is looked up in a map: its
+// timing tells at most something of a SHA-256 digest, never of a key.
+func (k *Keyring) Lookup(key string) (*Entry, error) {
+	s := k.snap.Load()
+	if key != "" && len(s.keys) > 0 {
+		if e := s.keys[sha256.Sum256([]byte(key))]; e != nil {
+			return e, nil
+		}
+	}
+	if k.static == nil && !s.stored {
+		return nil, nil
+	}
+	if key == "" {
+		return nil, claudebridge.Errorf(claudebridge.EAUTH, "x-api-key header or Authorization: Bearer is required")
+	}
+	if k.static != nil && k.static.Allow(key) {
+		return nil, nil
+	}
+	return nil, claudebridge.Errorf(claudebridge.EAUTH, "invalid x-api-key")
+}
+
+// Refresh reads the store's keys again if their version moved since the
+// last read. Limiters of keys whose limits stayed keep their counts.
+func (k *Keyring) Refresh(ctx context.Context) error {
+	if k.store == nil {
+		return nil
+	}
+	k.refreshing.Lock()
+	defer k.refreshing.Unlock()
+	old := k.snap.Load()
+	v, err := k.store.KeysVersion(ctx)
+	if err != nil || v == old.version {
+		return err
+	}
+	list, err := k.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), stored: len(list) > 0}
+	for i := range list {
+		key := &list[i]
+		if key.Revoked() {
+			continue
+		}
+		var digest [sha256.Size]byte
+		if n, err := hex.Decode(digest[:], []byte(key.Hash)); err != nil || n != sha256.Size {
+			continue // not a digest: no secret can match it
+		}
+		l := NewLimiter(key, k.now)
+		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
+			l = prev.Limiter
+		}
+		s.keys[digest] = newEntry(key, l)
+	}
+	k.snap.Store(s)
+	return nil
+}
+
+// Run calls Refresh every interval until ctx ends; a failed read is logged
+// and tried again at the next tick, the keys last read staying in force.
+func (k *Keyring) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	if k.store == nil {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.Refresh(ctx); err != nil && ctx.Err() == nil && log != nil {
+				log.Warn("reading the virtual keys", "error", err)
+			}
+		}
+	}
+}

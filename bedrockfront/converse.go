@@ -71,6 +71,7 @@ func (h *Handler) converseStream(c *call, req *claudebridge.Request, paths []str
 			out, err = translator.Event(ev)
 		}
 		if err != nil {
+			err = c.why(err)
 			e := AWSError(err)
 			fw.Exception(streamExceptionType(e, true), e.Message)
 			return err

@@ -1,6 +1,7 @@
 package bedrockfront
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -67,6 +68,18 @@ func streamExceptionType(e *bedrockwire.Error, converse bool) string {
 
 // fail writes err as the Bedrock error response and returns it.
 func (c *call) fail(err error) error {
+	err = c.why(err)
 	AWSError(err).Write(c.w, "")
+	return err
+}
+
+// why is err, or the cause the call's context was ended with when that is
+// an *Error of its own, such as the server shutting down: the client is
+// told that, not the broken read that followed.
+func (c *call) why(err error) error {
+	var told *claudebridge.Error
+	if c.ctx != nil && errors.As(context.Cause(c.ctx), &told) {
+		return told
+	}
 	return err
 }

@@ -76,6 +76,7 @@ func (h *Handler) invokeStream(c *call, req *claudebridge.Request) error {
 			return nil
 		}
 		if err != nil {
+			err = c.why(err)
 			e := AWSError(err)
 			fw.Exception(streamExceptionType(e, false), e.Message)
 			return err

@@ -1,0 +1,274 @@
+package batches
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/batch"
+)
+
+// retryDelay is how long the scheduler waits after its store failed.
+const retryDelay = 5 * time.Second
+
+// Scheduler runs the batches of a store in the background with the batch
+// command's runner: the batches in progress take turns, a chunk of
+// requests each, and at most Concurrency calls run at once in all. Each
+// result is stored as its call ends, so that a restart runs only the
+// requests without one.
+type Scheduler struct {
+	// Store holds the batches. Required.
+	Store claudebridge.BatchService
+	// Upstream serves the calls: serve's own, behind the sampling rule and
+	// the retries. Required.
+	Upstream claudebridge.Upstream
+	// Concurrency is the most calls at once; batch.DefaultConcurrency
+	// when 0 or less.
+	Concurrency int
+	// CallTimeout bounds each call; none when 0.
+	CallTimeout time.Duration
+	// Logger says when a batch ends and, at debug level, each result.
+	// Nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock, for tests. Nil: time.Now.
+	Now func() time.Time
+
+	init      sync.Once
+	wake      chan struct{}
+	stopping  context.Context // ends at Stop: no request is started any more
+	stop      context.CancelFunc
+	kill      context.Context // ends when Stop's grace is over: calls are cut
+	killCalls context.CancelFunc
+	done      chan struct{}
+	inFlight  atomic.Int64
+
+	mu        sync.Mutex
+	running   string             // the batch whose chunk runs now
+	endChunk  context.CancelFunc // stops starting that chunk's requests
+	cancelled map[string]bool    // canceled since the scheduler read them
+}
+
+func (s *Scheduler) setup() {
+	s.init.Do(func() {
+		s.wake = make(chan struct{}, 1)
+		s.stopping, s.stop = context.WithCancel(context.Background())
+		s.kill, s.killCalls = context.WithCancel(context.Background())
+		s.done = make(chan struct{})
+		s.cancelled = map[string]bool{}
+	})
+}
+
+// Start runs the scheduler until Stop, beginning with the batches a
+// previous run left in progress.
+func (s *Scheduler) Start() {
+	s.setup()
+	go s.loop()
+}
+
+// Wake tells the scheduler that a batch was made.
+func (s *Scheduler) Wake() {
+	s.setup()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel tells the scheduler that batch id was canceled in the store: no
+// more of its requests are started; those running finish and keep their
+// results, the others become canceled.
+func (s *Scheduler) Cancel(id string) {
+	s.setup()
+	s.mu.Lock()
+	s.cancelled[id] = true
+	if s.running == id {
+		s.endChunk()
+	}
+	s.mu.Unlock()
+	s.Wake()
+}
+
+// InFlight is the number of calls running now.
+func (s *Scheduler) InFlight() int { return int(s.inFlight.Load()) }
+
+// Stop starts no more requests and waits for the calls running until grace
+// ends; then it cuts them, and their requests are left without a result,
+// to run again at the next Start. It returns once the scheduler is idle.
+func (s *Scheduler) Stop(grace context.Context) {
+	s.setup()
+	s.stop()
+	select {
+	case <-s.done:
+		return
+	case <-grace.Done():
+	}
+	s.killCalls()
+	<-s.done
+}
+
+func (s *Scheduler) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Scheduler) concurrency() int {
+	if s.Concurrency > 0 {
+		return s.Concurrency
+	}
+	return batch.DefaultConcurrency
+}
+
+func (s *Scheduler) loop() {
+	defer close(s.done)
+	for s.stopping.Err() == nil {
+		worked, err := s.pass()
+		var wait <-chan time.Time
+		switch {
+		case err != nil:
+			s.logger().Error("message batches: the store failed; trying again", "err", err, "in", retryDelay)
+			wait = time.After(retryDelay)
+		case worked:
+			continue
+		}
+		select {
+		case <-s.stopping.Done():
+		case <-s.wake:
+		case <-wait:
+		}
+	}
+}
+
+// pass gives every active batch one turn; worked says there were some.
+func (s *Scheduler) pass() (worked bool, err error) {
+	active, err := s.Store.ActiveBatches(context.Background())
+	if err != nil {
+		return false, err
+	}
+	for i := range active {
+		if s.stopping.Err() != nil {
+			return true, nil
+		}
+		if err := s.turn(&active[i]); err != nil {
+			return true, err
+		}
+	}
+	return len(active) > 0, nil
+}
+
+// turn runs one chunk of b's requests, or ends b when it is canceled,
+// expired or done.
+func (s *Scheduler) turn(b *claudebridge.Batch) error {
+	store := context.Background() // results are stored during a shutdown too
+	s.mu.Lock()
+	cancelled := s.cancelled[b.ID]
+	s.mu.Unlock()
+	if cancelled || b.Status == claudebridge.BatchCanceling {
+		return s.end(b, claudebridge.ResultCanceled)
+	}
+	if !s.now().Before(b.ExpiresAt) {
+		return s.end(b, claudebridge.ResultExpired)
+	}
+	pending, err := s.Store.PendingRequests(store, b.ID, 16*s.concurrency())
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		return s.end(b, claudebridge.ResultCanceled) // none is left to be canceled
+	}
+	records := make([]*batch.Record, len(pending))
+	for i, p := range pending {
+		rec := batch.AnthropicRecord(p.CustomID, p.Params)
+		for _, flag := range b.Betas {
+			if rec.Request != nil && !slices.Contains(rec.Request.Betas, flag) {
+				rec.Request.Betas = append(rec.Request.Betas, flag)
+			}
+		}
+		records[i] = rec
+	}
+
+	chunk, endChunk := context.WithCancel(s.stopping)
+	defer endChunk()
+	s.mu.Lock()
+	if s.cancelled[b.ID] {
+		endChunk()
+	}
+	s.running, s.endChunk = b.ID, endChunk
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running, s.endChunk = "", nil
+		s.mu.Unlock()
+	}()
+
+	runner := &batch.Runner{Upstream: &cuttable{Upstream: s.Upstream, cut: s.kill, inFlight: &s.inFlight},
+		Concurrency: s.concurrency(), CallTimeout: s.CallTimeout}
+	log := s.logger()
+	err = runner.Run(chunk, records, func(res batch.Result) error {
+		if res.Err != nil && s.kill.Err() != nil {
+			return nil // cut by the shutdown: it runs again after a restart
+		}
+		r := claudebridge.BatchResult{CustomID: res.Record.ID, Type: claudebridge.ResultSucceeded, Line: batch.Anthropic{}.Line(res)}
+		if res.Err != nil {
+			r.Type = claudebridge.ResultErrored
+		}
+		if err := s.Store.AddBatchResult(store, b.ID, r); err != nil {
+			return err
+		}
+		log.Debug("message batch result", "batch", b.ID, "custom_id", r.CustomID, "type", r.Type)
+		return nil
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil // stopped or canceled: the next pass says which
+	}
+	return err
+}
+
+// end gives the requests of b left without a result a result of type rest
+// and ends b.
+func (s *Scheduler) end(b *claudebridge.Batch, rest string) error {
+	if err := s.Store.EndBatch(context.Background(), b.ID, rest, s.now()); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.cancelled, b.ID)
+	s.mu.Unlock()
+	ended, err := s.Store.Batch(context.Background(), b.ID)
+	if err != nil {
+		return err
+	}
+	c := ended.Counts
+	s.logger().Info("message batch ended", "batch", b.ID, "succeeded", c.Succeeded, "errored", c.Errored,
+		"canceled", c.Canceled, "expired", c.Expired)
+	return nil
+}
+
+// cuttable is an upstream whose calls end when cut does, and which counts
+// the calls in flight.
+type cuttable struct {
+	claudebridge.Upstream
+	cut      context.Context
+	inFlight *atomic.Int64
+}
+
+func (c *cuttable) Messages(ctx context.Context, req *claudebridge.Request) (*claudebridge.Response, error) {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.cut, cancel)()
+	return c.Upstream.Messages(ctx, req)
+}

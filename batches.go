@@ -84,6 +84,10 @@ type BatchService interface {
 	// ActiveBatches returns the batches in progress or canceling, oldest
 	// first: the work left, also after a restart.
 	ActiveBatches(ctx context.Context) ([]Batch, error)
+	// ClaimBatch makes owner the one that runs a batch until until, unless
+	// another owner's claim lasts past now; it says whether owner has it.
+	// Several serves may share a store: each runs only what it claimed.
+	ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
 	// PendingRequests returns up to limit requests of a batch that have no
 	// result yet, in the order they were given.
 	PendingRequests(ctx context.Context, batchID string, limit int) ([]BatchRequest, error)

@@ -21,13 +21,22 @@ import (
 // signalingStore tells ended of each batch it ends.
 type signalingStore struct {
 	*sqlite.DB
-	ended chan string
+	ended, refused chan string
 }
 
 func (s *signalingStore) EndBatch(ctx context.Context, id, rest string, now time.Time) error {
 	err := s.DB.EndBatch(ctx, id, rest, now)
 	s.ended <- id
 	return err
+}
+
+// ClaimBatch tells refused of each claim it refuses, when refused is set.
+func (s *signalingStore) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	held, err := s.DB.ClaimBatch(ctx, id, owner, now, until)
+	if !held && s.refused != nil {
+		s.refused <- id
+	}
+	return held, err
 }
 
 func openStore(t *testing.T) *signalingStore {
@@ -453,4 +462,25 @@ func TestTheListPagesNewestFirstAsTheSDKsFollowIt(t *testing.T) {
 	if empty := get("?after_id=" + ids[0]); empty.FirstID != nil || len(empty.Data) != 0 {
 		t.Errorf("page after the oldest: %+v, want no data and first_id null", empty)
 	}
+}
+
+func TestABatchAnotherServeHoldsIsLeftToIt(t *testing.T) {
+	store := openStore(t)
+	store.refused = make(chan string, 10)
+	a := newAPI(t, store, &batches.Scheduler{})
+	created := a.batch("POST", batches.Prefix, requests("a"))
+	now := time.Now()
+	if held, err := store.DB.ClaimBatch(context.Background(), created.ID, "another serve", now, now.Add(time.Minute)); !held || err != nil {
+		t.Fatalf("claim: %v, %v", held, err)
+	}
+	up := &mock.Upstream{MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+		t.Errorf("a call was made for a batch another serve holds")
+		return echo().Messages(ctx, r)
+	}}
+	s := &batches.Scheduler{Store: store, Upstream: up}
+	s.Start()
+	if got, want := <-store.refused, created.ID; got != want {
+		t.Errorf("refused a claim on %s, want %s", got, want)
+	}
+	s.Stop(context.Background())
 }

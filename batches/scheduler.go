@@ -2,6 +2,8 @@ package batches
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"slices"
@@ -13,14 +15,25 @@ import (
 	"github.com/claudebridge/claudebridge/batch"
 )
 
-// retryDelay is how long the scheduler waits after its store failed.
-const retryDelay = 5 * time.Second
+const (
+	// retryDelay is how long the scheduler waits after its store failed.
+	retryDelay = 5 * time.Second
+	// lease is how long a claim on a batch lasts: another serve on the
+	// same store takes over a batch whose claim lapsed (its serve died).
+	lease = time.Minute
+	// checkEvery is how often a running chunk renews its claim and looks
+	// for a cancel made through another serve.
+	checkEvery = 2 * time.Second
+)
 
 // Scheduler runs the batches of a store in the background with the batch
 // command's runner: the batches in progress take turns, a chunk of
 // requests each, and at most Concurrency calls run at once in all. Each
 // result is stored as its call ends, so that a restart runs only the
-// requests without one.
+// requests without one. Serves that share a store each run the batches
+// they claim (BatchService.ClaimBatch); a claim lapses a minute after its
+// serve stops renewing it, so that a batch a crash left behind waits that
+// long (a clean stop gives it up at once).
 type Scheduler struct {
 	// Store holds the batches. Required.
 	Store claudebridge.BatchService
@@ -39,6 +52,7 @@ type Scheduler struct {
 	Now func() time.Time
 
 	init      sync.Once
+	owner     string // this scheduler's name in its claims
 	wake      chan struct{}
 	stopping  context.Context // ends at Stop: no request is started any more
 	stop      context.CancelFunc
@@ -55,6 +69,9 @@ type Scheduler struct {
 
 func (s *Scheduler) setup() {
 	s.init.Do(func() {
+		id := make([]byte, 8)
+		rand.Read(id)
+		s.owner = "sched_" + hex.EncodeToString(id)
 		s.wake = make(chan struct{}, 1)
 		s.stopping, s.stop = context.WithCancel(context.Background())
 		s.kill, s.killCalls = context.WithCancel(context.Background())
@@ -136,7 +153,7 @@ func (s *Scheduler) loop() {
 	defer close(s.done)
 	for s.stopping.Err() == nil {
 		worked, err := s.pass()
-		var wait <-chan time.Time
+		wait := time.After(lease) // for batches whose claims lapse
 		switch {
 		case err != nil:
 			s.logger().Error("message batches: the store failed; trying again", "err", err, "in", retryDelay)
@@ -152,7 +169,7 @@ func (s *Scheduler) loop() {
 	}
 }
 
-// pass gives every active batch one turn; worked says there were some.
+// pass gives every active batch one turn; worked says some took it.
 func (s *Scheduler) pass() (worked bool, err error) {
 	active, err := s.Store.ActiveBatches(context.Background())
 	if err != nil {
@@ -162,17 +179,35 @@ func (s *Scheduler) pass() (worked bool, err error) {
 		if s.stopping.Err() != nil {
 			return true, nil
 		}
-		if err := s.turn(&active[i]); err != nil {
+		took, err := s.turn(&active[i])
+		if err != nil {
 			return true, err
 		}
+		worked = worked || took
 	}
-	return len(active) > 0, nil
+	return worked, nil
 }
 
 // turn runs one chunk of b's requests, or ends b when it is canceled,
-// expired or done.
-func (s *Scheduler) turn(b *claudebridge.Batch) error {
+// expired or done; took is false when another serve holds b.
+func (s *Scheduler) turn(b *claudebridge.Batch) (took bool, err error) {
 	store := context.Background() // results are stored during a shutdown too
+	now := s.now()
+	if took, err = s.Store.ClaimBatch(store, b.ID, s.owner, now, now.Add(lease)); !took || err != nil {
+		return took, err
+	}
+	defer func() {
+		if s.stopping.Err() != nil { // give it up for the next serve
+			t := s.now()
+			s.Store.ClaimBatch(store, b.ID, s.owner, t, t)
+		}
+	}()
+	return true, s.chunk(b)
+}
+
+// chunk runs one chunk of b's requests, or ends b.
+func (s *Scheduler) chunk(b *claudebridge.Batch) error {
+	store := context.Background()
 	s.mu.Lock()
 	cancelled := s.cancelled[b.ID]
 	s.mu.Unlock()
@@ -214,6 +249,7 @@ func (s *Scheduler) turn(b *claudebridge.Batch) error {
 		s.mu.Unlock()
 	}()
 
+	go s.watch(chunk, endChunk, b.ID)
 	runner := &batch.Runner{Upstream: &cuttable{Upstream: s.Upstream, cut: s.kill, inFlight: &s.inFlight},
 		Concurrency: s.concurrency(), CallTimeout: s.CallTimeout}
 	log := s.logger()
@@ -235,6 +271,30 @@ func (s *Scheduler) turn(b *claudebridge.Batch) error {
 		return nil // stopped or canceled: the next pass says which
 	}
 	return err
+}
+
+// watch renews the claim on batch id while chunk runs, and ends chunk
+// when the claim is lost or the batch was canceled through another serve.
+func (s *Scheduler) watch(chunk context.Context, endChunk context.CancelFunc, id string) {
+	tick := time.NewTicker(checkEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-chunk.Done():
+			return
+		case <-tick.C:
+		}
+		now := s.now()
+		held, err := s.Store.ClaimBatch(context.Background(), id, s.owner, now, now.Add(lease))
+		if err == nil && !held {
+			endChunk()
+			return
+		}
+		if b, err := s.Store.Batch(context.Background(), id); err == nil && b.Status != claudebridge.BatchInProgress {
+			endChunk()
+			return
+		}
+	}
 }
 
 // end gives the requests of b left without a result a result of type rest

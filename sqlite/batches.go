@@ -216,6 +216,18 @@ func (db *DB) ActiveBatches(ctx context.Context) ([]claudebridge.Batch, error) {
 	return list, internal("active batches", rows.Err())
 }
 
+// ClaimBatch makes owner the one that runs a batch until until, unless
+// another's claim lasts past now.
+func (db *DB) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	res, err := db.ws.ExecContext(ctx, `UPDATE batches SET owner = ?, lease_until = ?
+		WHERE id = ? AND (owner = ? OR lease_until < ?)`, owner, nanos(until.UTC()), id, owner, nanos(now.UTC()))
+	if err != nil {
+		return false, internal("claim batch", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, internal("claim batch", err)
+}
+
 // PendingRequests returns up to limit requests without a result, in order.
 func (db *DB) PendingRequests(ctx context.Context, batchID string, limit int) ([]claudebridge.BatchRequest, error) {
 	rows, err := db.rs.QueryContext(ctx, `SELECT r.custom_id, r.params FROM batch_requests r JOIN batches b ON b.seq = r.batch_seq

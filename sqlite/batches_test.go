@@ -219,3 +219,29 @@ func indexOf(list []string, s string) int {
 	}
 	return -1
 }
+
+func TestABatchClaimedByOneOwnerIsTakenByAnotherOnlyOnceTheClaimLapses(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	b := newBatch(t, db, "a")
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		owner string
+		now   time.Time
+		want  bool
+	}{
+		{"one", t0, true},
+		{"two", t0.Add(30 * time.Second), false},
+		{"one", t0.Add(30 * time.Second), true}, // renewed to t0+90s
+		{"two", t0.Add(80 * time.Second), false},
+		{"two", t0.Add(91 * time.Second), true},
+	} {
+		got, err := db.ClaimBatch(ctx, b.ID, c.owner, c.now, c.now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s claims at +%s: %v, want %v", c.owner, c.now.Sub(t0), got, c.want)
+		}
+	}
+}

@@ -76,7 +76,8 @@ var migrations = []string{
 	`ALTER TABLE messages ADD COLUMN output_tokens_counted INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE usage ADD COLUMN counted_output_tokens INTEGER NOT NULL DEFAULT 0;`,
 	// 3: Message Batches. A request's result is stored in its row (its
-	// params are then emptied); result_type is '' until it has one.
+	// params are then emptied); result_type is '' until it has one. The
+	// serve running a batch holds it (owner) until lease_until.
 	`CREATE TABLE batches (
 		seq                 INTEGER PRIMARY KEY,
 		id                  TEXT NOT NULL UNIQUE,
@@ -90,7 +91,9 @@ var migrations = []string{
 		created_at          INTEGER NOT NULL,
 		expires_at          INTEGER NOT NULL,
 		ended_at            INTEGER NOT NULL DEFAULT 0,
-		cancel_initiated_at INTEGER NOT NULL DEFAULT 0
+		cancel_initiated_at INTEGER NOT NULL DEFAULT 0,
+		owner               TEXT NOT NULL DEFAULT '',
+		lease_until         INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX batches_status ON batches(status, seq);
 	CREATE TABLE batch_requests (

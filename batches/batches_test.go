@@ -484,3 +484,14 @@ func TestABatchAnotherServeHoldsIsLeftToIt(t *testing.T) {
 	}
 	s.Stop(context.Background())
 }
+
+func TestStoppingASchedulerThatNeverStartedReturnsAtOnce(t *testing.T) {
+	s := &batches.Scheduler{Store: openStore(t), Upstream: echo()}
+	done := make(chan struct{})
+	go func() { s.Stop(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop waited for a scheduler that never started")
+	}
+}

@@ -62,6 +62,7 @@ type Scheduler struct {
 	inFlight  atomic.Int64
 
 	mu        sync.Mutex
+	started   bool
 	running   string             // the batch whose chunk runs now
 	endChunk  context.CancelFunc // stops starting that chunk's requests
 	cancelled map[string]bool    // canceled since the scheduler read them
@@ -84,6 +85,9 @@ func (s *Scheduler) setup() {
 // previous run left in progress.
 func (s *Scheduler) Start() {
 	s.setup()
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
 	go s.loop()
 }
 
@@ -115,10 +119,17 @@ func (s *Scheduler) InFlight() int { return int(s.inFlight.Load()) }
 
 // Stop starts no more requests and waits for the calls running until grace
 // ends; then it cuts them, and their requests are left without a result,
-// to run again at the next Start. It returns once the scheduler is idle.
+// to run again at the next Start. It returns once the scheduler is idle
+// (at once if it never started). A stopped scheduler does not start again.
 func (s *Scheduler) Stop(grace context.Context) {
 	s.setup()
 	s.stop()
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return
+	}
 	select {
 	case <-s.done:
 		return

@@ -495,3 +495,72 @@ func TestStoppingASchedulerThatNeverStartedReturnsAtOnce(t *testing.T) {
 		t.Fatal("Stop waited for a scheduler that never started")
 	}
 }
+
+func TestABatchOfMoreThan100000RequestsIsRefused(t *testing.T) {
+	a := newAPI(t, openStore(t), &batches.Scheduler{})
+	var b strings.Builder
+	b.WriteString(`{"requests":[`)
+	for i := range batches.MaxRequests + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"custom_id":"r%d","params":{}}`, i)
+	}
+	b.WriteString(`]}`)
+	if msg := a.error("POST", batches.Prefix, b.String(), http.StatusBadRequest, "invalid_request_error"); !strings.Contains(msg, "100000") {
+		t.Errorf("message %q does not name the limit", msg)
+	}
+}
+
+func TestTheBetaFlagsOfTheCreateCallGoWithEveryRequest(t *testing.T) {
+	store := openStore(t)
+	betas := make(chan string, 2)
+	up := &mock.Upstream{MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+		betas <- strings.Join(r.Betas, ",")
+		return echo().Messages(ctx, r)
+	}}
+	s := &batches.Scheduler{Store: store, Upstream: up}
+	s.Start()
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	h := &batches.Handler{Store: store, Scheduler: s}
+	r := httptest.NewRequest("POST", batches.Prefix, strings.NewReader(requests("a", "b")))
+	r.Header.Set("anthropic-beta", "context-1m-2025-08-07,interleaved-thinking-2025-05-14")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	for range 2 {
+		if got, want := <-betas, "context-1m-2025-08-07,interleaved-thinking-2025-05-14"; got != want {
+			t.Errorf("a request's betas %q, want %q", got, want)
+		}
+	}
+}
+
+func TestBatchesTakeTurnsAChunkEach(t *testing.T) {
+	store := openStore(t)
+	var calls []string
+	up := &mock.Upstream{MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+		calls = append(calls, strings.Trim(string(userText(r)), `"`)[:1]) // one call at a time: Concurrency 1
+		return echo().Messages(ctx, r)
+	}}
+	s := &batches.Scheduler{Store: store, Upstream: up, Concurrency: 1}
+	a := newAPI(t, store, s)
+	texts := func(p string) []string {
+		var list []string
+		for i := range 20 {
+			list = append(list, fmt.Sprint(p, i))
+		}
+		return list
+	}
+	first := a.batch("POST", batches.Prefix, requests(texts("A")...))
+	second := a.batch("POST", batches.Prefix, requests(texts("B")...))
+	s.Start()
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	waitEnded(t, store, first.ID)
+	waitEnded(t, store, second.ID)
+	// A chunk is 16 requests a call slot.
+	if got, want := strings.Join(calls, ""), strings.Repeat("A", 16)+strings.Repeat("B", 16)+"AAAA"+"BBBB"; got != want {
+		t.Errorf("calls in the order %s, want %s", got, want)
+	}
+}

@@ -37,6 +37,7 @@ type Batch struct {
 	ExpiresAt         time.Time // 24 hours after CreatedAt: then what has not run is expired
 	EndedAt           time.Time // zero until the batch ends
 	CancelInitiatedAt time.Time // zero unless canceled
+	ArchivedAt        time.Time // zero until its results are removed, 29 days after CreatedAt
 }
 
 // BatchCounts tallies the requests of a batch.
@@ -98,6 +99,10 @@ type BatchService interface {
 	// type rest (ResultCanceled or ResultExpired) and ends the batch at
 	// now, in one transaction.
 	EndBatch(ctx context.Context, batchID, rest string, now time.Time) error
+	// ArchiveBatches removes the requests and results of the ended
+	// batches made before createdBefore, marking them archived at now;
+	// the batches themselves stay. It returns how many it archived.
+	ArchiveBatches(ctx context.Context, createdBefore, now time.Time) (int, error)
 	// BatchResults hands each result line of a batch to each, in the order
 	// the requests were given, until each returns an error, which it
 	// returns.

@@ -22,6 +22,16 @@ import (
 type signalingStore struct {
 	*sqlite.DB
 	ended, refused chan string
+	archived       chan int
+}
+
+// ArchiveBatches tells archived how many it archived, when archived is set.
+func (s *signalingStore) ArchiveBatches(ctx context.Context, before, now time.Time) (int, error) {
+	n, err := s.DB.ArchiveBatches(ctx, before, now)
+	if s.archived != nil {
+		s.archived <- n
+	}
+	return n, err
 }
 
 func (s *signalingStore) EndBatch(ctx context.Context, id, rest string, now time.Time) error {
@@ -563,4 +573,33 @@ func TestBatchesTakeTurnsAChunkEach(t *testing.T) {
 	if got, want := strings.Join(calls, ""), strings.Repeat("A", 16)+strings.Repeat("B", 16)+"AAAA"+"BBBB"; got != want {
 		t.Errorf("calls in the order %s, want %s", got, want)
 	}
+}
+
+func TestTheResultsOfABatchPastTheirKeepingAreRemovedAndItIsArchived(t *testing.T) {
+	store := openStore(t)
+	store.archived = make(chan int, 1)
+	s := &batches.Scheduler{Store: store, Upstream: echo(), KeepResults: time.Nanosecond}
+	a := newAPI(t, store, s)
+	created := a.batch("POST", batches.Prefix, requests("a"))
+	if err := store.DB.EndBatch(context.Background(), created.ID, claudebridge.ResultCanceled, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	if got, want := <-store.archived, 1; got != want {
+		t.Fatalf("archived %d batches, want %d", got, want)
+	}
+	b := a.batch("GET", batches.Prefix+"/"+created.ID, "")
+	var got struct {
+		ArchivedAt *string `json:"archived_at"`
+	}
+	_, body, _ := a.do("GET", batches.Prefix+"/"+created.ID, "")
+	json.Unmarshal(body, &got)
+	if got.ArchivedAt == nil {
+		t.Errorf("archived_at is null after archiving: %s", body)
+	}
+	if got, want := b.ProcessingStatus, "ended"; got != want {
+		t.Errorf("processing_status %q, want %q", got, want)
+	}
+	a.error("GET", batches.Prefix+"/"+created.ID+"/results", "", http.StatusNotFound, "not_found_error")
 }

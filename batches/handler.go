@@ -8,7 +8,8 @@
 // Objects are the API's: message_batch (request_counts other than
 // processing stay 0 until the batch ends, as the API documents),
 // message_batch_deleted, a page of batches ({data, has_more, first_id,
-// last_id}, newest first) and the results as JSONL (application/x-jsonl).
+// last_id}, newest first) and the results as JSONL (application/x-jsonl),
+// kept 29 days as in the API (Scheduler.KeepResults), then archived.
 // As in the API, a request's params are checked when it runs, not when the
 // batch is made: params that are no Messages body become errored results.
 package batches
@@ -274,6 +275,9 @@ func (h *Handler) results(w http.ResponseWriter, r *http.Request, id string) err
 	if b.Status != claudebridge.BatchEnded {
 		return invalid("Message Batch %s has not ended (processing_status %s): its results are ready once it has", id, b.Status)
 	}
+	if !b.ArchivedAt.IsZero() {
+		return claudebridge.Errorf(claudebridge.ENOTFOUND, "The results of Message Batch %s were removed when it was archived, at %s", id, timestamp(b.ArchivedAt))
+	}
 	w.Header().Set("Content-Type", "application/x-jsonl")
 	rc := http.NewResponseController(w)
 	begun := false
@@ -330,6 +334,7 @@ func (h *Handler) wire(r *http.Request, b *claudebridge.Batch) wireBatch {
 		out.RequestCounts.Processing = c.Processing + c.Succeeded + c.Errored + c.Canceled + c.Expired
 	}
 	out.CancelInitiatedAt = optional(b.CancelInitiatedAt)
+	out.ArchivedAt = optional(b.ArchivedAt)
 	return out
 }
 

@@ -48,6 +48,10 @@ type Scheduler struct {
 	// Logger says when a batch ends and, at debug level, each result.
 	// Nil: slog.Default().
 	Logger *slog.Logger
+	// KeepResults is how long after its creation a batch that has ended
+	// keeps its results; then they are removed and the batch is archived.
+	// Zero: 29 days, as the Message Batches API keeps them.
+	KeepResults time.Duration
 	// Now is the clock, for tests. Nil: time.Now.
 	Now func() time.Time
 
@@ -60,6 +64,7 @@ type Scheduler struct {
 	killCalls context.CancelFunc
 	done      chan struct{}
 	inFlight  atomic.Int64
+	archived  time.Time // when archive last ran
 
 	mu        sync.Mutex
 	started   bool
@@ -163,6 +168,7 @@ func (s *Scheduler) concurrency() int {
 func (s *Scheduler) loop() {
 	defer close(s.done)
 	for s.stopping.Err() == nil {
+		s.archive()
 		worked, err := s.pass()
 		wait := time.After(lease) // for batches whose claims lapse
 		switch {
@@ -177,6 +183,27 @@ func (s *Scheduler) loop() {
 		case <-s.wake:
 		case <-wait:
 		}
+	}
+}
+
+// archive archives the batches whose results are past KeepResults, once
+// an hour at most.
+func (s *Scheduler) archive() {
+	now := s.now()
+	if now.Sub(s.archived) < time.Hour {
+		return
+	}
+	s.archived = now
+	keep := s.KeepResults
+	if keep <= 0 {
+		keep = 29 * 24 * time.Hour
+	}
+	n, err := s.Store.ArchiveBatches(context.Background(), now.Add(-keep), now)
+	switch {
+	case err != nil:
+		s.logger().Error("message batches: archiving", "err", err)
+	case n > 0:
+		s.logger().Info("message batches archived: their results are removed", "count", n, "after", keep)
 	}
 }
 

@@ -18,16 +18,16 @@ var _ claudebridge.BatchService = (*DB)(nil)
 const batchLifetime = 24 * time.Hour
 
 const batchColumns = `id, status, betas, total, succeeded, errored, canceled, expired,
-	created_at, expires_at, ended_at, cancel_initiated_at`
+	created_at, expires_at, ended_at, cancel_initiated_at, archived_at`
 
 func scanBatch(row interface{ Scan(...any) error }) (*claudebridge.Batch, error) {
 	var b claudebridge.Batch
 	var betas string
 	var total int
-	var created, expires, ended, canceled int64
+	var created, expires, ended, canceled, archived int64
 	c := &b.Counts
 	if err := row.Scan(&b.ID, &b.Status, &betas, &total, &c.Succeeded, &c.Errored, &c.Canceled, &c.Expired,
-		&created, &expires, &ended, &canceled); err != nil {
+		&created, &expires, &ended, &canceled, &archived); err != nil {
 		return nil, err
 	}
 	c.Processing = total - c.Succeeded - c.Errored - c.Canceled - c.Expired
@@ -40,6 +40,9 @@ func scanBatch(row interface{ Scan(...any) error }) (*claudebridge.Batch, error)
 	}
 	if canceled != 0 {
 		b.CancelInitiatedAt = fromNanos(canceled)
+	}
+	if archived != 0 {
+		b.ArchivedAt = fromNanos(archived)
 	}
 	return &b, nil
 }
@@ -310,6 +313,31 @@ func (db *DB) EndBatch(ctx context.Context, batchID, rest string, at time.Time) 
 		return err
 	}
 	return internal("end batch", tx.Commit())
+}
+
+// ArchiveBatches removes the requests and results of the ended batches
+// made before createdBefore.
+func (db *DB) ArchiveBatches(ctx context.Context, createdBefore, at time.Time) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, internal("archive batches", err)
+	}
+	defer tx.Rollback()
+	const old = `SELECT seq FROM batches WHERE status = ? AND archived_at = 0 AND created_at < ?`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM batch_requests WHERE batch_seq IN (`+old+`)`,
+		claudebridge.BatchEnded, nanos(createdBefore.UTC())); err != nil {
+		return 0, internal("archive batches", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE batches SET archived_at = ? WHERE seq IN (`+old+`)`,
+		nanos(at.UTC()), claudebridge.BatchEnded, nanos(createdBefore.UTC()))
+	if err != nil {
+		return 0, internal("archive batches", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, internal("archive batches", err)
+	}
+	return int(n), internal("archive batches", tx.Commit())
 }
 
 // BatchResults hands each result line of a batch to each, in request order.

@@ -245,3 +245,35 @@ func TestABatchClaimedByOneOwnerIsTakenByAnotherOnlyOnceTheClaimLapses(t *testin
 		}
 	}
 }
+
+func TestArchivingRemovesTheResultsOfOldEndedBatchesOnly(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	ended, running := newBatch(t, db, "a"), newBatch(t, db, "b")
+	if err := db.EndBatch(ctx, ended.ID, claudebridge.ResultCanceled, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	n, err := db.ArchiveBatches(ctx, time.Now().Add(time.Hour), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n, 1; got != want {
+		t.Errorf("archived %d, want %d", got, want)
+	}
+	got, _ := db.Batch(ctx, ended.ID)
+	if got, want := got.ArchivedAt, at; !got.Equal(want) {
+		t.Errorf("archived_at %s, want %s", got, want)
+	}
+	lines := 0
+	db.BatchResults(ctx, ended.ID, func([]byte) error { lines++; return nil })
+	if got, want := lines, 0; got != want {
+		t.Errorf("%d results left, want %d", got, want)
+	}
+	if pending, _ := db.PendingRequests(ctx, running.ID, 10); len(pending) != 1 {
+		t.Errorf("the running batch lost its requests: %d left, want 1", len(pending))
+	}
+	if n, _ := db.ArchiveBatches(ctx, time.Now().Add(time.Hour), at); n != 0 {
+		t.Errorf("archived %d again, want 0", n)
+	}
+}

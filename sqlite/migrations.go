@@ -92,6 +92,7 @@ var migrations = []string{
 		expires_at          INTEGER NOT NULL,
 		ended_at            INTEGER NOT NULL DEFAULT 0,
 		cancel_initiated_at INTEGER NOT NULL DEFAULT 0,
+		archived_at         INTEGER NOT NULL DEFAULT 0,
 		owner               TEXT NOT NULL DEFAULT '',
 		lease_until         INTEGER NOT NULL DEFAULT 0
 	);

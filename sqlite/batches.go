@@ -192,7 +192,7 @@ func (db *DB) DeleteBatch(ctx context.Context, id string) error {
 		return internal("delete batch", err)
 	}
 	if status != claudebridge.BatchEnded {
-		return claudebridge.Errorf(claudebridge.EINVALID, "Message Batch %s is %s: only a batch that has ended can be deleted; cancel it first", id, status)
+		return claudebridge.Errorf(claudebridge.EINVALID, "Message Batch %s is %s: only a batch that has ended can be deleted (cancel one in progress first)", id, status)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM batches WHERE id = ?`, id); err != nil {
 		return internal("delete batch", err)

@@ -40,15 +40,34 @@ func (Anthropic) Record(line []byte, n int) (*Record, error) {
 	if in.CustomID == nil {
 		return nil, fmt.Errorf("line %d: custom_id: Field required", n)
 	}
-	if !customID.MatchString(*in.CustomID) {
-		return nil, fmt.Errorf("line %d: custom_id %q: 1 to 64 letters, digits, - and _ (^[a-zA-Z0-9_-]{1,64}$)", n, *in.CustomID)
+	if err := CheckCustomID(*in.CustomID); err != nil {
+		return nil, fmt.Errorf("line %d: %v", n, err)
 	}
 	if len(in.Params) == 0 || in.Params[0] != '{' {
 		return nil, fmt.Errorf("line %d: params: Input should be a valid object", n)
 	}
-	rec := &Record{ID: *in.CustomID, Line: n, Input: in.Params}
-	rec.Request, rec.Refused = messagesParams(in.Params)
+	rec := AnthropicRecord(*in.CustomID, in.Params)
+	rec.Line = n
 	return rec, nil
+}
+
+// CheckCustomID returns an error unless id is a custom_id the Message
+// Batches API takes.
+func CheckCustomID(id string) error {
+	if !customID.MatchString(id) {
+		return fmt.Errorf("custom_id %q: 1 to 64 letters, digits, - and _ (^[a-zA-Z0-9_-]{1,64}$)", id)
+	}
+	return nil
+}
+
+// AnthropicRecord is the record of one request of a Message Batch whose
+// custom_id is checked (CheckCustomID) and whose params are a JSON object:
+// its Request, or why it is Refused. The Message Batches API of serve
+// makes its records with it, as Record does for a file's lines.
+func AnthropicRecord(id string, params json.RawMessage) *Record {
+	rec := &Record{ID: id, Input: params}
+	rec.Request, rec.Refused = messagesParams(params)
+	return rec
 }
 
 // messagesParams is the Messages request of a record's params, checked as

@@ -20,19 +20,23 @@ import (
 )
 
 // frontDoorWith serves the front door on the Anthropic API emulator with
-// the test access key pair and opts' Metrics, Logger and LogBodies.
-func frontDoorWith(t *testing.T, opts Options) *bedrockruntime.Client {
+// the test access key pair and opts' Metrics, Logger and LogBodies. wait
+// closes the server once the handlers have returned: a call is recorded
+// after its answer is written.
+func frontDoorWith(t *testing.T, opts Options) (client *bedrockruntime.Client, wait func()) {
 	t.Helper()
 	api := httptest.NewServer(anthropicemu.New(anthropicemu.Options{APIKeys: []string{"sk-upstream"}}))
 	t.Cleanup(api.Close)
 	opts.Upstream = anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream"), Transport: api.Client().Transport})
 	opts.AccessKeys = map[string]string{testKeyID: testSecret}
-	return served(t, New(opts))
+	srv := httptest.NewServer(New(opts))
+	t.Cleanup(srv.Close)
+	return sigv4Client(srv.URL, srv.Client(), testKeyID, testSecret), srv.Close
 }
 
 func TestFrontDoorCallsAreCountedByDoorWithTheirTokens(t *testing.T) {
 	m := metrics.New("anthropic")
-	client := frontDoorWith(t, Options{Metrics: m})
+	client, wait := frontDoorWith(t, Options{Metrics: m})
 	ctx := context.Background()
 	conv, err := client.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(sonnetBR), Messages: []types.Message{userText("Hello [[words=20]]")}})
 	if err != nil {
@@ -63,6 +67,7 @@ func TestFrontDoorCallsAreCountedByDoorWithTheirTokens(t *testing.T) {
 		t.Fatal("a wrong signature was accepted")
 	}
 
+	wait()
 	f := metricstest.Scrape(t, m.Handler(""), "")
 	sonnet := "claude-sonnet-4-5-20250929"
 	for _, c := range []struct {
@@ -104,7 +109,7 @@ func TestFrontDoorLogsNoPromptUnlessLogBodiesIsSet(t *testing.T) {
 	const prompt = "the-secret-plan-of-the-user"
 	for _, logBodies := range []bool{false, true} {
 		var logs syncbuf.Buffer
-		client := frontDoorWith(t, Options{LogBodies: logBodies, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		client, _ := frontDoorWith(t, Options{LogBodies: logBodies, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		ctx := context.Background()
 		client.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(sonnetBR), Messages: []types.Message{userText(prompt)}})
 		client.Converse(ctx, &bedrockruntime.ConverseInput{ModelId: aws.String(sonnetBR), Messages: []types.Message{userText(prompt + " [[error]]")}})

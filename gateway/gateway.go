@@ -20,8 +20,9 @@ import (
 )
 
 // Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
-// /healthz and /readyz from one Upstream. The zero value of each optional
-// field is a working default.
+// /healthz and /readyz from one Upstream, and hands the Message Batches
+// API to Batches. The zero value of each optional field is a working
+// default.
 type Gateway struct {
 	// Upstream serves every call. Required.
 	Upstream claudebridge.Upstream
@@ -57,6 +58,10 @@ type Gateway struct {
 	// LogBodies logs each request body at debug level. Default false:
 	// no log line holds a prompt.
 	LogBodies bool
+	// Batches serves the Message Batches API, /v1/messages/batches and
+	// the paths under it, once the client key and anthropic-version are
+	// checked. Nil: those paths are not found.
+	Batches http.Handler
 
 	streams, calls atomic.Int64 // in flight, for InFlight
 }
@@ -104,6 +109,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key != nil && r.Method == http.MethodGet {
 		key.State().SetHeaders(w.Header()) // a listing counts against no limit
 	}
+	if g.Batches != nil && isBatches(r.URL.Path) {
+		if err := checkVersion(r.Header); err != nil {
+			anthropic.WriteError(w, err, id)
+			g.log(r, id, "", http.StatusBadRequest, time.Now(), err)
+			return
+		}
+		g.Batches.ServeHTTP(w, r)
+		return
+	}
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
 		r = r.WithContext(ctx)
@@ -121,6 +135,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
 	}
+}
+
+// isBatches reports whether path is the Message Batches API's.
+func isBatches(path string) bool {
+	const prefix = "/v1/messages/batches"
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // doors are the routes whose calls are recorded in Metrics.

@@ -58,6 +58,9 @@ func TestCallsThroughTheGatewayAreCountedWithTheirTokensAndLatency(t *testing.T)
 		t.Fatalf("throttled: %d, want %d", got, want)
 	}
 
+	// Each call is recorded after its answer is written: Close waits for
+	// the handlers to return.
+	srv.Close()
 	f := metricstest.Scrape(t, m.Handler(""), "")
 	sonnet := map[string]string{"door": "messages", "model": "claude-sonnet-4-5-20250929", "upstream": "anthropic"}
 	with := func(extra ...string) map[string]string {

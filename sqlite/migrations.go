@@ -110,6 +110,39 @@ var migrations = []string{
 		BEGIN UPDATE virtual_keys_version SET version = version + 1; END;
 	CREATE TRIGGER virtual_keys_deleted AFTER DELETE ON virtual_keys
 		BEGIN UPDATE virtual_keys_version SET version = version + 1; END;`,
+	// 5: Message Batches. A request's result is stored in its row (its
+	// params are then emptied); result_type is '' until it has one. The
+	// serve running a batch holds it (owner) until lease_until.
+	`CREATE TABLE batches (
+		seq                 INTEGER PRIMARY KEY,
+		id                  TEXT NOT NULL UNIQUE,
+		status              TEXT NOT NULL,
+		betas               TEXT NOT NULL DEFAULT '',
+		total               INTEGER NOT NULL,
+		succeeded           INTEGER NOT NULL DEFAULT 0,
+		errored             INTEGER NOT NULL DEFAULT 0,
+		canceled            INTEGER NOT NULL DEFAULT 0,
+		expired             INTEGER NOT NULL DEFAULT 0,
+		created_at          INTEGER NOT NULL,
+		expires_at          INTEGER NOT NULL,
+		ended_at            INTEGER NOT NULL DEFAULT 0,
+		cancel_initiated_at INTEGER NOT NULL DEFAULT 0,
+		archived_at         INTEGER NOT NULL DEFAULT 0,
+		owner               TEXT NOT NULL DEFAULT '',
+		lease_until         INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX batches_status ON batches(status, seq);
+	CREATE TABLE batch_requests (
+		batch_seq   INTEGER NOT NULL REFERENCES batches(seq) ON DELETE CASCADE,
+		n           INTEGER NOT NULL,
+		custom_id   TEXT NOT NULL,
+		params      BLOB NOT NULL,
+		result_type TEXT NOT NULL DEFAULT '',
+		result      BLOB,
+		PRIMARY KEY (batch_seq, n),
+		UNIQUE (batch_seq, custom_id)
+	);
+	CREATE INDEX batch_requests_pending ON batch_requests(batch_seq, n) WHERE result_type = '';`,
 }
 
 // migrate applies the migrations the database has not seen yet.

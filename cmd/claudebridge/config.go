@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claudebridge/claudebridge/batch"
 	"github.com/claudebridge/claudebridge/sampling"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	Sampling          sampling.Policy
 
 	RetryMaxAttempts int           // RETRY_MAX_ATTEMPTS
+	BatchConcurrency int           // BATCH_CONCURRENCY: calls of the Message Batches API at once
 	ConnectTimeout   time.Duration // CONNECT_TIMEOUT
 	ReadTimeout      time.Duration // READ_TIMEOUT: idle time between stream events
 	RequestTimeout   time.Duration // REQUEST_TIMEOUT: the whole call
@@ -181,6 +183,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.RetryMaxAttempts, err = intVar(getenv, "RETRY_MAX_ATTEMPTS", 3); err != nil {
+		return nil, err
+	}
+	if c.BatchConcurrency, err = intVar(getenv, "BATCH_CONCURRENCY", batch.DefaultConcurrency); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {

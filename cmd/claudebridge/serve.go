@@ -23,6 +23,7 @@ import (
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/admin"
 	"github.com/claudebridge/claudebridge/anthropicapi"
+	"github.com/claudebridge/claudebridge/batches"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
 	"github.com/claudebridge/claudebridge/emulator"
@@ -151,6 +152,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m.ChatTurns(chatServer.Answering)
+	// Message Batches run in the background, through the same upstream,
+	// from the same database; those a shutdown cut resume here.
+	scheduler := &batches.Scheduler{Store: db, Upstream: up, Concurrency: cfg.BatchConcurrency,
+		CallTimeout: cfg.RequestTimeout, Logger: log}
+	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"
 	var adminMetrics http.Handler
 	if cfg.AdminKey != "" {
@@ -167,18 +173,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"database", redact.URL(cfg.Chat.DatabasePath), "metrics", metricsAt)
 	v1, model := openGuarded(cfg, keyring, gw, front)
 	adminAPI := admin.New(db, cfg.AdminKey)
+	scheduler.Start()
+	defer func() { // at once if serving failed; after Drain's, a no-op
+		cut, cancel := context.WithCancel(context.Background())
+		cancel()
+		scheduler.Stop(cut)
+	}()
 	return serveUntilDone(ctx, newServer(frontDoors(model, v1, adminAPI, chatServer, adminMetrics)), ln, log, shutdown{
 		Grace: cfg.ShutdownGrace,
 		InFlight: func() string {
 			streams, others := gw.InFlight()
 			return joinCounts(count(streams, "API stream", "API streams"), count(others, "other API call", "other API calls"),
 				count(int(front.n.Load()), "Bedrock runtime call", "Bedrock runtime calls"),
-				count(chatServer.Answering(), "chat answer", "chat answers"))
+				count(chatServer.Answering(), "chat answer", "chat answers"),
+				count(scheduler.InFlight(), "batch call", "batch calls"))
 		},
 		// Chat answers get the grace period too; those still being
 		// written then are stored as interrupted before the database
-		// closes, and can be continued after a restart.
+		// closes, and can be continued after a restart. Batches start no
+		// more requests; the calls running get the grace period, and
+		// those it cuts run again after a restart.
 		Drain: func(grace context.Context) error {
+			stopped := make(chan struct{})
+			go func() { scheduler.Stop(grace); close(stopped) }()
+			defer func() { <-stopped }()
 			chatServer.Drain(grace)
 			closing, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

@@ -49,6 +49,8 @@ var settings = []setting{
 		Meaning: "silence after which a stream gets a `ping` event, before the upstream's first byte too"},
 	{Name: "SHUTDOWN_GRACE", Default: "`10s`",
 		Meaning: "on Ctrl-C or SIGTERM, how long calls and chat answers in flight may take to finish (no new connection is taken meanwhile); then open streams end with an `overloaded_error` event, other calls get 529 `overloaded_error`, and chat answers are stored `interrupted`. A second signal exits at once"},
+	{Name: "BATCH_CONCURRENCY", Default: "`8`",
+		Meaning: "calls the Message Batches API of `serve` (`/v1/messages/batches`) makes at once, over all its batches"},
 	{Name: "LOG_LEVEL", Default: "`info`",
 		Meaning: "`debug`, `info`, `warn`, `error`; to stderr, one info line per request"},
 	{Name: "LOG_FORMAT", Default: "`text`",

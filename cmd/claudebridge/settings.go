@@ -23,6 +23,12 @@ type setting struct {
 var settings = []setting{
 	{Name: "AI_PROVIDER", Default: "inferred",
 		Meaning: "`bedrock`, `anthropic` (alias `anthropic_api`) or `emulator`. Unset: `anthropic` when an Anthropic key is set, `bedrock` when AWS credentials are in sight (variables, profile, shared files, container or web-identity credentials; instance roles are not probed: set `AI_PROVIDER=bedrock`), else `emulator`"},
+	{Name: "UPSTREAMS", Default: "none (the one upstream of `AI_PROVIDER`)",
+		Meaning: "an ordered pool of upstreams, comma-separated, each `bedrock[:REGION][:profile=NAME]` (its region and AWS shared config profile, else the AWS chain's), `anthropic` (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_SECRET_NAME`) or `emulator[:REGION]` (a built-in Bedrock emulator each), e.g. `bedrock:us-east-1,bedrock:us-west-2:profile=west,anthropic`; overrides `AI_PROVIDER`. A call a member throttles, overloads, times out, fails with a 5xx or cannot connect to (or refuses claudebridge's own credentials) goes to the next before anything reached the client; a request with `cache_control` goes first to the member rendezvous hashing of its cached prefix picks, others to the first healthy member. See [Failover](#failover)"},
+	{Name: "UPSTREAM_BREAKER_FAILURES", Default: "`5`",
+		Meaning: "failures in a row that take a member of `UPSTREAMS` out (its circuit breaker opens)"},
+	{Name: "UPSTREAM_BREAKER_COOLDOWN", Default: "`30s`",
+		Meaning: "how long a member stays out before one call probes it; success brings it back, failure takes it out again"},
 	{Name: "LISTEN_ADDR", Default: "`127.0.0.1:8080`",
 		Meaning: "address of `serve` (`--listen` overrides)"},
 	{Name: "API_KEYS", Default: "none",

@@ -42,6 +42,7 @@ type member struct {
 	mu       sync.Mutex
 	state    State
 	failures int       // consecutive, while closed
+	recent   window    // the last calls' outcomes, while closed
 	openedAt time.Time // when it last opened
 	probing  bool      // a half-open probe is out
 }
@@ -72,6 +73,7 @@ func (m *member) done(probe bool, o outcome) {
 	case o == neutral:
 	case o == succeeded && m.state == Closed:
 		m.failures = 0
+		m.recent.add(false)
 	case o == succeeded && probe:
 		m.failures = 0
 		m.setLocked(Closed, slog.LevelInfo, "upstream breaker closed: the probe succeeded")
@@ -79,8 +81,13 @@ func (m *member) done(probe bool, o outcome) {
 		m.openLocked("upstream breaker opened again: the probe failed")
 	case o == failed && m.state == Closed:
 		m.failures++
-		if m.failures >= m.pool.failures() {
+		m.recent.add(true)
+		rate := m.pool.opts.FailureRate
+		switch {
+		case m.failures >= m.pool.failures():
 			m.openLocked("upstream breaker opened")
+		case rate > 0 && m.recent.full() && float64(m.recent.failed) >= rate*windowSize:
+			m.openLocked("upstream breaker opened: failure rate")
 		}
 	}
 	// A call that began before the breaker opened and ends after says
@@ -91,6 +98,7 @@ func (m *member) done(probe bool, o outcome) {
 // cooldown, by itself, whether or not calls come.
 func (m *member) openLocked(msg string) {
 	m.failures = 0
+	m.recent = window{}
 	m.openedAt = time.Now()
 	m.setLocked(Open, slog.LevelWarn, msg)
 	time.AfterFunc(m.pool.cooldown(), func() {
@@ -121,3 +129,29 @@ func (m *member) current() (State, time.Duration) {
 	}
 	return Open, max(0, m.pool.cooldown()-time.Since(m.openedAt))
 }
+
+// windowSize is how many of a member's last calls its failure rate is
+// taken over.
+const windowSize = 20
+
+// window holds the outcomes of the last windowSize calls.
+type window struct {
+	failures [windowSize]bool
+	next     int // where the next outcome goes
+	n        int // outcomes held, up to windowSize
+	failed   int // failures among them
+}
+
+func (w *window) add(failed bool) {
+	if w.n == windowSize && w.failures[w.next] {
+		w.failed--
+	}
+	w.failures[w.next] = failed
+	if failed {
+		w.failed++
+	}
+	w.next = (w.next + 1) % windowSize
+	w.n = min(w.n+1, windowSize)
+}
+
+func (w *window) full() bool { return w.n == windowSize }

@@ -48,6 +48,10 @@ type Options struct {
 	// Failures is how many failures in a row open a member's breaker.
 	// Default 5.
 	Failures int
+	// FailureRate, when above 0, also opens a member's breaker when at
+	// least this share (0 to 1) of its last 20 calls failed: a member
+	// that fails every other call never fails 5 in a row.
+	FailureRate float64
 	// Cooldown is how long an open breaker stays open before it lets one
 	// probe through (half-open). Default 30 s.
 	Cooldown time.Duration

@@ -512,3 +512,29 @@ func TestCacheKeyCoversThePrefixUpToTheLastMarker(t *testing.T) {
 		t.Errorf("messages before the marker differ and keys are equal")
 	}
 }
+
+func TestTheBreakerOpensWhenTheFailureRateOfTheLastCallsIsReached(t *testing.T) {
+	a, b := newAnswering("a"), newAnswering("b")
+	p := pool.New([]pool.Member{{Name: "a", Upstream: a}, {Name: "b", Upstream: b}}, pool.Options{Failures: 5, FailureRate: 0.5, Logger: quiet()})
+	for i := range 19 { // every other call fails: never 2 in a row
+		if i%2 == 0 {
+			a.setFail(claudebridge.Errorf(claudebridge.EOVERLOADED, "overloaded"))
+		} else {
+			a.setFail(nil)
+		}
+		answer(t, p, plain(t))
+	}
+	if got, want := p.States()[0].State, "closed"; got != want {
+		t.Fatalf("after 10 failures in 19 calls a is %s, want %s (the window is not full)", got, want)
+	}
+	a.setFail(nil)
+	answer(t, p, plain(t))
+	if got, want := p.States()[0].State, "closed"; got != want {
+		t.Fatalf("the 20th call succeeded and a is %s, want %s (a success opens nothing)", got, want)
+	}
+	a.setFail(claudebridge.Errorf(claudebridge.EOVERLOADED, "overloaded"))
+	answer(t, p, plain(t))
+	if got, want := p.States()[0].State, "open"; got != want {
+		t.Errorf("failing with half of the last 20 calls failed, a is %s, want %s", got, want)
+	}
+}

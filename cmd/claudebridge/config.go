@@ -34,6 +34,9 @@ type Config struct {
 	// (UPSTREAM_BREAKER_COOLDOWN) tune each pool member's circuit breaker.
 	BreakerFailures int
 	BreakerCooldown time.Duration
+	// BreakerFailureRate (UPSTREAM_BREAKER_FAILURE_RATE) opens a member's
+	// breaker when that share of its last 20 calls failed; 0: never.
+	BreakerFailureRate float64
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
 	CORSOrigins []string // CORS_ALLOW_ORIGINS: browser origins of the API
@@ -195,6 +198,12 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.BreakerCooldown, err = durationVar(getenv, "UPSTREAM_BREAKER_COOLDOWN", 30*time.Second); err != nil {
 		return nil, err
+	}
+	c.BreakerFailureRate = 0.5
+	if v := strings.TrimSpace(getenv("UPSTREAM_BREAKER_FAILURE_RATE")); v != "" {
+		if c.BreakerFailureRate, err = strconv.ParseFloat(v, 64); err != nil || c.BreakerFailureRate < 0 || c.BreakerFailureRate > 1 {
+			return nil, fmt.Errorf("UPSTREAM_BREAKER_FAILURE_RATE=%q: want a share from 0 to 1, 0 for none", v)
+		}
 	}
 	switch p := getenv("SAMPLING_CONFLICT"); p {
 	case "", "drop_top_p":

@@ -14,7 +14,7 @@ import (
 func TestUpstreamsNamesAnOrderedPoolOfMembers(t *testing.T) {
 	cfg, err := loadConfig(env(map[string]string{"ANTHROPIC_API_KEY": "k",
 		"UPSTREAMS":                 "bedrock:us-east-1, bedrock:us-west-2:profile=west,anthropic,emulator:eu-west-1,bedrock:profile=p",
-		"UPSTREAM_BREAKER_FAILURES": "3", "UPSTREAM_BREAKER_COOLDOWN": "1m"}))
+		"UPSTREAM_BREAKER_FAILURES": "3", "UPSTREAM_BREAKER_COOLDOWN": "1m", "UPSTREAM_BREAKER_FAILURE_RATE": "0.25"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +39,9 @@ func TestUpstreamsNamesAnOrderedPoolOfMembers(t *testing.T) {
 	if got, want := cfg.BreakerFailures, 3; got != want {
 		t.Errorf("breaker failures %d, want %d", got, want)
 	}
+	if got, want := cfg.BreakerFailureRate, 0.25; got != want {
+		t.Errorf("breaker failure rate %v, want %v", got, want)
+	}
 	if got, want := cfg.BreakerCooldown, time.Minute; got != want {
 		t.Errorf("breaker cooldown %v, want %v", got, want)
 	}
@@ -49,6 +52,11 @@ func TestMalformedUpstreamsAreRefused(t *testing.T) {
 		"bedrock:us-east-1:endpoint=x", "emulator:profile=p", "bedrock:us-east-1,bedrock:us-east-1", "bedrock:us-east-1:"} {
 		if _, err := loadConfig(env(map[string]string{"UPSTREAMS": v, "ANTHROPIC_API_KEY": "k"})); err == nil {
 			t.Errorf("UPSTREAMS=%s was taken", v)
+		}
+	}
+	for _, rate := range []string{"2", "-0.1", "half"} {
+		if _, err := loadConfig(env(map[string]string{"UPSTREAM_BREAKER_FAILURE_RATE": rate})); err == nil {
+			t.Errorf("UPSTREAM_BREAKER_FAILURE_RATE=%s was taken", rate)
 		}
 	}
 	_, err := loadConfig(env(map[string]string{"UPSTREAMS": "bedrock,anthropic"}))

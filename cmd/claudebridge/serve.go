@@ -359,7 +359,8 @@ func newPool(ctx context.Context, cfg *Config, log *slog.Logger, m *metrics.Metr
 		members = append(members, pool.Member{Name: spec.Name, Upstream: up})
 		abouts = append(abouts, spec.Name+" ("+about+")")
 	}
-	p := pool.New(members, pool.Options{Failures: cfg.BreakerFailures, Cooldown: cfg.BreakerCooldown, Logger: log,
+	p := pool.New(members, pool.Options{Failures: cfg.BreakerFailures, FailureRate: cfg.BreakerFailureRate,
+		Cooldown: cfg.BreakerCooldown, Logger: log,
 		FailedOver:   m.FailedOver,
 		StateChanged: func(member string, s pool.State) { m.MemberState(member, s.String()) }})
 	return p, "pool of " + strings.Join(abouts, ", "), nil

@@ -27,6 +27,8 @@ var settings = []setting{
 		Meaning: "an ordered pool of upstreams, comma-separated, each `bedrock[:REGION][:profile=NAME]` (its region and AWS shared config profile, else the AWS chain's), `anthropic` (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_SECRET_NAME`) or `emulator[:REGION]` (a built-in Bedrock emulator each), e.g. `bedrock:us-east-1,bedrock:us-west-2:profile=west,anthropic`; overrides `AI_PROVIDER`. A call a member throttles, overloads, times out, fails with a 5xx or cannot connect to (or refuses claudebridge's own credentials) goes to the next before anything reached the client; a request with `cache_control` goes first to the member rendezvous hashing of its cached prefix picks, others to the first healthy member. See [Failover](#failover)"},
 	{Name: "UPSTREAM_BREAKER_FAILURES", Default: "`5`",
 		Meaning: "failures in a row that take a member of `UPSTREAMS` out (its circuit breaker opens)"},
+	{Name: "UPSTREAM_BREAKER_FAILURE_RATE", Default: "`0.5`",
+		Meaning: "share of a member's last 20 calls that, failed, also takes it out (a member failing every other call never fails 5 in a row); `0`: only failures in a row count"},
 	{Name: "UPSTREAM_BREAKER_COOLDOWN", Default: "`30s`",
 		Meaning: "how long a member stays out before one call probes it; success brings it back, failure takes it out again"},
 	{Name: "LISTEN_ADDR", Default: "`127.0.0.1:8080`",

@@ -199,14 +199,14 @@ func call[T any](ctx context.Context, p *Pool, op string, r *claudebridge.Reques
 	return zero, p.unavailable()
 }
 
-// unavailable is the error when every member's breaker is open: overloaded,
-// with the time until the first of them lets a probe through.
+// unavailable is the error when no member takes calls (each open, or
+// half-open with its probe out): overloaded, with the time until the first
+// of them may take one, a second at least.
 func (p *Pool) unavailable() error {
 	wait := p.cooldown()
 	for _, m := range p.members {
-		if s, left := m.current(); s == Open {
-			wait = min(wait, left)
-		}
+		_, left := m.current() // 0 for a half-open member
+		wait = min(wait, left)
 	}
 	e := claudebridge.Errorf(claudebridge.EOVERLOADED, "every upstream is out of service for now after repeated failures")
 	e.RetryAfter = max(wait, time.Second)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/mock"
 	"github.com/claudebridge/claudebridge/pool"
 )
@@ -537,4 +539,50 @@ func TestTheBreakerOpensWhenTheFailureRateOfTheLastCallsIsReached(t *testing.T) 
 	if got, want := p.States()[0].State, "open"; got != want {
 		t.Errorf("failing with half of the last 20 calls failed, a is %s, want %s", got, want)
 	}
+}
+
+func TestAMemberThatCannotBeReachedIsFailedOver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	unreachable := anthropicapi.New(anthropicapi.Options{BaseURL: closed, Key: anthropicapi.StaticKey("sk-test"), Logger: quiet()})
+	b := newAnswering("b")
+	p := pool.New([]pool.Member{{Name: "anthropic", Upstream: unreachable}, {Name: "b", Upstream: b}}, pool.Options{Logger: quiet()})
+	if got, want := answer(t, p, plain(t)), "b"; got != want {
+		t.Errorf("answered by %q, want %q", got, want)
+	}
+}
+
+func TestBesideTheOnlyMembersProbeACallIsOverloadedForASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAnswering("a")
+		release := make(chan struct{})
+		failing := true
+		a.MessagesFn = func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+			if failing {
+				return nil, claudebridge.Errorf(claudebridge.EOVERLOADED, "overloaded")
+			}
+			<-release
+			return &claudebridge.Response{Body: []byte("a")}, nil
+		}
+		p := pool.New([]pool.Member{{Name: "a", Upstream: a}}, pool.Options{Failures: 1, Cooldown: 30 * time.Second, Logger: quiet()})
+		p.Messages(context.Background(), plain(t))
+		failing = false
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		go p.Messages(context.Background(), plain(t))
+		synctest.Wait() // the probe waits in a
+		_, err := p.Messages(context.Background(), plain(t))
+		var e *claudebridge.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error %v, want an *Error", err)
+		}
+		if got, want := e.RetryAfter, time.Second; got != want {
+			t.Errorf("retry-after %v, want %v", got, want)
+		}
+		close(release)
+	})
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 )
 
 func TestUpstreamsNamesAnOrderedPoolOfMembers(t *testing.T) {
@@ -90,6 +94,52 @@ func TestAPoolOfTwoEmulatorsAnswersAndShowsBothMembersClosed(t *testing.T) {
 	for _, s := range states {
 		if got, want := s.State, "closed"; got != want {
 			t.Errorf("%s is %s, want %s", s.Name, got, want)
+		}
+	}
+}
+
+// TestEachBedrockMemberSignsWithItsOwnRegionAndProfile: each emulator
+// takes only signatures scoped to its region and only its own key, so a
+// member answers only with the region and the profile's credentials that
+// UPSTREAMS gave it.
+func TestEachBedrockMemberSignsWithItsOwnRegionAndProfile(t *testing.T) {
+	west := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Region: "us-west-2", Credentials: map[string]string{"AKIDDEFAULT": "default-secret"}}))
+	defer west.Close()
+	eu := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Region: "eu-west-1", Credentials: map[string]string{"AKIDPROFILE": "profile-secret"}}))
+	defer eu.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	os.WriteFile(config, []byte("[default]\nendpoint_url = "+west.URL+"\n"+
+		"[profile eu]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\nendpoint_url = "+eu.URL+"\n"), 0o600)
+	for k, v := range map[string]string{
+		"HOME": dir, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDDEFAULT", "AWS_SECRET_ACCESS_KEY": "default-secret",
+		"AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+	} {
+		t.Setenv(k, v)
+	}
+	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":50,"messages":[{"role":"user","content":"hello"}]}`)
+	for _, c := range []struct {
+		spec UpstreamMember
+		ok   bool
+	}{
+		{UpstreamMember{Kind: "bedrock", Region: "us-west-2"}, true},
+		{UpstreamMember{Kind: "bedrock"}, false}, // us-east-1 of AWS_REGION: the west emulator refuses the signature
+		// The profile's key and endpoint, over the environment's.
+		{UpstreamMember{Kind: "bedrock", Region: "eu-west-1", Profile: "eu"}, true},
+	} {
+		cfg, err := loadConfig(os.Getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _, err := newMember(context.Background(), cfg, c.spec, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &claudebridge.Request{Model: "claude-sonnet-4-5", Body: body}
+		json.Unmarshal(body, &r.Fields)
+		_, err = up.Messages(context.Background(), r)
+		if got, want := err == nil, c.ok; got != want {
+			t.Errorf("%+v: answered %v (%v), want %v", c.spec, got, err, want)
 		}
 	}
 }

@@ -21,7 +21,8 @@ func startPoolGateway(t *testing.T) (gateway, *server) {
 	if claudebridgeBin == "" {
 		t.Skip("claudebridge was not built")
 	}
-	url, err := start("pool gateway", claudebridgeBin, []string{
+	name := "pool gateway " + nonce(t) // each run's own log
+	url, err := start(name, claudebridgeBin, []string{
 		"UPSTREAMS=bedrock:" + awsRegion + ",anthropic",
 		"UPSTREAM_BREAKER_FAILURES=3",
 		"UPSTREAM_BREAKER_COOLDOWN=2s",
@@ -40,7 +41,7 @@ func startPoolGateway(t *testing.T) (gateway, *server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return gateway{name: "pool", url: url, model: "claude-sonnet-4-5"}, serverNamed("pool gateway")
+	return gateway{name: "pool", url: url, model: "claude-sonnet-4-5"}, serverNamed(name)
 }
 
 const adminKey = "cb-e2e-admin-key"

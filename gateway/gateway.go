@@ -17,6 +17,7 @@ import (
 	"github.com/claudebridge/claudebridge/internal/httpbody"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
+	"github.com/claudebridge/claudebridge/pool"
 )
 
 // Gateway serves /v1/messages, /v1/messages/count_tokens, /v1/models,
@@ -46,6 +47,10 @@ type Gateway struct {
 	// Nil: the Upstream's own Ready when it is a claudebridge.Readier,
 	// else always ready.
 	Ready func(context.Context) error
+	// Members, when set, lists the members of the upstream pool
+	// (UPSTREAMS) with their breaker states, which a ready /readyz names
+	// ("upstreams"); a pool that is not ready names them in its error.
+	Members func() []pool.MemberState
 	// Logger gets one line per call. Nil: slog.Default().
 	Logger *slog.Logger
 	// MaxBodyBytes is the largest request body taken; a larger one is
@@ -268,6 +273,10 @@ func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request, id string) 
 			anthropic.WriteError(w, claudebridge.Errorf(claudebridge.EOVERLOADED, "not ready: %s", claudebridge.ErrorMessage(err)), id)
 			return
 		}
+	}
+	if g.Members != nil {
+		writeJSON(w, http.StatusOK, marshal(map[string]any{"status": "ready", "upstreams": g.Members()}))
+		return
 	}
 	writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
 }

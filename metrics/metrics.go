@@ -96,6 +96,9 @@ type Metrics struct {
 	cost       *prometheus.CounterVec
 	retries    *prometheus.CounterVec
 	streams    [doors]prometheus.Gauge
+	// failovers and memberState are the upstream pool's (pool.go).
+	failovers   *prometheus.CounterVec
+	memberState *prometheus.GaugeVec
 
 	mu     sync.RWMutex
 	series map[seriesKey]*series
@@ -126,12 +129,13 @@ func New(upstream string) *Metrics {
 			[]string{"upstream", "op", "reason"}),
 		series: map[seriesKey]*series{},
 	}
+	m.failovers, m.memberState = newPoolCollectors()
 	streams := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "claudebridge_streams_in_flight",
 		Help: "Streams being answered, by door."}, []string{"door"})
 	for d := range doors {
 		m.streams[d] = streams.WithLabelValues(d.String())
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.firstToken, m.tokens, m.cost, m.retries, streams,
+	m.registry.MustRegister(m.requests, m.duration, m.firstToken, m.tokens, m.cost, m.retries, streams, m.failovers, m.memberState,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.requests = m.requests.MustCurryWith(up)
 	m.duration = m.duration.MustCurryWith(up).(*prometheus.HistogramVec)
@@ -139,6 +143,8 @@ func New(upstream string) *Metrics {
 	m.tokens = m.tokens.MustCurryWith(up)
 	m.cost = m.cost.MustCurryWith(up)
 	m.retries = m.retries.MustCurryWith(up)
+	m.failovers = m.failovers.MustCurryWith(up)
+	m.memberState = m.memberState.MustCurryWith(up)
 	return m
 }
 

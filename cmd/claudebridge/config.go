@@ -28,6 +28,16 @@ type Config struct {
 	// AWS credentials in sight, else the built-in emulator.
 	Provider         string
 	ProviderInferred bool
+	// Upstreams is the ordered pool of UPSTREAMS; Provider is then "pool".
+	// Empty: the single upstream of Provider.
+	Upstreams []UpstreamMember
+	// BreakerFailures (UPSTREAM_BREAKER_FAILURES) and BreakerCooldown
+	// (UPSTREAM_BREAKER_COOLDOWN) tune each pool member's circuit breaker.
+	BreakerFailures int
+	BreakerCooldown time.Duration
+	// BreakerFailureRate (UPSTREAM_BREAKER_FAILURE_RATE) opens a member's
+	// breaker when that share of its last 20 calls failed; 0: never.
+	BreakerFailureRate float64
 
 	APIKeys     []string // API_KEYS and BEARER_TOKEN
 	AdminKey    string   // ADMIN_KEY: bearer key of /admin/ (and /metrics)
@@ -84,6 +94,55 @@ type Config struct {
 	Chat ChatConfig // the chat's settings (chat.go)
 }
 
+// UpstreamMember is one member of UPSTREAMS:
+// KIND[:REGION][:profile=NAME], KIND one of bedrock, anthropic, emulator.
+type UpstreamMember struct {
+	Name    string // as written: the member's name in logs, /readyz and the metrics
+	Kind    string // bedrock, anthropic or emulator
+	Region  string // bedrock, emulator: the AWS region; "" for the AWS chain's
+	Profile string // bedrock: the AWS shared config profile; "" for the chain's
+}
+
+// parseUpstreams reads UPSTREAMS.
+func parseUpstreams(s string) ([]UpstreamMember, error) {
+	var out []UpstreamMember
+	seen := map[string]bool{}
+	for _, item := range list(s) {
+		kind, rest, _ := strings.Cut(item, ":")
+		m := UpstreamMember{Name: item, Kind: strings.ToLower(kind)}
+		if m.Kind == "anthropic_api" {
+			m.Kind = "anthropic"
+		}
+		switch m.Kind {
+		case "bedrock", "emulator":
+		case "anthropic":
+			if rest != "" {
+				return nil, fmt.Errorf("UPSTREAMS: %q: anthropic takes no options (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_SECRET_NAME set it up)", item)
+			}
+		default:
+			return nil, fmt.Errorf("UPSTREAMS: %q: want bedrock[:REGION][:profile=NAME], anthropic or emulator[:REGION]", item)
+		}
+		for _, opt := range strings.Split(rest, ":") {
+			key, value, isOpt := strings.Cut(opt, "=")
+			switch {
+			case opt == "" && rest == "":
+			case isOpt && key == "profile" && value != "" && m.Kind == "bedrock" && m.Profile == "":
+				m.Profile = value
+			case !isOpt && opt != "" && m.Region == "":
+				m.Region = opt
+			default:
+				return nil, fmt.Errorf("UPSTREAMS: %q: want bedrock[:REGION][:profile=NAME], anthropic or emulator[:REGION]", item)
+			}
+		}
+		if seen[m.Name] {
+			return nil, fmt.Errorf("UPSTREAMS: %q is named twice", item)
+		}
+		seen[m.Name] = true
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // loadConfig reads the environment through getenv.
 func loadConfig(getenv func(string) string) (*Config, error) {
 	c := &Config{
@@ -122,6 +181,30 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.Provider == "anthropic" && c.AnthropicAPIKey == "" && c.AnthropicSecretName == "" {
 		return nil, fmt.Errorf("AI_PROVIDER=anthropic needs ANTHROPIC_API_KEY or ANTHROPIC_SECRET_NAME")
+	}
+	var err error
+	if c.Upstreams, err = parseUpstreams(getenv("UPSTREAMS")); err != nil {
+		return nil, err
+	}
+	for _, m := range c.Upstreams {
+		if m.Kind == "anthropic" && c.AnthropicAPIKey == "" && c.AnthropicSecretName == "" {
+			return nil, fmt.Errorf("UPSTREAMS: anthropic needs ANTHROPIC_API_KEY or ANTHROPIC_SECRET_NAME")
+		}
+	}
+	if len(c.Upstreams) > 0 {
+		c.Provider, c.ProviderInferred = "pool", false
+	}
+	if c.BreakerFailures, err = intVar(getenv, "UPSTREAM_BREAKER_FAILURES", 5); err != nil {
+		return nil, err
+	}
+	if c.BreakerCooldown, err = durationVar(getenv, "UPSTREAM_BREAKER_COOLDOWN", 30*time.Second); err != nil {
+		return nil, err
+	}
+	c.BreakerFailureRate = 0.5
+	if v := strings.TrimSpace(getenv("UPSTREAM_BREAKER_FAILURE_RATE")); v != "" {
+		if c.BreakerFailureRate, err = strconv.ParseFloat(v, 64); err != nil || c.BreakerFailureRate < 0 || c.BreakerFailureRate > 1 {
+			return nil, fmt.Errorf("UPSTREAM_BREAKER_FAILURE_RATE=%q: want a share from 0 to 1, 0 for none", v)
+		}
 	}
 	switch p := getenv("SAMPLING_CONFLICT"); p {
 	case "", "drop_top_p":
@@ -167,7 +250,6 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 		c.BedrockAccessKeys[id] = secret
 	}
-	var err error
 	if c.StrictFields, err = boolVar(getenv, "STRICT_FIELDS"); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
+	"github.com/claudebridge/claudebridge/pool"
 	"github.com/claudebridge/claudebridge/retry"
 	"github.com/claudebridge/claudebridge/sampling"
 )
@@ -80,12 +81,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.AdminKey != "" || cfg.MetricsAddr != "" {
 		m = metrics.New(cfg.Provider)
 	}
-	up, about, err := newGatewayUpstream(ctx, cfg, log, m.Retried)
+	served, about, err := newGatewayUpstream(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
 	// The calls of virtual keys report their usage to their limits.
-	up = limits.Upstream{Upstream: up}
+	var up claudebridge.Upstream = limits.Upstream{Upstream: served.Upstream}
 	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
 	if err != nil {
 		return err
@@ -113,6 +114,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger:         log,
 		Metrics:        m,
 		LogBodies:      cfg.LogBodies,
+	}
+	if served.Pool != nil {
+		gw.Members = served.Pool.States
 	}
 	if cfg.Provider != "anthropic" {
 		gw.MaxBodyBytes = bedrock.MaxBodyBytes // Bedrock's limit, under the Anthropic API's
@@ -330,8 +334,8 @@ func upstreamTransport(cfg *Config, tlsConfig *tls.Config) *http.Transport {
 // a profile's ca_bundle) for the upstream transport. The SDK's own HTTP
 // client stays with what the chain itself calls (STS, SSO); every other
 // SDK call goes through the transport (useTransport).
-func loadAWS(ctx context.Context) (aws.Config, *tls.Config, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+func loadAWS(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, *tls.Config, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, nil, err
 	}
@@ -351,22 +355,69 @@ func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
 }
 
 // newGatewayUpstream is the upstream that every door of serve calls, and
-// `batch` too: the configured upstream (newUpstream) with the sampling rule
-// (judged by the model behind a profile or ARN, which the upstream
-// resolves), then the retries, each told to retried when it is not nil
-// (the metrics).
-func newGatewayUpstream(ctx context.Context, cfg *Config, log *slog.Logger, retried func(op string, err error)) (claudebridge.Upstream, string, error) {
-	up, about, err := newUpstream(ctx, cfg, log)
+// `batch` too: the configured upstream (newUpstream, or the pool of
+// UPSTREAMS) with the sampling rule (judged by the model behind a profile
+// or ARN, which the upstream resolves), then the retries. m, when not nil,
+// counts the retries, the failovers and the breakers' states. The pool is
+// inside the retries: a failover to another member waits for nothing, and
+// only when every member failed does the retry layer back off and walk the
+// pool again.
+func newGatewayUpstream(ctx context.Context, cfg *Config, log *slog.Logger, m *metrics.Metrics) (*servedUpstream, string, error) {
+	var up claudebridge.Upstream
+	var about string
+	var err error
+	var p *pool.Pool
+	if len(cfg.Upstreams) > 0 {
+		p, about, err = newPool(ctx, cfg, log, m)
+		up = p
+	} else {
+		up, about, err = newUpstream(ctx, cfg, log)
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	return &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling}, MaxAttempts: cfg.RetryMaxAttempts, Logger: log,
-		Retried: retried}, about, nil
+	return &servedUpstream{Upstream: &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling},
+		MaxAttempts: cfg.RetryMaxAttempts, Logger: log, Retried: m.Retried}, Pool: p}, about, nil
 }
 
-// newUpstream builds the configured upstream and says in words what it is.
+// servedUpstream is the upstream of every door, and the pool under it when
+// UPSTREAMS names one.
+type servedUpstream struct {
+	claudebridge.Upstream
+	Pool *pool.Pool // nil without UPSTREAMS
+}
+
+// newPool builds one upstream per member of UPSTREAMS, in order, and the
+// pool over them.
+func newPool(ctx context.Context, cfg *Config, log *slog.Logger, m *metrics.Metrics) (*pool.Pool, string, error) {
+	var members []pool.Member
+	var abouts []string
+	for _, spec := range cfg.Upstreams {
+		up, about, err := newMember(ctx, cfg, spec, log)
+		if err != nil {
+			return nil, "", fmt.Errorf("UPSTREAMS member %s: %v", spec.Name, err)
+		}
+		members = append(members, pool.Member{Name: spec.Name, Upstream: up})
+		abouts = append(abouts, spec.Name+" ("+about+")")
+	}
+	p := pool.New(members, pool.Options{Failures: cfg.BreakerFailures, FailureRate: cfg.BreakerFailureRate,
+		Cooldown: cfg.BreakerCooldown, Logger: log,
+		FailedOver:   m.FailedOver,
+		StateChanged: func(member string, s pool.State) { m.MemberState(member, s.String()) }})
+	return p, "pool of " + strings.Join(abouts, ", "), nil
+}
+
+// newUpstream builds the upstream of AI_PROVIDER and says in words what it
+// is.
 func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebridge.Upstream, string, error) {
-	switch cfg.Provider {
+	return newMember(ctx, cfg, UpstreamMember{Kind: cfg.Provider}, log)
+}
+
+// newMember builds one upstream: Bedrock (in spec's region and profile
+// when given, else the AWS chain's), the Anthropic API, or a built-in
+// Bedrock emulator (in spec's region, else us-east-1).
+func newMember(ctx context.Context, cfg *Config, spec UpstreamMember, log *slog.Logger) (claudebridge.Upstream, string, error) {
+	switch spec.Kind {
 	case "anthropic":
 		key := anthropicapi.StaticKey(cfg.AnthropicAPIKey)
 		about := "Anthropic API"
@@ -390,7 +441,14 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 		up := anthropicapi.New(anthropicapi.Options{BaseURL: cfg.AnthropicBaseURL, Key: key, Transport: tr, Logger: log})
 		return up, about + " at " + redact.URL(or(cfg.AnthropicBaseURL, anthropicapi.DefaultBaseURL)), nil
 	case "bedrock":
-		awsCfg, tlsConfig, err := loadAWS(ctx)
+		var opts []func(*awsconfig.LoadOptions) error
+		if spec.Region != "" {
+			opts = append(opts, awsconfig.WithRegion(spec.Region))
+		}
+		if spec.Profile != "" {
+			opts = append(opts, awsconfig.WithSharedConfigProfile(spec.Profile))
+		}
+		awsCfg, tlsConfig, err := loadAWS(ctx, opts...)
 		if err != nil {
 			return nil, "", fmt.Errorf("AWS configuration: %v", err)
 		}
@@ -404,19 +462,23 @@ func newUpstream(ctx context.Context, cfg *Config, log *slog.Logger) (claudebrid
 	// The built-in emulator: a real Bedrock wire on a loopback port, reached
 	// through the same Bedrock upstream and AWS SDK as the real service.
 	const keyID, secret = "AKIDCLAUDEBRIDGEEMULATOR", "claudebridge-emulator-secret"
+	region := or(spec.Region, "us-east-1")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
-	h := bedrockemu.New(bedrockemu.Options{Credentials: map[string]string{keyID: secret}, Logger: log})
+	h := bedrockemu.New(bedrockemu.Options{Region: region, Credentials: map[string]string{keyID: secret}, Logger: log})
 	go emulator.Serve(ln, h)
 	url := "http://" + ln.Addr().String()
 	awsCfg := aws.Config{
-		Region:       "us-east-1",
+		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
 		BaseEndpoint: aws.String(url),
 	}
 	about := "built-in Bedrock emulator at " + url
+	if region != "us-east-1" {
+		about += " in " + region
+	}
 	if cfg.ProviderInferred {
 		about += " (no AWS or Anthropic credentials found)"
 	}

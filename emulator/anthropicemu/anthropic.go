@@ -296,6 +296,7 @@ func (s *anthropicServer) messages(w http.ResponseWriter, r *http.Request) strin
 		writeDomainError(w, err)
 		return "invalid"
 	}
+	reply.Directives = reply.Directives.For("anthropic")
 	d := reply.Directives
 	fault := ""
 	if s.faults.Fire(sim.RequestKey(model.ID, body), d) {

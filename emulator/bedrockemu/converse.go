@@ -47,6 +47,7 @@ func (b *bedrockServer) converse(w http.ResponseWriter, r *http.Request, request
 		answerError(err).Write(w, requestID)
 		return
 	}
+	reply.Directives = reply.Directives.For("bedrock", b.region)
 	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return

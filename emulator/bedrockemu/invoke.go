@@ -37,6 +37,7 @@ func (b *bedrockServer) invoke(w http.ResponseWriter, r *http.Request, requestID
 		return
 	}
 	reply.OnBedrock()
+	reply.Directives = reply.Directives.For("bedrock", b.region)
 	fire, done := b.startFaults(w, r, requestID, sim.RequestKey(modelID, body), reply.Directives, stream)
 	if done {
 		return

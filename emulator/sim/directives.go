@@ -15,7 +15,11 @@ import (
 // the last user message, so they survive any client, SDK and gateway on the
 // way. The syntax is [[name]] or [[name=value]], optionally followed by *N
 // inside the brackets meaning "only the first N identical requests"
-// (e.g. [[throttle*2]], [[stream-error=3*1]]). Unknown names are ignored.
+// (e.g. [[throttle*2]], [[stream-error=3*1]]), and by @EMULATOR for a fault
+// that only one emulator obeys: [[throttle@us-east-1]] (the Bedrock emulator
+// of that region, or any with @bedrock), [[overloaded@anthropic]] (the
+// Anthropic API emulator), for tests of failover between them. Unknown
+// names are ignored.
 type Directives struct {
 	// Fault is "" or one of: "throttle" (429 rate_limit_error /
 	// ThrottlingException), "quota" (ServiceQuotaExceededException),
@@ -47,6 +51,9 @@ type Directives struct {
 	// Words is the length in words of the text answer ([[words=N]]); 0 means
 	// a short realistic paragraph. max_tokens still caps it.
 	Words int
+	// Only names the emulator the fault is for ([[throttle@us-west-2]]);
+	// "" means every emulator. See For.
+	Only string
 	// Redacted asks for a redacted_thinking block before the thinking block
 	// when thinking is enabled ([[redacted]]).
 	Redacted bool
@@ -59,7 +66,7 @@ var faults = map[string]bool{
 	"cut": true, "stream-error": true, "too-long": true, "stream-timeout": true,
 }
 
-var directivePattern = regexp.MustCompile(`\[\[([a-z][a-z-]*)(?:=([0-9]+))?(?:\*([0-9]+))?\]\]`)
+var directivePattern = regexp.MustCompile(`\[\[([a-z][a-z-]*)(?:=([0-9]+))?(?:\*([0-9]+))?(?:@([a-z0-9-]+))?\]\]`)
 
 // maxDirectiveNumber bounds numbers in directives so that a stray [[slow=…]]
 // cannot stall the emulator for hours or overflow.
@@ -77,6 +84,7 @@ func ParseDirectives(text string) Directives {
 		case faults[name]:
 			d.Fault = name
 			d.Times = times
+			d.Only = m[4]
 			if isStreamFault(name) {
 				d.Cut = value
 			}
@@ -92,6 +100,21 @@ func ParseDirectives(text string) Directives {
 			d.Redacted = true
 		}
 	}
+	return d
+}
+
+// For returns d as the emulator known by names sees it: without the fault
+// when the fault is for another emulator.
+func (d Directives) For(names ...string) Directives {
+	if d.Only == "" {
+		return d
+	}
+	for _, n := range names {
+		if n == d.Only {
+			return d
+		}
+	}
+	d.Fault, d.Times, d.Cut, d.Only = "", 0, 0, ""
 	return d
 }
 

@@ -27,6 +27,9 @@ const (
 type Batch struct {
 	ID     string // "msgbatch_" + random
 	Status string // BatchInProgress, BatchCanceling or BatchEnded
+	// KeyName is the name of the virtual key that made the batch, "" for
+	// a static key or none: only calls with the same key see the batch.
+	KeyName string
 	// Counts tallies the requests by their result; Processing counts those
 	// without one. The sum is the number of requests.
 	Counts BatchCounts
@@ -65,16 +68,17 @@ type BatchResult struct {
 type BatchService interface {
 	// CreateBatch stores b, in progress, with its requests (at least one,
 	// custom_ids unique), filling ID, Status, Counts and CreatedAt;
-	// ExpiresAt is 24 hours later.
+	// ExpiresAt is 24 hours later. b.KeyName is kept as given.
 	CreateBatch(ctx context.Context, b *Batch, requests []BatchRequest) error
 	// Batch returns one batch; ENOTFOUND if there is none of that id.
 	Batch(ctx context.Context, id string) (*Batch, error)
-	// Batches lists the batches newest first, at most limit: with neither
-	// cursor the newest, with afterID those made just before that batch,
-	// with beforeID those made just after it (both in the list's order).
-	// more says whether more lie beyond the page in the same direction.
-	// EINVALID if a cursor names no batch.
-	Batches(ctx context.Context, beforeID, afterID string, limit int) (list []Batch, more bool, err error)
+	// Batches lists the batches of keyName (Batch.KeyName) newest first,
+	// at most limit: with neither cursor the newest, with afterID those
+	// made just before that batch, with beforeID those made just after it
+	// (both in the list's order). more says whether more lie beyond the
+	// page in the same direction. EINVALID if a cursor names no batch of
+	// keyName.
+	Batches(ctx context.Context, keyName, beforeID, afterID string, limit int) (list []Batch, more bool, err error)
 	// CancelBatch moves a batch in progress to BatchCanceling, at now, and
 	// returns it; a batch canceling or ended is returned as it is.
 	// ENOTFOUND if there is none of that id.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/batches"
+	"github.com/claudebridge/claudebridge/internal/metricstest"
+	"github.com/claudebridge/claudebridge/metrics"
 	"github.com/claudebridge/claudebridge/mock"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
@@ -80,6 +82,7 @@ type api struct {
 	t     *testing.T
 	h     *batches.Handler
 	store *signalingStore
+	owner string // the virtual key the calls are made with; "": static or none
 }
 
 func newAPI(t *testing.T, store *signalingStore, s *batches.Scheduler) *api {
@@ -90,6 +93,7 @@ func newAPI(t *testing.T, store *signalingStore, s *batches.Scheduler) *api {
 func (a *api) do(method, path, body string) (int, []byte, http.Header) {
 	a.t.Helper()
 	r := httptest.NewRequest(method, "http://gw.test"+path, strings.NewReader(body))
+	r = r.WithContext(batches.WithOwner(r.Context(), a.owner))
 	w := httptest.NewRecorder()
 	a.h.ServeHTTP(w, r)
 	return w.Code, w.Body.Bytes(), w.Header()
@@ -602,4 +606,76 @@ func TestTheResultsOfABatchPastTheirKeepingAreRemovedAndItIsArchived(t *testing.
 		t.Errorf("processing_status %q, want %q", got, want)
 	}
 	a.error("GET", batches.Prefix+"/"+created.ID+"/results", "", http.StatusNotFound, "not_found_error")
+}
+
+// as returns a, its calls made with the virtual key named owner.
+func (a *api) as(owner string) *api {
+	b := *a
+	b.owner = owner
+	return &b
+}
+
+func TestABatchIsSeenOnlyWithTheKeyThatMadeIt(t *testing.T) {
+	store := openStore(t)
+	mine := newAPI(t, store, &batches.Scheduler{}).as("team-a")
+	created := mine.batch("POST", batches.Prefix, requests("a"))
+	static := newAPI(t, store, &batches.Scheduler{})
+	statics := static.batch("POST", batches.Prefix, requests("b"))
+	if err := store.DB.EndBatch(context.Background(), created.ID, claudebridge.ResultCanceled, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []*api{mine.as("team-b"), static} {
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/" + created.ID}, {"POST", "/" + created.ID + "/cancel"},
+			{"GET", "/" + created.ID + "/results"}, {"DELETE", "/" + created.ID},
+		} {
+			other.error(c.method, batches.Prefix+c.path, "", http.StatusNotFound, "not_found_error")
+		}
+	}
+	list := func(a *api) string {
+		var page struct{ Data []wireBatch }
+		_, body, _ := a.do("GET", batches.Prefix, "")
+		json.Unmarshal(body, &page)
+		var ids []string
+		for _, b := range page.Data {
+			ids = append(ids, b.ID)
+		}
+		return strings.Join(ids, ",")
+	}
+	if got, want := list(mine), created.ID; got != want {
+		t.Errorf("team-a lists %q, want %q", got, want)
+	}
+	if got, want := list(static), statics.ID; got != want {
+		t.Errorf("a static key lists %q, want %q", got, want)
+	}
+	if got, want := list(mine.as("team-b")), ""; got != want {
+		t.Errorf("team-b lists %q, want %q", got, want)
+	}
+	if got, want := mine.batch("GET", batches.Prefix+"/"+created.ID, "").ID, created.ID; got != want {
+		t.Errorf("team-a retrieves %q, want %q", got, want)
+	}
+	status, body, _ := mine.do("DELETE", batches.Prefix+"/"+created.ID, "")
+	if got, want := status, http.StatusOK; got != want {
+		t.Errorf("team-a deletes its batch: %d %s, want %d", got, body, want)
+	}
+}
+
+func TestTheCallsOfABatchAreRecordedAsTheBatchDoorOfItsKey(t *testing.T) {
+	store := openStore(t)
+	m := metrics.New("emulator")
+	s := &batches.Scheduler{Store: store, Upstream: echo(), Metrics: m, Keyed: func() bool { return true }}
+	s.Start()
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	mine := newAPI(t, store, s).as("team-a")
+	created := mine.batch("POST", batches.Prefix, requests("one", "two"))
+	waitEnded(t, store, created.ID)
+	statics := newAPI(t, store, s).batch("POST", batches.Prefix, requests("three"))
+	waitEnded(t, store, statics.ID)
+	f := metricstest.Scrape(t, m.Handler(""), "")
+	if got, want := f.Value("claudebridge_requests_total", map[string]string{"door": "batch", "key": "team-a", "status": "200"}), 2.0; got != want {
+		t.Errorf("batch calls of team-a %v, want %v", got, want)
+	}
+	if got, want := f.Value("claudebridge_requests_total", map[string]string{"door": "batch", "key": "static", "status": "200"}), 1.0; got != want {
+		t.Errorf("batch calls of static keys %v, want %v", got, want)
+	}
 }

@@ -16,6 +16,7 @@ package batches
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -41,7 +42,10 @@ const Prefix = "/v1/messages/batches"
 
 // Handler serves the Message Batches API under Prefix. It does not check
 // client keys or anthropic-version: the gateway does, before it hands a
-// request here.
+// request here, saying which virtual key made it (WithOwner). A batch
+// belongs to the key that made it: the others are not told it exists
+// (not found), and a static key or none sees only the batches made
+// without a virtual key.
 type Handler struct {
 	// Store holds the batches. Required.
 	Store claudebridge.BatchService
@@ -99,6 +103,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log(r, w.Header().Get("request-id"), start, err)
 }
 
+type ownerKey struct{}
+
+// WithOwner returns ctx saying that the call is made with the virtual key
+// named keyName; "" for a static key or none, as without WithOwner.
+func WithOwner(ctx context.Context, keyName string) context.Context {
+	return context.WithValue(ctx, ownerKey{}, keyName)
+}
+
+// Owner is the key name WithOwner put in ctx; "" without one.
+func Owner(ctx context.Context) string {
+	name, _ := ctx.Value(ownerKey{}).(string)
+	return name
+}
+
+func owner(r *http.Request) string { return Owner(r.Context()) }
+
+// batch returns the batch id of r's key; ENOTFOUND also when another key
+// made it, as the API answers for another workspace's batch.
+func (h *Handler) batch(r *http.Request, id string) (*claudebridge.Batch, error) {
+	b, err := h.Store.Batch(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if b.KeyName != owner(r) {
+		return nil, claudebridge.Errorf(claudebridge.ENOTFOUND, "message batch %s: not found", id)
+	}
+	return b, nil
+}
+
 // errWritten says the answer was begun, so an error cannot be sent.
 var errWritten = fmt.Errorf("batches: the answer was begun")
 
@@ -109,6 +142,9 @@ func notFound(r *http.Request) error {
 func (h *Handler) log(r *http.Request, id string, start time.Time, err error) {
 	status, level := http.StatusOK, slog.LevelInfo
 	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+	if name := owner(r); name != "" {
+		attrs = append(attrs, slog.String("key", name))
+	}
 	if err != nil && err != errWritten {
 		status, _ = anthropic.Status(claudebridge.ErrorCode(err))
 		level = slog.LevelWarn
@@ -134,7 +170,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b := &claudebridge.Batch{Betas: anthropic.Betas(r.Header)}
+	b := &claudebridge.Batch{Betas: anthropic.Betas(r.Header), KeyName: owner(r)}
 	if err := h.Store.CreateBatch(r.Context(), b, requests); err != nil {
 		return err
 	}
@@ -201,7 +237,7 @@ func parseCreate(body []byte) ([]claudebridge.BatchRequest, error) {
 }
 
 func (h *Handler) retrieve(w http.ResponseWriter, r *http.Request, id string) error {
-	b, err := h.Store.Batch(r.Context(), id)
+	b, err := h.batch(r, id)
 	if err != nil {
 		return err
 	}
@@ -225,7 +261,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if before != "" && after != "" {
 		return invalid("before_id and after_id: give at most one of them")
 	}
-	list, more, err := h.Store.Batches(r.Context(), before, after, limit)
+	list, more, err := h.Store.Batches(r.Context(), owner(r), before, after, limit)
 	if err != nil {
 		return err
 	}
@@ -246,6 +282,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, id string) error {
+	if _, err := h.batch(r, id); err != nil {
+		return err
+	}
 	b, err := h.Store.CancelBatch(r.Context(), id, h.now())
 	if err != nil {
 		return err
@@ -258,6 +297,9 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, id string) erro
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, id string) error {
+	if _, err := h.batch(r, id); err != nil {
+		return err
+	}
 	if err := h.Store.DeleteBatch(r.Context(), id); err != nil {
 		return err
 	}
@@ -268,7 +310,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, id string) erro
 // results streams the results of an ended batch as JSONL, one result a
 // line, in the order of the requests.
 func (h *Handler) results(w http.ResponseWriter, r *http.Request, id string) error {
-	b, err := h.Store.Batch(r.Context(), id)
+	b, err := h.batch(r, id)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/batch"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 const (
@@ -54,6 +55,13 @@ type Scheduler struct {
 	KeepResults time.Duration
 	// Now is the clock, for tests. Nil: time.Now.
 	Now func() time.Time
+	// Metrics records each call, as the door "batch", by the key that made
+	// its batch. Nil: none.
+	Metrics *metrics.Metrics
+	// Keyed reports whether serve's doors ask for keys: the calls of
+	// batches made without a virtual key are then recorded as of a static
+	// key, else of none. Nil: never.
+	Keyed func() bool
 
 	init      sync.Once
 	owner     string // this scheduler's name in its claims
@@ -288,7 +296,12 @@ func (s *Scheduler) chunk(b *claudebridge.Batch) error {
 	}()
 
 	go s.watch(chunk, endChunk, b.ID)
-	runner := &batch.Runner{Upstream: &cuttable{Upstream: s.Upstream, cut: s.kill, inFlight: &s.inFlight},
+	up := s.Upstream
+	if s.Metrics != nil {
+		keyed := s.Keyed != nil && s.Keyed()
+		up = &metrics.Upstream{Next: up, Metrics: s.Metrics, Door: metrics.Batch, Key: metrics.KeyLabel(b.KeyName, keyed)}
+	}
+	runner := &batch.Runner{Upstream: &cuttable{Upstream: up, cut: s.kill, inFlight: &s.inFlight},
 		Concurrency: s.concurrency(), CallTimeout: s.CallTimeout}
 	log := s.logger()
 	err = runner.Run(chunk, records, func(res batch.Result) error {

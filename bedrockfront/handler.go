@@ -149,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		err = c.fail(err)
 		h.logCall(c, operation, err)
-		h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(err), Duration: time.Since(c.start)})
+		h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(err), Duration: time.Since(c.start), Key: h.keyLabel(key)})
 		return
 	}
 	defer ticket.Release()
@@ -158,6 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ticket != nil {
 		ctx = limits.WithTicket(ctx, ticket)
 	}
+	ctx, served := claudebridge.WithServedBy(ctx) // the pool names the member that served the call
 	c.ctx = ctx
 	var callErr error
 	switch operation {
@@ -177,7 +178,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logCall(c, operation, callErr)
 	h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(callErr), Duration: time.Since(c.start),
-		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage})
+		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage, Key: h.keyLabel(key), Member: served.Member()})
+}
+
+// keyLabel names the client key of a call in the metrics, never by its
+// secret: the virtual key's name, else "static" (API keys, SigV4
+// credentials) when the door asks for one, else "none".
+func (h *Handler) keyLabel(key *limits.Entry) string {
+	if key != nil {
+		return metrics.KeyLabel(key.Key.Name, true)
+	}
+	return metrics.KeyLabel("", !h.auth.open())
 }
 
 // doors are the doors of the operations, as Metrics records them.

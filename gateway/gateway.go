@@ -14,6 +14,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/batches"
 	"github.com/claudebridge/claudebridge/internal/httpbody"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
@@ -105,9 +106,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key, err := g.checkKey(r)
 	if err != nil {
 		anthropic.WriteError(w, err, id)
-		status := g.log(r, id, "", http.StatusUnauthorized, time.Now(), err)
+		status := g.log(r, id, metrics.KeyNone, "", http.StatusUnauthorized, time.Now(), err)
 		if door, ok := doors[route]; ok {
-			g.Metrics.Observe(metrics.Call{Door: door, Status: status})
+			g.Metrics.Observe(metrics.Call{Door: door, Status: status, Key: metrics.KeyNone})
 		}
 		return
 	}
@@ -117,14 +118,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.Batches != nil && isBatches(r.URL.Path) {
 		if err := checkVersion(r.Header); err != nil {
 			anthropic.WriteError(w, err, id)
-			g.log(r, id, "", http.StatusBadRequest, time.Now(), err)
+			g.log(r, id, g.keyLabel(key), "", http.StatusBadRequest, time.Now(), err)
 			return
 		}
-		g.Batches.ServeHTTP(w, r)
+		// A batch belongs to the virtual key that made it.
+		var owner string
+		if key != nil {
+			owner = key.Key.Name
+		}
+		g.Batches.ServeHTTP(w, r.WithContext(batches.WithOwner(r.Context(), owner)))
 		return
 	}
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
+		ctx, _ = claudebridge.WithServedBy(ctx) // the pool names the member that served the call
 		r = r.WithContext(ctx)
 		w = &droppedWriter{ResponseWriter: w, dropped: dropped}
 	}
@@ -134,9 +141,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case route == "POST /v1/messages/count_tokens":
 		g.serveCountTokens(w, r, id, key)
 	case route == "GET /v1/models":
-		g.serveModels(w, r, id)
+		g.serveModels(w, r, id, key)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/models/"):
-		g.serveModel(w, r, id, strings.TrimPrefix(r.URL.Path, "/v1/models/"))
+		g.serveModel(w, r, id, key, strings.TrimPrefix(r.URL.Path, "/v1/models/"))
 	default:
 		anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path), id)
 	}
@@ -182,13 +189,13 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	req, err := g.readRequest(w, r, id, false)
 	if err != nil {
 		anthropic.WriteError(w, err, id)
-		g.end(r, id, metrics.Call{Door: metrics.Messages}, start, err)
+		g.end(r, id, key, metrics.Call{Door: metrics.Messages}, start, err)
 		return
 	}
 	ticket, err := admit(w, key, req)
 	if err != nil {
 		anthropic.WriteError(w, err, id)
-		g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
+		g.end(r, id, key, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
 		return
 	}
 	defer ticket.Release()
@@ -211,7 +218,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 		if tally != nil {
 			c.FirstToken, c.Usage = tally.FirstToken, tally.Usage
 		}
-		g.end(r, id, c, start, err)
+		g.end(r, id, key, c, start, err)
 		return
 	}
 	g.calls.Add(1)
@@ -220,11 +227,11 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		err = g.callError(ctx, err)
 		anthropic.WriteError(w, err, id)
-		g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
+		g.end(r, id, key, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp.Body)
-	g.end(r, id, metrics.Call{Door: metrics.Messages, Model: req.Model, Usage: resp.Usage}, start, nil)
+	g.end(r, id, key, metrics.Call{Door: metrics.Messages, Model: req.Model, Usage: resp.Usage}, start, nil)
 }
 
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
@@ -248,7 +255,7 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 			} else {
 				writeJSON(w, http.StatusOK, marshal(map[string]any{"input_tokens": n.InputTokens}))
 			}
-			g.end(r, id, metrics.Call{Door: metrics.CountTokens, Model: req.Model}, start, nil)
+			g.end(r, id, key, metrics.Call{Door: metrics.CountTokens, Model: req.Model}, start, nil)
 			return
 		}
 		err = g.callError(ctx, err)
@@ -258,7 +265,7 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request, id st
 	if req != nil {
 		c.Model = req.Model
 	}
-	g.end(r, id, c, start, err)
+	g.end(r, id, key, c, start, err)
 }
 
 func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request, id string) {
@@ -289,11 +296,28 @@ func (g *Gateway) callContext(parent context.Context) (context.Context, context.
 }
 
 // end logs a call of the route's door and records it: a 200 without
-// err, else err's status.
-func (g *Gateway) end(r *http.Request, id string, c metrics.Call, start time.Time, err error) {
-	c.Status = g.log(r, id, c.Model, http.StatusOK, start, err)
+// err, else err's status; with the client key and the member that served
+// it.
+func (g *Gateway) end(r *http.Request, id string, key *limits.Entry, c metrics.Call, start time.Time, err error) {
+	c.Key = g.keyLabel(key)
+	c.Status = g.log(r, id, c.Key, c.Model, http.StatusOK, start, err)
 	c.Duration = time.Since(start)
+	c.Member = claudebridge.ServedByFrom(r.Context()).Member()
 	g.Metrics.Observe(c)
+}
+
+// keyLabel names the client key of a call in logs and metrics, never by
+// its secret: the virtual key's name, else "static" when the gateway asks
+// for keys, else "none" (metrics.KeyLabel).
+func (g *Gateway) keyLabel(key *limits.Entry) string {
+	if key != nil {
+		return metrics.KeyLabel(key.Key.Name, true)
+	}
+	keyed := g.Keys != nil
+	if g.Keyring != nil {
+		keyed = !g.Keyring.Open()
+	}
+	return metrics.KeyLabel("", keyed)
 }
 
 func (g *Gateway) logger() *slog.Logger {
@@ -304,8 +328,9 @@ func (g *Gateway) logger() *slog.Logger {
 }
 
 // log writes a call's line and returns its status: status without err,
-// else err's.
-func (g *Gateway) log(r *http.Request, id, model string, status int, start time.Time, err error) int {
+// else err's. The line names the client key by its label (keyLabel) and,
+// when a pool member served the call, that member.
+func (g *Gateway) log(r *http.Request, id, key, model string, status int, start time.Time, err error) int {
 	l := g.logger()
 	level := slog.LevelInfo
 	if err != nil {
@@ -317,7 +342,10 @@ func (g *Gateway) log(r *http.Request, id, model string, status int, start time.
 	}
 	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.String("model", model), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start))}
+		slog.Duration("duration", time.Since(start)), slog.String("key", key)}
+	if member := claudebridge.ServedByFrom(r.Context()).Member(); member != "" {
+		attrs = append(attrs, slog.String("member", member))
+	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", claudebridge.ErrorMessage(err)))
 	}

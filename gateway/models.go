@@ -7,6 +7,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
+	"github.com/claudebridge/claudebridge/limits"
 )
 
 type modelJSON struct {
@@ -24,8 +25,9 @@ func toJSON(m claudebridge.Model) modelJSON {
 // paging: limit (1-1000, default 20), after_id and before_id. Like every
 // call of the Models API it needs anthropic-version (the API's reference
 // lists it as required; the official SDKs always send it), and is refused
-// without one as /v1/messages is.
-func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string) {
+// without one as /v1/messages is. A virtual key with a model list sees
+// only the models it may call.
+func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry) {
 	if err := checkVersion(r.Header); err != nil {
 		anthropic.WriteError(w, err, id)
 		return
@@ -35,6 +37,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 		anthropic.WriteError(w, err, id)
 		return
 	}
+	models = allowed(models, key)
 	q := r.URL.Query()
 	limit := 20
 	if s := q.Get("limit"); s != "" {
@@ -82,8 +85,8 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 }
 
 // serveModel answers GET /v1/models/{id}; anthropic-version is needed as
-// for the list.
-func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id, model string) {
+// for the list, and a model the list would not show is not found.
+func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id string, key *limits.Entry, model string) {
 	if err := checkVersion(r.Header); err != nil {
 		anthropic.WriteError(w, err, id)
 		return
@@ -93,6 +96,7 @@ func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id, model s
 		anthropic.WriteError(w, err, id)
 		return
 	}
+	models = allowed(models, key)
 	if i := indexOf(models, model); i >= 0 {
 		writeJSON(w, http.StatusOK, marshal(toJSON(models[i])))
 		return
@@ -104,6 +108,21 @@ func (g *Gateway) serveModel(w http.ResponseWriter, r *http.Request, id, model s
 		}
 	}
 	anthropic.WriteError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "model: %s", model), id)
+}
+
+// allowed returns the models key may call: all of them for a key without
+// a model list (static, none, or a virtual key without --models).
+func allowed(models []claudebridge.Model, key *limits.Entry) []claudebridge.Model {
+	if key == nil {
+		return models
+	}
+	out := make([]claudebridge.Model, 0, len(models))
+	for _, m := range models {
+		if key.AllowsModel(m.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func indexOf(models []claudebridge.Model, id string) int {

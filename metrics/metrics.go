@@ -2,10 +2,13 @@
 // collectors every door records its calls into, and the /metrics handler.
 //
 // A call is recorded once, when it ends, by the door that served it
-// (Observe): its door, model, upstream and status, its latency, its time
-// to the first token, its tokens by kind and its cost. Label values are
-// bounded: models are the model table's ids or "other", statuses are the
-// few the doors answer with, doors and token kinds are fixed lists. The
+// (Observe): its door, model, upstream, client key, upstream member and
+// status, its latency, its time to the first token, its tokens by kind and
+// its cost. Label values are bounded: models are the model table's ids or
+// "other", statuses are the few the doors answer with, doors and token
+// kinds are fixed lists, keys are the store's virtual keys (made by an
+// admin, never by a client) and "static" and "none", members are those of
+// UPSTREAMS or the one upstream. The
 // children of each label set are looked up once and kept, so that a call
 // costs a map read and a few atomic adds.
 package metrics
@@ -37,10 +40,11 @@ const (
 	BedrockConverse                // /model/{id}/converse and converse-stream
 	BedrockCountTokens             // /model/{id}/count-tokens
 	Chat                           // the chat's turns
+	Batch                          // the calls of the Message Batches API's batches
 	doors
 )
 
-var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat"}
+var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat", "batch"}
 
 func (d Door) String() string { return doorNames[d] }
 
@@ -78,12 +82,36 @@ type Call struct {
 	FirstToken time.Duration
 	// Usage is the call's tokens, which are also priced for the cost.
 	Usage claudebridge.Usage
+	// Key is the client key's label, as KeyLabel makes it; "" is KeyNone.
+	Key string
+	// Member is the upstream member that served the call (ServedBy);
+	// "" is the upstream New was given.
+	Member string
+}
+
+// The "key" label of calls made without a virtual key.
+const (
+	KeyStatic = "static" // a static key: API_KEYS, BEARER_TOKEN, BEDROCK_ACCESS_KEYS
+	KeyNone   = "none"   // no key: open doors, refused keys, the chat's users
+)
+
+// KeyLabel is the "key" label of a call: the virtual key's name when it has
+// one (virtual, never its secret), else KeyStatic when the door asks for
+// keys (keyed), else KeyNone.
+func KeyLabel(virtual string, keyed bool) string {
+	switch {
+	case virtual != "":
+		return virtual
+	case keyed:
+		return KeyStatic
+	}
+	return KeyNone
 }
 
 // callLabels are the labels of every per-call series, less "status" for
-// those that have it: a new label (a client key's name) is one more here,
-// one more field of seriesKey and its value in series.
-var callLabels = []string{"door", "model", "upstream"}
+// those that have it: a new label is one more here, one more field of
+// seriesKey and its value in series.
+var callLabels = []string{"door", "model", "upstream", "key", "member"}
 
 // Metrics holds the collectors of one process. A nil *Metrics records
 // nothing, so that doors built without one (tests, tools) pay nothing.
@@ -100,6 +128,8 @@ type Metrics struct {
 	failovers   *prometheus.CounterVec
 	memberState *prometheus.GaugeVec
 
+	upstream string // the "member" of a call that names none
+
 	mu     sync.RWMutex
 	series map[seriesKey]*series
 }
@@ -107,14 +137,15 @@ type Metrics struct {
 // New returns the collectors, registered with a registry of their own
 // beside the Go runtime's and the process's. upstream names the upstream
 // every call goes to ("bedrock", "anthropic", "emulator"): it is the value
-// of every series' "upstream" label.
+// of every series' "upstream" label, and the "member" of calls that no
+// pool member served.
 func New(upstream string) *Metrics {
 	up := prometheus.Labels{"upstream": upstream}
 	withStatus := append(append([]string(nil), callLabels...), "status")
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "claudebridge_requests_total",
-			Help: "Calls answered, by door, model, upstream and HTTP status."}, withStatus),
+			Help: "Calls answered, by door, model, upstream, client key, upstream member and HTTP status."}, withStatus),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "claudebridge_request_duration_seconds",
 			Help: "Time from a call's arrival to its end, streams to their last event.", Buckets: Buckets}, withStatus),
 		firstToken: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "claudebridge_time_to_first_token_seconds",
@@ -127,7 +158,8 @@ func New(upstream string) *Metrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "claudebridge_upstream_retries_total",
 			Help: "Upstream calls sent again, by operation and by the error code of the failure retried."},
 			[]string{"upstream", "op", "reason"}),
-		series: map[seriesKey]*series{},
+		upstream: upstream,
+		series:   map[seriesKey]*series{},
 	}
 	m.failovers, m.memberState = newPoolCollectors()
 	streams := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "claudebridge_streams_in_flight",
@@ -153,6 +185,8 @@ func New(upstream string) *Metrics {
 type seriesKey struct {
 	door   Door
 	model  string
+	key    string
+	member string
 	status int
 }
 
@@ -180,13 +214,13 @@ func (m *Metrics) seriesOf(k seriesKey) *series {
 	}
 	door, status := k.door.String(), strconv.Itoa(k.status)
 	s = &series{
-		requests:   m.requests.WithLabelValues(door, k.model, status),
-		duration:   m.duration.WithLabelValues(door, k.model, status),
-		firstToken: m.firstToken.WithLabelValues(door, k.model),
-		cost:       m.cost.WithLabelValues(door, k.model),
+		requests:   m.requests.WithLabelValues(door, k.model, k.key, k.member, status),
+		duration:   m.duration.WithLabelValues(door, k.model, k.key, k.member, status),
+		firstToken: m.firstToken.WithLabelValues(door, k.model, k.key, k.member),
+		cost:       m.cost.WithLabelValues(door, k.model, k.key, k.member),
 	}
 	for i := range kinds {
-		s.tokens[i] = m.tokens.WithLabelValues(door, k.model, kindNames[i])
+		s.tokens[i] = m.tokens.WithLabelValues(door, k.model, k.key, k.member, kindNames[i])
 	}
 	m.series[k] = s
 	return s
@@ -197,7 +231,14 @@ func (m *Metrics) Observe(c Call) {
 	if m == nil {
 		return
 	}
-	s := m.seriesOf(seriesKey{door: c.Door, model: ModelLabel(c.Model), status: c.Status})
+	k := seriesKey{door: c.Door, model: ModelLabel(c.Model), key: c.Key, member: c.Member, status: c.Status}
+	if k.key == "" {
+		k.key = KeyNone
+	}
+	if k.member == "" {
+		k.member = m.upstream
+	}
+	s := m.seriesOf(k)
 	s.requests.Inc()
 	s.duration.Observe(c.Duration.Seconds())
 	if c.FirstToken > 0 {

@@ -178,3 +178,57 @@ func TestTheUpstreamDecoratorRecordsAFailedCallWithItsAnthropicStatus(t *testing
 		t.Errorf("chat requests answered 529: %v, want %v", got, want)
 	}
 }
+
+func TestACallIsCountedByItsKeyAndTheMemberThatServedIt(t *testing.T) {
+	m := metrics.New("bedrock")
+	m.Observe(metrics.Call{Door: metrics.Messages, Model: "claude-sonnet-4-5", Status: 200, Key: "team-a", Member: "bedrock:us-west-2",
+		Usage: claudebridge.Usage{OutputTokens: 5}})
+	f := metricstest.Scrape(t, m.Handler(""), "")
+	labels := map[string]string{"key": "team-a", "member": "bedrock:us-west-2", "status": "200"}
+	if got, want := f.Value("claudebridge_requests_total", labels), 1.0; got != want {
+		t.Errorf("requests %v, want %v", got, want)
+	}
+	if got, want := f.Value("claudebridge_tokens_total", map[string]string{"key": "team-a", "member": "bedrock:us-west-2", "kind": "output"}), 5.0; got != want {
+		t.Errorf("output tokens %v, want %v", got, want)
+	}
+	if got, want := f.Observations("claudebridge_request_duration_seconds", labels), uint64(1); got != want {
+		t.Errorf("latency observations %d, want %d", got, want)
+	}
+}
+
+func TestACallWithoutKeyOrMemberIsCountedAsNoneOnTheOneUpstream(t *testing.T) {
+	m := metrics.New("anthropic")
+	m.Observe(metrics.Call{Door: metrics.Messages, Model: "claude-sonnet-4-5", Status: 200})
+	f := metricstest.Scrape(t, m.Handler(""), "")
+	if got, want := f.Value("claudebridge_requests_total", map[string]string{"key": "none", "member": "anthropic"}), 1.0; got != want {
+		t.Errorf("requests %v, want %v", got, want)
+	}
+}
+
+func TestKeyLabelIsTheVirtualKeysNameElseStaticElseNone(t *testing.T) {
+	for _, c := range []struct {
+		virtual string
+		keyed   bool
+		want    string
+	}{{"team-a", true, "team-a"}, {"", true, "static"}, {"", false, "none"}} {
+		if got := metrics.KeyLabel(c.virtual, c.keyed); got != c.want {
+			t.Errorf("KeyLabel(%q, %v) = %q, want %q", c.virtual, c.keyed, got, c.want)
+		}
+	}
+}
+
+func TestTheUpstreamDecoratorRecordsItsKeyAndTheMemberThePoolNoted(t *testing.T) {
+	m := metrics.New("emulator")
+	up := &metrics.Upstream{Metrics: m, Door: metrics.Batch, Key: "team-a", Next: &mock.Upstream{
+		MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+			claudebridge.ServedByFrom(ctx).Set("anthropic")
+			return &claudebridge.Response{}, nil
+		}}}
+	if _, err := up.Messages(t.Context(), &claudebridge.Request{Model: "claude-haiku-4-5"}); err != nil {
+		t.Fatal(err)
+	}
+	f := metricstest.Scrape(t, m.Handler(""), "")
+	if got, want := f.Value("claudebridge_requests_total", map[string]string{"door": "batch", "key": "team-a", "member": "anthropic"}), 1.0; got != want {
+		t.Errorf("batch requests of team-a served by anthropic %v, want %v", got, want)
+	}
+}

@@ -15,11 +15,22 @@ import (
 // that has no HTTP answer per call of its own (the chat, whose turns are
 // frames on a WebSocket), the upstream's answer is the call's. Statuses
 // are those the Anthropic API would answer with. CountTokens and Models
-// pass through unrecorded.
+// pass through unrecorded. The member that served a call is read from the
+// context's claudebridge.ServedBy, which Upstream adds when it has none.
 type Upstream struct {
 	Next    claudebridge.Upstream
 	Metrics *Metrics
 	Door    Door
+	// Key is the "key" label of every call (KeyLabel); "": KeyNone.
+	Key string
+}
+
+// servedBy returns ctx with a ServedBy to read the member from.
+func servedBy(ctx context.Context) (context.Context, *claudebridge.ServedBy) {
+	if s := claudebridge.ServedByFrom(ctx); s != nil {
+		return ctx, s
+	}
+	return claudebridge.WithServedBy(ctx)
 }
 
 var _ claudebridge.Upstream = (*Upstream)(nil)
@@ -36,8 +47,9 @@ func status(err error) int {
 // Messages records the call with the answer's usage.
 func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
 	start := time.Now()
+	ctx, served := servedBy(ctx)
 	resp, err := u.Next.Messages(ctx, r)
-	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start)}
+	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member()}
 	if resp != nil {
 		c.Usage = resp.Usage
 	}
@@ -49,13 +61,14 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 // failure, or Close.
 func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
 	start := time.Now()
+	ctx, served := servedBy(ctx)
 	s, err := u.Next.Stream(ctx, r)
 	if err != nil {
-		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start)})
+		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member()})
 		return nil, err
 	}
 	u.Metrics.StreamOpened(u.Door)
-	return &tallied{Stream: s, u: u, model: r.Model, tally: Tally{Start: start}}, nil
+	return &tallied{Stream: s, u: u, model: r.Model, served: served, tally: Tally{Start: start}}, nil
 }
 
 // CountTokens is not recorded.
@@ -81,8 +94,9 @@ func (u *Upstream) Ready(ctx context.Context) error {
 // the tally whole.
 type tallied struct {
 	claudebridge.Stream
-	u     *Upstream
-	model string
+	u      *Upstream
+	model  string
+	served *claudebridge.ServedBy
 
 	mu    sync.Mutex
 	tally Tally
@@ -118,5 +132,5 @@ func (t *tallied) endLocked(err error) {
 	t.ended = true
 	t.u.Metrics.StreamClosed(t.u.Door)
 	t.u.Metrics.Observe(Call{Door: t.u.Door, Model: t.model, Status: status(err), Duration: time.Since(t.tally.Start),
-		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage})
+		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage, Key: t.u.Key, Member: t.served.Member()})
 }

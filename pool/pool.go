@@ -163,11 +163,14 @@ func memberFault(err error) bool {
 }
 
 // call offers f to the members in order until one answers, or fails for a
-// reason that is not its own, or the client goes away.
+// reason that is not its own, or the client goes away. Each member tried is
+// noted in ctx's claudebridge.ServedBy, so that the last one, whose answer
+// or failure the call gets, is what the door records.
 func call[T any](ctx context.Context, p *Pool, op string, r *claudebridge.Request, f func(upstream) (T, error)) (T, error) {
 	var zero T
 	var last error
 	var lastFrom string
+	served := claudebridge.ServedByFrom(ctx)
 	for _, m := range p.order(r) {
 		ok, probe := m.acquire()
 		if !ok {
@@ -176,6 +179,7 @@ func call[T any](ctx context.Context, p *Pool, op string, r *claudebridge.Reques
 		if last != nil && p.opts.FailedOver != nil {
 			p.opts.FailedOver(op, lastFrom, last)
 		}
+		served.Set(m.name)
 		v, err := f(m.up)
 		switch {
 		case ctx.Err() != nil:

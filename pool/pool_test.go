@@ -586,3 +586,46 @@ func TestBesideTheOnlyMembersProbeACallIsOverloadedForASecond(t *testing.T) {
 		close(release)
 	})
 }
+
+func TestTheMemberThatServedACallIsNotedInItsContext(t *testing.T) {
+	a, b := newAnswering("a"), newAnswering("b")
+	a.setFail(claudebridge.Errorf(claudebridge.ERATELIMIT, "throttled"))
+	p := pool.New([]pool.Member{{Name: "a", Upstream: a}, {Name: "b", Upstream: b}}, pool.Options{Logger: quiet()})
+	ctx, served := claudebridge.WithServedBy(context.Background())
+	if _, err := p.Messages(ctx, plain(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := served.Member(), "b"; got != want {
+		t.Errorf("served by %q, want %q", got, want)
+	}
+}
+
+func TestAStreamNotesTheMemberWhoseFirstEventItGot(t *testing.T) {
+	a := &mock.Upstream{StreamFn: func(context.Context, *claudebridge.Request) (claudebridge.Stream, error) {
+		return &mock.Stream{Err: claudebridge.Errorf(claudebridge.EOVERLOADED, "overloaded")}, nil
+	}}
+	b := &mock.Upstream{StreamFn: func(context.Context, *claudebridge.Request) (claudebridge.Stream, error) {
+		return &mock.Stream{Events: events(2)}, nil
+	}}
+	p := pool.New([]pool.Member{{Name: "a", Upstream: a}, {Name: "b", Upstream: b}}, pool.Options{Logger: quiet()})
+	ctx, served := claudebridge.WithServedBy(context.Background())
+	s, err := p.Stream(ctx, plain(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if got, want := served.Member(), "b"; got != want {
+		t.Errorf("served by %q, want %q", got, want)
+	}
+}
+
+func TestAClientErrorNotesTheMemberThatAnsweredIt(t *testing.T) {
+	a, b := newAnswering("a"), newAnswering("b")
+	a.setFail(claudebridge.Errorf(claudebridge.EINVALID, "the client's fault"))
+	p := pool.New([]pool.Member{{Name: "a", Upstream: a}, {Name: "b", Upstream: b}}, pool.Options{Logger: quiet()})
+	ctx, served := claudebridge.WithServedBy(context.Background())
+	p.Messages(ctx, plain(t))
+	if got, want := served.Member(), "a"; got != want {
+		t.Errorf("served by %q, want %q", got, want)
+	}
+}

@@ -17,7 +17,7 @@ var _ claudebridge.BatchService = (*DB)(nil)
 // as in the Message Batches API.
 const batchLifetime = 24 * time.Hour
 
-const batchColumns = `id, status, betas, total, succeeded, errored, canceled, expired,
+const batchColumns = `id, status, key_name, betas, total, succeeded, errored, canceled, expired,
 	created_at, expires_at, ended_at, cancel_initiated_at, archived_at`
 
 func scanBatch(row interface{ Scan(...any) error }) (*claudebridge.Batch, error) {
@@ -26,7 +26,7 @@ func scanBatch(row interface{ Scan(...any) error }) (*claudebridge.Batch, error)
 	var total int
 	var created, expires, ended, canceled, archived int64
 	c := &b.Counts
-	if err := row.Scan(&b.ID, &b.Status, &betas, &total, &c.Succeeded, &c.Errored, &c.Canceled, &c.Expired,
+	if err := row.Scan(&b.ID, &b.Status, &b.KeyName, &betas, &total, &c.Succeeded, &c.Errored, &c.Canceled, &c.Expired,
 		&created, &expires, &ended, &canceled, &archived); err != nil {
 		return nil, err
 	}
@@ -76,8 +76,8 @@ func (db *DB) CreateBatch(ctx context.Context, b *claudebridge.Batch, requests [
 		return internal("create batch", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, status, betas, total, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		b.ID, b.Status, strings.Join(b.Betas, ","), len(requests), nanos(b.CreatedAt), nanos(b.ExpiresAt))
+	res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, status, key_name, betas, total, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		b.ID, b.Status, b.KeyName, strings.Join(b.Betas, ","), len(requests), nanos(b.CreatedAt), nanos(b.ExpiresAt))
 	if err != nil {
 		return internal("create batch", err)
 	}
@@ -110,10 +110,10 @@ func (db *DB) Batch(ctx context.Context, id string) (*claudebridge.Batch, error)
 	return b, internal("batch", err)
 }
 
-// Batches lists the batches newest first, a page at a time.
-func (db *DB) Batches(ctx context.Context, beforeID, afterID string, limit int) ([]claudebridge.Batch, bool, error) {
-	query := `SELECT ` + batchColumns + ` FROM batches`
-	var args []any
+// Batches lists the batches of keyName newest first, a page at a time.
+func (db *DB) Batches(ctx context.Context, keyName, beforeID, afterID string, limit int) ([]claudebridge.Batch, bool, error) {
+	query := `SELECT ` + batchColumns + ` FROM batches WHERE key_name = ?`
+	args := []any{keyName}
 	order := ` ORDER BY seq DESC`
 	cursor, name := afterID, "after_id"
 	if beforeID != "" {
@@ -121,7 +121,7 @@ func (db *DB) Batches(ctx context.Context, beforeID, afterID string, limit int) 
 	}
 	if cursor != "" {
 		var seq int64
-		err := db.rs.QueryRowContext(ctx, `SELECT seq FROM batches WHERE id = ?`, cursor).Scan(&seq)
+		err := db.rs.QueryRowContext(ctx, `SELECT seq FROM batches WHERE id = ? AND key_name = ?`, cursor, keyName).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, claudebridge.Errorf(claudebridge.EINVALID, "%s: no message batch %s", name, cursor)
 		}
@@ -131,10 +131,10 @@ func (db *DB) Batches(ctx context.Context, beforeID, afterID string, limit int) 
 		if beforeID != "" {
 			// The page just before the cursor in the list's order: the
 			// oldest of those made after it, turned back below.
-			query += ` WHERE seq > ?`
+			query += ` AND seq > ?`
 			order = ` ORDER BY seq ASC`
 		} else {
-			query += ` WHERE seq < ?`
+			query += ` AND seq < ?`
 		}
 		args = append(args, seq)
 	}

@@ -175,7 +175,7 @@ func TestBatchesArePagedNewestFirstAfterAndBeforeACursor(t *testing.T) {
 	}
 	page := func(before, after string, limit int) (string, bool) {
 		t.Helper()
-		list, more, err := db.Batches(ctx, before, after, limit)
+		list, more, err := db.Batches(ctx, "", before, after, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func TestBatchesArePagedNewestFirstAfterAndBeforeACursor(t *testing.T) {
 			t.Errorf("%s: more = %v, want %v", c.name, more, c.more)
 		}
 	}
-	if _, _, err := db.Batches(ctx, "", "msgbatch_nope", 2); claudebridge.ErrorCode(err) != claudebridge.EINVALID {
+	if _, _, err := db.Batches(ctx, "", "", "msgbatch_nope", 2); claudebridge.ErrorCode(err) != claudebridge.EINVALID {
 		t.Errorf("unknown cursor: %v, want invalid", err)
 	}
 }
@@ -275,5 +275,35 @@ func TestArchivingRemovesTheResultsOfOldEndedBatchesOnly(t *testing.T) {
 	}
 	if n, _ := db.ArchiveBatches(ctx, time.Now().Add(time.Hour), at); n != 0 {
 		t.Errorf("archived %d again, want 0", n)
+	}
+}
+
+func TestABatchKeepsTheKeyThatMadeItAndIsListedOnlyForThatKey(t *testing.T) {
+	db, _ := open(t)
+	ctx := context.Background()
+	mine := &claudebridge.Batch{KeyName: "team-a"}
+	if err := db.CreateBatch(ctx, mine, []claudebridge.BatchRequest{{CustomID: "r", Params: json.RawMessage(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	theirs := newBatch(t, db, "r")
+	got, err := db.Batch(ctx, mine.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := got.KeyName, "team-a"; got != want {
+		t.Errorf("key name %q, want %q", got, want)
+	}
+	list, _, err := db.Batches(ctx, "team-a", "", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(list), 1; got != want {
+		t.Fatalf("team-a lists %d batches, want %d", got, want)
+	}
+	if got, want := list[0].ID, mine.ID; got != want {
+		t.Errorf("team-a lists %s, want %s", got, want)
+	}
+	if _, _, err := db.Batches(ctx, "team-a", "", theirs.ID, 10); claudebridge.ErrorCode(err) != claudebridge.EINVALID {
+		t.Errorf("a cursor of another key's batch: %v, want invalid", err)
 	}
 }

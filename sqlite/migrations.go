@@ -143,6 +143,11 @@ var migrations = []string{
 		UNIQUE (batch_seq, custom_id)
 	);
 	CREATE INDEX batch_requests_pending ON batch_requests(batch_seq, n) WHERE result_type = '';`,
+
+	// A batch belongs to the virtual key that made it ('' for a static key
+	// or none), and is listed by it.
+	`ALTER TABLE batches ADD COLUMN key_name TEXT NOT NULL DEFAULT '';
+	CREATE INDEX batches_key ON batches(key_name, seq);`,
 }
 
 // migrate applies the migrations the database has not seen yet.

@@ -159,7 +159,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Message Batches run in the background, through the same upstream,
 	// from the same database; those a shutdown cut resume here.
 	scheduler := &batches.Scheduler{Store: db, Upstream: up, Concurrency: cfg.BatchConcurrency,
-		CallTimeout: cfg.RequestTimeout, Logger: log}
+		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"
 	var adminMetrics http.Handler

@@ -66,7 +66,7 @@ var settings = []setting{
 	{Name: "LOG_BODIES", Default: "`false`",
 		Meaning: "`true`: every request body of `/v1/messages`, count_tokens and the Bedrock front door is logged at `debug` level (with `LOG_LEVEL=debug`), prompts included: for debugging only"},
 	{Name: "METRICS_ADDR", Default: "none",
-		Meaning: "address of a listener of its own (e.g. `127.0.0.1:9090`) serving `GET /metrics` without authentication, in Prometheus's text format: calls by door (`messages`, `count_tokens`, `bedrock_invoke`, `bedrock_converse`, `bedrock_count_tokens`, `chat`), model, upstream and status; latency and time to first token; tokens by kind; cost in USD; upstream retries; streams and chat turns in flight"},
+		Meaning: "address of a listener of its own (e.g. `127.0.0.1:9090`) serving `GET /metrics` without authentication, in Prometheus's text format: calls by door (`messages`, `count_tokens`, `bedrock_invoke`, `bedrock_converse`, `bedrock_count_tokens`, `chat`, `batch`), model, upstream, client key, serving member and status; latency and time to first token; tokens by kind; cost in USD; upstream retries; streams and chat turns in flight"},
 	{Name: "AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_BEARER_TOKEN_BEDROCK, ...", Default: "AWS chain",
 		Meaning: "Bedrock credentials and region, by the AWS SDK's default chain (env, shared config and profiles, SSO, container and instance roles)"},
 	{Name: "AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL", Default: "AWS",

@@ -117,7 +117,7 @@ func TestDropsAreNamedInAHeaderAndTheLogOnEveryOperation(t *testing.T) {
 	h := New(Options{Upstream: dropping(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	const want = "fields=tools.0.strict; betas=made-up-2099-01-01"
 	for op, header := range operations(t, served(t, h)) {
-		if got := header.Get(DroppedHeader); got != want {
+		if got := header.Get(claudebridge.DroppedHeader); got != want {
 			t.Errorf("%s: header %q, want %q", op, got, want)
 		}
 	}
@@ -146,8 +146,8 @@ func TestNoDropsNoHeaderOnTheFrontDoor(t *testing.T) {
 	}
 	h := New(Options{Upstream: up, Logger: slog.New(slog.DiscardHandler)})
 	for op, header := range operations(t, served(t, h)) {
-		if got, want := len(header.Values(DroppedHeader)), 0; got != want {
-			t.Errorf("%s: %d %s headers, want %d", op, got, DroppedHeader, want)
+		if got, want := len(header.Values(claudebridge.DroppedHeader)), 0; got != want {
+			t.Errorf("%s: %d %s headers, want %d", op, got, claudebridge.DroppedHeader, want)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func TestDropsAreNamedInAHeaderAndTheLog(t *testing.T) {
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
 		const want = "fields=tools.0.strict; betas=made-up-2099-01-01"
-		if got := w.Header().Get(gateway.DroppedHeader); got != want {
+		if got := w.Header().Get(claudebridge.DroppedHeader); got != want {
 			t.Errorf("%s %.40s: header %q, want %q", tc.path, tc.body, got, want)
 		}
 		if !strings.Contains(log.String(), want) {
@@ -72,7 +72,7 @@ func TestNoDropsNoHeader(t *testing.T) {
 	r.Header.Set("anthropic-version", "2023-06-01")
 	w := httptest.NewRecorder()
 	g.ServeHTTP(w, r)
-	if got, want := len(w.Header().Values(gateway.DroppedHeader)), 0; got != want {
-		t.Errorf("%d %s headers, want %d", got, gateway.DroppedHeader, want)
+	if got, want := len(w.Header().Values(claudebridge.DroppedHeader)), 0; got != want {
+		t.Errorf("%d %s headers, want %d", got, claudebridge.DroppedHeader, want)
 	}
 }

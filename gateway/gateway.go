@@ -126,7 +126,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route == "POST /v1/messages" || route == "POST /v1/messages/count_tokens" {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
 		r = r.WithContext(ctx)
-		w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+		w = dropped.Writer(w)
 	}
 	switch {
 	case route == "POST /v1/messages":

@@ -9,47 +9,21 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/claudebridge/claudebridge/internal/pipeserver"
 )
 
-// pipeListener hands out the server ends of net.Pipe connections, whose
-// deadlines run on synctest's clock.
-type pipeListener struct{ conns chan net.Conn }
-
-func (l pipeListener) Accept() (net.Conn, error) {
-	c, ok := <-l.conns
-	if !ok {
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-func (l pipeListener) Close() error   { return nil }
-func (l pipeListener) Addr() net.Addr { return &net.TCPAddr{} }
-
-// serveBody starts a server whose handler reads the body with ReadRequest
-// and answers 200 with its length, or 400; it returns a client connection.
+// serveBody serves a handler that reads the body with ReadRequest and
+// answers 200 with its length, or 400; it returns a client connection.
 func serveBody(t *testing.T) net.Conn {
-	l := pipeListener{conns: make(chan net.Conn)}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return pipeserver.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := ReadRequest(w, r, 2<<20)
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		io.WriteString(w, strings.Repeat("x", len(body)%10))
-	})}
-	go srv.Serve(l)
-	client, server := net.Pipe()
-	l.conns <- server
-	t.Cleanup(func() {
-		client.Close()
-		close(l.conns)
-		srv.Close()
-		// On synctest's clock: the server lingers half a second over a
-		// connection it closes with a body unread, and the client's
-		// writer is between two writes.
-		time.Sleep(2 * time.Second)
-	})
-	return client
+	}))
 }
 
 const oneMB = 1 << 20

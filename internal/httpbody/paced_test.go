@@ -8,28 +8,19 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/claudebridge/claudebridge/internal/pipeserver"
 )
 
 // servePaced is serveBody with a handler that reads through Paced.
 func servePaced(t *testing.T) net.Conn {
-	l := pipeListener{conns: make(chan net.Conn)}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return pipeserver.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(Paced(w, r)); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	})}
-	go srv.Serve(l)
-	client, server := net.Pipe()
-	l.conns <- server
-	t.Cleanup(func() {
-		client.Close()
-		close(l.conns)
-		srv.Close()
-		time.Sleep(2 * time.Second)
-	})
-	return client
+	}))
 }
 
 func TestAPacedBodyCutsATrickle(t *testing.T) {

@@ -28,27 +28,37 @@ func serveBody(t *testing.T) net.Conn {
 
 const oneMB = 1 << 20
 
+// sendMB sends a request with a 1 MB body, perSecond bytes a second, and
+// stops at the first failed write (the server has closed the connection).
+func sendMB(c net.Conn, perSecond int) {
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
+	for sent := 0; sent < oneMB; sent += perSecond {
+		if _, err := c.Write(make([]byte, min(perSecond, oneMB-sent))); err != nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// statusOf reads the answer's status from c.
+func statusOf(t *testing.T, c net.Conn) int {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode
+}
+
 // TestSlowBodyDoesNotHoldTheConnection: a client that sends the head of a
-// 1 MB request and then a trickle is cut off, and its connection closed,
-// long before the trickle would end.
+// 1 MB request and then a trickle (100 bytes a second: three hours) is cut
+// off, and its connection closed, long before the trickle would end.
 func TestSlowBodyDoesNotHoldTheConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := serveBody(t)
 		start := time.Now()
-		go func() {
-			io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
-			for i := 0; i < oneMB/100; i++ { // 100 bytes a second: three hours
-				if _, err := c.Write(make([]byte, 100)); err != nil {
-					return
-				}
-				time.Sleep(time.Second)
-			}
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
+		go sendMB(c, 100)
+		if got, want := statusOf(t, c), http.StatusBadRequest; got != want {
 			t.Errorf("status %d, want %d", got, want)
 		}
 		if took := time.Since(start); took > time.Minute {
@@ -62,20 +72,8 @@ func TestSlowBodyDoesNotHoldTheConnection(t *testing.T) {
 func TestBodyAtAModestRateGetsThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := serveBody(t)
-		go func() {
-			io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
-			for i := 0; i < 16; i++ {
-				if _, err := c.Write(make([]byte, 64<<10)); err != nil {
-					return
-				}
-				time.Sleep(time.Second)
-			}
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := resp.StatusCode, http.StatusOK; got != want {
+		go sendMB(c, 64<<10)
+		if got, want := statusOf(t, c), http.StatusOK; got != want {
 			t.Errorf("status %d, want %d", got, want)
 		}
 	})

@@ -1,7 +1,6 @@
 package httpbody
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -27,20 +26,8 @@ func TestAPacedBodyCutsATrickle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := servePaced(t)
 		start := time.Now()
-		go func() {
-			io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
-			for i := 0; i < oneMB/100; i++ {
-				if _, err := c.Write(make([]byte, 100)); err != nil {
-					return
-				}
-				time.Sleep(time.Second)
-			}
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
+		go sendMB(c, 100)
+		if got, want := statusOf(t, c), http.StatusBadRequest; got != want {
 			t.Errorf("status %d, want %d", got, want)
 		}
 		if took := time.Since(start); took > time.Minute {
@@ -52,20 +39,8 @@ func TestAPacedBodyCutsATrickle(t *testing.T) {
 func TestAPacedBodyAtAModestRateGetsThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := servePaced(t)
-		go func() {
-			io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
-			for i := 0; i < 16; i++ {
-				if _, err := c.Write(make([]byte, 64<<10)); err != nil {
-					return
-				}
-				time.Sleep(time.Second)
-			}
-		}()
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := resp.StatusCode, http.StatusOK; got != want {
+		go sendMB(c, 64<<10)
+		if got, want := statusOf(t, c), http.StatusOK; got != want {
 			t.Errorf("status %d, want %d", got, want)
 		}
 	})

@@ -50,12 +50,13 @@ func statusOf(t *testing.T, c net.Conn) int {
 	return resp.StatusCode
 }
 
-// TestSlowBodyDoesNotHoldTheConnection: a client that sends the head of a
-// 1 MB request and then a trickle (100 bytes a second: three hours) is cut
-// off, and its connection closed, long before the trickle would end.
-func TestSlowBodyDoesNotHoldTheConnection(t *testing.T) {
+// cutsATrickle checks that the server serve starts cuts off a client that
+// sends the head of a 1 MB request and then a trickle (100 bytes a second:
+// three hours), and closes its connection, long before the trickle would
+// end.
+func cutsATrickle(t *testing.T, serve func(*testing.T) net.Conn) {
 	synctest.Test(t, func(t *testing.T) {
-		c := serveBody(t)
+		c := serve(t)
 		start := time.Now()
 		go sendMB(c, 100)
 		if got, want := statusOf(t, c), http.StatusBadRequest; got != want {
@@ -67,14 +68,18 @@ func TestSlowBodyDoesNotHoldTheConnection(t *testing.T) {
 	})
 }
 
-// TestBodyAtAModestRateGetsThrough: 1 MB at 64 KB/s (16 s, more than the
-// grace alone) is read whole.
-func TestBodyAtAModestRateGetsThrough(t *testing.T) {
+// takesAModestRate checks that the server serve starts reads 1 MB sent at
+// 64 KB/s (16 s, more than the grace alone) whole.
+func takesAModestRate(t *testing.T, serve func(*testing.T) net.Conn) {
 	synctest.Test(t, func(t *testing.T) {
-		c := serveBody(t)
+		c := serve(t)
 		go sendMB(c, 64<<10)
 		if got, want := statusOf(t, c), http.StatusOK; got != want {
 			t.Errorf("status %d, want %d", got, want)
 		}
 	})
 }
+
+func TestSlowBodyDoesNotHoldTheConnection(t *testing.T) { cutsATrickle(t, serveBody) }
+
+func TestBodyAtAModestRateGetsThrough(t *testing.T) { takesAModestRate(t, serveBody) }

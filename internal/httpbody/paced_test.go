@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"testing"
-	"testing/synctest"
-	"time"
 
 	"github.com/claudebridge/claudebridge/internal/pipeserver"
 )
@@ -22,26 +20,6 @@ func servePaced(t *testing.T) net.Conn {
 	}))
 }
 
-func TestAPacedBodyCutsATrickle(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := servePaced(t)
-		start := time.Now()
-		go sendMB(c, 100)
-		if got, want := statusOf(t, c), http.StatusBadRequest; got != want {
-			t.Errorf("status %d, want %d", got, want)
-		}
-		if took := time.Since(start); took > time.Minute {
-			t.Errorf("the trickle held the connection for %v", took)
-		}
-	})
-}
+func TestAPacedBodyCutsATrickle(t *testing.T) { cutsATrickle(t, servePaced) }
 
-func TestAPacedBodyAtAModestRateGetsThrough(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := servePaced(t)
-		go sendMB(c, 64<<10)
-		if got, want := statusOf(t, c), http.StatusOK; got != want {
-			t.Errorf("status %d, want %d", got, want)
-		}
-	})
-}
+func TestAPacedBodyAtAModestRateGetsThrough(t *testing.T) { takesAModestRate(t, servePaced) }

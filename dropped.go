@@ -2,6 +2,7 @@ package claudebridge
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -80,3 +81,43 @@ func (d *Dropped) String() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// DroppedHeader names, on an answer whose request lost body fields or
+// anthropic-beta flags on the way upstream, what was left out, as String
+// says it: "fields=tools.0.strict; betas=flag-2099-01-01". Both front doors
+// send it (named like claudebridge-token-count); the AWS SDKs ignore headers
+// they do not model, boto3 shows it in ResponseMetadata.
+const DroppedHeader = "claudebridge-dropped"
+
+// Writer returns w setting DroppedHeader when its head is written, from
+// what d holds by then: for a stream, what the upstream noted by the time
+// it accepted the call. Nothing dropped, no header. The writer's Unwrap
+// lets http.ResponseController reach w's deadlines and flushes.
+func (d *Dropped) Writer(w http.ResponseWriter) http.ResponseWriter {
+	return &droppedWriter{ResponseWriter: w, dropped: d}
+}
+
+type droppedWriter struct {
+	http.ResponseWriter
+	dropped *Dropped
+	wrote   bool
+}
+
+func (w *droppedWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.wrote = true
+		if s := w.dropped.String(); s != "" {
+			w.Header().Set(DroppedHeader, s)
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *droppedWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *droppedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -141,6 +141,34 @@ type BufferedStream interface {
 	Buffered() bool
 }
 
+// Peeked returns s with first, an event already read from it, handed out
+// again by the first Next. It is a BufferedStream: buffered while first
+// waits, then as s says (false when s cannot tell). Close closes s.
+func Peeked(s Stream, first Event) BufferedStream {
+	return &peeked{Stream: s, first: &first}
+}
+
+type peeked struct {
+	Stream
+	first *Event
+}
+
+func (p *peeked) Next() (Event, error) {
+	if ev := p.first; ev != nil {
+		p.first = nil
+		return *ev, nil
+	}
+	return p.Stream.Next()
+}
+
+func (p *peeked) Buffered() bool {
+	if p.first != nil {
+		return true
+	}
+	b, ok := p.Stream.(BufferedStream)
+	return ok && b.Buffered()
+}
+
 // TokenCount is the answer of count_tokens.
 type TokenCount struct {
 	InputTokens int

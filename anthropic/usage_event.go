@@ -9,8 +9,10 @@ import (
 // AddEventUsage takes the usage a stream event carries into u: message_start
 // gives the whole usage so far (input and cache tokens), message_delta the
 // counts that changed, which are cumulative: a count it leaves out stands.
-// Other events leave u as it is. The usage is read in one pass.
-func AddEventUsage(u *claudebridge.Usage, typ string, data []byte) {
+// Other events leave u as it is. The usage is read in one pass. It reports
+// whether the event carried a usage object; cache writes are kept by
+// lifetime (usage.cache_creation), as Cost prices them.
+func AddEventUsage(u *claudebridge.Usage, typ string, data []byte) bool {
 	var usage gjson.Result
 	switch typ {
 	case "message_start":
@@ -19,7 +21,10 @@ func AddEventUsage(u *claudebridge.Usage, typ string, data []byte) {
 	case "message_delta":
 		usage = gjson.GetBytes(data, "usage")
 	default:
-		return
+		return false
+	}
+	if !usage.IsObject() {
+		return false
 	}
 	usage.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
@@ -44,6 +49,7 @@ func AddEventUsage(u *claudebridge.Usage, typ string, data []byte) {
 		}
 		return true
 	})
+	return true
 }
 
 // setCount sets *dst to v when v is a number (not null, not absent).

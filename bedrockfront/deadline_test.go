@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -12,22 +11,9 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/pipeserver"
 	"github.com/claudebridge/claudebridge/mock"
 )
-
-// pipeListener hands out the server ends of net.Pipe connections, whose
-// deadlines run on synctest's clock.
-type pipeListener struct{ conns chan net.Conn }
-
-func (l pipeListener) Accept() (net.Conn, error) {
-	c, ok := <-l.conns
-	if !ok {
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-func (l pipeListener) Close() error   { return nil }
-func (l pipeListener) Addr() net.Addr { return &net.TCPAddr{} }
 
 func TestAClientThatStopsReadingAnAnswerIsDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -37,14 +23,10 @@ func TestAClientThatStopsReadingAnAnswerIsDropped(t *testing.T) {
 		}}
 		done := make(chan struct{})
 		h := New(Options{Upstream: up})
-		l := pipeListener{conns: make(chan net.Conn)}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := pipeserver.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h.ServeHTTP(w, r)
 			close(done)
-		})}
-		go srv.Serve(l)
-		client, server := net.Pipe()
-		l.conns <- server
+		}))
 		body := invokeBody(nil)
 		io.WriteString(client, "POST /model/"+sonnetID+"/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "+
 			strconv.Itoa(len(body))+"\r\n\r\n")
@@ -55,8 +37,5 @@ func TestAClientThatStopsReadingAnAnswerIsDropped(t *testing.T) {
 		if took := time.Since(start); took > 2*answerWriteTimeout {
 			t.Errorf("the handler was held %v by a client that does not read", took)
 		}
-		client.Close()
-		close(l.conns)
-		srv.Close()
 	})
 }

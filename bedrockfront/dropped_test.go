@@ -32,30 +32,6 @@ var events = []claudebridge.Event{
 
 const answer = `{"id":"msg_01","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}}`
 
-// dropping is an upstream that leaves out a field and a beta flag, as
-// Bedrock's upstream does for a model that refuses them.
-func dropping() *mock.Upstream {
-	note := func(ctx context.Context) {
-		d := claudebridge.DroppedFrom(ctx)
-		d.Fields("tools.0.strict")
-		d.Betas("made-up-2099-01-01")
-	}
-	return &mock.Upstream{
-		MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
-			note(ctx)
-			return &claudebridge.Response{Body: []byte(answer)}, nil
-		},
-		StreamFn: func(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
-			note(ctx)
-			return &mock.Stream{Events: events}, nil
-		},
-		CountTokensFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
-			note(ctx)
-			return &claudebridge.TokenCount{InputTokens: 7}, nil
-		},
-	}
-}
-
 // headerOf is the response header of an SDK call's output.
 func headerOf(t *testing.T, meta middleware.Metadata) http.Header {
 	t.Helper()
@@ -114,10 +90,10 @@ func operations(t *testing.T, client *bedrockruntime.Client) map[string]http.Hea
 // each operation, streams included.
 func TestDropsAreNamedInAHeaderAndTheLogOnEveryOperation(t *testing.T) {
 	var log syncbuf.Buffer
-	h := New(Options{Upstream: dropping(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	h := New(Options{Upstream: mock.Dropping([]byte(answer), events), Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	const want = "fields=tools.0.strict; betas=made-up-2099-01-01"
 	for op, header := range operations(t, served(t, h)) {
-		if got := header.Get(DroppedHeader); got != want {
+		if got := header.Get(claudebridge.DroppedHeader); got != want {
 			t.Errorf("%s: header %q, want %q", op, got, want)
 		}
 	}
@@ -146,8 +122,8 @@ func TestNoDropsNoHeaderOnTheFrontDoor(t *testing.T) {
 	}
 	h := New(Options{Upstream: up, Logger: slog.New(slog.DiscardHandler)})
 	for op, header := range operations(t, served(t, h)) {
-		if got, want := len(header.Values(DroppedHeader)), 0; got != want {
-			t.Errorf("%s: %d %s headers, want %d", op, got, DroppedHeader, want)
+		if got, want := len(header.Values(claudebridge.DroppedHeader)), 0; got != want {
+			t.Errorf("%s: %d %s headers, want %d", op, got, claudebridge.DroppedHeader, want)
 		}
 	}
 }

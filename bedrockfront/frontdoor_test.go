@@ -89,6 +89,19 @@ func sigv4Client(url string, httpClient *http.Client, keyID, secret string) *bed
 	})
 }
 
+// bearerClient is an SDK client of srv, a TLS server (the SDK sends bearer
+// tokens over HTTPS only), that sends token as its bearer token.
+func bearerClient(srv *httptest.Server, token string) *bedrockruntime.Client {
+	return bedrockruntime.New(bedrockruntime.Options{
+		Region:                  "us-east-1",
+		BaseEndpoint:            aws.String(srv.URL),
+		HTTPClient:              bedrock.SDKHTTPClient(srv.Client()),
+		Retryer:                 aws.NopRetryer{},
+		BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
+		AuthSchemePreference:    []string{"httpBearerAuth"},
+	})
+}
+
 // served starts h on HTTP/1.1 and returns an SDK client signing with the
 // test key pair.
 func served(t *testing.T, h http.Handler) *bedrockruntime.Client {
@@ -444,16 +457,7 @@ func TestBearer(t *testing.T) {
 	// The SDK sends bearer tokens over HTTPS only.
 	srv := httptest.NewTLSServer(h)
 	defer srv.Close()
-	client := func(token string) *bedrockruntime.Client {
-		return bedrockruntime.New(bedrockruntime.Options{
-			Region:                  "us-east-1",
-			BaseEndpoint:            aws.String(srv.URL),
-			HTTPClient:              bedrock.SDKHTTPClient(srv.Client()),
-			Retryer:                 aws.NopRetryer{},
-			BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
-			AuthSchemePreference:    []string{"httpBearerAuth"},
-		})
-	}
+	client := func(token string) *bedrockruntime.Client { return bearerClient(srv, token) }
 	in := &bedrockruntime.ConverseInput{ModelId: aws.String(sonnetBR), Messages: []types.Message{userText("Hi")}}
 	if _, err := client("cb-good-key").Converse(context.Background(), in); err != nil {
 		t.Fatalf("good key: %v", err)

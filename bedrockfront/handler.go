@@ -144,7 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the log, as on /v1.
 	ctx, dropped := claudebridge.WithDropped(r.Context())
 	c.dropped = dropped
-	c.w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+	c.w = dropped.Writer(w)
 	ticket, err := admit(key, operation, c.model, body)
 	if err != nil {
 		err = c.fail(err)

@@ -9,11 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
-	"github.com/aws/smithy-go/auth/bearer"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
-	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/mock"
@@ -38,16 +36,7 @@ func keyedFrontDoor(t *testing.T, k claudebridge.Key) (client func(token string)
 	up := limits.Upstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: api.URL, Key: anthropicapi.StaticKey("sk-upstream")})}
 	srv := httptest.NewTLSServer(New(Options{Upstream: up, Keyring: ring}))
 	t.Cleanup(srv.Close)
-	return func(token string) *bedrockruntime.Client {
-		return bedrockruntime.New(bedrockruntime.Options{
-			Region:                  "us-east-1",
-			BaseEndpoint:            aws.String(srv.URL),
-			HTTPClient:              bedrock.SDKHTTPClient(srv.Client()),
-			Retryer:                 aws.NopRetryer{},
-			BearerAuthTokenProvider: bearer.StaticTokenProvider{Token: bearer.Token{Value: token}},
-			AuthSchemePreference:    []string{"httpBearerAuth"},
-		})
-	}, secret
+	return func(token string) *bedrockruntime.Client { return bearerClient(srv, token) }, secret
 }
 
 func TestAVirtualKeyIsABedrockAPIKeyWithItsRequestLimit(t *testing.T) {

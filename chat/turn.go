@@ -228,8 +228,9 @@ func (t *turn) saveEvery(interval time.Duration, stop <-chan struct{}, saved cha
 }
 
 // readEvent reads one Messages stream event: the text of a text delta, and
-// the usage and stop reason as message_start and message_delta carry them;
-// reported is set once message_delta has given the final output count.
+// the usage (anthropic's reader) and stop reason as message_start and
+// message_delta carry them; reported is set once message_delta has given
+// its usage, whose output count is the final one.
 func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *string, reported *bool) string {
 	switch ev.Type {
 	case "content_block_delta":
@@ -243,48 +244,18 @@ func readEvent(ev claudebridge.Event, usage *claudebridge.Usage, stopReason *str
 			return d.Delta.Text
 		}
 	case "message_start":
-		var d struct {
-			Message struct {
-				Usage *claudebridge.Usage `json:"usage"`
-			} `json:"message"`
-		}
-		if json.Unmarshal(ev.Data, &d) == nil && d.Message.Usage != nil {
-			*usage = *d.Message.Usage
-		}
+		anthropic.AddEventUsage(usage, ev.Type, ev.Data)
 	case "message_delta":
 		var d struct {
 			Delta struct {
 				StopReason string `json:"stop_reason"`
 			} `json:"delta"`
-			Usage map[string]json.RawMessage `json:"usage"`
 		}
-		if json.Unmarshal(ev.Data, &d) == nil {
-			if d.Delta.StopReason != "" {
-				*stopReason = d.Delta.StopReason
-			}
-			// message_delta's counts are cumulative; those it omits stand.
-			for k, raw := range d.Usage {
-				if k == "cache_creation" {
-					// The cache writes by lifetime, which Cost prices apart.
-					_ = json.Unmarshal(raw, &usage.CacheCreation)
-					continue
-				}
-				var v int
-				if json.Unmarshal(raw, &v) != nil || string(raw) == "null" {
-					continue // null, or an object such as server_tool_use
-				}
-				switch k {
-				case "output_tokens":
-					usage.OutputTokens = v
-					*reported = true
-				case "input_tokens":
-					usage.InputTokens = v
-				case "cache_creation_input_tokens":
-					usage.CacheCreationInputTokens = v
-				case "cache_read_input_tokens":
-					usage.CacheReadInputTokens = v
-				}
-			}
+		if json.Unmarshal(ev.Data, &d) == nil && d.Delta.StopReason != "" {
+			*stopReason = d.Delta.StopReason
+		}
+		if anthropic.AddEventUsage(usage, ev.Type, ev.Data) {
+			*reported = true
 		}
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	claudebridge "github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // ConverseEvent is one ConverseStream event: Type is its :event-type
@@ -30,7 +31,7 @@ type StreamFromMessages struct {
 	// model's.
 	FieldPaths []string
 
-	usage messagesUsage
+	usage claudebridge.Usage
 	stop  string
 	delta []byte // the message_delta event
 }
@@ -40,15 +41,10 @@ type StreamFromMessages struct {
 func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error) {
 	switch e.Type {
 	case "message_start":
-		var v struct {
-			Message struct {
-				Usage usageFields `json:"usage"`
-			} `json:"message"`
-		}
-		if err := json.Unmarshal(e.Data, &v); err != nil {
+		if !json.Valid(e.Data) {
 			return nil, malformed(e.Type)
 		}
-		v.Message.Usage.apply(&s.usage)
+		anthropic.AddEventUsage(&s.usage, e.Type, e.Data)
 		return []ConverseEvent{converseEvent("messageStart", map[string]string{"role": "assistant"})}, nil
 	case "content_block_start":
 		var v struct {
@@ -140,13 +136,12 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 			Delta struct {
 				StopReason string `json:"stop_reason"`
 			} `json:"delta"`
-			Usage usageFields `json:"usage"`
 		}
 		if err := json.Unmarshal(e.Data, &v); err != nil {
 			return nil, malformed(e.Type)
 		}
 		s.stop, s.delta = v.Delta.StopReason, e.Data
-		v.Usage.apply(&s.usage)
+		anthropic.AddEventUsage(&s.usage, e.Type, e.Data)
 		return nil, nil
 	case "message_stop":
 		stop := map[string]any{"stopReason": stopReasonFromMessages(s.stop)}
@@ -156,7 +151,7 @@ func (s *StreamFromMessages) Event(e claudebridge.Event) ([]ConverseEvent, error
 		return []ConverseEvent{
 			converseEvent("messageStop", stop),
 			converseEvent("metadata", map[string]any{
-				"usage":   usageFromMessages(s.usage),
+				"usage":   usageFromMessages(messagesUsageOf(s.usage)),
 				"metrics": map[string]int64{"latencyMs": s.LatencyMs},
 			}),
 		}, nil

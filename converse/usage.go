@@ -1,5 +1,7 @@
 package converse
 
+import claudebridge "github.com/claudebridge/claudebridge"
+
 // tokenUsage is Converse's TokenUsage. CacheDetails splits
 // cacheWriteInputTokens by cache lifetime, 1h before 5m, as Bedrock sorts
 // them; it is absent when nothing was written.
@@ -35,34 +37,19 @@ type cacheCreation struct {
 	Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
 }
 
-// usageFields is a Messages usage object where every count may be absent:
-// message_delta carries only what changed.
-type usageFields struct {
-	InputTokens              *int           `json:"input_tokens"`
-	OutputTokens             *int           `json:"output_tokens"`
-	CacheCreationInputTokens *int           `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int           `json:"cache_read_input_tokens"`
-	CacheCreation            *cacheCreation `json:"cache_creation"`
-}
-
-func (f usageFields) apply(u *messagesUsage) {
-	for _, p := range []struct {
-		from *int
-		to   *int
-	}{
-		{f.InputTokens, &u.InputTokens},
-		{f.OutputTokens, &u.OutputTokens},
-		{f.CacheCreationInputTokens, &u.CacheCreationInputTokens},
-		{f.CacheReadInputTokens, &u.CacheReadInputTokens},
-	} {
-		if p.from != nil {
-			*p.to = *p.from
-		}
+// messagesUsageOf is u as a Messages usage object, its cache writes split
+// by lifetime when u gives a split.
+func messagesUsageOf(u claudebridge.Usage) messagesUsage {
+	out := messagesUsage{
+		InputTokens:              u.InputTokens,
+		CacheCreationInputTokens: u.CacheCreationInputTokens,
+		CacheReadInputTokens:     u.CacheReadInputTokens,
+		OutputTokens:             u.OutputTokens,
 	}
-	if f.CacheCreation != nil {
-		c := *f.CacheCreation
-		u.CacheCreation = &c
+	if c := u.CacheCreation; c != (claudebridge.CacheCreation{}) {
+		out.CacheCreation = &cacheCreation{Ephemeral5m: c.Ephemeral5mInputTokens, Ephemeral1h: c.Ephemeral1hInputTokens}
 	}
+	return out
 }
 
 // usageFromMessages makes a Converse TokenUsage. cacheDetails is written

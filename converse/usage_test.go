@@ -69,3 +69,20 @@ func TestCacheWritesWithoutLifetimesHaveNoSplit(t *testing.T) {
 		t.Errorf("cache_creation %+v made up from no cacheDetails", *got.CacheCreation)
 	}
 }
+
+func TestAStreamsCacheWritesWithoutLifetimesHaveNoCacheDetails(t *testing.T) {
+	var s StreamFromMessages
+	for _, e := range []claudebridge.Event{
+		{Type: "message_start", Data: []byte(`{"type":"message_start","message":{"usage":{"input_tokens":1,"cache_creation_input_tokens":9,"output_tokens":1}}}`)},
+		{Type: "message_delta", Data: []byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}`)},
+	} {
+		if _, err := s.Event(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := s.Event(claudebridge.Event{Type: "message_stop", Data: []byte(`{"type":"message_stop"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonEqual(t, out[1].Payload, `{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":12,"cacheReadInputTokens":0,"cacheWriteInputTokens":9},"metrics":{"latencyMs":0}}`)
+}

@@ -13,30 +13,6 @@ import (
 	"github.com/claudebridge/claudebridge/mock"
 )
 
-// dropping is an upstream that leaves out a field and a beta flag, as
-// Bedrock's upstream does for a model that refuses them.
-func dropping() *mock.Upstream {
-	note := func(ctx context.Context) {
-		d := claudebridge.DroppedFrom(ctx)
-		d.Fields("tools.0.strict")
-		d.Betas("made-up-2099-01-01")
-	}
-	return &mock.Upstream{
-		MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
-			note(ctx)
-			return &claudebridge.Response{Body: []byte(`{"type":"message"}`)}, nil
-		},
-		StreamFn: func(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
-			note(ctx)
-			return &mock.Stream{Events: events}, nil
-		},
-		CountTokensFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
-			note(ctx)
-			return &claudebridge.TokenCount{InputTokens: 7}, nil
-		},
-	}
-}
-
 // Every answer whose request lost fields or betas names them in the
 // claudebridge-dropped header and in the log line: messages, streams and
 // counts alike.
@@ -47,14 +23,14 @@ func TestDropsAreNamedInAHeaderAndTheLog(t *testing.T) {
 		{"/v1/messages/count_tokens", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`},
 	} {
 		var log bytes.Buffer
-		g := &gateway.Gateway{Upstream: dropping(), Logger: slog.New(slog.NewTextHandler(&log, nil))}
+		g := &gateway.Gateway{Upstream: mock.Dropping([]byte(`{"type":"message"}`), events), Logger: slog.New(slog.NewTextHandler(&log, nil))}
 		r := httptest.NewRequest("POST", tc.path, strings.NewReader(tc.body))
 		r.Header.Set("content-type", "application/json")
 		r.Header.Set("anthropic-version", "2023-06-01")
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
 		const want = "fields=tools.0.strict; betas=made-up-2099-01-01"
-		if got := w.Header().Get(gateway.DroppedHeader); got != want {
+		if got := w.Header().Get(claudebridge.DroppedHeader); got != want {
 			t.Errorf("%s %.40s: header %q, want %q", tc.path, tc.body, got, want)
 		}
 		if !strings.Contains(log.String(), want) {
@@ -72,7 +48,7 @@ func TestNoDropsNoHeader(t *testing.T) {
 	r.Header.Set("anthropic-version", "2023-06-01")
 	w := httptest.NewRecorder()
 	g.ServeHTTP(w, r)
-	if got, want := len(w.Header().Values(gateway.DroppedHeader)), 0; got != want {
-		t.Errorf("%d %s headers, want %d", got, gateway.DroppedHeader, want)
+	if got, want := len(w.Header().Values(claudebridge.DroppedHeader)), 0; got != want {
+		t.Errorf("%d %s headers, want %d", got, claudebridge.DroppedHeader, want)
 	}
 }

@@ -133,7 +133,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, dropped := claudebridge.WithDropped(r.Context())
 		ctx, _ = claudebridge.WithServedBy(ctx) // the pool names the member that served the call
 		r = r.WithContext(ctx)
-		w = &droppedWriter{ResponseWriter: w, dropped: dropped}
+		w = dropped.Writer(w)
 	}
 	switch {
 	case route == "POST /v1/messages":

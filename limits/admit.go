@@ -2,7 +2,6 @@ package limits
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -66,45 +65,4 @@ func WithTicket(ctx context.Context, t *Ticket) context.Context {
 func ticketFrom(ctx context.Context) *Ticket {
 	t, _ := ctx.Value(ticketKey{}).(*Ticket)
 	return t
-}
-
-// usageOfEvent returns the usage a stream event carries: message_start's
-// message.usage, message_delta's usage (cumulative).
-func usageOfEvent(ev claudebridge.Event, u *claudebridge.Usage) bool {
-	switch ev.Type {
-	case "message_start":
-		var m struct {
-			Message struct {
-				Usage *claudebridge.Usage `json:"usage"`
-			} `json:"message"`
-		}
-		if json.Unmarshal(ev.Data, &m) == nil && m.Message.Usage != nil {
-			*u = *m.Message.Usage
-			return true
-		}
-	case "message_delta":
-		var m struct {
-			Usage *struct {
-				InputTokens              *int `json:"input_tokens"`
-				OutputTokens             *int `json:"output_tokens"`
-				CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-				CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
-			} `json:"usage"`
-		}
-		if json.Unmarshal(ev.Data, &m) != nil || m.Usage == nil {
-			return false
-		}
-		// Counts message_delta omits stand as message_start gave them.
-		for _, f := range []struct {
-			from *int
-			to   *int
-		}{{m.Usage.InputTokens, &u.InputTokens}, {m.Usage.OutputTokens, &u.OutputTokens},
-			{m.Usage.CacheCreationInputTokens, &u.CacheCreationInputTokens}, {m.Usage.CacheReadInputTokens, &u.CacheReadInputTokens}} {
-			if f.from != nil {
-				*f.to = *f.from
-			}
-		}
-		return true
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // Upstream reports the usage of the calls whose context carries a Ticket
@@ -52,7 +53,7 @@ type reporting struct {
 
 func (r *reporting) Next() (claudebridge.Event, error) {
 	ev, err := r.Stream.Next()
-	if err == nil && (ev.Type == "message_start" || ev.Type == "message_delta") && usageOfEvent(ev, &r.usage) {
+	if err == nil && anthropic.AddEventUsage(&r.usage, ev.Type, ev.Data) {
 		r.t.Report(r.usage)
 	}
 	return ev, err

@@ -107,3 +107,30 @@ func (s *Stream) closedChan() chan struct{} {
 	}
 	return s.closed
 }
+
+// Dropping is an Upstream that leaves out the field tools.0.strict and the
+// beta flag made-up-2099-01-01 of every call, as Bedrock's upstream does for
+// a model that refuses them, and notes both in the call's Dropped: a door
+// names them "fields=tools.0.strict; betas=made-up-2099-01-01". Messages
+// answers body, Stream hands out events, CountTokens counts 7.
+func Dropping(body []byte, events []claudebridge.Event) *Upstream {
+	note := func(ctx context.Context) {
+		d := claudebridge.DroppedFrom(ctx)
+		d.Fields("tools.0.strict")
+		d.Betas("made-up-2099-01-01")
+	}
+	return &Upstream{
+		MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+			note(ctx)
+			return &claudebridge.Response{Body: body}, nil
+		},
+		StreamFn: func(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
+			note(ctx)
+			return &Stream{Events: events}, nil
+		},
+		CountTokensFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
+			note(ctx)
+			return &claudebridge.TokenCount{InputTokens: 7}, nil
+		},
+	}
+}

@@ -239,7 +239,7 @@ func (p *Pool) Stream(ctx context.Context, r *claudebridge.Request) (claudebridg
 			}
 			return nil, err
 		}
-		return &peeked{Stream: s, first: &first}, nil
+		return claudebridge.Peeked(s, first), nil
 	})
 }
 
@@ -302,27 +302,4 @@ func (p *Pool) States() []MemberState {
 		out[i] = MemberState{Name: m.name, State: s.String()}
 	}
 	return out
-}
-
-// peeked is a stream whose first event was already read. It says it is
-// buffered while that event waits, as retry's does.
-type peeked struct {
-	claudebridge.Stream
-	first *claudebridge.Event
-}
-
-func (p *peeked) Next() (claudebridge.Event, error) {
-	if ev := p.first; ev != nil {
-		p.first = nil
-		return *ev, nil
-	}
-	return p.Stream.Next()
-}
-
-func (p *peeked) Buffered() bool {
-	if p.first != nil {
-		return true
-	}
-	b, ok := p.Stream.(claudebridge.BufferedStream)
-	return ok && b.Buffered()
 }

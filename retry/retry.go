@@ -132,32 +132,8 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 			s.Close()
 			return nil, err
 		}
-		return &peeked{Stream: s, first: &first}, nil
+		return claudebridge.Peeked(s, first), nil
 	})
-}
-
-// peeked is a stream whose first event was already read.
-type peeked struct {
-	claudebridge.Stream
-	first *claudebridge.Event
-}
-
-func (p *peeked) Next() (claudebridge.Event, error) {
-	if ev := p.first; ev != nil {
-		p.first = nil
-		return *ev, nil
-	}
-	return p.Stream.Next()
-}
-
-// Buffered reports whether Next returns without waiting: for the first
-// event always, then as the stream says.
-func (p *peeked) Buffered() bool {
-	if p.first != nil {
-		return true
-	}
-	b, ok := p.Stream.(claudebridge.BufferedStream)
-	return ok && b.Buffered()
 }
 
 // Ready forwards to Next when it can tell its readiness; else it is ready.

@@ -311,15 +311,20 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 	sctx, cancel := context.WithCancel(ctx)
 	var out *bedrockruntime.InvokeModelWithResponseStreamOutput
 	err := u.adapt(r, c, func(body []byte) error {
-		var err error
-		out, err = u.runtime.InvokeModelWithResponseStream(sctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
+		in := &bedrockruntime.InvokeModelWithResponseStreamInput{
 			ModelId:             aws.String(c.target.Invoke),
 			Body:                body,
 			ContentType:         aws.String("application/json"),
 			Accept:              aws.String("application/json"),
 			GuardrailIdentifier: gid,
 			GuardrailVersion:    gversion,
-		}, ownProtocol)
+		}
+		var err error
+		out, err = u.runtime.InvokeModelWithResponseStream(sctx, in, ownProtocol)
+		// The SDK keeps the input in the call's context, which the
+		// response keeps while the answer streams: let go of the sent
+		// body, or every open stream holds its prompt.
+		in.Body = nil
 		return err
 	})
 	if err != nil {

@@ -140,6 +140,7 @@ func (u *Upstream) converseStream(ctx context.Context, r *claudebridge.Request, 
 		}
 		raw = rawExchange{body: cv}
 		out, err := u.runtime.ConverseStream(sctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(c.target.Invoke)}, raw.options, ownProtocol)
+		raw.body = nil // sent: the middlewares that hold raw need it no more while the answer streams
 		if err == nil {
 			// The SDK's reader got an empty body (see rawExchange) and has
 			// ended; closing it releases its goroutine at once.

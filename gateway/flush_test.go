@@ -73,3 +73,34 @@ func TestAStreamThatCannotTellIsFlushedAfterEveryEvent(t *testing.T) {
 		t.Errorf("%d flushes, want %d", got, want)
 	}
 }
+
+// Once a stream has begun, no retry is left: the gateway lets go of the
+// request's body, which would otherwise live as long as the answer.
+func TestAStreamThatHasBegunHoldsNoRequestBody(t *testing.T) {
+	gate := make(chan struct{}, 1)
+	gate <- struct{}{} // the first event, then the model thinks
+	var req *claudebridge.Request
+	opened := make(chan struct{})
+	g := streaming(nil)
+	g.Upstream = &mock.Upstream{StreamFn: func(_ context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
+		req = r
+		close(opened)
+		return &mock.Stream{Events: burst, Gate: gate}, nil
+	}}
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.ServeHTTP(w, streamRequest())
+	}()
+	<-opened
+	// The second event can pass only once the handler waits for it, after
+	// it has written the first: by then the body is let go of.
+	gate <- struct{}{}
+	gate <- struct{}{}
+	if got := len(req.Body) + len(req.Fields); got != 0 {
+		t.Errorf("the request still holds %d body bytes and fields while its stream runs", got)
+	}
+	close(gate)
+	<-done
+}

@@ -42,6 +42,9 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, req *claude
 	if err != nil {
 		return out.fail(g.callError(ctx, err), id)
 	}
+	// The upstream has the request and no retry is left once a stream has
+	// begun: the body need not live as long as the answer does.
+	req.Body, req.Fields = nil, nil
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() }) // unblocks Next when the client leaves
 	defer stop()

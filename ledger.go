@@ -58,8 +58,8 @@ const (
 type LedgerTotal struct {
 	// Group is the key's name, the user's name, the model or the day
 	// (YYYY-MM-DD, UTC); "" for entries without one (no key, no user).
-	Group string
-	Calls int
+	Group                                                                              string
+	Calls                                                                              int
 	InputTokens, OutputTokens, CacheReadTokens, CacheWrite5mTokens, CacheWrite1hTokens int
 	CostUSD                                                                            float64
 }

@@ -160,7 +160,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logCall(c, operation, callErr)
 	h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(callErr), Duration: time.Since(c.start),
-		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage})
+		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage, RequestID: c.requestID, Caller: claudebridge.CallerFrom(r.Context())})
 }
 
 // doors are the doors of the operations, as Metrics records them.

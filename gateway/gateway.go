@@ -242,6 +242,7 @@ func (g *Gateway) callContext(parent context.Context) (context.Context, context.
 func (g *Gateway) end(r *http.Request, id string, c metrics.Call, start time.Time, err error) {
 	c.Status = g.log(r, id, c.Model, http.StatusOK, start, err)
 	c.Duration = time.Since(start)
+	c.RequestID, c.Caller = id, claudebridge.CallerFrom(r.Context())
 	g.Metrics.Observe(c)
 }
 

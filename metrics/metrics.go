@@ -78,6 +78,10 @@ type Call struct {
 	FirstToken time.Duration
 	// Usage is the call's tokens, which are also priced for the cost.
 	Usage claudebridge.Usage
+	// RequestID is the id the client was given; Caller who made the call.
+	// Neither is a label: listeners (the ledger) read them.
+	RequestID string
+	Caller    claudebridge.Caller
 }
 
 // callLabels are the labels of every per-call series, less "status" for
@@ -85,9 +89,13 @@ type Call struct {
 // one more field of seriesKey and its value in series.
 var callLabels = []string{"door", "model", "upstream"}
 
-// Metrics holds the collectors of one process. A nil *Metrics records
-// nothing, so that doors built without one (tests, tools) pay nothing.
+// Metrics holds the collectors of one process, and the listeners that
+// hear every finished call beside them (the ledger). A nil *Metrics
+// records nothing, so that doors built without one (tests, tools) pay
+// nothing; one made by Unserved has listeners and no collectors.
 type Metrics struct {
+	listeners []func(Call)
+
 	registry   *prometheus.Registry
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -142,6 +150,21 @@ func New(upstream string) *Metrics {
 	return m
 }
 
+// Unserved returns a Metrics without collectors, whose Observe only
+// tells its listeners: for a process that serves no /metrics but keeps a
+// ledger.
+func Unserved() *Metrics { return &Metrics{} }
+
+// Listen has f hear every call Observe records, in the goroutine of the
+// door that ends it: f must be quick (the ledger's is a queue send). Call
+// it before the doors serve.
+func (m *Metrics) Listen(f func(Call)) {
+	m.listeners = append(m.listeners, f)
+}
+
+// served reports whether m has collectors.
+func (m *Metrics) served() bool { return m != nil && m.registry != nil }
+
 // seriesKey is a label set of the per-call series, its model already
 // bounded.
 type seriesKey struct {
@@ -191,6 +214,12 @@ func (m *Metrics) Observe(c Call) {
 	if m == nil {
 		return
 	}
+	for _, f := range m.listeners {
+		f(c)
+	}
+	if m.registry == nil {
+		return
+	}
 	s := m.seriesOf(seriesKey{door: c.Door, model: ModelLabel(c.Model), status: c.Status})
 	s.requests.Inc()
 	s.duration.Observe(c.Duration.Seconds())
@@ -216,14 +245,14 @@ func (m *Metrics) Observe(c Call) {
 
 // StreamOpened and StreamClosed count a stream of door in flight.
 func (m *Metrics) StreamOpened(d Door) {
-	if m != nil {
+	if m.served() {
 		m.streams[d].Inc()
 	}
 }
 
 // StreamClosed ends what StreamOpened began.
 func (m *Metrics) StreamClosed(d Door) {
-	if m != nil {
+	if m.served() {
 		m.streams[d].Dec()
 	}
 }
@@ -231,7 +260,7 @@ func (m *Metrics) StreamClosed(d Door) {
 // Retried counts an upstream call of op ("messages", "stream", ...) sent
 // again after err; the reason is err's code in the error vocabulary.
 func (m *Metrics) Retried(op string, err error) {
-	if m != nil {
+	if m.served() {
 		m.retries.WithLabelValues(op, claudebridge.ErrorCode(err)).Inc()
 	}
 }
@@ -239,7 +268,7 @@ func (m *Metrics) Retried(op string, err error) {
 // ChatTurns has claudebridge_chat_turns_in_flight read its value from
 // running, the chat's count of answers being written. Call it once.
 func (m *Metrics) ChatTurns(running func() int) {
-	if m == nil {
+	if !m.served() {
 		return
 	}
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "claudebridge_chat_turns_in_flight",
@@ -292,4 +321,22 @@ func ModelLabel(id string) string {
 		return m.ID
 	}
 	return "other"
+}
+
+// Ledger has the ledger's queue be seen: claudebridge_ledger_queue_depth
+// (entries waiting to be written), claudebridge_ledger_queue_waits_total
+// (calls that found the queue full and waited for room) and
+// claudebridge_ledger_failed_total (entries the store refused, each
+// logged). Call it once.
+func (m *Metrics) Ledger(depth func() int, waits, failed func() int64) {
+	if !m.served() {
+		return
+	}
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "claudebridge_ledger_queue_depth",
+			Help: "Ledger entries waiting to be written."}, func() float64 { return float64(depth()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "claudebridge_ledger_queue_waits_total",
+			Help: "Calls whose ledger entry found the queue full and waited for room."}, func() float64 { return float64(waits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "claudebridge_ledger_failed_total",
+			Help: "Ledger entries the store refused after retries (each logged)."}, func() float64 { return float64(failed()) }))
 }

@@ -37,7 +37,7 @@ func status(err error) int {
 func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
 	start := time.Now()
 	resp, err := u.Next.Messages(ctx, r)
-	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start)}
+	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Caller: claudebridge.CallerFrom(ctx)}
 	if resp != nil {
 		c.Usage = resp.Usage
 	}
@@ -51,11 +51,11 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 	start := time.Now()
 	s, err := u.Next.Stream(ctx, r)
 	if err != nil {
-		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start)})
+		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Caller: claudebridge.CallerFrom(ctx)})
 		return nil, err
 	}
 	u.Metrics.StreamOpened(u.Door)
-	return &tallied{Stream: s, u: u, model: r.Model, tally: Tally{Start: start}}, nil
+	return &tallied{Stream: s, u: u, model: r.Model, caller: claudebridge.CallerFrom(ctx), tally: Tally{Start: start}}, nil
 }
 
 // CountTokens is not recorded.
@@ -81,8 +81,9 @@ func (u *Upstream) Ready(ctx context.Context) error {
 // the tally whole.
 type tallied struct {
 	claudebridge.Stream
-	u     *Upstream
-	model string
+	u      *Upstream
+	model  string
+	caller claudebridge.Caller
 
 	mu    sync.Mutex
 	tally Tally
@@ -118,5 +119,5 @@ func (t *tallied) endLocked(err error) {
 	t.ended = true
 	t.u.Metrics.StreamClosed(t.u.Door)
 	t.u.Metrics.Observe(Call{Door: t.u.Door, Model: t.model, Status: status(err), Duration: time.Since(t.tally.Start),
-		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage})
+		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage, Caller: t.caller})
 }

@@ -118,7 +118,8 @@ func (t *turn) run(ctx context.Context) {
 	var stopReason string
 	var reported bool // the model gave its final output count
 	err := func() error {
-		st, err := s.opts.Upstream.Stream(ctx, t.req)
+		// The caller goes with the call: budgets and the ledger read it.
+		st, err := s.opts.Upstream.Stream(claudebridge.WithCaller(ctx, claudebridge.Caller{UserID: t.userID}), t.req)
 		if err != nil {
 			return err
 		}

@@ -171,7 +171,9 @@ func (u *Budgeted) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 }
 
 // Models costs nothing.
-func (u *Budgeted) Models(ctx context.Context) ([]claudebridge.Model, error) { return u.Next.Models(ctx) }
+func (u *Budgeted) Models(ctx context.Context) ([]claudebridge.Model, error) {
+	return u.Next.Models(ctx)
+}
 
 // Ready forwards to Next when it can tell its readiness; else it is ready.
 func (u *Budgeted) Ready(ctx context.Context) error {

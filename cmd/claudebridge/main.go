@@ -28,6 +28,8 @@ Usage:
   claudebridge emulate anthropic [flags]   run the Anthropic API emulator
   claudebridge users add NAME | list       manage the chat's users
   claudebridge batch --in F --out F        run a JSONL file of Messages calls (resumable)
+  claudebridge usage [--by key|user|model|day] [--from D --to D]
+                                           sum the ledger of calls and their cost
   claudebridge --version                   say which build this is
 
 Run "claudebridge <command> --help" for a command's flags and settings.
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return users(ctx, args[1:], stdout, stderr)
 	case "batch":
 		return batchCommand(ctx, args[1:], stdout, stderr)
+	case "usage":
+		return usageCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -152,12 +153,19 @@ func BenchmarkWriterIntoSQLite(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	for range b.N {
+	var heap uint64
+	for i := range b.N {
 		w.Add(e)
+		if i%10_000 == 0 {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap = max(heap, ms.HeapAlloc)
+		}
 	}
 	if err := w.Close(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 	b.ReportMetric(float64(w.Waits()), "waits")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 }

@@ -141,3 +141,23 @@ func TestAnswerCutByACrashCountsItsTokensAtStartUp(t *testing.T) {
 		t.Errorf("ledger cost %v, want more than 0", got)
 	}
 }
+
+func TestATurnsCallCarriesItsUserForBudgetsAndTheLedger(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	s.startTurn(map[string]any{"type": "send", "conversation_id": "", "text": "hello"})
+	if _, _, done := s.follow(0, 0); done.Status != "complete" {
+		t.Fatalf("done %+v", done)
+	}
+	user, err := e.db.EnsureUser(context.Background(), chat.LocalUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.upstream.mu.Lock()
+	caller := e.upstream.caller
+	e.upstream.mu.Unlock()
+	if got, want := caller.UserID, user.ID; got != want {
+		t.Errorf("the call's user %d, want the local user's %d", got, want)
+	}
+}

@@ -28,32 +28,8 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 		calls = 500
 	}
 	dbPath := filepath.Join(t.TempDir(), "ledger.db")
-	for k, v := range map[string]string{
-		"AI_PROVIDER": "emulator", "DATABASE_URL": dbPath, "HOME": t.TempDir(), "LOG_FORMAT": "json", "LOG_LEVEL": "info",
-		"API_KEYS": "", "ADMIN_KEY": "", "METRICS_ADDR": "", "LISTEN_ADDR": "", "BEARER_TOKEN": "", "SHUTDOWN_GRACE": "5s",
-		"MAX_COST_PER_REQUEST": "", "PRICES_FILE": "", "CHAT_BUDGET_USD": "",
-	} {
-		t.Setenv(k, v)
-	}
-	logs := &lines{each: make(chan string, 64)}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io.Discard, logs) }()
-	var start struct{ Addr string }
-	for start.Addr == "" {
-		select {
-		case line := <-logs.each:
-			if strings.Contains(line, "claudebridge serving") {
-				if err := json.Unmarshal([]byte(line), &start); err != nil {
-					t.Fatalf("start-up line %q: %v", line, err)
-				}
-			}
-		case err := <-done:
-			t.Fatalf("serve ended before it served: %v\n%s", err, logs.String())
-		}
-	}
-
+	serveEnv(t, dbPath, nil)
+	addr, stop := startServe(t)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var mu sync.Mutex
 	var seen claudebridge.Usage
@@ -62,7 +38,7 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 	for range 32 {
 		wg.Go(func() {
 			for i := range work {
-				u, err := ledgerCall(client, start.Addr, i%2 == 0, i)
+				u, err := ledgerCall(client, addr, i%2 == 0, i)
 				if err != nil {
 					t.Error(err)
 					continue
@@ -79,16 +55,7 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	cancel() // as SIGTERM does
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("serve did not stop")
-	}
-
+	stop() // as SIGTERM does
 	db, err := sqlite.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +76,111 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 	}
 	if totals[0].CostUSD <= 0 {
 		t.Errorf("ledger cost %v, want more than 0", totals[0].CostUSD)
+	}
+}
+
+// startServe runs serve with the environment the test set, on a loopback
+// port, until stop, which returns once serve has, as after SIGTERM.
+func startServe(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	logs := &lines{each: make(chan string, 64)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io.Discard, logs) }()
+	var start struct{ Addr string }
+	for start.Addr == "" {
+		select {
+		case line := <-logs.each:
+			if strings.Contains(line, "claudebridge serving") {
+				if err := json.Unmarshal([]byte(line), &start); err != nil {
+					t.Fatalf("start-up line %q: %v", line, err)
+				}
+			}
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended before it served: %v\n%s", err, logs.String())
+		}
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("serve did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return start.Addr, stop
+}
+
+// serveEnv sets serve's environment for a test: the built-in emulator, a
+// database of the test's own, no setting of the developer's; more adds or
+// replaces settings.
+func serveEnv(t *testing.T, dbPath string, more map[string]string) {
+	t.Helper()
+	env := map[string]string{
+		"AI_PROVIDER": "emulator", "DATABASE_URL": dbPath, "HOME": t.TempDir(), "LOG_FORMAT": "json", "LOG_LEVEL": "info",
+		"API_KEYS": "", "ADMIN_KEY": "", "METRICS_ADDR": "", "LISTEN_ADDR": "", "BEARER_TOKEN": "", "SHUTDOWN_GRACE": "5s",
+		"MAX_COST_PER_REQUEST": "", "PRICES_FILE": "", "CHAT_BUDGET_USD": "", "CHAT_BUDGET_PERIOD": "",
+	}
+	for k, v := range more {
+		env[k] = v
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+func TestACallOverMaxCostPerRequestIsRefusedWithBothFiguresAndOneUnderItIsServed(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "cap.db")
+	serveEnv(t, dbPath, map[string]string{"MAX_COST_PER_REQUEST": "0.001"})
+	addr, stop := startServe(t)
+	post := func(maxTokens int) (int, string) {
+		body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, maxTokens)
+		req, _ := http.NewRequest("POST", addr+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("anthropic-version", "2023-06-01")
+		req.Header.Set("content-type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	// Sonnet 4.5's output is $15 a million: 1,000 tokens are $0.015.
+	status, body := post(1000)
+	if got, want := status, http.StatusBadRequest; got != want {
+		t.Errorf("status over the cap %d, want %d: %s", got, want, body)
+	}
+	for _, want := range []string{`"invalid_request_error"`, "$0.0010", "$0.015"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("refusal %s lacks %s", body, want)
+		}
+	}
+	if status, body := post(10); status != http.StatusOK {
+		t.Errorf("status under the cap %d, want 200: %s", status, body)
+	}
+	stop()
+	db, err := sqlite.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	totals, err := db.LedgerTotals(context.Background(), claudebridge.ByModel, time.Time{}, time.Time{})
+	if err != nil || len(totals) != 1 {
+		t.Fatalf("ledger: %+v, %v", totals, err)
+	}
+	if got, want := totals[0].Calls, 2; got != want {
+		t.Errorf("ledger rows %d, want %d (the refusal is a row too)", got, want)
 	}
 }
 

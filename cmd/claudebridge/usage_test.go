@@ -169,18 +169,31 @@ func TestACallOverMaxCostPerRequestIsRefusedWithBothFiguresAndOneUnderItIsServed
 	if status, body := post(10); status != http.StatusOK {
 		t.Errorf("status under the cap %d, want 200: %s", status, body)
 	}
+	// The Bedrock front door's calls are rows too, and held to the cap.
+	for maxTokens, want := range map[int]int{10: http.StatusOK, 1000: http.StatusBadRequest} {
+		body := fmt.Sprintf(`{"anthropic_version":"bedrock-2023-05-31","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, maxTokens)
+		resp, err := http.Post(addr+"/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.StatusCode; got != want {
+			t.Errorf("Bedrock invoke with max_tokens %d: %d, want %d: %s", maxTokens, got, want, data)
+		}
+	}
 	stop()
 	db, err := sqlite.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	totals, err := db.LedgerTotals(context.Background(), claudebridge.ByModel, time.Time{}, time.Time{})
+	totals, err := db.LedgerTotals(context.Background(), claudebridge.ByDay, time.Time{}, time.Time{})
 	if err != nil || len(totals) != 1 {
 		t.Fatalf("ledger: %+v, %v", totals, err)
 	}
-	if got, want := totals[0].Calls, 2; got != want {
-		t.Errorf("ledger rows %d, want %d (the refusal is a row too)", got, want)
+	if got, want := totals[0].Calls, 4; got != want {
+		t.Errorf("ledger rows %d, want %d (the refusals are rows too)", got, want)
 	}
 }
 

@@ -149,7 +149,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		err = c.fail(err)
 		h.logCall(c, operation, err)
-		h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(err), Duration: time.Since(c.start), Key: h.keyLabel(key)})
+		h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(err), Duration: time.Since(c.start), Key: h.keyLabel(key),
+			RequestID: c.requestID, Caller: callerOf(r.Context(), key)})
 		return
 	}
 	defer ticket.Release()
@@ -178,7 +179,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logCall(c, operation, callErr)
 	h.opts.Metrics.Observe(metrics.Call{Door: door, Model: c.model, Status: statusOf(callErr), Duration: time.Since(c.start),
-		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage, Key: h.keyLabel(key), Member: served.Member()})
+		FirstToken: c.tally.FirstToken, Usage: c.tally.Usage, Key: h.keyLabel(key), Member: served.Member(),
+		RequestID: c.requestID, Caller: callerOf(r.Context(), key)})
 }
 
 // keyLabel names the client key of a call in the metrics, never by its
@@ -189,6 +191,16 @@ func (h *Handler) keyLabel(key *limits.Entry) string {
 		return metrics.KeyLabel(key.Key.Name, true)
 	}
 	return metrics.KeyLabel("", !h.auth.open())
+}
+
+// callerOf is who made the call, for the ledger: the context's caller, or
+// the virtual key's name.
+func callerOf(ctx context.Context, key *limits.Entry) claudebridge.Caller {
+	c := claudebridge.CallerFrom(ctx)
+	if c.Key == "" && key != nil {
+		c.Key = key.Key.Name
+	}
+	return c
 }
 
 // doors are the doors of the operations, as Metrics records them.

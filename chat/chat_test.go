@@ -30,13 +30,14 @@ const testModel = "claude-sonnet-4-5-20250929"
 // recordingUpstream keeps the last request the chat sent upstream.
 type recordingUpstream struct {
 	claudebridge.Upstream
-	mu   sync.Mutex
-	last *claudebridge.Request
+	mu     sync.Mutex
+	last   *claudebridge.Request
+	caller claudebridge.Caller // of the last request
 }
 
 func (u *recordingUpstream) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
 	u.mu.Lock()
-	u.last = r
+	u.last, u.caller = r, claudebridge.CallerFrom(ctx)
 	u.mu.Unlock()
 	return u.Upstream.Stream(ctx, r)
 }

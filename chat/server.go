@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/cost"
 )
 
 // Defaults are the sampling settings of every turn (ANTHROPIC_MODEL_ID,
@@ -45,6 +46,11 @@ type Options struct {
 	// "emulator" (AI_PROVIDER as resolved), so that it can say when its
 	// answers come from the built-in emulator. "" says nothing.
 	Provider string
+	// Prices price the turns (at Provider's prices); nil: the built-in
+	// table. When Usage is also a claudebridge.LedgerService, each turn is
+	// a ledger entry of its own, with the prices' version, its latency and
+	// status; else it is added with AddUsage.
+	Prices *cost.Table
 	// Models lists the models offered in the page; nil means Upstream.Models.
 	Models   func(ctx context.Context) ([]claudebridge.Model, error)
 	Defaults Defaults
@@ -121,6 +127,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Defaults.MaxTokens <= 0 {
 		opts.Defaults.MaxTokens = 4096
+	}
+	if opts.Prices == nil {
+		opts.Prices = cost.Builtin()
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 25 * time.Second

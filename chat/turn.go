@@ -114,11 +114,14 @@ func (t *turn) text() string {
 // run calls the upstream and streams the answer to its end.
 func (t *turn) run(ctx context.Context) {
 	s := t.ts.s
+	began := time.Now()
+	var firstToken time.Duration
 	var usage claudebridge.Usage
 	var stopReason string
 	var reported bool // the model gave its final output count
 	err := func() error {
-		st, err := s.opts.Upstream.Stream(ctx, t.req)
+		// The caller goes with the call: budgets and the ledger read it.
+		st, err := s.opts.Upstream.Stream(claudebridge.WithCaller(ctx, claudebridge.Caller{UserID: t.userID}), t.req)
 		if err != nil {
 			return err
 		}
@@ -143,6 +146,9 @@ func (t *turn) run(ctx context.Context) {
 			}
 			if text := readEvent(ev, &usage, &stopReason, &reported); text != "" {
 				t.mu.Lock()
+				if firstToken == 0 {
+					firstToken = time.Since(began)
+				}
 				t.deltas = append(t.deltas, text)
 				t.wake()
 				t.mu.Unlock()
@@ -185,8 +191,19 @@ func (t *turn) run(ctx context.Context) {
 	if err := s.opts.Conversations.UpdateMessage(store, m); err != nil {
 		s.log.Warn("chat: storing a finished answer", "turn", t.id, "err", err)
 	}
-	cost := anthropic.Cost(m.Model, usage)
-	if usage != (claudebridge.Usage{}) {
+	cost := s.opts.Prices.Cost(m.Model, s.opts.Provider, usage, false)
+	if ledger, ok := s.opts.Usage.(claudebridge.LedgerService); ok {
+		e := claudebridge.LedgerEntry{Time: time.Now(), RequestID: t.id, UserID: t.userID, Model: m.Model,
+			Upstream: s.opts.Provider, Door: "chat", CostUSD: cost, PriceVersion: s.opts.Prices.Version,
+			Latency: time.Since(began), FirstToken: firstToken, Status: turnStatus(m.Status, err)}
+		e.SetUsage(usage)
+		if counted {
+			e.CountedOutputTokens = usage.OutputTokens
+		}
+		if err := ledger.AppendLedger(store, []claudebridge.LedgerEntry{e}); err != nil {
+			s.log.Warn("chat: storing usage", "turn", t.id, "err", err)
+		}
+	} else if usage != (claudebridge.Usage{}) {
 		day := time.Now().UTC().Format(time.DateOnly)
 		if err := s.opts.Usage.AddUsage(store, t.userID, day, m.Model, usage, cost, counted); err != nil {
 			s.log.Warn("chat: storing usage", "turn", t.id, "err", err)
@@ -198,6 +215,20 @@ func (t *turn) run(ctx context.Context) {
 		Usage: usage, OutputTokensCounted: counted, CostUSD: cost}
 	t.wake()
 	t.mu.Unlock()
+}
+
+// turnStatus is a turn's status in the ledger: the one the Anthropic API
+// would answer its error with, 499 for a turn the user stopped (the
+// client went away, as the metrics say it), else 200.
+func turnStatus(status string, err error) int {
+	switch {
+	case status == claudebridge.MessageStopped:
+		return 499
+	case status == claudebridge.MessageError && err != nil:
+		s, _ := anthropic.Status(claudebridge.ErrorCode(err))
+		return s
+	}
+	return 200
 }
 
 // saveEvery saves the text every interval while it grows, so that a crash

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/cost"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -139,5 +141,67 @@ func TestAnswerCutByACrashCountsItsTokensAtStartUp(t *testing.T) {
 	}
 	if got := rows[0].CostUSD; got <= 0 {
 		t.Errorf("ledger cost %v, want more than 0", got)
+	}
+}
+
+func TestATurnsCallCarriesItsUserForBudgetsAndTheLedger(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	s.startTurn(map[string]any{"type": "send", "conversation_id": "", "text": "hello"})
+	if _, _, done := s.follow(0, 0); done.Status != "complete" {
+		t.Fatalf("done %+v", done)
+	}
+	user, err := e.db.EnsureUser(context.Background(), chat.LocalUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.upstream.mu.Lock()
+	caller := e.upstream.caller
+	e.upstream.mu.Unlock()
+	if got, want := caller.UserID, user.ID; got != want {
+		t.Errorf("the call's user %d, want the local user's %d", got, want)
+	}
+}
+
+func TestATurnIsALedgerEntryWithItsPricesVersionLatencyAndStatus(t *testing.T) {
+	e := newEnv(t, true)
+	c := e.localClient()
+	s := c.socket()
+	s.startTurn(map[string]any{"type": "send", "conversation_id": "", "text": "hello [[words=20]]"})
+	_, _, done := s.follow(0, 0)
+	if done.Status != "complete" {
+		t.Fatalf("done %+v", done)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var door, version, requestID string
+	var status int
+	var latency, firstToken int64
+	var costUSD float64
+	if err := db.QueryRow(`SELECT door, price_version, request_id, status, latency_ns, first_token_ns, cost_usd FROM ledger`).Scan(
+		&door, &version, &requestID, &status, &latency, &firstToken, &costUSD); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := door, "chat"; got != want {
+		t.Errorf("door %q, want %q", got, want)
+	}
+	if got, want := version, cost.Builtin().Version; got != want {
+		t.Errorf("price version %q, want %q", got, want)
+	}
+	if got, want := requestID, done.TurnID; got != want {
+		t.Errorf("request id %q, want the turn's %q", got, want)
+	}
+	if got, want := status, 200; got != want {
+		t.Errorf("status %d, want %d", got, want)
+	}
+	if latency <= 0 || firstToken <= 0 || firstToken > latency {
+		t.Errorf("latency %d ns, first token %d ns: want 0 < first token <= latency", latency, firstToken)
+	}
+	if got, want := costUSD, done.CostUSD; got != want {
+		t.Errorf("cost %v, want the turn's %v", got, want)
 	}
 }

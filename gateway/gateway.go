@@ -303,6 +303,10 @@ func (g *Gateway) end(r *http.Request, id string, key *limits.Entry, c metrics.C
 	c.Status = g.log(r, id, c.Key, c.Model, http.StatusOK, start, err)
 	c.Duration = time.Since(start)
 	c.Member = claudebridge.ServedByFrom(r.Context()).Member()
+	c.RequestID, c.Caller = id, claudebridge.CallerFrom(r.Context())
+	if c.Caller.Key == "" && key != nil {
+		c.Caller.Key = key.Key.Name // the ledger's key: a virtual key's name
+	}
 	g.Metrics.Observe(c)
 }
 

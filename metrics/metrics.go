@@ -87,6 +87,10 @@ type Call struct {
 	// Member is the upstream member that served the call (ServedBy);
 	// "" is the upstream New was given.
 	Member string
+	// RequestID is the id the client was given; Caller who made the call.
+	// Neither is a label: listeners (the ledger) read them.
+	RequestID string
+	Caller    claudebridge.Caller
 }
 
 // The "key" label of calls made without a virtual key.
@@ -113,9 +117,13 @@ func KeyLabel(virtual string, keyed bool) string {
 // seriesKey and its value in series.
 var callLabels = []string{"door", "model", "upstream", "key", "member"}
 
-// Metrics holds the collectors of one process. A nil *Metrics records
-// nothing, so that doors built without one (tests, tools) pay nothing.
+// Metrics holds the collectors of one process, and the listeners that
+// hear every finished call beside them (the ledger). A nil *Metrics
+// records nothing, so that doors built without one (tests, tools) pay
+// nothing; one made by Unserved has listeners and no collectors.
 type Metrics struct {
+	listeners []func(Call)
+
 	registry   *prometheus.Registry
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -180,6 +188,21 @@ func New(upstream string) *Metrics {
 	return m
 }
 
+// Unserved returns a Metrics without collectors, whose Observe only
+// tells its listeners: for a process that serves no /metrics but keeps a
+// ledger.
+func Unserved() *Metrics { return &Metrics{} }
+
+// Listen has f hear every call Observe records, in the goroutine of the
+// door that ends it: f must be quick (the ledger's is a queue send). Call
+// it before the doors serve.
+func (m *Metrics) Listen(f func(Call)) {
+	m.listeners = append(m.listeners, f)
+}
+
+// served reports whether m has collectors.
+func (m *Metrics) served() bool { return m != nil && m.registry != nil }
+
 // seriesKey is a label set of the per-call series, its model already
 // bounded.
 type seriesKey struct {
@@ -231,6 +254,12 @@ func (m *Metrics) Observe(c Call) {
 	if m == nil {
 		return
 	}
+	for _, f := range m.listeners {
+		f(c)
+	}
+	if m.registry == nil {
+		return
+	}
 	k := seriesKey{door: c.Door, model: ModelLabel(c.Model), key: c.Key, member: c.Member, status: c.Status}
 	if k.key == "" {
 		k.key = KeyNone
@@ -263,14 +292,14 @@ func (m *Metrics) Observe(c Call) {
 
 // StreamOpened and StreamClosed count a stream of door in flight.
 func (m *Metrics) StreamOpened(d Door) {
-	if m != nil {
+	if m.served() {
 		m.streams[d].Inc()
 	}
 }
 
 // StreamClosed ends what StreamOpened began.
 func (m *Metrics) StreamClosed(d Door) {
-	if m != nil {
+	if m.served() {
 		m.streams[d].Dec()
 	}
 }
@@ -278,7 +307,7 @@ func (m *Metrics) StreamClosed(d Door) {
 // Retried counts an upstream call of op ("messages", "stream", ...) sent
 // again after err; the reason is err's code in the error vocabulary.
 func (m *Metrics) Retried(op string, err error) {
-	if m != nil {
+	if m.served() {
 		m.retries.WithLabelValues(op, claudebridge.ErrorCode(err)).Inc()
 	}
 }
@@ -286,7 +315,7 @@ func (m *Metrics) Retried(op string, err error) {
 // ChatTurns has claudebridge_chat_turns_in_flight read its value from
 // running, the chat's count of answers being written. Call it once.
 func (m *Metrics) ChatTurns(running func() int) {
-	if m == nil {
+	if !m.served() {
 		return
 	}
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "claudebridge_chat_turns_in_flight",
@@ -339,4 +368,22 @@ func ModelLabel(id string) string {
 		return m.ID
 	}
 	return "other"
+}
+
+// Ledger has the ledger's queue be seen: claudebridge_ledger_queue_depth
+// (entries waiting to be written), claudebridge_ledger_queue_waits_total
+// (calls that found the queue full and waited for room) and
+// claudebridge_ledger_failed_total (entries the store refused, each
+// logged). Call it once.
+func (m *Metrics) Ledger(depth func() int, waits, failed func() int64) {
+	if !m.served() {
+		return
+	}
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "claudebridge_ledger_queue_depth",
+			Help: "Ledger entries waiting to be written."}, func() float64 { return float64(depth()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "claudebridge_ledger_queue_waits_total",
+			Help: "Calls whose ledger entry found the queue full and waited for room."}, func() float64 { return float64(waits()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "claudebridge_ledger_failed_total",
+			Help: "Ledger entries the store refused after retries (each logged)."}, func() float64 { return float64(failed()) }))
 }

@@ -49,7 +49,7 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	start := time.Now()
 	ctx, served := servedBy(ctx)
 	resp, err := u.Next.Messages(ctx, r)
-	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member()}
+	c := Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member(), Caller: claudebridge.CallerFrom(ctx)}
 	if resp != nil {
 		c.Usage = resp.Usage
 	}
@@ -64,11 +64,11 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 	ctx, served := servedBy(ctx)
 	s, err := u.Next.Stream(ctx, r)
 	if err != nil {
-		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member()})
+		u.Metrics.Observe(Call{Door: u.Door, Model: r.Model, Status: status(err), Duration: time.Since(start), Key: u.Key, Member: served.Member(), Caller: claudebridge.CallerFrom(ctx)})
 		return nil, err
 	}
 	u.Metrics.StreamOpened(u.Door)
-	return &tallied{Stream: s, u: u, model: r.Model, served: served, tally: Tally{Start: start}}, nil
+	return &tallied{Stream: s, u: u, model: r.Model, served: served, caller: claudebridge.CallerFrom(ctx), tally: Tally{Start: start}}, nil
 }
 
 // CountTokens is not recorded.
@@ -97,6 +97,7 @@ type tallied struct {
 	u      *Upstream
 	model  string
 	served *claudebridge.ServedBy
+	caller claudebridge.Caller
 
 	mu    sync.Mutex
 	tally Tally
@@ -132,5 +133,5 @@ func (t *tallied) endLocked(err error) {
 	t.ended = true
 	t.u.Metrics.StreamClosed(t.u.Door)
 	t.u.Metrics.Observe(Call{Door: t.u.Door, Model: t.model, Status: status(err), Duration: time.Since(t.tally.Start),
-		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage, Key: t.u.Key, Member: t.served.Member()})
+		FirstToken: t.tally.FirstToken, Usage: t.tally.Usage, Key: t.u.Key, Member: t.served.Member(), Caller: t.caller})
 }

@@ -44,6 +44,10 @@ type Model struct {
 	// Price is the Anthropic API's list price, which is also Bedrock's for
 	// the global profile and the base id.
 	Price Price
+	// BedrockPrice is Bedrock's price where it differs from Price; nil
+	// when it does not (every model of this build). A PRICES_FILE can set
+	// it (package cost).
+	BedrockPrice *Price
 
 	Bedrock Bedrock
 }
@@ -63,7 +67,17 @@ type Price struct {
 	// tokens.
 	LongPrompt     *Price
 	LongPromptOver int
+	// BatchDiscount is the fraction taken off every token of a batch call
+	// (Message Batches, Bedrock batch inference); 0 means the standard
+	// one, DefaultBatchDiscount.
+	BatchDiscount float64
 }
+
+// DefaultBatchDiscount is the discount of the Message Batches API and of
+// Bedrock's batch inference on every Claude model: half price
+// (platform.claude.com/docs/en/about-claude/pricing, "Batch processing";
+// aws.amazon.com/bedrock/pricing, "Batch").
+const DefaultBatchDiscount = 0.5
 
 // Bedrock is how Bedrock serves a model. Sources: the AWS model cards
 // (docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-*.html),

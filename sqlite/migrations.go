@@ -144,10 +144,54 @@ var migrations = []string{
 	);
 	CREATE INDEX batch_requests_pending ON batch_requests(batch_seq, n) WHERE result_type = '';`,
 
-	// A batch belongs to the virtual key that made it ('' for a static key
-	// or none), and is listed by it.
+	// 6: a batch belongs to the virtual key that made it ('' for a static
+	// key or none), and is listed by it.
 	`ALTER TABLE batches ADD COLUMN key_name TEXT NOT NULL DEFAULT '';
 	CREATE INDEX batches_key ON batches(key_name, seq);`,
+	// 7: the ledger, a row per call of every door; the chat's per-day
+	// usage becomes a view of it. The usage rows so far move into the
+	// ledger, one row per user, day and model (at the day's start, door
+	// "chat", price version "migrated", their cache writes as 5-minute
+	// ones, which is how they were priced), so that history is kept.
+	// user_id is NULL for calls of the API doors; a chat user's rows go
+	// with the user, as their usage did.
+	`CREATE TABLE ledger (
+		id         INTEGER PRIMARY KEY,
+		time       INTEGER NOT NULL,
+		day        TEXT NOT NULL,
+		request_id TEXT NOT NULL DEFAULT '',
+		key        TEXT NOT NULL DEFAULT '',
+		user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+		model      TEXT NOT NULL,
+		upstream   TEXT NOT NULL DEFAULT '',
+		door       TEXT NOT NULL,
+		input_tokens          INTEGER NOT NULL DEFAULT 0,
+		output_tokens         INTEGER NOT NULL DEFAULT 0,
+		cache_read_tokens     INTEGER NOT NULL DEFAULT 0,
+		cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
+		cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+		counted_output_tokens INTEGER NOT NULL DEFAULT 0,
+		cost_usd      REAL NOT NULL DEFAULT 0,
+		price_version TEXT NOT NULL DEFAULT '',
+		latency_ns     INTEGER NOT NULL DEFAULT 0,
+		first_token_ns INTEGER NOT NULL DEFAULT 0,
+		status         INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX ledger_time ON ledger(time);
+	CREATE INDEX ledger_user_day ON ledger(user_id, day) WHERE user_id IS NOT NULL;
+	CREATE INDEX ledger_key_time ON ledger(key, time) WHERE key != '';
+	INSERT INTO ledger (time, day, user_id, model, door, input_tokens, output_tokens, cache_read_tokens,
+		cache_write_5m_tokens, counted_output_tokens, cost_usd, price_version, status)
+		SELECT CAST(strftime('%s', day) AS INTEGER) * 1000000000, day, user_id, model, 'chat', input_tokens, output_tokens,
+		cache_read_input_tokens, cache_creation_input_tokens, counted_output_tokens, cost_usd, 'migrated', 200 FROM usage;
+	DROP TABLE usage;
+	CREATE VIEW usage AS SELECT user_id, day, model,
+		sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+		sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_creation_input_tokens,
+		sum(cache_write_1h_tokens) AS cache_write_1h_tokens,
+		sum(cache_read_tokens) AS cache_read_input_tokens,
+		sum(counted_output_tokens) AS counted_output_tokens, sum(cost_usd) AS cost_usd
+		FROM ledger WHERE user_id IS NOT NULL GROUP BY user_id, day, model;`,
 }
 
 // migrate applies the migrations the database has not seen yet.

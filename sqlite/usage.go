@@ -2,38 +2,36 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 )
 
-// AddUsage adds u and its cost to userID's row for day and model; counted
-// output tokens are added to counted_output_tokens as well.
+// AddUsage adds a ledger row of the chat for userID on model: u and its
+// cost, at the start of day when day is not today (a crash's cut answer
+// counted at the next start), else now; counted output tokens are marked
+// as such. The usage view sums it into the user's row for day and model.
 func (db *DB) AddUsage(ctx context.Context, userID int64, day, model string, u claudebridge.Usage, costUSD float64, counted bool) error {
-	countedOut := 0
-	if counted {
-		countedOut = u.OutputTokens
+	e := claudebridge.LedgerEntry{Time: now(), UserID: userID, Model: model, Door: "chat", CostUSD: costUSD, Status: 200}
+	if d, err := time.Parse(time.DateOnly, day); err == nil && day != e.Time.Format(time.DateOnly) {
+		e.Time = d
 	}
-	_, err := db.ws.ExecContext(ctx, `INSERT INTO usage (user_id, day, model, input_tokens, output_tokens,
-		cache_creation_input_tokens, cache_read_input_tokens, counted_output_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, day, model) DO UPDATE SET
-		input_tokens = input_tokens + excluded.input_tokens,
-		output_tokens = output_tokens + excluded.output_tokens,
-		cache_creation_input_tokens = cache_creation_input_tokens + excluded.cache_creation_input_tokens,
-		cache_read_input_tokens = cache_read_input_tokens + excluded.cache_read_input_tokens,
-		counted_output_tokens = counted_output_tokens + excluded.counted_output_tokens,
-		cost_usd = cost_usd + excluded.cost_usd`,
-		userID, day, model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, countedOut, costUSD)
-	return internal("add usage", err)
+	e.SetUsage(u)
+	if counted {
+		e.CountedOutputTokens = u.OutputTokens
+	}
+	return db.AppendLedger(ctx, []claudebridge.LedgerEntry{e})
 }
 
-// Usage returns userID's rows with from <= Day <= to, by day then model.
-// An empty bound is open.
+// Usage returns userID's rows with from <= Day <= to, by day then model,
+// from the usage view of the ledger. An empty bound is open.
 func (db *DB) Usage(ctx context.Context, userID int64, from, to string) ([]claudebridge.UsageRow, error) {
 	if to == "" {
 		to = "9999-12-31"
 	}
 	rows, err := db.rs.QueryContext(ctx, `SELECT day, model, input_tokens, output_tokens, cache_creation_input_tokens,
-		cache_read_input_tokens, counted_output_tokens, cost_usd FROM usage WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day, model`,
+		cache_write_1h_tokens, cache_read_input_tokens, counted_output_tokens, cost_usd FROM usage
+		WHERE user_id = ? AND day >= ? AND day <= ? ORDER BY day, model`,
 		userID, from, to)
 	if err != nil {
 		return nil, internal("usage", err)
@@ -43,9 +41,11 @@ func (db *DB) Usage(ctx context.Context, userID int64, from, to string) ([]claud
 	for rows.Next() {
 		var r claudebridge.UsageRow
 		if err := rows.Scan(&r.Day, &r.Model, &r.Usage.InputTokens, &r.Usage.OutputTokens,
-			&r.Usage.CacheCreationInputTokens, &r.Usage.CacheReadInputTokens, &r.CountedOutputTokens, &r.CostUSD); err != nil {
+			&r.Usage.CacheCreationInputTokens, &r.Usage.CacheCreation.Ephemeral1hInputTokens, &r.Usage.CacheReadInputTokens,
+			&r.CountedOutputTokens, &r.CostUSD); err != nil {
 			return nil, internal("usage", err)
 		}
+		r.Usage.CacheCreation.Ephemeral5mInputTokens = r.Usage.CacheCreationInputTokens - r.Usage.CacheCreation.Ephemeral1hInputTokens
 		list = append(list, r)
 	}
 	return list, internal("usage", rows.Err())

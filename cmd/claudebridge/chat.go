@@ -128,6 +128,7 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 	return chat.New(chat.Options{
 		Upstream:      up,
 		Provider:      cfg.Provider,
+		Prices:        cfg.Prices,
 		Conversations: db,
 		Prompts:       db,
 		Usage:         db,

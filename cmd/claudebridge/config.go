@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge/batch"
+	"github.com/claudebridge/claudebridge/cost"
 	"github.com/claudebridge/claudebridge/sampling"
 )
 
@@ -68,6 +70,18 @@ type Config struct {
 	// without authentication; on the main listener /metrics asks for
 	// AdminKey. With neither, /metrics is not served.
 	MetricsAddr string
+
+	// Prices is the price table of the ledger and the cost cap: the
+	// built-in one, or PRICES_FILE's over it.
+	Prices *cost.Table
+	// MaxCostPerRequest (MAX_COST_PER_REQUEST, US dollars) refuses a
+	// request whose worst case is over it; 0: no cap.
+	MaxCostPerRequest float64
+	// ChatBudgetUSD (CHAT_BUDGET_USD) is what each chat user may spend
+	// per ChatBudgetPeriod (CHAT_BUDGET_PERIOD: day or month, UTC); 0: no
+	// budget.
+	ChatBudgetUSD    float64
+	ChatBudgetPeriod string
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
 	AnthropicAPIKey     string // ANTHROPIC_API_KEY
@@ -298,6 +312,25 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if c.LogBodies, err = boolVar(getenv, "LOG_BODIES"); err != nil {
 		return nil, err
 	}
+	c.Prices = cost.Builtin()
+	if path := strings.TrimSpace(getenv("PRICES_FILE")); path != "" {
+		if c.Prices, err = cost.Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxCostPerRequest, err = dollarsVar(getenv, "MAX_COST_PER_REQUEST"); err != nil {
+		return nil, err
+	}
+	if c.ChatBudgetUSD, err = dollarsVar(getenv, "CHAT_BUDGET_USD"); err != nil {
+		return nil, err
+	}
+	switch c.ChatBudgetPeriod = strings.ToLower(strings.TrimSpace(getenv("CHAT_BUDGET_PERIOD"))); c.ChatBudgetPeriod {
+	case "":
+		c.ChatBudgetPeriod = "month"
+	case "day", "month":
+	default:
+		return nil, fmt.Errorf("CHAT_BUDGET_PERIOD=%q: want day or month", c.ChatBudgetPeriod)
+	}
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
 			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", s)
@@ -418,6 +451,19 @@ func intVar(getenv func(string) string, name string, def int) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
 		return 0, fmt.Errorf("%s=%q: want a whole number ≥ 1", name, s)
+	}
+	return n, nil
+}
+
+// dollarsVar reads an amount in US dollars ("0.50"); unset is 0.
+func dollarsVar(getenv func(string) string, name string) (float64, error) {
+	s := strings.TrimPrefix(strings.TrimSpace(getenv(name)), "$")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("%s=%q: want an amount of US dollars such as 0.50", name, s)
 	}
 	return n, nil
 }

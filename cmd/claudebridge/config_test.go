@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -77,6 +79,41 @@ func TestOpenGatewayStaysOnLoopback(t *testing.T) {
 		cfg := &Config{Listen: c.listen, APIKeys: c.keys, Insecure: c.insecure}
 		if err := cfg.checkListen(); (err == nil) != c.ok {
 			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
+
+func TestCostSettingsAreReadAndBadOnesRefused(t *testing.T) {
+	prices := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(prices, []byte(`{"version":"team-2026-12","models":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(env(map[string]string{"PRICES_FILE": prices, "MAX_COST_PER_REQUEST": "$0.50",
+		"CHAT_BUDGET_USD": "20", "CHAT_BUDGET_PERIOD": "day"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Prices.Version, "team-2026-12"; got != want {
+		t.Errorf("price version %q, want %q", got, want)
+	}
+	if got, want := cfg.MaxCostPerRequest, 0.5; got != want {
+		t.Errorf("max cost per request %v, want %v", got, want)
+	}
+	if got, want := cfg.ChatBudgetUSD, 20.0; got != want {
+		t.Errorf("chat budget %v, want %v", got, want)
+	}
+	if got, want := cfg.ChatBudgetPeriod, "day"; got != want {
+		t.Errorf("chat budget period %q, want %q", got, want)
+	}
+	for _, vars := range []map[string]string{
+		{"PRICES_FILE": filepath.Join(t.TempDir(), "absent.json")},
+		{"MAX_COST_PER_REQUEST": "-1"},
+		{"MAX_COST_PER_REQUEST": "a lot"},
+		{"CHAT_BUDGET_USD": "NaN"},
+		{"CHAT_BUDGET_PERIOD": "week"},
+	} {
+		if _, err := loadConfig(env(vars)); err == nil {
+			t.Errorf("%v was accepted", vars)
 		}
 	}
 }

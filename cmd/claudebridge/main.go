@@ -30,6 +30,8 @@ Usage:
   claudebridge users add NAME | list       manage the chat's users
   claudebridge batch --in F --out F        run a JSONL file of Messages calls (resumable)
   claudebridge keys create | list | revoke manage the virtual keys of the API doors
+  claudebridge usage [--by key|user|model|day] [--from D --to D]
+                                           sum the ledger of calls and their cost
   claudebridge --version                   say which build this is
 
 Run "claudebridge <command> --help" for a command's flags and settings.
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return batchCommand(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keys(ctx, args[1:], stdout, stderr)
+	case "usage":
+		return usageCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -26,11 +26,13 @@ import (
 	"github.com/claudebridge/claudebridge/batches"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
+	"github.com/claudebridge/claudebridge/cost"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 	"github.com/claudebridge/claudebridge/gateway"
 	"github.com/claudebridge/claudebridge/internal/openguard"
 	"github.com/claudebridge/claudebridge/internal/redact"
+	"github.com/claudebridge/claudebridge/ledger"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/metrics"
 	"github.com/claudebridge/claudebridge/pool"
@@ -76,8 +78,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 
-	// Metrics are recorded only where they are served.
-	var m *metrics.Metrics
+	// Metrics are collected only where they are served; their listeners
+	// (the ledger) hear every call either way.
+	m := metrics.Unserved()
 	if cfg.AdminKey != "" || cfg.MetricsAddr != "" {
 		m = metrics.New(cfg.Provider)
 	}
@@ -144,11 +147,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer mln.Close()
 	}
+	// The ledger hears every call; on the way out (SIGTERM, Ctrl-C, a
+	// failure) what it holds is written before the database closes.
+	ledgerWriter := ledger.New(ledger.Options{Store: db, Logger: log})
+	defer func() {
+		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := ledgerWriter.Close(closing); err != nil {
+			log.Error("ledger: entries not written at shutdown", "waiting", ledgerWriter.Len(), "err", err)
+		}
+	}()
+	m.Listen((&ledger.Recorder{Writer: ledgerWriter, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
+	m.Ledger(ledgerWriter.Len, ledgerWriter.Waits, ledgerWriter.Failed)
 	// The chat's turns are recorded at the upstream: they have no HTTP
-	// answer of their own.
-	chatUp := up
-	if m != nil {
-		chatUp = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
+	// answer of their own. Its users' budgets hold there too.
+	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
+	if cfg.ChatBudgetUSD > 0 {
+		chatUp = &ledger.Budgeted{Next: chatUp, Budget: &ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
+			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: db.SpentByUser}}
 	}
 	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
 	if err != nil {
@@ -357,7 +373,8 @@ func useTransport(awsCfg *aws.Config, tr http.RoundTripper) *http.Client {
 // newGatewayUpstream is the upstream that every door of serve calls, and
 // `batch` too: the configured upstream (newUpstream, or the pool of
 // UPSTREAMS) with the sampling rule (judged by the model behind a profile
-// or ARN, which the upstream resolves), then the retries. m, when not nil,
+// or ARN, which the upstream resolves) and MAX_COST_PER_REQUEST's cap,
+// then the retries. m, when not nil,
 // counts the retries, the failovers and the breakers' states. The pool is
 // inside the retries: a failover to another member waits for nothing, and
 // only when every member failed does the retry layer back off and walk the
@@ -376,8 +393,12 @@ func newGatewayUpstream(ctx context.Context, cfg *Config, log *slog.Logger, m *m
 	if err != nil {
 		return nil, "", err
 	}
-	return &servedUpstream{Upstream: &retry.Upstream{Next: &sampling.Upstream{Next: up, Policy: cfg.Sampling},
-		MaxAttempts: cfg.RetryMaxAttempts, Logger: log, Retried: m.Retried}, Pool: p}, about, nil
+	var capped claudebridge.Upstream = &sampling.Upstream{Next: up, Policy: cfg.Sampling}
+	if cfg.MaxCostPerRequest > 0 {
+		capped = &cost.Cap{Next: capped, Prices: cfg.Prices, Upstream: cfg.Provider, Max: cfg.MaxCostPerRequest}
+	}
+	return &servedUpstream{Upstream: &retry.Upstream{Next: capped, MaxAttempts: cfg.RetryMaxAttempts, Logger: log, Retried: m.Retried},
+		Pool: p}, about, nil
 }
 
 // servedUpstream is the upstream of every door, and the pool under it when

@@ -1,0 +1,219 @@
+package ledger
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/cost"
+	"github.com/claudebridge/claudebridge/metrics"
+)
+
+// Budget is what each chat user may spend per period (a UTC day or
+// month), enforced exactly under concurrency: a call reserves its worst
+// case (cost.Table.WorstCase) before it is sent, and is refused when what
+// the user spent this period, plus every reservation in flight, plus its
+// own would pass Limit; when it ends the reservation is replaced by what
+// it cost. Reservation and check happen under one lock, so that no two
+// calls can both take the last of a budget. What a user spent before is
+// read from the ledger once per period (Spent); this process's calls are
+// added as they end, so one process's view is exact (several processes
+// over one database each see the others only at their next period).
+type Budget struct {
+	Limit    float64
+	Period   string // "day" or "month"
+	Prices   *cost.Table
+	Upstream string
+	// Spent reads what userID spent since since (the ledger's
+	// SpentByUser).
+	Spent func(ctx context.Context, userID int64, since time.Time) (float64, error)
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	accounts map[int64]*account
+}
+
+type account struct {
+	since    time.Time // the period's start
+	spent    float64   // settled, this period
+	reserved float64   // in flight, at their worst case
+}
+
+func (b *Budget) now() time.Time {
+	if b.Now != nil {
+		return b.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// periodStart is the start of the period t is in.
+func (b *Budget) periodStart(t time.Time) time.Time {
+	if b.Period == "day" {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Reserve takes worst from userID's budget, or refuses with
+// cost.BudgetExceeded. settle, called once when the call ends, puts back
+// the reservation and adds what the call cost.
+func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (settle func(actual float64), err error) {
+	since := b.periodStart(b.now())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.accounts == nil {
+		b.accounts = map[int64]*account{}
+	}
+	a := b.accounts[userID]
+	if a == nil || a.since.Before(since) {
+		// A new period: what the ledger has is the truth. Read under the
+		// lock: once per user and period.
+		spent, err := b.Spent(ctx, userID, since)
+		if err != nil {
+			return nil, err
+		}
+		reserved := 0.0
+		if a != nil {
+			reserved = a.reserved
+		}
+		a = &account{since: since, spent: spent, reserved: reserved}
+		b.accounts[userID] = a
+	}
+	if a.spent+a.reserved+worst > b.Limit {
+		return nil, cost.BudgetExceeded("this user", a.spent+a.reserved, b.Limit, b.Period)
+	}
+	a.reserved += worst
+	var once sync.Once
+	return func(actual float64) {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			a.reserved -= worst
+			a.spent += actual
+		})
+	}, nil
+}
+
+// Budgeted is an Upstream whose calls made for a chat user
+// (claudebridge.CallerFrom's UserID) are held to Budget; other calls pass.
+type Budgeted struct {
+	Next   claudebridge.Upstream
+	Budget *Budget
+}
+
+var _ claudebridge.Upstream = (*Budgeted)(nil)
+
+func (u *Budgeted) reserve(ctx context.Context, r *claudebridge.Request) (func(claudebridge.Usage), error) {
+	user := claudebridge.CallerFrom(ctx).UserID
+	if user == 0 {
+		return func(claudebridge.Usage) {}, nil
+	}
+	maxTokens := 0
+	if raw, ok := r.Fields["max_tokens"]; ok {
+		maxTokens = atoi(raw)
+	}
+	b := u.Budget
+	settle, err := b.Reserve(ctx, user, b.Prices.WorstCase(r.Model, b.Upstream, r.JSON(), maxTokens))
+	if err != nil {
+		return nil, err
+	}
+	return func(usage claudebridge.Usage) { settle(b.Prices.Cost(r.Model, b.Upstream, usage, false)) }, nil
+}
+
+func atoi(raw []byte) int {
+	n := 0
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return n
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Messages reserves, calls Next, and settles with the answer's usage.
+func (u *Budgeted) Messages(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+	settle, err := u.reserve(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := u.Next.Messages(ctx, r)
+	var usage claudebridge.Usage
+	if resp != nil {
+		usage = resp.Usage
+	}
+	settle(usage)
+	return resp, err
+}
+
+// Stream reserves, and settles when the stream ends with the usage its
+// events gave. A stream cut before message_delta settles with
+// message_start's counts: its output is what the chat counts from the
+// text into the ledger, which the next period's reading sees.
+func (u *Budgeted) Stream(ctx context.Context, r *claudebridge.Request) (claudebridge.Stream, error) {
+	settle, err := u.reserve(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := u.Next.Stream(ctx, r)
+	if err != nil {
+		settle(claudebridge.Usage{})
+		return nil, err
+	}
+	return &settling{Stream: s, settle: settle}, nil
+}
+
+// CountTokens costs nothing.
+func (u *Budgeted) CountTokens(ctx context.Context, r *claudebridge.Request) (*claudebridge.TokenCount, error) {
+	return u.Next.CountTokens(ctx, r)
+}
+
+// Models costs nothing.
+func (u *Budgeted) Models(ctx context.Context) ([]claudebridge.Model, error) {
+	return u.Next.Models(ctx)
+}
+
+// Ready forwards to Next when it can tell its readiness; else it is ready.
+func (u *Budgeted) Ready(ctx context.Context) error {
+	if r, ok := u.Next.(claudebridge.Readier); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
+// settling is a stream that settles its reservation once, at its end.
+type settling struct {
+	claudebridge.Stream
+	settle func(claudebridge.Usage)
+	mu     sync.Mutex
+	tally  metrics.Tally
+	ended  bool
+}
+
+func (s *settling) Next() (claudebridge.Event, error) {
+	ev, err := s.Stream.Next()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.tally.Event(ev.Type, ev.Data)
+	} else { // io.EOF or a failure
+		s.endLocked()
+	}
+	return ev, err
+}
+
+func (s *settling) Close() error {
+	s.mu.Lock()
+	s.endLocked()
+	s.mu.Unlock()
+	return s.Stream.Close()
+}
+
+func (s *settling) endLocked() {
+	if !s.ended {
+		s.ended = true
+		s.settle(s.tally.Usage)
+	}
+}

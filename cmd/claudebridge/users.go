@@ -61,11 +61,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case args[0] == "add" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
-		password, err := readPassword()
-		if err != nil {
-			return err
-		}
-		hash, err := chat.HashPassword(password)
+		hash, err := readPasswordHash()
 		if err != nil {
 			return err
 		}
@@ -76,11 +72,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case args[0] == "passwd" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
-		password, err := readPassword()
-		if err != nil {
-			return err
-		}
-		hash, err := chat.HashPassword(password)
+		hash, err := readPasswordHash()
 		if err != nil {
 			return err
 		}
@@ -108,6 +100,15 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usersUsage)
 	return fmt.Errorf("users: bad arguments %q", args)
+}
+
+// readPasswordHash reads a password as readPassword does and hashes it.
+func readPasswordHash() (string, error) {
+	password, err := readPassword()
+	if err != nil {
+		return "", err
+	}
+	return chat.HashPassword(password)
 }
 
 // userError says which user was not found.

@@ -10,13 +10,15 @@ import (
 	"github.com/claudebridge/claudebridge/metrics"
 )
 
-// Budget is what each chat user may spend per period (a UTC day or
-// month), enforced exactly under concurrency: a call reserves its worst
-// case (cost.Table.WorstCase) before it is sent, and is refused when what
-// the user spent this period, plus every reservation in flight, plus its
+// Budget is what a caller may spend per period (a UTC day or month):
+// each chat user (CHAT_BUDGET_USD, one Budget for them all, an account
+// each) or a virtual key (its --budget-usd, a Budget of its own). It is
+// enforced exactly under concurrency: a call reserves its worst case
+// (cost.Table.WorstCase) before it is sent, and is refused when what the
+// caller spent this period, plus every reservation in flight, plus its
 // own would pass Limit; when it ends the reservation is replaced by what
 // it cost. Reservation and check happen under one lock, so that no two
-// calls can both take the last of a budget. What a user spent before is
+// calls can both take the last of a budget. What a caller spent before is
 // read from the ledger once per period (Spent); this process's calls are
 // added as they end, so one process's view is exact (several processes
 // over one database each see the others only at their next period).
@@ -25,14 +27,25 @@ type Budget struct {
 	Period   string // "day" or "month"
 	Prices   *cost.Table
 	Upstream string
-	// Spent reads what userID spent since since (the ledger's
-	// SpentByUser).
-	Spent func(ctx context.Context, userID int64, since time.Time) (float64, error)
+	// Spent reads what who spent since since (SpentBy: the ledger's
+	// SpentByUser or SpentByKey).
+	Spent func(ctx context.Context, who claudebridge.Caller, since time.Time) (float64, error)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 
 	mu       sync.Mutex
-	accounts map[int64]*account
+	accounts map[claudebridge.Caller]*account
+}
+
+// SpentBy reads a caller's spending from the ledger: a chat user's by its
+// id, else a key's by its name.
+func SpentBy(l claudebridge.LedgerService) func(context.Context, claudebridge.Caller, time.Time) (float64, error) {
+	return func(ctx context.Context, who claudebridge.Caller, since time.Time) (float64, error) {
+		if who.UserID != 0 {
+			return l.SpentByUser(ctx, who.UserID, since)
+		}
+		return l.SpentByKey(ctx, who.Key, since)
+	}
 }
 
 type account struct {
@@ -56,21 +69,21 @@ func (b *Budget) periodStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// Reserve takes worst from userID's budget, or refuses with
+// Reserve takes worst from who's budget, or refuses with
 // cost.BudgetExceeded. settle, called once when the call ends, puts back
-// the reservation and adds what the call cost.
-func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (settle func(actual float64), err error) {
+// the reservation and adds what the call cost; later calls do nothing.
+func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst float64) (settle func(actual float64), err error) {
 	since := b.periodStart(b.now())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.accounts == nil {
-		b.accounts = map[int64]*account{}
+		b.accounts = map[claudebridge.Caller]*account{}
 	}
-	a := b.accounts[userID]
+	a := b.accounts[who]
 	if a == nil || a.since.Before(since) {
 		// A new period: what the ledger has is the truth. Read under the
-		// lock: once per user and period.
-		spent, err := b.Spent(ctx, userID, since)
+		// lock: once per caller and period.
+		spent, err := b.Spent(ctx, who, since)
 		if err != nil {
 			return nil, err
 		}
@@ -79,10 +92,14 @@ func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (sett
 			reserved = a.reserved
 		}
 		a = &account{since: since, spent: spent, reserved: reserved}
-		b.accounts[userID] = a
+		b.accounts[who] = a
 	}
 	if a.spent+a.reserved+worst > b.Limit {
-		return nil, cost.BudgetExceeded("this user", a.spent+a.reserved, b.Limit, b.Period)
+		whose := "this key"
+		if who.UserID != 0 {
+			whose = "this user"
+		}
+		return nil, cost.BudgetExceeded(whose, a.spent+a.reserved, b.Limit, b.Period)
 	}
 	a.reserved += worst
 	var once sync.Once
@@ -94,6 +111,19 @@ func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (sett
 			a.spent += actual
 		})
 	}, nil
+}
+
+// ReserveCall reserves the worst case of a call of model with this body
+// and max_tokens (cost.Table.WorstCase at Prices and Upstream) from who's
+// budget, or refuses with cost.BudgetExceeded. settle, called when the
+// call ends, prices its usage as the ledger does; only its first call
+// counts.
+func (b *Budget) ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error) {
+	s, err := b.Reserve(ctx, who, b.Prices.WorstCase(model, b.Upstream, body, maxTokens))
+	if err != nil {
+		return nil, err
+	}
+	return func(u claudebridge.Usage) { s(b.Prices.Cost(model, b.Upstream, u, false)) }, nil
 }
 
 // Budgeted is an Upstream whose calls made for a chat user
@@ -114,12 +144,7 @@ func (u *Budgeted) reserve(ctx context.Context, r *claudebridge.Request) (func(c
 	if raw, ok := r.Fields["max_tokens"]; ok {
 		maxTokens = atoi(raw)
 	}
-	b := u.Budget
-	settle, err := b.Reserve(ctx, user, b.Prices.WorstCase(r.Model, b.Upstream, r.JSON(), maxTokens))
-	if err != nil {
-		return nil, err
-	}
-	return func(usage claudebridge.Usage) { settle(b.Prices.Cost(r.Model, b.Upstream, usage, false)) }, nil
+	return u.Budget.ReserveCall(ctx, claudebridge.Caller{UserID: user}, r.Model, r.JSON(), maxTokens)
 }
 
 func atoi(raw []byte) int {

@@ -164,7 +164,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
 	if cfg.ChatBudgetUSD > 0 {
 		chatUp = &ledger.Budgeted{Next: chatUp, Budget: &ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
-			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: db.SpentByUser}}
+			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}}
 	}
 	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
 	if err != nil {

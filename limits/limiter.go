@@ -85,6 +85,10 @@ type Ticket struct {
 	used     int // the real tokens, once Report has been called; -1 before
 	released bool
 	mu       sync.Mutex
+	// settle ends the key's budget reservation with the usage last
+	// reported; nil for a key without a budget.
+	settle func(claudebridge.Usage)
+	usage  claudebridge.Usage
 }
 
 // Admit counts a call estimated at tokens (input and output) and returns
@@ -138,12 +142,17 @@ func (t *Ticket) Report(u claudebridge.Usage) {
 	}
 	t.mu.Lock()
 	t.used = u.InputTokens + u.CacheCreationInputTokens + u.OutputTokens
+	if t.settle != nil {
+		t.usage = u
+	}
 	t.mu.Unlock()
 }
 
-// Release ends the call: it no longer counts as in flight, and the window
-// it was counted in has its estimate replaced by the tokens reported, if
-// any were. Only the first Release counts; a nil ticket is a no-op.
+// Release ends the call: it no longer counts as in flight, the window it
+// was counted in has its estimate replaced by the tokens reported, if any
+// were, and the key's budget is charged what the usage last reported cost
+// (nothing if none was: a call that failed before it began). Only the
+// first Release counts; a nil ticket is a no-op.
 func (t *Ticket) Release() {
 	if t == nil {
 		return
@@ -154,8 +163,11 @@ func (t *Ticket) Release() {
 		return
 	}
 	t.released = true
-	used := t.used
+	used, usage := t.used, t.usage
 	t.mu.Unlock()
+	if t.settle != nil {
+		t.settle(usage)
+	}
 	l := t.l
 	l.mu.Lock()
 	l.inFlight--

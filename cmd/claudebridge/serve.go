@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
-	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil)
+	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, nil)
 	if err != nil {
 		return err
 	}

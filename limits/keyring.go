@@ -51,7 +51,7 @@ type Entry struct {
 	// Budget holds the key's spending to Key.BudgetUSD per
 	// Key.BudgetPeriod; nil for a key without a budget.
 	Budget Budget
-	models  map[string]bool // Key.Models and the canonical ids they name; nil: every model
+	models map[string]bool // Key.Models and the canonical ids they name; nil: every model
 }
 
 func newEntry(key *claudebridge.Key, l *Limiter) *Entry {

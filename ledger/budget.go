@@ -61,9 +61,11 @@ func (b *Budget) now() time.Time {
 	return time.Now().UTC()
 }
 
-// periodStart is the start of the period t is in.
-func (b *Budget) periodStart(t time.Time) time.Time {
-	if b.Period == "day" {
+// PeriodStart is the start of the budget period ("day", else a month)
+// that t is in, in UTC.
+func PeriodStart(period string, t time.Time) time.Time {
+	t = t.UTC()
+	if period == "day" {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -73,7 +75,7 @@ func (b *Budget) periodStart(t time.Time) time.Time {
 // cost.BudgetExceeded. settle, called once when the call ends, puts back
 // the reservation and adds what the call cost; later calls do nothing.
 func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst float64) (settle func(actual float64), err error) {
-	since := b.periodStart(b.now())
+	since := PeriodStart(b.Period, b.now())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.accounts == nil {

@@ -2,6 +2,7 @@ package limits_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,5 +121,39 @@ func TestAKeyWithoutABudgetHasNone(t *testing.T) {
 	e := budgetRing(t, claudebridge.Key{Name: "ci"}, 0)
 	if e.Budget != nil {
 		t.Error("a key without a budget got one")
+	}
+}
+
+func TestBudgetedHoldsACallMadeForAKeyAwayFromTheDoorsToItsBudget(t *testing.T) {
+	s := &mock.Keys{}
+	worst := worstCase()
+	add(t, s, claudebridge.Key{Name: "ci", BudgetUSD: 1.5 * worst, BudgetPeriod: "day"})
+	budgets := func(k *claudebridge.Key) limits.Budget {
+		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cost.Builtin(), Upstream: "anthropic",
+			Spent: func(context.Context, claudebridge.Caller, time.Time) (float64, error) { return 0, nil }}
+	}
+	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, budgets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	up := limits.Budgeted{Keyring: ring, Upstream: &mock.Upstream{MessagesFn: func(context.Context, *claudebridge.Request) (*claudebridge.Response, error) {
+		sent++
+		return &claudebridge.Response{Usage: claudebridge.Usage{InputTokens: 1000, OutputTokens: 1000}}, nil
+	}}}
+	req := &claudebridge.Request{Model: budgetModel, Body: budgetBody, Fields: map[string]json.RawMessage{"max_tokens": json.RawMessage("1000")}}
+	ci := claudebridge.WithCaller(context.Background(), claudebridge.Caller{Key: "ci"})
+	if _, err := up.Messages(ci, req); err != nil {
+		t.Fatalf("the first call: %v", err)
+	}
+	_, err = up.Messages(ci, req)
+	if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+		t.Errorf("the second call: code %q, want %q", got, want)
+	}
+	if _, err := up.Messages(claudebridge.WithCaller(context.Background(), claudebridge.Caller{Key: "other"}), req); err != nil {
+		t.Errorf("a call of a key without a budget: %v", err)
+	}
+	if got, want := sent, 2; got != want {
+		t.Errorf("calls sent %d, want %d", got, want)
 	}
 }

@@ -31,6 +31,7 @@ type Keyring struct {
 type snapshot struct {
 	version int64
 	keys    map[[sha256.Size]byte]*Entry // live virtual keys by their secret's digest
+	byName  map[string]*Entry            // the same, by name
 	stored  bool                         // the store has keys, revoked ones included
 }
 
@@ -127,6 +128,12 @@ func (k *Keyring) Lookup(key string) (*Entry, error) {
 	return nil, claudebridge.Errorf(claudebridge.EAUTH, "invalid x-api-key")
 }
 
+// Named returns the live virtual key of that name, nil if none is (a
+// revoked key, a static key's empty name).
+func (k *Keyring) Named(name string) *Entry {
+	return k.snap.Load().byName[name]
+}
+
 // Refresh reads the store's keys again if their version moved since the
 // last read. Limiters of keys whose limits stayed keep their counts, and
 // budgets that stayed keep their reservations; a changed budget reads the
@@ -146,7 +153,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), stored: len(list) > 0}
+	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), byName: make(map[string]*Entry, len(list)), stored: len(list) > 0}
 	for i := range list {
 		key := &list[i]
 		if key.Revoked() {
@@ -170,6 +177,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 			}
 		}
 		s.keys[digest] = e
+		s.byName[key.Name] = e
 	}
 	k.snap.Store(s)
 	return nil

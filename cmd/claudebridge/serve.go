@@ -178,8 +178,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	m.ChatTurns(chatServer.Answering)
 	// Message Batches run in the background, through the same upstream,
-	// from the same database; those a shutdown cut resume here.
-	scheduler := &batches.Scheduler{Store: db, Upstream: up, Concurrency: cfg.BatchConcurrency,
+	// from the same database, held to their key's budget; those a shutdown
+	// cut resume here.
+	scheduler := &batches.Scheduler{Store: db, Upstream: limits.Budgeted{Upstream: up, Keyring: keyring}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -122,5 +123,49 @@ func TestAKeysBudgetHoldsOnTheBedrockFrontDoor(t *testing.T) {
 	}
 	if want := "Your budget is too low"; !strings.Contains(answer, want) {
 		t.Errorf("refusal %s lacks %s", answer, want)
+	}
+}
+
+func TestAKeysBudgetHoldsTheCallsOfItsMessageBatches(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "budget.db")
+	params := budgetBody(false)
+	// Room for 2 of the batch's 5 calls.
+	budget := 2.5 * worstOf(params)
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--budget-usd", strconv.FormatFloat(budget, 'f', -1, 64), "--period", "day")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	serveEnv(t, dbPath, map[string]string{"BATCH_CONCURRENCY": "5"})
+	addr, logs, _ := startServeLogged(t)
+	var list []string
+	for i := range 5 {
+		list = append(list, fmt.Sprintf(`{"custom_id":"r%d","params":%s}`, i, params))
+	}
+	status, body, _ := post(t, http.DefaultClient, addr+"/v1/messages/batches", key, `{"requests":[`+strings.Join(list, ",")+`]}`)
+	if status != http.StatusOK {
+		t.Fatalf("create batch: %d %s", status, body)
+	}
+	var batch struct{ ID string }
+	json.Unmarshal([]byte(body), &batch)
+	for line := range logs.each {
+		if strings.Contains(line, "message batch ended") && strings.Contains(line, batch.ID) {
+			break
+		}
+	}
+	req, _ := http.NewRequest("GET", addr+"/v1/messages/batches/"+batch.ID+"/results", nil)
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got, want := strings.Count(string(results), `"type":"succeeded"`), 2; got != want {
+		t.Errorf("requests succeeded %d, want %d: %s", got, want, results)
+	}
+	if got, want := strings.Count(string(results), "Your budget is too low"), 3; got != want {
+		t.Errorf("requests refused by the budget %d, want %d: %s", got, want, results)
 	}
 }

@@ -59,7 +59,7 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 		settle(claudebridge.Usage{})
 		return nil, state, err
 	}
-	t.settle = settle
+	t.budget = &reservation{settle: settle}
 	return t, state, nil
 }
 

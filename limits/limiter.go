@@ -85,8 +85,12 @@ type Ticket struct {
 	used     int // the real tokens, once Report has been called; -1 before
 	released bool
 	mu       sync.Mutex
-	// settle ends the key's budget reservation with the usage last
-	// reported; nil for a key without a budget.
+	budget   *reservation // nil for a key without a budget
+}
+
+// reservation is a ticket's part of its key's budget: settle ends it with
+// the usage last reported.
+type reservation struct {
 	settle func(claudebridge.Usage)
 	usage  claudebridge.Usage
 }
@@ -142,8 +146,8 @@ func (t *Ticket) Report(u claudebridge.Usage) {
 	}
 	t.mu.Lock()
 	t.used = u.InputTokens + u.CacheCreationInputTokens + u.OutputTokens
-	if t.settle != nil {
-		t.usage = u
+	if t.budget != nil {
+		t.budget.usage = u
 	}
 	t.mu.Unlock()
 }
@@ -163,10 +167,13 @@ func (t *Ticket) Release() {
 		return
 	}
 	t.released = true
-	used, usage := t.used, t.usage
-	t.mu.Unlock()
-	if t.settle != nil {
-		t.settle(usage)
+	used := t.used
+	if b := t.budget; b != nil {
+		usage := b.usage
+		t.mu.Unlock()
+		b.settle(usage)
+	} else {
+		t.mu.Unlock()
 	}
 	l := t.l
 	l.mu.Lock()

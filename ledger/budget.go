@@ -128,25 +128,46 @@ func (b *Budget) ReserveCall(ctx context.Context, who claudebridge.Caller, model
 	return func(u claudebridge.Usage) { s(b.Prices.Cost(model, b.Upstream, u, false)) }, nil
 }
 
-// Budgeted is an Upstream whose calls made for a chat user
-// (claudebridge.CallerFrom's UserID) are held to Budget; other calls pass.
+// CallBudget reserves a call's worst case from a caller's budget, or
+// refuses the call; settle charges what the call cost instead. *Budget is
+// one, and so is a virtual key's budget (limits.Budget).
+type CallBudget interface {
+	ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error)
+}
+
+// Budgeted is an Upstream whose calls are held to the budget For gives
+// their caller (claudebridge.CallerFrom): each chat user's for the chat,
+// the key's for the Message Batches API. Calls For gives none pass.
 type Budgeted struct {
-	Next   claudebridge.Upstream
-	Budget *Budget
+	Next claudebridge.Upstream
+	// For returns the budget that holds who's calls; nil: none does.
+	For func(who claudebridge.Caller) CallBudget
 }
 
 var _ claudebridge.Upstream = (*Budgeted)(nil)
 
 func (u *Budgeted) reserve(ctx context.Context, r *claudebridge.Request) (func(claudebridge.Usage), error) {
-	user := claudebridge.CallerFrom(ctx).UserID
-	if user == 0 {
+	who := claudebridge.CallerFrom(ctx)
+	b := u.For(who)
+	if b == nil {
 		return func(claudebridge.Usage) {}, nil
 	}
 	maxTokens := 0
 	if raw, ok := r.Fields["max_tokens"]; ok {
 		maxTokens = atoi(raw)
 	}
-	return u.Budget.ReserveCall(ctx, claudebridge.Caller{UserID: user}, r.Model, r.JSON(), maxTokens)
+	return b.ReserveCall(ctx, who, r.Model, r.JSON(), maxTokens)
+}
+
+// Users is Budgeted's For of a budget that holds each chat user: calls of
+// no user pass.
+func Users(b *Budget) func(claudebridge.Caller) CallBudget {
+	return func(who claudebridge.Caller) CallBudget {
+		if who.UserID == 0 {
+			return nil
+		}
+		return b
+	}
 }
 
 func atoi(raw []byte) int {

@@ -92,7 +92,7 @@ func TestBudgetedHoldsChatUsersCallsAndPassesOthers(t *testing.T) {
 	}}
 	b := &Budget{Limit: 0.01, Period: "month", Prices: cost.Builtin(), Upstream: "anthropic",
 		Spent: func(context.Context, claudebridge.Caller, time.Time) (float64, error) { return 0, nil }}
-	u := &Budgeted{Next: up, Budget: b}
+	u := &Budgeted{Next: up, For: Users(b)}
 	body := `{"model":"claude-sonnet-4-5","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`
 	r := &claudebridge.Request{Model: "claude-sonnet-4-5", Body: []byte(body)}
 	json.Unmarshal(r.Body, &r.Fields)

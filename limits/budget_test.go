@@ -2,7 +2,6 @@ package limits_test
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,36 +123,26 @@ func TestAKeyWithoutABudgetHasNone(t *testing.T) {
 	}
 }
 
-func TestBudgetedHoldsACallMadeForAKeyAwayFromTheDoorsToItsBudget(t *testing.T) {
+func TestNamedFindsALiveKeyWithItsBudgetAndNoOther(t *testing.T) {
 	s := &mock.Keys{}
-	worst := worstCase()
-	add(t, s, claudebridge.Key{Name: "ci", BudgetUSD: 1.5 * worst, BudgetPeriod: "day"})
+	add(t, s, claudebridge.Key{Name: "ci", BudgetUSD: 1, BudgetPeriod: "day"})
+	add(t, s, claudebridge.Key{Name: "gone"})
+	if err := s.RevokeKey(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
 	budgets := func(k *claudebridge.Key) limits.Budget {
-		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cost.Builtin(), Upstream: "anthropic",
-			Spent: func(context.Context, claudebridge.Caller, time.Time) (float64, error) { return 0, nil }}
+		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod}
 	}
 	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, budgets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := 0
-	up := limits.Budgeted{Keyring: ring, Upstream: &mock.Upstream{MessagesFn: func(context.Context, *claudebridge.Request) (*claudebridge.Response, error) {
-		sent++
-		return &claudebridge.Response{Usage: claudebridge.Usage{InputTokens: 1000, OutputTokens: 1000}}, nil
-	}}}
-	req := &claudebridge.Request{Model: budgetModel, Body: budgetBody, Fields: map[string]json.RawMessage{"max_tokens": json.RawMessage("1000")}}
-	ci := claudebridge.WithCaller(context.Background(), claudebridge.Caller{Key: "ci"})
-	if _, err := up.Messages(ci, req); err != nil {
-		t.Fatalf("the first call: %v", err)
+	if e := ring.Named("ci"); e == nil || e.Budget == nil {
+		t.Errorf("ci: %v, want the key with its budget", e)
 	}
-	_, err = up.Messages(ci, req)
-	if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
-		t.Errorf("the second call: code %q, want %q", got, want)
-	}
-	if _, err := up.Messages(claudebridge.WithCaller(context.Background(), claudebridge.Caller{Key: "other"}), req); err != nil {
-		t.Errorf("a call of a key without a budget: %v", err)
-	}
-	if got, want := sent, 2; got != want {
-		t.Errorf("calls sent %d, want %d", got, want)
+	for _, name := range []string{"gone", "nobody", ""} {
+		if e := ring.Named(name); e != nil {
+			t.Errorf("%q: %v, want none", name, e)
+		}
 	}
 }

@@ -168,8 +168,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// answer of their own. Its users' budgets hold there too.
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
 	if cfg.ChatBudgetUSD > 0 {
-		chatUp = &ledger.Budgeted{Next: chatUp, Budget: &ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
-			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}}
+		chatUp = &ledger.Budgeted{Next: chatUp, For: ledger.Users(&ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
+			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)})}
 	}
 	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
 	if err != nil {
@@ -180,7 +180,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Message Batches run in the background, through the same upstream,
 	// from the same database, held to their key's budget; those a shutdown
 	// cut resume here.
-	scheduler := &batches.Scheduler{Store: db, Upstream: limits.Budgeted{Upstream: up, Keyring: keyring}, Concurrency: cfg.BatchConcurrency,
+	keyBudgets := func(who claudebridge.Caller) ledger.CallBudget {
+		if e := keyring.Named(who.Key); e != nil && e.Budget != nil {
+			return e.Budget
+		}
+		return nil
+	}
+	scheduler := &batches.Scheduler{Store: db, Upstream: &ledger.Budgeted{Next: up, For: keyBudgets}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"

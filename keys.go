@@ -33,7 +33,7 @@ type Key struct {
 	Concurrency int // calls and streams in flight at once
 
 	// BudgetUSD is the spending limit per BudgetPeriod ("day" or "month");
-	// zero: none. Stored for the cost ledger, which enforces it.
+	// zero: none. Enforced at admission (limits.Entry.Admit, ledger.Budget).
 	BudgetUSD    float64
 	BudgetPeriod string
 	// MaxCostPerRequest refuses a call whose worst case (its input

@@ -679,3 +679,28 @@ func TestTheCallsOfABatchAreRecordedAsTheBatchDoorOfItsKey(t *testing.T) {
 		t.Errorf("batch calls of static keys %v, want %v", got, want)
 	}
 }
+
+func TestABatchsCallsAreMadeForTheKeyThatCreatedIt(t *testing.T) {
+	store := openStore(t)
+	callers := make(chan string, 2)
+	up := &mock.Upstream{MessagesFn: func(ctx context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {
+		callers <- claudebridge.CallerFrom(ctx).Key
+		return echo().Messages(ctx, r)
+	}}
+	s := &batches.Scheduler{Store: store, Upstream: up}
+	s.Start()
+	t.Cleanup(func() { s.Stop(context.Background()) })
+	h := &batches.Handler{Store: store, Scheduler: s}
+	r := httptest.NewRequest("POST", batches.Prefix, strings.NewReader(requests("a", "b")))
+	r = r.WithContext(batches.WithOwner(r.Context(), "ci"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	for range 2 {
+		if got, want := <-callers, "ci"; got != want {
+			t.Errorf("a request's caller key %q, want %q", got, want)
+		}
+	}
+}

@@ -304,7 +304,10 @@ func (s *Scheduler) chunk(b *claudebridge.Batch) error {
 	runner := &batch.Runner{Upstream: &cuttable{Upstream: up, cut: s.kill, inFlight: &s.inFlight},
 		Concurrency: s.concurrency(), CallTimeout: s.CallTimeout}
 	log := s.logger()
-	err = runner.Run(chunk, records, func(res batch.Result) error {
+	// The calls are the key's: the ledger records them by its name and
+	// its budget holds them (limits.Budgeted).
+	calls := claudebridge.WithCaller(chunk, claudebridge.Caller{Key: b.KeyName})
+	err = runner.Run(calls, records, func(res batch.Result) error {
 		if res.Err != nil && s.kill.Err() != nil {
 			return nil // cut by the shutdown: it runs again after a restart
 		}

@@ -1,6 +1,7 @@
 package bedrockfront
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func (a auth) checkHead(r *http.Request) (*sigv4.Signature, *limits.Entry, *bedr
 // (nil key: none); count-tokens is checked against the model list only.
 // The output a call may use is max_tokens of an InvokeModel body,
 // inferenceConfig.maxTokens of a Converse one.
-func admit(key *limits.Entry, operation, model string, body []byte) (*limits.Ticket, error) {
+func admit(ctx context.Context, key *limits.Entry, operation, model string, body []byte) (*limits.Ticket, error) {
 	if key == nil {
 		return nil, nil
 	}
@@ -100,7 +101,7 @@ func admit(key *limits.Entry, operation, model string, body []byte) (*limits.Tic
 	if maxTokens == 0 {
 		maxTokens = gjson.GetBytes(body, "inferenceConfig.maxTokens").Int()
 	}
-	t, _, err := key.Admit(model, len(body), int(maxTokens))
+	t, _, err := key.Admit(ctx, model, body, int(maxTokens))
 	return t, err
 }
 

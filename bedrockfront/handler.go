@@ -145,7 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, dropped := claudebridge.WithDropped(r.Context())
 	c.dropped = dropped
 	c.w = dropped.Writer(w)
-	ticket, err := admit(key, operation, c.model, body)
+	ticket, err := admit(r.Context(), key, operation, c.model, body)
 	if err != nil {
 		err = c.fail(err)
 		h.logCall(c, operation, err)

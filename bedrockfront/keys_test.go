@@ -27,7 +27,7 @@ func keyedFrontDoor(t *testing.T, k claudebridge.Key) (client func(token string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := limits.NewKeyring(context.Background(), nil, store, nil)
+	ring, err := limits.NewKeyring(context.Background(), nil, store, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

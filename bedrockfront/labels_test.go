@@ -29,7 +29,7 @@ func TestFrontDoorCallsAreCountedByTheirKeyAndThePoolMemberThatServedThem(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := limits.NewKeyring(context.Background(), nil, store, nil)
+	ring, err := limits.NewKeyring(context.Background(), nil, store, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func BenchmarkMessagesHandler(b *testing.B) {
 func BenchmarkMessagesHandlerWithALimitedKey(b *testing.B) {
 	store := &mock.Keys{}
 	secret, _ := store.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20})
-	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("k"), store, nil)
+	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("k"), store, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

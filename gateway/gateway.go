@@ -192,7 +192,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, id strin
 		g.end(r, id, key, metrics.Call{Door: metrics.Messages}, start, err)
 		return
 	}
-	ticket, err := admit(w, key, req)
+	ticket, err := admit(r.Context(), w, key, req)
 	if err != nil {
 		anthropic.WriteError(w, err, id)
 		g.end(r, id, key, metrics.Call{Door: metrics.Messages, Model: req.Model}, start, err)

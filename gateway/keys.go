@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -44,11 +45,11 @@ func (g *Gateway) checkKey(r *http.Request) (*limits.Entry, error) {
 // admit counts a Messages call of a virtual key against its limits and
 // sets the anthropic-ratelimit-* headers of the answer, refused or not.
 // A nil key (static, open) has no limits: nil ticket, nil error.
-func admit(w http.ResponseWriter, key *limits.Entry, req *claudebridge.Request) (*limits.Ticket, error) {
+func admit(ctx context.Context, w http.ResponseWriter, key *limits.Entry, req *claudebridge.Request) (*limits.Ticket, error) {
 	if key == nil {
 		return nil, nil
 	}
-	t, state, err := key.Admit(req.Model, len(req.Body), limits.MaxTokens(req))
+	t, state, err := key.Admit(ctx, req.Model, req.JSON(), limits.MaxTokens(req))
 	state.SetHeaders(w.Header())
 	return t, err
 }

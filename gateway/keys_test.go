@@ -24,7 +24,7 @@ func keyed(t *testing.T, k claudebridge.Key) (srv string, secret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), store, nil)
+	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), store, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestTheModelListOfAKeyedCallCarriesTheRatelimitHeaders(t *testing.T) {
 func TestAStreamHoldsItsKeysConcurrencySlotUntilItEnds(t *testing.T) {
 	store := &mock.Keys{}
 	secret, _ := store.Add(claudebridge.Key{Name: "ci", Concurrency: 1})
-	ring, _ := limits.NewKeyring(context.Background(), nil, store, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, store, nil, nil)
 	events := []claudebridge.Event{
 		{Type: "message_start", Data: []byte(`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","usage":{"input_tokens":5,"output_tokens":1}}}`)},
 		{Type: "message_delta", Data: []byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}`)},

@@ -42,7 +42,7 @@ func keyedPool(t *testing.T, k claudebridge.Key, configure func(*gateway.Gateway
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static-secret"), store, nil)
+	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static-secret"), store, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

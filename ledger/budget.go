@@ -10,13 +10,15 @@ import (
 	"github.com/claudebridge/claudebridge/metrics"
 )
 
-// Budget is what each chat user may spend per period (a UTC day or
-// month), enforced exactly under concurrency: a call reserves its worst
-// case (cost.Table.WorstCase) before it is sent, and is refused when what
-// the user spent this period, plus every reservation in flight, plus its
+// Budget is what a caller may spend per period (a UTC day or month):
+// each chat user (CHAT_BUDGET_USD, one Budget for them all, an account
+// each) or a virtual key (its --budget-usd, a Budget of its own). It is
+// enforced exactly under concurrency: a call reserves its worst case
+// (cost.Table.WorstCase) before it is sent, and is refused when what the
+// caller spent this period, plus every reservation in flight, plus its
 // own would pass Limit; when it ends the reservation is replaced by what
 // it cost. Reservation and check happen under one lock, so that no two
-// calls can both take the last of a budget. What a user spent before is
+// calls can both take the last of a budget. What a caller spent before is
 // read from the ledger once per period (Spent); this process's calls are
 // added as they end, so one process's view is exact (several processes
 // over one database each see the others only at their next period).
@@ -25,14 +27,25 @@ type Budget struct {
 	Period   string // "day" or "month"
 	Prices   *cost.Table
 	Upstream string
-	// Spent reads what userID spent since since (the ledger's
-	// SpentByUser).
-	Spent func(ctx context.Context, userID int64, since time.Time) (float64, error)
+	// Spent reads what who spent since since (SpentBy: the ledger's
+	// SpentByUser or SpentByKey).
+	Spent func(ctx context.Context, who claudebridge.Caller, since time.Time) (float64, error)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 
 	mu       sync.Mutex
-	accounts map[int64]*account
+	accounts map[claudebridge.Caller]*account
+}
+
+// SpentBy reads a caller's spending from the ledger: a chat user's by its
+// id, else a key's by its name.
+func SpentBy(l claudebridge.LedgerService) func(context.Context, claudebridge.Caller, time.Time) (float64, error) {
+	return func(ctx context.Context, who claudebridge.Caller, since time.Time) (float64, error) {
+		if who.UserID != 0 {
+			return l.SpentByUser(ctx, who.UserID, since)
+		}
+		return l.SpentByKey(ctx, who.Key, since)
+	}
 }
 
 type account struct {
@@ -48,29 +61,31 @@ func (b *Budget) now() time.Time {
 	return time.Now().UTC()
 }
 
-// periodStart is the start of the period t is in.
-func (b *Budget) periodStart(t time.Time) time.Time {
-	if b.Period == "day" {
+// PeriodStart is the start of the budget period ("day", else a month)
+// that t is in, in UTC.
+func PeriodStart(period string, t time.Time) time.Time {
+	t = t.UTC()
+	if period == "day" {
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// Reserve takes worst from userID's budget, or refuses with
+// Reserve takes worst from who's budget, or refuses with
 // cost.BudgetExceeded. settle, called once when the call ends, puts back
-// the reservation and adds what the call cost.
-func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (settle func(actual float64), err error) {
-	since := b.periodStart(b.now())
+// the reservation and adds what the call cost; later calls do nothing.
+func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst float64) (settle func(actual float64), err error) {
+	since := PeriodStart(b.Period, b.now())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.accounts == nil {
-		b.accounts = map[int64]*account{}
+		b.accounts = map[claudebridge.Caller]*account{}
 	}
-	a := b.accounts[userID]
+	a := b.accounts[who]
 	if a == nil || a.since.Before(since) {
 		// A new period: what the ledger has is the truth. Read under the
-		// lock: once per user and period.
-		spent, err := b.Spent(ctx, userID, since)
+		// lock: once per caller and period.
+		spent, err := b.Spent(ctx, who, since)
 		if err != nil {
 			return nil, err
 		}
@@ -79,10 +94,14 @@ func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (sett
 			reserved = a.reserved
 		}
 		a = &account{since: since, spent: spent, reserved: reserved}
-		b.accounts[userID] = a
+		b.accounts[who] = a
 	}
 	if a.spent+a.reserved+worst > b.Limit {
-		return nil, cost.BudgetExceeded("this user", a.spent+a.reserved, b.Limit, b.Period)
+		whose := "this key"
+		if who.UserID != 0 {
+			whose = "this user"
+		}
+		return nil, cost.BudgetExceeded(whose, a.spent+a.reserved, b.Limit, b.Period)
 	}
 	a.reserved += worst
 	var once sync.Once
@@ -96,30 +115,59 @@ func (b *Budget) Reserve(ctx context.Context, userID int64, worst float64) (sett
 	}, nil
 }
 
-// Budgeted is an Upstream whose calls made for a chat user
-// (claudebridge.CallerFrom's UserID) are held to Budget; other calls pass.
+// ReserveCall reserves the worst case of a call of model with this body
+// and max_tokens (cost.Table.WorstCase at Prices and Upstream) from who's
+// budget, or refuses with cost.BudgetExceeded. settle, called when the
+// call ends, prices its usage as the ledger does; only its first call
+// counts.
+func (b *Budget) ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error) {
+	s, err := b.Reserve(ctx, who, b.Prices.WorstCase(model, b.Upstream, body, maxTokens))
+	if err != nil {
+		return nil, err
+	}
+	return func(u claudebridge.Usage) { s(b.Prices.Cost(model, b.Upstream, u, false)) }, nil
+}
+
+// CallBudget reserves a call's worst case from a caller's budget, or
+// refuses the call; settle charges what the call cost instead. *Budget is
+// one, and so is a virtual key's budget (limits.Budget).
+type CallBudget interface {
+	ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error)
+}
+
+// Budgeted is an Upstream whose calls are held to the budget For gives
+// their caller (claudebridge.CallerFrom): each chat user's for the chat,
+// the key's for the Message Batches API. Calls For gives none pass.
 type Budgeted struct {
-	Next   claudebridge.Upstream
-	Budget *Budget
+	Next claudebridge.Upstream
+	// For returns the budget that holds who's calls; nil: none does.
+	For func(who claudebridge.Caller) CallBudget
 }
 
 var _ claudebridge.Upstream = (*Budgeted)(nil)
 
 func (u *Budgeted) reserve(ctx context.Context, r *claudebridge.Request) (func(claudebridge.Usage), error) {
-	user := claudebridge.CallerFrom(ctx).UserID
-	if user == 0 {
+	who := claudebridge.CallerFrom(ctx)
+	b := u.For(who)
+	if b == nil {
 		return func(claudebridge.Usage) {}, nil
 	}
 	maxTokens := 0
 	if raw, ok := r.Fields["max_tokens"]; ok {
 		maxTokens = atoi(raw)
 	}
-	b := u.Budget
-	settle, err := b.Reserve(ctx, user, b.Prices.WorstCase(r.Model, b.Upstream, r.JSON(), maxTokens))
-	if err != nil {
-		return nil, err
+	return b.ReserveCall(ctx, who, r.Model, r.JSON(), maxTokens)
+}
+
+// Users is Budgeted's For of a budget that holds each chat user: calls of
+// no user pass.
+func Users(b *Budget) func(claudebridge.Caller) CallBudget {
+	return func(who claudebridge.Caller) CallBudget {
+		if who.UserID == 0 {
+			return nil
+		}
+		return b
 	}
-	return func(usage claudebridge.Usage) { settle(b.Prices.Cost(r.Model, b.Upstream, usage, false)) }, nil
 }
 
 func atoi(raw []byte) int {

@@ -26,10 +26,14 @@ func MaxTokens(req *claudebridge.Request) int {
 
 // Admit checks a call of model by e's key: EPERMISSION for a model the
 // key may not call, EINVALID when its worst case (input estimated from
-// bodyBytes, plus maxTokens of output, at the model's price) costs more
-// than the key's MaxCostPerRequest, else its limiter's Admit. The state
-// is the key's limits, for the answer's headers, whatever the outcome.
-func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, error) {
+// body's size, plus maxTokens of output, at the model's price) costs more
+// than the key's MaxCostPerRequest, EINVALID (cost.BudgetExceeded) when
+// the key has a Budget that the worst case would pass, else its limiter's
+// Admit. The ticket carries the budget's reservation, settled at Release
+// with the usage last reported. The state is the key's limits, for the
+// answer's headers, whatever the outcome.
+func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens int) (*Ticket, State, error) {
+	bodyBytes := len(body)
 	if !e.AllowsModel(model) {
 		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
@@ -41,7 +45,22 @@ func (e *Entry) Admit(model string, bodyBytes, maxTokens int) (*Ticket, State, e
 				dollars(worst), bodyBytes/4, maxTokens, model, dollars(limit))
 		}
 	}
-	return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+	if e.Budget == nil {
+		return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+	}
+	// The budget first: a call it refuses counts against no rate limit,
+	// and one the limiter refuses gives its reservation back whole.
+	settle, err := e.Budget.ReserveCall(ctx, claudebridge.Caller{Key: e.Key.Name}, model, body, maxTokens)
+	if err != nil {
+		return nil, e.State(), err
+	}
+	t, state, err := e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+	if err != nil {
+		settle(claudebridge.Usage{})
+		return nil, state, err
+	}
+	t.budget = &reservation{settle: settle}
+	return t, state, nil
 }
 
 // State returns the key's limits as they stand, counting nothing.

@@ -17,11 +17,12 @@ import (
 func BenchmarkKeyedCall(b *testing.B) {
 	store := &mock.Keys{}
 	secret, _ := store.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20, Models: []string{"claude-sonnet-4-5"}})
-	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), store, nil)
+	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), store, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := http.Header{}
+	body := make([]byte, 2000)
 	b.ReportAllocs()
 	defer benchcpu.Report(b)()
 	for b.Loop() {
@@ -29,7 +30,7 @@ func BenchmarkKeyedCall(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t, st, err := e.Admit("claude-sonnet-4-5-20250929", 2000, 1024)
+		t, st, err := e.Admit(context.Background(), "claude-sonnet-4-5-20250929", body, 1024)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -19,9 +19,10 @@ import (
 // load and never touch the store; Refresh replaces the snapshot when the
 // store's KeysVersion moved, keeping the counts of keys whose limits stayed.
 type Keyring struct {
-	static *claudebridge.ClientKeys
-	store  claudebridge.KeyService // nil: static keys only
-	now    func() time.Time
+	static  *claudebridge.ClientKeys
+	store   claudebridge.KeyService // nil: static keys only
+	now     func() time.Time
+	budgets func(*claudebridge.Key) Budget
 
 	refreshing sync.Mutex
 	snap       atomic.Pointer[snapshot]
@@ -30,14 +31,28 @@ type Keyring struct {
 type snapshot struct {
 	version int64
 	keys    map[[sha256.Size]byte]*Entry // live virtual keys by their secret's digest
+	byName  map[string]*Entry            // the same, by name
 	stored  bool                         // the store has keys, revoked ones included
 }
 
-// Entry is one live virtual key and its limiter.
+// Budget is a key's spending limit per period (ledger.Budget, kept out of
+// this package so that the doors need not import the ledger).
+type Budget interface {
+	// ReserveCall reserves the worst case of a call of model with this
+	// body and max_tokens for who, or refuses it (EINVALID,
+	// cost.BudgetExceeded); settle, called once when the call ends,
+	// charges what its usage cost instead.
+	ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error)
+}
+
+// Entry is one live virtual key, its limiter and its budget.
 type Entry struct {
 	Key     claudebridge.Key
 	Limiter *Limiter
-	models  map[string]bool // Key.Models and the canonical ids they name; nil: every model
+	// Budget holds the key's spending to Key.BudgetUSD per
+	// Key.BudgetPeriod; nil for a key without a budget.
+	Budget Budget
+	models map[string]bool // Key.Models and the canonical ids they name; nil: every model
 }
 
 func newEntry(key *claudebridge.Key, l *Limiter) *Entry {
@@ -72,8 +87,10 @@ func (e *Entry) AllowsModel(model string) bool {
 
 // NewKeyring returns the keyring of static and, when store is not nil, the
 // store's keys, read once now. now is the limiters' clock; nil: time.Now.
-func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time) (*Keyring, error) {
-	k := &Keyring{static: static, store: store, now: now}
+// budgets makes the Budget of a key with a budget (BudgetUSD > 0); nil:
+// budgets are not enforced.
+func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, budgets func(*claudebridge.Key) Budget) (*Keyring, error) {
+	k := &Keyring{static: static, store: store, now: now, budgets: budgets}
 	k.snap.Store(&snapshot{version: -1})
 	if err := k.Refresh(ctx); err != nil {
 		return nil, err
@@ -111,8 +128,16 @@ func (k *Keyring) Lookup(key string) (*Entry, error) {
 	return nil, claudebridge.Errorf(claudebridge.EAUTH, "invalid x-api-key")
 }
 
+// Named returns the live virtual key of that name, nil if none is (a
+// revoked key, a static key's empty name).
+func (k *Keyring) Named(name string) *Entry {
+	return k.snap.Load().byName[name]
+}
+
 // Refresh reads the store's keys again if their version moved since the
-// last read. Limiters of keys whose limits stayed keep their counts.
+// last read. Limiters of keys whose limits stayed keep their counts, and
+// budgets that stayed keep their reservations; a changed budget reads the
+// ledger afresh.
 func (k *Keyring) Refresh(ctx context.Context) error {
 	if k.store == nil {
 		return nil
@@ -128,7 +153,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), stored: len(list) > 0}
+	s := &snapshot{version: v, keys: make(map[[sha256.Size]byte]*Entry, len(list)), byName: make(map[string]*Entry, len(list)), stored: len(list) > 0}
 	for i := range list {
 		key := &list[i]
 		if key.Revoked() {
@@ -142,7 +167,17 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
 			l = prev.Limiter
 		}
-		s.keys[digest] = newEntry(key, l)
+		e := newEntry(key, l)
+		if key.BudgetUSD > 0 && k.budgets != nil {
+			if prev := old.keys[digest]; prev != nil && prev.Budget != nil &&
+				prev.Key.BudgetUSD == key.BudgetUSD && prev.Key.BudgetPeriod == key.BudgetPeriod {
+				e.Budget = prev.Budget
+			} else {
+				e.Budget = k.budgets(key)
+			}
+		}
+		s.keys[digest] = e
+		s.byName[key.Name] = e
 	}
 	k.snap.Store(s)
 	return nil

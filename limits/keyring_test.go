@@ -23,7 +23,7 @@ func add(t *testing.T, s *mock.Keys, k claudebridge.Key) string {
 func TestAStoredKeyIsFoundWithItsLimitsAndAStaticKeyWithNone(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci", RPM: 2})
-	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil)
+	ring, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestAStoredKeyIsFoundWithItsLimitsAndAStaticKeyWithNone(t *testing.T) {
 
 func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
 	s := &mock.Keys{}
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	if !ring.Open() {
 		t.Fatal("no key at all: not open")
 	}
@@ -68,7 +68,7 @@ func TestAStoredKeyClosesTheDoorsWithoutStaticKeys(t *testing.T) {
 func TestRevokingTheLastStoredKeyDoesNotOpenTheDoors(t *testing.T) {
 	s := &mock.Keys{}
 	add(t, s, claudebridge.Key{Name: "ci"})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	s.RevokeKey(context.Background(), "ci")
 	ring.Refresh(context.Background())
 	if ring.Open() {
@@ -82,7 +82,7 @@ func TestRevokingTheLastStoredKeyDoesNotOpenTheDoors(t *testing.T) {
 func TestARevokedKeyIsRefusedAfterTheNextRefresh(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci"})
-	ring, _ := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys("static"), s, nil, nil)
 	s.RevokeKey(context.Background(), "ci")
 	if err := ring.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestARevokedKeyIsRefusedAfterTheNextRefresh(t *testing.T) {
 func TestARefreshReadsTheKeysOnlyWhenTheirVersionMovedAndKeepsTheCounts(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci", RPM: 1})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	e, _ := ring.Lookup(secret)
 	if _, _, err := e.Limiter.Admit(1); err != nil {
 		t.Fatal(err)
@@ -118,16 +118,16 @@ func TestARefreshReadsTheKeysOnlyWhenTheirVersionMovedAndKeepsTheCounts(t *testi
 func TestAKeyRefusesAModelNotOnItsList(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci", Models: []string{"claude-haiku-4-5"}})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	e, _ := ring.Lookup(secret)
-	_, _, err := e.Admit("claude-opus-4-1", 100, 10)
+	_, _, err := e.Admit(context.Background(), "claude-opus-4-1", make([]byte, 100), 10)
 	if got, want := claudebridge.ErrorCode(err), claudebridge.EPERMISSION; got != want {
 		t.Fatalf("code = %q, want %q", got, want)
 	}
 	if got, want := claudebridge.ErrorMessage(err), "This API key may not use the model claude-opus-4-1"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
-	if _, _, err := e.Admit("claude-haiku-4-5", 100, 10); err != nil {
+	if _, _, err := e.Admit(context.Background(), "claude-haiku-4-5", make([]byte, 100), 10); err != nil {
 		t.Errorf("listed model: %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestAKeyRefusesAModelNotOnItsList(t *testing.T) {
 func TestAModelOnAKeysListAllowsTheIdsThatNameTheSameModel(t *testing.T) {
 	s := &mock.Keys{}
 	secret := add(t, s, claudebridge.Key{Name: "ci", Models: []string{"claude-sonnet-4-5"}})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	e, _ := ring.Lookup(secret)
 	for _, id := range []string{"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"} {
 		if !e.AllowsModel(id) {
@@ -151,16 +151,16 @@ func TestACallWhoseWorstCaseCostsOverTheCapIsRefusedNamingBoth(t *testing.T) {
 	s := &mock.Keys{}
 	// claude-sonnet-4-5: $3 in, $15 out per million tokens.
 	secret := add(t, s, claudebridge.Key{Name: "ci", MaxCostPerRequest: 0.01})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
 	e, _ := ring.Lookup(secret)
-	_, _, err := e.Admit("claude-sonnet-4-5", 4000, 1000) // 1000 in, 1000 out: $0.018
+	_, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 1000) // 1000 in, 1000 out: $0.018
 	if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
 		t.Fatalf("code = %q, want %q", got, want)
 	}
 	if got, want := claudebridge.ErrorMessage(err), "This request may cost up to $0.0180 (about 1000 input tokens and max_tokens 1000 of claude-sonnet-4-5), over this key's limit of $0.0100 per request"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
-	if _, _, err := e.Admit("claude-sonnet-4-5", 4000, 400); err != nil { // $0.009
+	if _, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 400); err != nil { // $0.009
 		t.Errorf("under the cap: %v", err)
 	}
 }

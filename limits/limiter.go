@@ -85,6 +85,14 @@ type Ticket struct {
 	used     int // the real tokens, once Report has been called; -1 before
 	released bool
 	mu       sync.Mutex
+	budget   *reservation // nil for a key without a budget
+}
+
+// reservation is a ticket's part of its key's budget: settle ends it with
+// the usage last reported.
+type reservation struct {
+	settle func(claudebridge.Usage)
+	usage  claudebridge.Usage
 }
 
 // Admit counts a call estimated at tokens (input and output) and returns
@@ -138,12 +146,17 @@ func (t *Ticket) Report(u claudebridge.Usage) {
 	}
 	t.mu.Lock()
 	t.used = u.InputTokens + u.CacheCreationInputTokens + u.OutputTokens
+	if t.budget != nil {
+		t.budget.usage = u
+	}
 	t.mu.Unlock()
 }
 
-// Release ends the call: it no longer counts as in flight, and the window
-// it was counted in has its estimate replaced by the tokens reported, if
-// any were. Only the first Release counts; a nil ticket is a no-op.
+// Release ends the call: it no longer counts as in flight, the window it
+// was counted in has its estimate replaced by the tokens reported, if any
+// were, and the key's budget is charged what the usage last reported cost
+// (nothing if none was: a call that failed before it began). Only the
+// first Release counts; a nil ticket is a no-op.
 func (t *Ticket) Release() {
 	if t == nil {
 		return
@@ -155,7 +168,13 @@ func (t *Ticket) Release() {
 	}
 	t.released = true
 	used := t.used
-	t.mu.Unlock()
+	if b := t.budget; b != nil {
+		usage := b.usage
+		t.mu.Unlock()
+		b.settle(usage)
+	} else {
+		t.mu.Unlock()
+	}
 	l := t.l
 	l.mu.Lock()
 	l.inFlight--

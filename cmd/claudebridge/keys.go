@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/ledger"
 )
 
 const keysUsage = `Usage:
@@ -19,7 +21,9 @@ const keysUsage = `Usage:
                            [--max-cost-per-request X] [--models a,b]
                                 make a virtual key and print it, once: only its
                                 hash is kept
-  claudebridge keys list        list the keys: name, prefix, limits, created, revoked
+  claudebridge keys list        list the keys: name, prefix, limits, what each
+                                spent this period (its budget's, else this
+                                month, UTC), created, revoked
   claudebridge keys revoke NAME revoke a key; a running serve refuses it within
                                 a second
 
@@ -28,7 +32,9 @@ requests, --tpm input and output tokens, --concurrency calls and streams in
 flight. --max-cost-per-request refuses, before anything is sent, a call whose
 worst case (its input estimated, plus max_tokens of output, at the model's
 price) costs more, in US dollars. --models restricts the model ids the key may
-call. The budget is stored for the cost ledger, which is not built yet.
+call. --budget-usd stops a key's spending at that many US dollars per UTC day
+or month, as the ledger counts it: a call that could pass it (its worst case
+reserved while it runs) is refused with 400 invalid_request_error.
 
 The database is DATABASE_URL's (default: claudebridge.db in the user's data
 directory), the one serve reads its keys from.
@@ -94,23 +100,29 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "key %s made in %s; it is shown this once\n", k.Name, path)
 		return nil
 	case cmd == "list" && fs.NArg() == 0:
-		store, closeDB, err := open()
+		db, err := openDatabase(ctx, path, nil)
 		if err != nil {
 			return err
 		}
-		defer closeDB()
-		list, err := store.Keys(ctx)
+		defer db.Close()
+		list, err := db.Keys(ctx)
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tPREFIX\tLIMITS\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "NAME\tPREFIX\tLIMITS\tSPENT\tCREATED\tREVOKED")
+		now := time.Now()
 		for _, k := range list {
 			revoked := "-"
 			if k.Revoked() {
 				revoked = k.RevokedAt.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\n", k.Name, k.Prefix, limitsOf(&k), k.CreatedAt.Local().Format("2006-01-02 15:04"), revoked)
+			spent, err := db.SpentByKey(ctx, k.Name, ledger.PeriodStart(k.BudgetPeriod, now))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\n", k.Name, k.Prefix, limitsOf(&k), spentOf(&k, spent),
+				k.CreatedAt.Local().Format("2006-01-02 15:04"), revoked)
 		}
 		return tw.Flush()
 	case cmd == "revoke" && fs.NArg() == 1:
@@ -131,6 +143,19 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, keysUsage)
 	return fmt.Errorf("keys: bad arguments %q", append([]string{cmd}, args...))
+}
+
+// spentOf says what a key spent in its budget's period, and of what
+// budget; a key without a budget is shown its month.
+func spentOf(k *claudebridge.Key, spent float64) string {
+	if k.BudgetUSD <= 0 {
+		return fmt.Sprintf("$%.4f this month", spent)
+	}
+	period := "this month"
+	if k.BudgetPeriod == "day" {
+		period = "today"
+	}
+	return fmt.Sprintf("$%.4f of $%s %s", spent, strconv.FormatFloat(k.BudgetUSD, 'f', -1, 64), period)
 }
 
 // limitsOf says a key's limits in the words of the create flags.

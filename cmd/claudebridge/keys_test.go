@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/ledger"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -88,5 +90,39 @@ func TestKeysCreateRefusesABudgetWithoutItsPeriodAndAnUnknownRevoke(t *testing.T
 	}
 	if _, err := runKeys(t, path, "revoke", "nobody"); err == nil || !strings.Contains(err.Error(), `no key "nobody"`) {
 		t.Errorf("unknown key: err = %v", err)
+	}
+}
+
+func TestKeysListShowsWhatEachKeySpentThisPeriodAndItsBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.db")
+	if _, err := runKeys(t, path, "create", "--name", "ci", "--budget-usd", "10", "--period", "month"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runKeys(t, path, "create", "--name", "open"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = db.AppendLedger(context.Background(), []claudebridge.LedgerEntry{
+		{Time: now, Key: "ci", Model: "claude-sonnet-4-5", CostUSD: 1},
+		{Time: now, Key: "ci", Model: "claude-sonnet-4-5", CostUSD: 0.25},
+		{Time: ledger.PeriodStart("month", now).Add(-time.Hour), Key: "ci", Model: "claude-sonnet-4-5", CostUSD: 100}, // last month
+		{Time: now, Key: "open", Model: "claude-sonnet-4-5", CostUSD: 0.5},
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := runKeys(t, path, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SPENT", "$1.2500 of $10 this month", "$0.5000 this month"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("list %q lacks %q", list, want)
+		}
 	}
 }

@@ -117,7 +117,7 @@ func ring(t *testing.T, store claudebridge.KeyService, static ...string) *limits
 	if store == nil {
 		store = &mock.Keys{}
 	}
-	k, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys(static...), store, nil)
+	k, err := limits.NewKeyring(context.Background(), claudebridge.NewClientKeys(static...), store, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
-	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil)
+	// A key's budget is read from the ledger once per period and priced
+	// as the ledger prices its calls.
+	keyBudget := func(k *claudebridge.Key) limits.Budget {
+		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}
+	}
+	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keyBudget)
 	if err != nil {
 		return err
 	}
@@ -163,8 +168,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// answer of their own. Its users' budgets hold there too.
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
 	if cfg.ChatBudgetUSD > 0 {
-		chatUp = &ledger.Budgeted{Next: chatUp, Budget: &ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
-			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: db.SpentByUser}}
+		chatUp = &ledger.Budgeted{Next: chatUp, For: ledger.Users(&ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
+			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)})}
 	}
 	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
 	if err != nil {
@@ -173,8 +178,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	m.ChatTurns(chatServer.Answering)
 	// Message Batches run in the background, through the same upstream,
-	// from the same database; those a shutdown cut resume here.
-	scheduler := &batches.Scheduler{Store: db, Upstream: up, Concurrency: cfg.BatchConcurrency,
+	// from the same database, held to their key's budget; those a shutdown
+	// cut resume here.
+	keyBudgets := func(who claudebridge.Caller) ledger.CallBudget {
+		if e := keyring.Named(who.Key); e != nil && e.Budget != nil {
+			return e.Budget
+		}
+		return nil
+	}
+	scheduler := &batches.Scheduler{Store: db, Upstream: &ledger.Budgeted{Next: up, For: keyBudgets}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"

@@ -83,7 +83,15 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 // port, until stop, which returns once serve has, as after SIGTERM.
 func startServe(t *testing.T) (addr string, stop func()) {
 	t.Helper()
-	logs := &lines{each: make(chan string, 64)}
+	addr, _, stop = startServeLogged(t)
+	return addr, stop
+}
+
+// startServeLogged is startServe that also gives serve's log lines, the
+// first 4,096 of them each on logs.each.
+func startServeLogged(t *testing.T) (addr string, logs *lines, stop func()) {
+	t.Helper()
+	logs = &lines{each: make(chan string, 4096)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io.Discard, logs) }()
@@ -118,7 +126,7 @@ func startServe(t *testing.T) (addr string, stop func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return start.Addr, stop
+	return start.Addr, logs, stop
 }
 
 // serveEnv sets serve's environment for a test: the built-in emulator, a

@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: check cross node-deps chromium
 	CLAUDEBRIDGE_NODE_TESTS=required $(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./gateway ./retry ./sampling ./internal/httpbody ./anthropicapi ./bedrock ./bedrockfront ./chat ./limits ./pool ./metrics ./batch ./batches
+	$(GO) test -race -count=1 ./gateway ./retry ./sampling ./internal/httpbody ./anthropicapi ./bedrock ./bedrockfront ./chat ./limits ./pool ./metrics ./batch ./batches ./ledger ./cost
 
 # One binary, ./claudebridge, for this machine (GOOS and GOARCH pick another).
 build:

@@ -84,6 +84,7 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	gw := start(bin, []string{
 		"AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL=http://" + upAddr, "ANTHROPIC_API_KEY=upstream-key",
 		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "info"),
+		"DATABASE_URL=" + filepath.Join(dir, "anthropic.db"), // the ledger's rows, not in the user's own database
 	}, "serve", "--listen", gwAddr)
 	defer stop(gw)
 	proxyAddr, err := startBareProxy(upAddr, conns)

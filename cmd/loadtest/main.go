@@ -279,7 +279,8 @@ func wrkScript(t target, url string, conns int, duration time.Duration) (result,
 	}
 	script := t.script
 	threads := min(conns, 2)
-	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(),
+	secs := max(duration.Round(time.Second)/time.Second, 1) // wrk takes whole seconds: "1.5s" is a usage error
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", secs),
 		"--latency", "--timeout", "60s", "-s", script, url).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)

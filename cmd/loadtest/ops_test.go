@@ -3,8 +3,10 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRequestsOfKeySumsTheKeysCallsOnMetricsWithTheAdminKey(t *testing.T) {
@@ -51,5 +53,24 @@ loader     12    100     200           0               0               0    0.01
 	}
 	if got, want := callsOfKey(table, "absent"), 0; got != want {
 		t.Errorf("calls of an absent key = %d, want %d", got, want)
+	}
+}
+
+func TestCPUTimeSeesLessThanAClockTickOfWork(t *testing.T) {
+	start, err := cpuTime(os.Getpid())
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	for {
+		now, err := cpuTime(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now != start {
+			if got, tick := now-start, 10*time.Millisecond; got >= tick {
+				t.Errorf("the first change of cpuTime = %v, want less than a clock tick (%v)", got, tick)
+			}
+			return
+		}
 	}
 }

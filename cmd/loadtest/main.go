@@ -13,7 +13,10 @@
 // through the Anthropic upstream, Bedrock InvokeModel for a model of every
 // family and Bedrock Converse, and report the gateway's CPU per call.
 //
-//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50] [-realistic 370K,1M] [-realistic-duration 4s]
+// With -ops every scenario also runs through a gateway with its operations
+// on (ops.go), and the two gateways' CPU per call is printed side by side.
+//
+//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50] [-realistic 370K,1M] [-realistic-duration 4s] [-ops]
 package main
 
 import (
@@ -47,10 +50,11 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds per scenario; each target runs duration/rounds per round")
 	sizes := flag.String("realistic", "370K", "body sizes of the realistic scenarios, comma-separated (K or M suffix); \"\" skips them")
 	realDuration := flag.Duration("realistic-duration", 4*time.Second, "length of each realistic scenario")
+	ops := flag.Bool("ops", false, "also run every scenario through a gateway with a virtual key with limits, metrics and the ledger, and print both gateways' CPU per call")
 	flag.Parse()
 	realistic, err := parseSizes(*sizes)
 	if err == nil {
-		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration)
+		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration, *ops)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -63,9 +67,10 @@ type result struct {
 	p50       time.Duration
 	errors    int
 	completed int
+	cpu       time.Duration // the gateway's CPU during the load, when it was measured
 }
 
-func run(duration time.Duration, rounds, conns, words int, realistic []int, realDuration time.Duration) error {
+func run(duration time.Duration, rounds, conns, words int, realistic []int, realDuration time.Duration, withOps bool) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: apt-get install -y wrk")
 	}
@@ -81,22 +86,46 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	upAddr, gwAddr := freeAddr(), freeAddr()
 	up := start(bin, nil, "emulate", "anthropic", "--listen", upAddr)
 	defer stop(up)
-	gw := start(bin, []string{
+	env := []string{
 		"AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL=http://" + upAddr, "ANTHROPIC_API_KEY=upstream-key",
 		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "info"),
-	}, "serve", "--listen", gwAddr)
+		"DATABASE_URL=" + filepath.Join(dir, "anthropic.db"), // the ledger's rows, not in the user's own database
+	}
+	gw := start(bin, env, "serve", "--listen", gwAddr)
 	defer stop(gw)
 	proxyAddr, err := startBareProxy(upAddr, conns)
 	if err != nil {
 		return err
 	}
-	for _, a := range []string{upAddr, gwAddr} {
+	// The targets of the tiny scenarios, in the order each round takes
+	// them; the gateways' CPU is measured.
+	addrs, pids, keys := []string{upAddr, proxyAddr, gwAddr}, map[string]int{gwAddr: gw.Process.Pid}, []string{gatewayKey, gatewayKey, gatewayKey}
+	var ops *opsGateways
+	opsAddr := ""
+	if withOps {
+		if ops, err = startOps(bin, dir); err != nil {
+			return err
+		}
+		defer ops.stop()
+		opsAddr = freeAddr()
+		pids[opsAddr] = ops.start(env, opsAddr).Process.Pid
+		addrs, keys = append(addrs, opsAddr), append(keys, ops.key)
+	}
+	for _, a := range []string{upAddr, gwAddr, opsAddr} {
+		if a == "" {
+			continue
+		}
 		if err := waitListening(a); err != nil {
 			return err
 		}
 	}
 
 	plain := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"Benchmark question [[words=%d]]"}]}`, words)
+	if ops != nil {
+		if err := ops.limited(opsAddr, plain); err != nil {
+			return err
+		}
+	}
 	streamed := strings.Replace(plain, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)
 	type scenario struct {
 		name  string
@@ -110,22 +139,31 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		{"streaming", streamed, 1},
 	}
 	failed := false
+	var opsLines []opsLine
 	fmt.Printf("%-14s %5s  %11s  %11s %6s  %11s %6s  %10s %11s %11s  %s\n", "scenario", "conns",
 		"direct rps", "proxy rps", "ratio", "gateway rps", "ratio", "direct p50", "proxy added", "gw added", "errors d/p/gw")
 	for _, s := range scenarios {
-		var rs [3][]result
-		var added [3][]time.Duration
+		ts := make([]target, len(addrs))
+		for i, addr := range addrs {
+			script, err := wrkFile(dir, fmt.Sprintf("tiny-%d", i), []byte(s.body), map[string]string{"anthropic-version": "2023-06-01", "x-api-key": keys[i]})
+			if err != nil {
+				return err
+			}
+			ts[i] = target{addr: addr, path: "/v1/messages", script: script, pid: pids[addr]}
+		}
+		rs := make([][]result, len(ts))
+		added := make([][]time.Duration, len(ts))
 		for range rounds {
-			var r [3]result
-			for i, addr := range []string{upAddr, proxyAddr, gwAddr} {
-				if r[i], err = wrk(dir, "http://"+addr, s.body, s.conns, duration/time.Duration(rounds)); err != nil {
+			r := make([]result, len(ts))
+			for i, t := range ts {
+				if r[i], err = wrkScript(t, "", s.conns, duration/time.Duration(rounds)); err != nil {
 					return err
 				}
 				rs[i] = append(rs[i], r[i])
 				added[i] = append(added[i], r[i].p50-r[0].p50)
 			}
 		}
-		var r [3]result
+		r := make([]result, len(ts))
 		for i := range r {
 			r[i] = combine(rs[i])
 		}
@@ -135,24 +173,37 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		if r[2].errors > 0 {
 			failed = true // the gateway's errors fail the run; the others are context
 		}
+		if ops != nil {
+			opsLines = append(opsLines, opsLine{fmt.Sprintf("%-14s %5d", s.name, s.conns), r[2], r[3]})
+			ops.completed += r[3].completed
+			failed = failed || r[3].errors > 0
+		}
 	}
 	rss, err := peakRSS(gw.Process.Pid)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("gateway peak RSS: %.1f MB\n", float64(rss)/(1<<20))
+	if ops != nil {
+		printOps(fmt.Sprintf("%-14s %5s", "scenario", "conns"), opsLines)
+	}
 	if failed {
 		return errors.New("some requests failed")
 	}
-	if len(realistic) == 0 {
-		return nil
+	if len(realistic) > 0 {
+		g, stopRealistic, err := startRealistic(bin, dir, upAddr, gwAddr, gw.Process.Pid, ops, opsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopRealistic()
+		if err := g.run(dir, realistic, conns, realDuration, rounds); err != nil {
+			return err
+		}
 	}
-	g, stopRealistic, err := startRealistic(bin, dir, upAddr, gwAddr, gw.Process.Pid)
-	if err != nil {
-		return err
+	if ops != nil {
+		return ops.check()
 	}
-	defer stopRealistic()
-	return g.run(dir, realistic, conns, realDuration, rounds)
+	return nil
 }
 
 // parseSizes reads "370K,1M" as byte counts.
@@ -179,7 +230,7 @@ func parseSizes(s string) ([]int, error) {
 }
 
 // combine sums the rounds of one target: mean requests per second, median
-// of the medians, errors and requests added up.
+// of the medians, errors, requests and CPU added up.
 func combine(rounds []result) result {
 	var c result
 	p50s := make([]time.Duration, 0, len(rounds))
@@ -187,6 +238,7 @@ func combine(rounds []result) result {
 		c.rps += r.rps / float64(len(rounds))
 		c.errors += r.errors
 		c.completed += r.completed
+		c.cpu += r.cpu
 		p50s = append(p50s, r.p50)
 	}
 	c.p50 = median(p50s)
@@ -210,30 +262,37 @@ var (
 	doneLine   = regexp.MustCompile(`(\d+) requests in`)
 )
 
-// wrk runs one load of a small Messages body and parses its report.
-func wrk(dir, url, body string, conns int, duration time.Duration) (result, error) {
-	script, err := wrkFile(dir, "post", []byte(body), map[string]string{"anthropic-version": "2023-06-01", "x-api-key": gatewayKey})
-	if err != nil {
-		return result{}, err
-	}
-	return wrkScript(target{script: script}, url+"/v1/messages", conns, duration)
-}
-
 // wrkScript runs one load of a script on url (t's address and path when
-// url is empty) and parses its report.
+// url is empty), parses its report and, when t has a process, adds the CPU
+// it spent meanwhile.
 func wrkScript(t target, url string, conns int, duration time.Duration) (result, error) {
 	if url == "" {
 		url = "http://" + t.addr + t.path
 	}
+	var r result
+	var cpuBefore time.Duration
+	if t.pid != 0 {
+		var err error
+		if cpuBefore, err = cpuTime(t.pid); err != nil {
+			return r, err
+		}
+	}
 	script := t.script
 	threads := min(conns, 2)
-	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(),
+	secs := max(duration.Round(time.Second)/time.Second, 1) // wrk takes whole seconds: "1.5s" is a usage error
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", secs),
 		"--latency", "--timeout", "60s", "-s", script, url).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
+	if t.pid != 0 {
+		after, err := cpuTime(t.pid)
+		if err != nil {
+			return r, err
+		}
+		r.cpu = after - cpuBefore
+	}
 	text := string(out)
-	var r result
 	if m := rpsLine.FindStringSubmatch(text); m != nil {
 		r.rps, _ = strconv.ParseFloat(m[1], 64)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,22 +30,39 @@ type realisticGateways struct {
 	bedrockDirect, bedrockGateway     string
 	converseGateway                   string
 	pids                              map[string]int // gateway address → process
+	ops                               *opsGateways   // nil without -ops
+	opsGateways                       map[string]string
 }
 
-func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthropicPid int) (*realisticGateways, func(), error) {
+// startRealistic starts the Bedrock emulator and its gateways, and with ops
+// theirs with the operations on (anthropicOps is the Anthropic one's, already
+// running).
+func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthropicPid int, ops *opsGateways, anthropicOps string) (*realisticGateways, func(), error) {
 	g := &realisticGateways{anthropicDirect: anthropicDirect, anthropicGateway: anthropicGateway,
 		bedrockDirect: freeAddr(), bedrockGateway: freeAddr(), converseGateway: freeAddr(),
-		pids: map[string]int{anthropicGateway: anthropicPid}}
+		pids: map[string]int{anthropicGateway: anthropicPid}, ops: ops}
 	emu := start(bin, nil, "emulate", "bedrock", "--listen", g.bedrockDirect)
 	aws := []string{"AI_PROVIDER=bedrock", "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDLOADTEST", "AWS_SECRET_ACCESS_KEY=loadtest-secret",
 		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://" + g.bedrockDirect, "AWS_ENDPOINT_URL_BEDROCK=http://" + g.bedrockDirect,
 		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "warn")}
-	invoke := start(bin, append(aws, "DATABASE_URL="+filepath.Join(dbDir, "bedrock.db")), "serve", "--listen", g.bedrockGateway)
-	converse := start(bin, append(aws, "BEDROCK_API=converse", "DATABASE_URL="+filepath.Join(dbDir, "converse.db")), "serve", "--listen", g.converseGateway)
+	invokeEnv, converseEnv := aws, slices.Concat(aws, []string{"BEDROCK_API=converse"})
+	invoke := start(bin, slices.Concat(invokeEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "bedrock.db")}), "serve", "--listen", g.bedrockGateway)
+	converse := start(bin, slices.Concat(converseEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "converse.db")}), "serve", "--listen", g.converseGateway)
 	g.pids[g.bedrockGateway], g.pids[g.converseGateway] = invoke.Process.Pid, converse.Process.Pid
 	stopAll := func() { stop(converse); stop(invoke); stop(emu) }
-	for _, a := range []string{g.bedrockGateway, g.converseGateway} {
+	if ops != nil {
+		g.opsGateways = map[string]string{"anthropic": anthropicOps, "bedrock": freeAddr(), "converse": freeAddr()}
+		ops.start(invokeEnv, g.opsGateways["bedrock"])
+		ops.start(converseEnv, g.opsGateways["converse"])
+		for i, a := range ops.addrs {
+			g.pids[a] = ops.procs[i].Process.Pid
+		}
+	}
+	for _, a := range []string{g.bedrockGateway, g.converseGateway, g.opsGateways["bedrock"], g.opsGateways["converse"]} {
+		if a == "" {
+			continue
+		}
 		if err := waitListening(a); err != nil {
 			stopAll()
 			return nil, nil, err
@@ -83,15 +101,14 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %10s %9s  %8s  %11s  %s\n", "upstream", "model", "body", "stream", "conns",
 		"direct p50", "gw p50", "added", "gw rps", "gw CPU/call", "errors d/gw")
 	failed := false
+	var opsLines []opsLine
 	for _, s := range scenarios {
-		direct, gateway, err := g.targets(dir, s)
+		direct, gateway, ops, err := g.targets(dir, s)
 		if err != nil {
 			return err
 		}
-		var rd, rg []result
+		var rd, rg, ro []result
 		var added []time.Duration
-		var cpu time.Duration
-		calls := 0
 		each := duration / time.Duration(rounds)
 		if s.conns > 1 {
 			each = max(each, 15*time.Second) // fifty calls of hundreds of KB take seconds each
@@ -101,28 +118,31 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 			if err != nil {
 				return err
 			}
-			before, err := cpuTime(g.pids[gateway.addr])
-			if err != nil {
-				return err
-			}
 			gw, err := wrkScript(gateway, "", s.conns, each)
 			if err != nil {
 				return err
 			}
-			after, err := cpuTime(g.pids[gateway.addr])
-			if err != nil {
-				return err
-			}
-			cpu += after - before
-			calls += gw.completed
 			rd, rg = append(rd, d), append(rg, gw)
 			added = append(added, gw.p50-d.p50)
+			if g.ops != nil {
+				o, err := wrkScript(ops, "", s.conns, each)
+				if err != nil {
+					return err
+				}
+				ro = append(ro, o)
+			}
 		}
 		d, gw := combine(rd), combine(rg)
 		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %10s %9s  %8.0f  %11s  %d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
-			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, (cpu / time.Duration(max(calls, 1))).Round(time.Microsecond), d.errors, gw.errors)
+			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, cpuPerCall(gw), d.errors, gw.errors)
 		if gw.errors > 0 {
 			failed = true
+		}
+		if g.ops != nil {
+			o := combine(ro)
+			opsLines = append(opsLines, opsLine{fmt.Sprintf("%-9s %-18s %6dK %6v %5d", s.upstream, s.model, s.size>>10, s.stream, s.conns), gw, o})
+			g.ops.completed += o.completed
+			failed = failed || o.errors > 0
 		}
 	}
 	for _, a := range []string{g.anthropicGateway, g.bedrockGateway, g.converseGateway} {
@@ -132,33 +152,48 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 		}
 		fmt.Printf("peak RSS of the gateway at %s: %.1f MB\n", a, float64(rss)/(1<<20))
 	}
+	if g.ops != nil {
+		printOps(fmt.Sprintf("%-9s %-18s %7s %6s %5s", "upstream", "model", "body", "stream", "conns"), opsLines)
+	}
 	if failed {
 		return errors.New("some realistic requests failed")
 	}
 	return nil
 }
 
-// target is one wrk load: where, with which request.
+// target is one wrk load: where, with which request, and the process whose
+// CPU it measures (0 for none).
 type target struct {
 	addr, path, script string
+	pid                int
 }
 
 // targets writes the wrk scripts of a scenario: the body the gateway gets
-// (Claude Code's) and the one its upstream's emulator gets directly (the
+// (Claude Code's), to the gateway and, with -ops, to the one with the
+// operations on, and the one its upstream's emulator gets directly (the
 // Bedrock InvokeModel body, for Bedrock).
-func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, gateway target, err error) {
+func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, gateway, ops target, err error) {
 	body := claudecode.Body(claudecode.Shape{Size: s.size, Model: s.model, NoStream: !s.stream})
 	name := fmt.Sprintf("%s-%s-%d-%v", s.upstream, s.model, s.size, s.stream)
-	anthropicHeaders := map[string]string{"anthropic-version": "2023-06-01", "x-api-key": gatewayKey,
-		"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"}
+	anthropicHeaders := func(key string) map[string]string {
+		return map[string]string{"anthropic-version": "2023-06-01", "x-api-key": key,
+			"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"}
+	}
 	gwAddr := map[string]string{"anthropic": g.anthropicGateway, "bedrock": g.bedrockGateway, "converse": g.converseGateway}[s.upstream]
-	gateway = target{addr: gwAddr, path: "/v1/messages"}
-	if gateway.script, err = wrkFile(dir, name+"-gw", body, anthropicHeaders); err != nil {
+	gateway = target{addr: gwAddr, path: "/v1/messages", pid: g.pids[gwAddr]}
+	if gateway.script, err = wrkFile(dir, name+"-gw", body, anthropicHeaders(gatewayKey)); err != nil {
 		return
+	}
+	if g.ops != nil {
+		addr := g.opsGateways[s.upstream]
+		ops = target{addr: addr, path: "/v1/messages", pid: g.pids[addr]}
+		if ops.script, err = wrkFile(dir, name+"-ops", body, anthropicHeaders(g.ops.key)); err != nil {
+			return
+		}
 	}
 	if s.upstream == "anthropic" {
 		direct = target{addr: g.anthropicDirect, path: "/v1/messages"}
-		direct.script, err = wrkFile(dir, name+"-direct", body, anthropicHeaders)
+		direct.script, err = wrkFile(dir, name+"-direct", body, anthropicHeaders(gatewayKey))
 		return
 	}
 	// Bedrock's InvokeModel body: no model or stream, Bedrock's version (and
@@ -173,7 +208,7 @@ func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, ga
 	}
 	id, ok := usProfile(s.model)
 	if !ok {
-		return direct, gateway, fmt.Errorf("no Bedrock profile known for %s", s.model)
+		return direct, gateway, ops, fmt.Errorf("no Bedrock profile known for %s", s.model)
 	}
 	direct = target{addr: g.bedrockDirect, path: "/model/" + strings.ReplaceAll(id, ":", "%3A") + "/" + op}
 	direct.script, err = wrkFile(dir, name+"-direct", b, map[string]string{"authorization": "Bearer loadtest"})
@@ -206,9 +241,27 @@ func wrkFile(dir, name string, body []byte, headers map[string]string) (string, 
 	return script, os.WriteFile(script, []byte(lua.String()), 0o600)
 }
 
-// cpuTime is the CPU a process has used, user and system, from
-// /proc/PID/stat (in clock ticks of 10 ms, Linux's USER_HZ).
+// cpuTime is the CPU a process has used, user and system: the sum of its
+// threads' run time in nanoseconds (/proc/PID/task/*/schedstat), since 80
+// calls of 4 ms measured in 10 ms ticks are off by 0.1 ms a call; a Go
+// process's threads live as long as it does. Without schedstat (a kernel
+// without CONFIG_SCHED_INFO), /proc/PID/stat's ticks.
 func cpuTime(pid int) (time.Duration, error) {
+	if tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid)); err == nil && len(tasks) > 0 {
+		var sum time.Duration
+		for _, t := range tasks {
+			b, err := os.ReadFile(t)
+			if err != nil {
+				continue // the thread ended between the listing and the read
+			}
+			ns, err := strconv.ParseInt(strings.Fields(string(b) + " x")[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %v", t, err)
+			}
+			sum += time.Duration(ns)
+		}
+		return sum, nil
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

@@ -72,10 +72,10 @@ test('the search box finds conversations by title and by message text', async ()
   const page = await fresh();
   const inText = unique('needle');
   const inTitle = unique('titled');
-  await ask(page, `A plain title\nwith ${inText} inside`);
+  await ask(page, `A plain title\nwith ${inText} inside [[words=12]]`);
   await answerDone(page);
   await page.locator('#new-chat').click();
-  await ask(page, `About ${inTitle}`);
+  await ask(page, `About ${inTitle}\n[[words=12]]`);
   await answerDone(page);
 
   await page.locator('#search').fill(inText);

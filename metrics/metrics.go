@@ -123,6 +123,9 @@ var callLabels = []string{"door", "model", "upstream", "key", "member"}
 // nothing; one made by Unserved has listeners and no collectors.
 type Metrics struct {
 	listeners []func(Call)
+	// price is what a call cost: the ledger's price table when PriceWith
+	// was called, else the built-in list prices (anthropic.Cost).
+	price func(model string, u claudebridge.Usage) float64
 
 	registry   *prometheus.Registry
 	requests   *prometheus.CounterVec
@@ -198,6 +201,15 @@ func Unserved() *Metrics { return &Metrics{} }
 // it before the doors serve.
 func (m *Metrics) Listen(f func(Call)) {
 	m.listeners = append(m.listeners, f)
+}
+
+// PriceWith has the cost counter price calls with f, the price table the
+// ledger uses (PRICES_FILE), rather than the built-in list prices. Call it
+// before the doors serve.
+func (m *Metrics) PriceWith(f func(model string, u claudebridge.Usage) float64) {
+	if m != nil {
+		m.price = f
+	}
 }
 
 // served reports whether m has collectors.
@@ -285,7 +297,11 @@ func (m *Metrics) Observe(c Call) {
 			s.tokens[i].Add(float64(n))
 		}
 	}
-	if cost := anthropic.Cost(c.Model, u); cost > 0 {
+	price := m.price
+	if price == nil {
+		price = anthropic.Cost
+	}
+	if cost := price(c.Model, u); cost > 0 {
 		s.cost.Add(cost)
 	}
 }

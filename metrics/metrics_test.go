@@ -45,6 +45,20 @@ func TestACallIsCountedWithItsTokensCostAndLatency(t *testing.T) {
 	}
 }
 
+// With PriceWith (the ledger's table, PRICES_FILE) the cost counter agrees
+// with the ledger rather than with the built-in list prices.
+func TestTheCostCounterPricesWithTheTableItIsGiven(t *testing.T) {
+	m := metrics.New("bedrock")
+	m.PriceWith(func(model string, u claudebridge.Usage) float64 { return float64(u.InputTokens + u.OutputTokens) })
+	m.Observe(metrics.Call{Door: metrics.Messages, Model: "claude-sonnet-4-5", Status: 200,
+		Usage: claudebridge.Usage{InputTokens: 1000, OutputTokens: 200}})
+	f := metricstest.Scrape(t, m.Handler(""), "")
+	call := map[string]string{"door": "messages", "model": "claude-sonnet-4-5-20250929", "upstream": "bedrock"}
+	if got, want := f.Value("claudebridge_cost_usd_total", call), 1200.0; got != want {
+		t.Errorf("cost %v, want %v", got, want)
+	}
+}
+
 func TestModelsOutsideTheTableAreCountedAsOther(t *testing.T) {
 	m := metrics.New("anthropic")
 	for _, id := range []string{"claude-made-up-1", "x" + time.Now().String(), ""} {

@@ -163,6 +163,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	m.Listen((&ledger.Recorder{Writer: ledgerWriter, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
+	m.PriceWith(func(model string, u claudebridge.Usage) float64 {
+		return cfg.Prices.Cost(model, cfg.Provider, u, false)
+	})
 	m.Ledger(ledgerWriter.Len, ledgerWriter.Waits, ledgerWriter.Failed)
 	// The chat's turns are recorded at the upstream: they have no HTTP
 	// answer of their own. Its users' budgets hold there too.

@@ -324,19 +324,8 @@ func (s *scanner) object(field func(key []byte, escaped bool) bool) bool {
 		if !ok {
 			return false
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
+		if done, ok := s.after('}'); done || !ok {
+			return ok
 		}
 	}
 }
@@ -364,21 +353,30 @@ func (s *scanner) array(elem func() bool) bool {
 		if !ok {
 			return false
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
+		if done, ok := s.after(']'); done || !ok {
+			return ok
 		}
 	}
+}
+
+// after scans what follows a member or an element: a ',' (more follow) or
+// end, which closes the object or array (done). ok is false for anything
+// else.
+func (s *scanner) after(end byte) (done, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return false, true
+	case end:
+		s.i++
+		s.depth--
+		return true, true
+	}
+	return false, false
 }
 
 const (

@@ -250,6 +250,25 @@ func (s *seps) close(d *dropper) {
 	}
 }
 
+// after scans what follows a member or an element at b[i]: a ',' (more
+// follow: i is the next one's first byte) or end, which closes the
+// object or array (done: i is just past it). ok is false for anything
+// else.
+func (s *seps) after(d *dropper, b []byte, i int, end byte) (next int, done, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return i, false, false
+	}
+	switch b[i] {
+	case ',':
+		return skipSpace(b, i+1), false, true
+	case end:
+		s.close(d)
+		return i + 1, true, true
+	}
+	return i, false, false
+}
+
 func (d *dropper) members(n *dropTrie, b []byte, i int) (int, bool) {
 	s := seps{pending: -1}
 	i = skipSpace(b, i+1)
@@ -305,18 +324,9 @@ func (d *dropper) members(n *dropTrie, b []byte, i int) (int, bool) {
 			}
 			s.keep(ve)
 		}
-		i = skipSpace(b, ve)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			s.close(d)
-			return i + 1, true
-		default:
-			return i, false
+		var done bool
+		if i, done, ok = s.after(d, b, ve, '}'); done || !ok {
+			return i, ok
 		}
 	}
 }
@@ -347,18 +357,9 @@ func (d *dropper) elements(c *dropTrie, b []byte, i int) (int, bool) {
 			}
 			s.keep(ve)
 		}
-		i = skipSpace(b, ve)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			s.close(d)
-			return i + 1, true
-		default:
-			return i, false
+		var done bool
+		if i, done, ok = s.after(d, b, ve, ']'); done || !ok {
+			return i, ok
 		}
 	}
 }

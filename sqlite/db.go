@@ -144,3 +144,5 @@ func internal(op string, err error) error {
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+var _ claudebridge.Store = (*DB)(nil)

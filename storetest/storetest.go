@@ -33,34 +33,19 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/claudebridge/claudebridge"
 )
 
-// Store is every store interface of the root package, and the user
-// administration `claudebridge users` calls.
+// Store is every store interface of the root package (claudebridge.Store
+// is the same set, with Close).
 type Store interface {
 	claudebridge.UserService
-	UserAdmin
+	claudebridge.UserAdmin
 	claudebridge.ConversationService
 	claudebridge.PromptService
 	claudebridge.UsageService
-}
-
-// UserAdmin is what `claudebridge users` calls on the store. It is not
-// (yet) an interface of the root package; cmd/claudebridge calls it on
-// *sqlite.DB.
-type UserAdmin interface {
-	// SetPassword replaces a user's password hash and ends the user's
-	// sessions; ENOTFOUND if there is no such user.
-	SetPassword(ctx context.Context, name, passwordHash string) error
-	// DeleteUser removes a user with its sessions, conversations, prompts
-	// and usage; ENOTFOUND if there is no such user.
-	DeleteUser(ctx context.Context, name string) error
-	// Users lists every user by name.
-	Users(ctx context.Context) ([]claudebridge.User, error)
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.

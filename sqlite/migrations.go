@@ -192,6 +192,15 @@ var migrations = []string{
 		sum(cache_read_tokens) AS cache_read_input_tokens,
 		sum(counted_output_tokens) AS counted_output_tokens, sum(cost_usd) AS cost_usd
 		FROM ledger WHERE user_id IS NOT NULL GROUP BY user_id, day, model;`,
+	// 8: turns across processes. A streaming message names the process
+	// writing it (its owner); each process renews a lease of its own, and
+	// any process marks interrupted the streaming messages of an owner
+	// whose lease lapsed.
+	`ALTER TABLE messages ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	CREATE TABLE turn_leases (
+		owner   TEXT PRIMARY KEY,
+		expires INTEGER NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet.

@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+var _ claudebridge.TurnLeaseService = (*DB)(nil)
+
+// RenewLease records that owner is alive until until.
+func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) error {
+	if owner == "" {
+		return claudebridge.Errorf(claudebridge.EINVALID, "a lease needs its owner")
+	}
+	_, err := db.ws.ExecContext(ctx, `INSERT INTO turn_leases (owner, expires) VALUES (?, ?)
+		ON CONFLICT (owner) DO UPDATE SET expires = excluded.expires`, owner, nanos(until))
+	return internal("renew lease", err)
+}
+
+// ReleaseLease removes owner's lease.
+func (db *DB) ReleaseLease(ctx context.Context, owner string) error {
+	_, err := db.ws.ExecContext(ctx, `DELETE FROM turn_leases WHERE owner = ?`, owner)
+	return internal("release lease", err)
+}
+
+// ClaimMessage records owner as the process writing a message.
+func (db *DB) ClaimMessage(ctx context.Context, messageID, owner string) error {
+	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET owner = ? WHERE id = ?`, owner, messageID)
+	return affected(res, err, "message")
+}
+
+// lapsed selects the streaming messages no live process writes: their
+// owner's lease ended at or before ?1, or they have no lease and were last
+// saved at or before ?2.
+const lapsed = `m.status = 'streaming' AND (
+	EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = m.owner AND l.expires <= ?1)
+	OR (NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = m.owner) AND m.updated_at <= ?2))`
+
+// InterruptLapsed marks the streaming messages of lapsed owners
+// interrupted, in one transaction (SQLite's one writer makes concurrent
+// calls take turns, so each message is returned once).
+func (db *DB) InterruptLapsed(ctx context.Context, at time.Time, grace time.Duration) ([]claudebridge.InterruptedMessage, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, internal("interrupt lapsed", err)
+	}
+	defer tx.Rollback()
+	marked := now()
+	cut, saved := nanos(at), nanos(at.Add(-grace))
+	rows, err := tx.QueryContext(ctx, `SELECT c.user_id, `+messageColumns+` FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id WHERE `+lapsed+` ORDER BY m.conversation_id, m.seq`, cut, saved)
+	if err != nil {
+		return nil, internal("interrupt lapsed", err)
+	}
+	list := []claudebridge.InterruptedMessage{}
+	for rows.Next() {
+		var im claudebridge.InterruptedMessage
+		m := &im.Message
+		var created, updated int64
+		if err := rows.Scan(&im.UserID, &m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+			&m.OutputTokensCounted, &m.TurnID, &created, &updated); err != nil {
+			rows.Close()
+			return nil, internal("interrupt lapsed", err)
+		}
+		m.CreatedAt, m.UpdatedAt = fromNanos(created), marked
+		m.Status = claudebridge.MessageInterrupted
+		list = append(list, im)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("interrupt lapsed", err)
+	}
+	for _, im := range list {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, updated_at = ? WHERE id = ?`,
+			claudebridge.MessageInterrupted, nanos(marked), im.Message.ID); err != nil {
+			return nil, internal("interrupt lapsed", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM turn_leases WHERE expires <= ?`, cut); err != nil {
+		return nil, internal("interrupt lapsed", err)
+	}
+	return list, internal("interrupt lapsed", tx.Commit())
+}

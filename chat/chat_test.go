@@ -61,6 +61,10 @@ type env struct {
 	pingWait time.Duration // the server's PingTimeout; 0 for the default
 	saves    *saveLog
 	provider string // the server's Provider
+	// configure, if set, is one process of several on the database
+	// (cluster_test.go): it sets the options that make it so, and
+	// start-up marks nothing interrupted (the others' turns run on).
+	configure func(*chat.Options)
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -79,19 +83,21 @@ func (e *env) open() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	// As serve does at start-up.
-	list, err := db.InterruptStreaming(context.Background())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := chat.RecordInterrupted(context.Background(), db, db, list); err != nil {
-		e.t.Fatal(err)
+	if e.configure == nil {
+		// As one process alone on its database does at start-up.
+		list, err := db.InterruptStreaming(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if err := chat.RecordInterrupted(context.Background(), db, db, list); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	e.db = db
 	if e.saves == nil {
 		e.saves = &saveLog{changed: make(chan struct{})}
 	}
-	e.chat = chat.New(chat.Options{
+	opts := chat.Options{
 		Upstream: e.upstream, Conversations: watchedStore{db, e.saves}, Prompts: db, Usage: db, Users: db,
 		Defaults:     chat.Defaults{Model: testModel, MaxTokens: 4096, Temperature: 0.3, TopK: 40},
 		Local:        e.local,
@@ -99,7 +105,11 @@ func (e *env) open() {
 		SaveInterval: 50 * time.Millisecond,
 		PingInterval: e.ping,
 		PingTimeout:  e.pingWait,
-	})
+	}
+	if e.configure != nil {
+		e.configure(&opts)
+	}
+	e.chat = chat.New(opts)
 	e.srv = httptest.NewServer(e.chat)
 }
 

@@ -87,6 +87,17 @@ type Options struct {
 	// ReplayFor is how long a finished turn's deltas stay in memory for
 	// resume; default 5 minutes.
 	ReplayFor time.Duration
+	// Leases, when set, let several processes share the store's chat
+	// (TURN_LEASE): this process claims the messages its turns write and
+	// renews a lease every Lease/3; every Lease/3 it also marks
+	// interrupted the streaming messages of processes whose lease lapsed.
+	// Nil: one process, which marks what a crash left streaming at
+	// start-up (claudebridge.ConversationService.InterruptStreaming).
+	Leases claudebridge.TurnLeaseService
+	// Lease is how long a lease lasts unrenewed; default 10 s.
+	Lease time.Duration
+	// Owner names this process in the store; default random.
+	Owner string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Page serves everything outside /api/ (the page at "/", its assets);
@@ -118,6 +129,10 @@ type Server struct {
 	// sockets ends the open WebSockets at Close, after the turns.
 	sockets      context.Context
 	closeSockets context.CancelFunc
+
+	owner        string        // Options.Owner
+	leaseStop    chan struct{} // closed by Close to stop keepLease; nil without Leases
+	leaseStopped chan struct{}
 }
 
 // New returns a Server with opts.
@@ -149,6 +164,12 @@ func New(opts Options) *Server {
 	if opts.Models == nil {
 		opts.Models = opts.Upstream.Models
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = 10 * time.Second
+	}
+	if opts.Owner == "" {
+		opts.Owner = newOwnerID()
+	}
 	s := &Server{opts: opts, log: opts.Logger, page: opts.Page, secret: opts.Secret,
 		logins: newLoginLimit(5, 15*time.Minute), loginsByAddr: newLoginLimit(20, 15*time.Minute),
 		passwordChecks: make(chan struct{}, max(2, runtime.NumCPU()))}
@@ -162,6 +183,11 @@ func New(opts Options) *Server {
 	s.sockets, s.closeSockets = context.WithCancel(context.Background())
 	s.turns = newTurns(s)
 	s.api = s.routes()
+	s.owner = opts.Owner
+	if opts.Leases != nil {
+		s.leaseStop, s.leaseStopped = make(chan struct{}), make(chan struct{})
+		go s.keepLease(s.leaseStop, s.leaseStopped)
+	}
 	return s
 }
 
@@ -188,6 +214,8 @@ func (s *Server) Drain(ctx context.Context) error { return s.turns.drain(ctx) }
 // the wait.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.turns.close(ctx)
+	// A turn still running keeps the lease, to be swept once it lapses.
+	s.stopLease(ctx, err == nil)
 	s.closeSockets()
 	return err
 }

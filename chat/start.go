@@ -72,7 +72,10 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	frame := &turnFrame{Type: "turn", TurnID: t.id, ConversationID: conv.ID, Title: conv.Title}
 	newAnswer := func() error {
 		t.msg = &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: conv.Model, TurnID: t.id}
-		return cs.AddMessage(ctx, t.msg)
+		if err := cs.AddMessage(ctx, t.msg); err != nil {
+			return err
+		}
+		return s.claim(ctx, t.msg.ID)
 	}
 	switch req.kind {
 	case "send":
@@ -126,6 +129,11 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 			}
 			t.msg, t.base, t.prior, t.priorCounted = &last, last.Content, last.Usage, last.OutputTokensCounted
 			t.msg.Status, t.msg.TurnID, t.msg.Error, t.msg.Model = claudebridge.MessageStreaming, t.id, "", conv.Model
+			// Claimed first: streaming again under a lapsed owner, it
+			// could be swept at once.
+			if err := s.claim(ctx, t.msg.ID); err != nil {
+				return nil, nil, err
+			}
 			if err := cs.UpdateMessage(ctx, t.msg); err != nil {
 				return nil, nil, err
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
@@ -25,6 +26,10 @@ type ChatConfig struct {
 	TopK              int     // TOP_K
 	TrustedUserHeader string  // TRUSTED_USER_HEADER
 	TurnsPerUser      int     // CHAT_TURNS_PER_USER
+	// TurnLease (TURN_LEASE) is how long this process's lease on its
+	// running turns lasts unrenewed: a process killed mid-turn has its
+	// answers marked interrupted by the others that long after.
+	TurnLease time.Duration
 }
 
 // loadChatConfig reads the chat's settings through getenv.
@@ -45,6 +50,12 @@ func loadChatConfig(getenv func(string) string) (ChatConfig, error) {
 	}
 	if c.TurnsPerUser, err = intVar(getenv, "CHAT_TURNS_PER_USER", 4); err != nil {
 		return c, err
+	}
+	if c.TurnLease, err = durationVar(getenv, "TURN_LEASE", 10*time.Second); err != nil {
+		return c, err
+	}
+	if c.TurnLease < time.Second {
+		return c, fmt.Errorf("TURN_LEASE=%q: want 1s or more", getenv("TURN_LEASE"))
 	}
 	c.Temperature = 0.3
 	if s := getenv("TEMPERATURE"); s != "" {
@@ -83,9 +94,10 @@ func databasePath(getenv func(string) string) (string, error) {
 	return u, nil
 }
 
-// openDatabase opens the chat's database, creating its directory, and marks
-// the answers a dead process left streaming as interrupted, their output
-// tokens counted from their text.
+// openDatabase opens the chat's database, creating its directory. The
+// answers a dead process left streaming are marked interrupted by the
+// chat, once that process's lease has lapsed (chat.Options.Leases), not
+// here: other processes on the database may be writing theirs.
 func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("database directory: %v", err)
@@ -93,17 +105,6 @@ func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.D
 	db, err := sqlite.Open(path)
 	if err != nil {
 		return nil, err
-	}
-	list, err := db.InterruptStreaming(ctx)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if len(list) > 0 && log != nil {
-		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", len(list))
-	}
-	if err := chat.RecordInterrupted(ctx, db, db, list); err != nil && log != nil {
-		log.Warn("chat: counting the tokens of interrupted answers", "err", err)
 	}
 	return db, nil
 }
@@ -138,6 +139,8 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 		Local:             local,
 		TrustedUserHeader: cfg.Chat.TrustedUserHeader,
 		TurnsPerUser:      cfg.Chat.TurnsPerUser,
+		Leases:            db,
+		Lease:             cfg.Chat.TurnLease,
 		TrustedProxies:    cfg.TrustedProxies,
 		AllowedOrigins:    cfg.ChatOrigins,
 		Logger:            log,

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
@@ -101,5 +103,55 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 	}
 	if want := "emulator"; got.Provider != want {
 		t.Errorf("provider %q, want %q", got.Provider, want)
+	}
+}
+
+func TestTurnLeaseIsReadAndRefusedUnderASecond(t *testing.T) {
+	cfg, err := loadChatConfig(env(map[string]string{"DATABASE_URL": "x", "TURN_LEASE": "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.TurnLease, 30*time.Second; got != want {
+		t.Errorf("TurnLease %v, want %v", got, want)
+	}
+	if cfg, _ := loadChatConfig(env(map[string]string{"DATABASE_URL": "x"})); cfg.TurnLease != 10*time.Second {
+		t.Errorf("default TurnLease %v, want 10s", cfg.TurnLease)
+	}
+	if _, err := loadChatConfig(env(map[string]string{"DATABASE_URL": "x", "TURN_LEASE": "500ms"})); err == nil {
+		t.Error("TURN_LEASE=500ms accepted, want refused")
+	}
+}
+
+// The commands (users, keys, usage) and every serve open the database
+// while other processes may be writing answers in it: opening marks none
+// of them interrupted (the chat's lease sweep does, once a lease lapsed).
+func TestOpeningTheDatabaseLeavesStreamingAnswersAlone(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db, err := openDatabase(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := db.EnsureUser(ctx, "ann")
+	c := &claudebridge.Conversation{UserID: u.ID, Title: "t", Model: "m"}
+	if err := db.CreateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	m := &claudebridge.Message{ConversationID: c.ID, Role: "assistant", Status: claudebridge.MessageStreaming}
+	if err := db.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	again, err := openDatabase(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	db.Close()
+	list, err := again.Messages(ctx, u.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := list[0].Status, claudebridge.MessageStreaming; got != want {
+		t.Errorf("status %q, want %q", got, want)
 	}
 }

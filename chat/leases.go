@@ -1,0 +1,82 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Turns across processes: each process (each Server) has an owner id, its
+// turns claim their messages for it, and it renews a lease of its own in
+// the store every Lease/3. Every process also sweeps: the streaming
+// messages of an owner whose lease lapsed (a process killed mid-turn) are
+// marked interrupted, so that they can be continued anywhere.
+
+func newOwnerID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "owner_" + hex.EncodeToString(b)
+}
+
+// keepLease renews s's lease and sweeps lapsed ones at once, then every
+// Lease/3, until stop is closed.
+func (s *Server) keepLease(stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	tick := time.NewTicker(s.opts.Lease / 3)
+	defer tick.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Lease/3)
+		if err := s.opts.Leases.RenewLease(ctx, s.owner, time.Now().Add(s.opts.Lease)); err != nil {
+			s.log.Warn("chat: renewing this process's lease", "err", err)
+		}
+		if err := s.sweep(ctx, time.Now()); err != nil {
+			s.log.Warn("chat: marking the answers of lapsed processes interrupted", "err", err)
+		}
+		cancel()
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sweep marks interrupted the answers whose process's lease ended by at
+// (or that no live process claimed within Lease), and counts their output
+// tokens from their text.
+func (s *Server) sweep(ctx context.Context, at time.Time) error {
+	list, err := s.opts.Leases.InterruptLapsed(ctx, at, s.opts.Lease)
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	s.log.Warn("chat: answers of a process whose lease lapsed marked interrupted", "count", len(list))
+	return RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
+}
+
+// claim records this process as the writer of a message; without
+// Options.Leases there is nothing to record.
+func (s *Server) claim(ctx context.Context, messageID string) error {
+	if s.opts.Leases == nil {
+		return nil
+	}
+	return s.opts.Leases.ClaimMessage(ctx, messageID, s.owner)
+}
+
+// stopLease stops the lease's renewal and, if release, removes it: the
+// turns have ended and are stored, so none of this process's messages is
+// left streaming.
+func (s *Server) stopLease(ctx context.Context, release bool) {
+	if s.leaseStop == nil {
+		return
+	}
+	close(s.leaseStop)
+	<-s.leaseStopped
+	s.leaseStop = nil
+	if !release {
+		return
+	}
+	if err := s.opts.Leases.ReleaseLease(ctx, s.owner); err != nil {
+		s.log.Warn("chat: releasing this process's lease", "err", err)
+	}
+}

@@ -1,12 +1,14 @@
 package chat_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
@@ -21,6 +23,7 @@ type cluster struct {
 	path     string
 	upstream *recordingUpstream
 	secret   []byte
+	bus      claudebridge.TurnBus // what carries turns between the nodes
 }
 
 // lease is the nodes' TURN_LEASE.
@@ -30,14 +33,15 @@ func newCluster(t *testing.T) *cluster {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	t.Cleanup(emu.Close)
 	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
-	return &cluster{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, secret: []byte("cluster secret, 32 bytes long..")}
+	return &cluster{t: t, path: filepath.Join(t.TempDir(), "chat.db"), upstream: up, secret: []byte("cluster secret, 32 bytes long.."),
+		bus: chat.NewMemoryBus()}
 }
 
 // node starts one more process of the cluster.
 func (c *cluster) node() *env {
 	e := &env{t: c.t, path: c.path, upstream: c.upstream, local: true}
 	e.configure = func(o *chat.Options) {
-		o.Leases, o.Lease, o.Secret = e.db, lease, c.secret
+		o.Leases, o.Lease, o.Secret, o.Bus = e.db, lease, c.secret, c.bus
 	}
 	e.open()
 	c.t.Cleanup(e.shut)
@@ -91,5 +95,132 @@ func TestAnAnswerOfAKilledProcessIsInterruptedOnceItsLeaseLapsesAndContinuedElse
 	}
 	if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, m.Content+more; got != want {
 		t.Errorf("stored %q, want %q", got, want)
+	}
+}
+
+func TestAnotherProcessShowsARunningTurnFromWhereThePageWas(t *testing.T) {
+	cl := newCluster(t)
+	a, b := cl.node(), cl.node()
+	first := a.localClient().socket()
+	turn := first.startTurn(map[string]any{"type": "send", "text": "Hi [[slow=20]] [[words=120]]"})
+	head, k, _ := first.follow(0, 4)
+	first.conn.CloseNow()
+
+	// The page reconnects through the load balancer, to the other process.
+	cb := b.localClient()
+	second := cb.socket()
+	second.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": k})
+	tail, _, done := second.follow(k, 0)
+	if got, want := done.Status, "complete"; got != want {
+		t.Fatalf("done %q, want %q", got, want)
+	}
+	if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, head+tail; got != want {
+		t.Errorf("stored %q, streamed %q", got, want)
+	}
+	// From zero, once the turn has ended: every delta again, then done.
+	third := cb.socket()
+	third.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+	if all, _, _ := third.follow(0, 0); all != head+tail {
+		t.Errorf("replay from the other process %q, want %q", all, head+tail)
+	}
+}
+
+func TestStopOnAnotherProcessStopsTheTurnAndKeepsItsText(t *testing.T) {
+	cl := newCluster(t)
+	a, b := cl.node(), cl.node()
+	sa := a.localClient().socket()
+	turn := sa.startTurn(map[string]any{"type": "send", "text": "Go on [[slow=40]] [[words=200]]"})
+	sa.follow(0, 2)
+
+	cb := b.localClient()
+	sb := cb.socket()
+	sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+	partial, n, _ := sb.follow(0, 3)
+	sb.send(map[string]any{"type": "stop", "turn_id": turn.TurnID})
+	stopped := time.Now()
+	rest, _, done := sb.follow(n, 0)
+	if waited := time.Since(stopped); waited > time.Second {
+		t.Errorf("done came %v after stop", waited)
+	}
+	if got, want := done.Status, "stopped"; got != want {
+		t.Fatalf("done %q, want %q", got, want)
+	}
+	m := cb.conversation(turn.ConversationID).Messages[1]
+	if got, want := m.Status, "stopped"; got != want {
+		t.Errorf("stored status %q, want %q", got, want)
+	}
+	if got, want := m.Content, partial+rest; got != want || got == "" {
+		t.Errorf("stored %q, streamed %q", got, want)
+	}
+}
+
+func TestAFollowerOnAnotherProcessIsToldTheTurnOfAKilledProcessWasInterrupted(t *testing.T) {
+	cl := newCluster(t)
+	a, b := cl.node(), cl.node()
+	sa := a.localClient().socket()
+	turn := sa.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
+	sa.follow(0, 2)
+	sb := b.localClient().socket()
+	sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+	_, n, _ := sb.follow(0, 3)
+	a.kill()
+	if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, done := sb.follow(n, 0)
+	if got, want := done.Status, "interrupted"; got != want {
+		t.Errorf("done %q, want %q", got, want)
+	}
+}
+
+// scriptedBus carries a turn that runs nowhere: the test delivers its
+// events and answers its snapshots, in the order it chooses.
+type scriptedBus struct {
+	claudebridge.TurnBus // for the node's own turns
+	subscribed           chan func(claudebridge.TurnEvent)
+	asked                chan int // the seq each snapshot asks after
+	snapshots            chan claudebridge.TurnSnapshot
+}
+
+func (b *scriptedBus) Subscribe(_ context.Context, _ string, deliver func(claudebridge.TurnEvent)) (func(), error) {
+	b.subscribed <- deliver
+	return func() {}, nil
+}
+
+func (b *scriptedBus) Snapshot(_ context.Context, _ string, _ int64, after int) (claudebridge.TurnSnapshot, error) {
+	b.asked <- after
+	return <-b.snapshots, nil
+}
+
+func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapFromASnapshot(t *testing.T) {
+	cl := newCluster(t)
+	bus := &scriptedBus{TurnBus: chat.NewMemoryBus(), subscribed: make(chan func(claudebridge.TurnEvent), 1),
+		asked: make(chan int, 1), snapshots: make(chan claudebridge.TurnSnapshot, 1)}
+	cl.bus = bus
+	s := cl.node().localClient().socket()
+	s.send(map[string]any{"type": "resume", "turn_id": "turn_elsewhere", "after_seq": 1})
+	deliver := <-bus.subscribed
+	// Published between the subscription and the snapshot: in both.
+	deliver(claudebridge.TurnEvent{TurnID: "turn_elsewhere", After: 1, Deltas: []string{"b", "c"}})
+	if got, want := <-bus.asked, 1; got != want {
+		t.Fatalf("first snapshot after %d, want %d", got, want)
+	}
+	bus.snapshots <- claudebridge.TurnSnapshot{After: 1, Deltas: []string{"b", "c", "d"}}
+	deliver(claudebridge.TurnEvent{TurnID: "turn_elsewhere", After: 3, Deltas: []string{"d", "e"}})
+	deliver(claudebridge.TurnEvent{TurnID: "turn_elsewhere", After: 6, Deltas: []string{"g"}}) // "f" was lost
+	if got, want := <-bus.asked, 5; got != want {
+		t.Fatalf("snapshot after the gap asked after %d, want %d", got, want)
+	}
+	bus.snapshots <- claudebridge.TurnSnapshot{After: 5, Deltas: []string{"f", "g", "h"},
+		End: &claudebridge.TurnEnd{Seq: 8, Status: "complete"}}
+	text, last, done := s.follow(1, 0)
+	if got, want := text, "bcdefgh"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if got, want := last, 8; got != want {
+		t.Errorf("last seq %d, want %d", got, want)
+	}
+	if got, want := done.Status, "complete"; got != want {
+		t.Errorf("done %q, want %q", got, want)
 	}
 }

@@ -51,6 +51,7 @@ func (s *Server) sweep(ctx context.Context, at time.Time) error {
 		return err
 	}
 	s.log.Warn("chat: answers of a process whose lease lapsed marked interrupted", "count", len(list))
+	s.publishInterrupted(ctx, list)
 	return RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
 }
 

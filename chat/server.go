@@ -98,6 +98,11 @@ type Options struct {
 	Lease time.Duration
 	// Owner names this process in the store; default random.
 	Owner string
+	// Bus carries turns between the processes sharing the store: a page
+	// whose socket lands on another process than its turn's shows, stops
+	// and resumes it through the bus. Nil: a MemoryBus of this server's
+	// own (one process).
+	Bus claudebridge.TurnBus
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Page serves everything outside /api/ (the page at "/", its assets);
@@ -130,6 +135,8 @@ type Server struct {
 	sockets      context.Context
 	closeSockets context.CancelFunc
 
+	bus          claudebridge.TurnBus
+	publisher    *publisher
 	owner        string        // Options.Owner
 	leaseStop    chan struct{} // closed by Close to stop keepLease; nil without Leases
 	leaseStopped chan struct{}
@@ -183,7 +190,11 @@ func New(opts Options) *Server {
 	s.sockets, s.closeSockets = context.WithCancel(context.Background())
 	s.turns = newTurns(s)
 	s.api = s.routes()
-	s.owner = opts.Owner
+	s.owner, s.bus = opts.Owner, opts.Bus
+	if s.bus == nil {
+		s.bus = NewMemoryBus()
+	}
+	s.publisher = &publisher{s: s}
 	if opts.Leases != nil {
 		s.leaseStop, s.leaseStopped = make(chan struct{}), make(chan struct{})
 		go s.keepLease(s.leaseStop, s.leaseStopped)

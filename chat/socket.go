@@ -149,16 +149,24 @@ func (c *socket) handle(f clientFrame) {
 		}
 		c.follow(t, 0)
 	case "resume":
-		t := c.s.turns.get(f.TurnID)
-		if t == nil || t.userID != c.user.ID {
-			// Long finished (or never this user's): the page reloads the
-			// message by REST.
-			c.write(doneFrame{Type: "done", TurnID: f.TurnID, Seq: f.AfterSeq, Status: "unknown"})
-			return
+		seq := max(f.AfterSeq, 0) // a negative seq would number the replay wrong
+		switch t := c.s.turns.get(f.TurnID); {
+		case t == nil:
+			// Another process's, if any: through the bus.
+			c.followRemote(f.TurnID, seq)
+		case t.userID != c.user.ID:
+			c.unknown(f.TurnID, f.AfterSeq)
+		default:
+			c.follow(t, seq)
 		}
-		c.follow(t, max(f.AfterSeq, 0)) // a negative seq would number the replay wrong
 	case "stop":
 		t := c.s.turns.get(f.TurnID)
+		if t == nil && f.TurnID != "" {
+			if err := c.s.bus.Stop(c.ctx, f.TurnID, c.user.ID); err != nil {
+				c.fail(err)
+			}
+			return
+		}
 		if t == nil || t.userID != c.user.ID {
 			c.fail(claudebridge.Errorf(claudebridge.ENOTFOUND, "turn_id: no such turn"))
 			return
@@ -187,25 +195,8 @@ func (c *socket) follow(t *turn, seq int) {
 		defer cancel()
 		for {
 			deltas, done := t.since(seq)
-			// Deltas that piled up while this socket was writing go out as
-			// one frame carrying the seq of the last: a socket that keeps up
-			// sends one frame per delta, one that lags catches up in fewer
-			// writes instead of falling further behind.
-			for len(deltas) > 0 {
-				n, size := 0, 0
-				for n < len(deltas) && (n == 0 || size+len(deltas[n]) <= maxFrameText) {
-					size += len(deltas[n])
-					n++
-				}
-				seq += n
-				text := deltas[0]
-				if n > 1 {
-					text = strings.Join(deltas[:n], "")
-				}
-				deltas = deltas[n:]
-				if ctx.Err() != nil || c.write(deltaFrame{Type: "delta", TurnID: t.id, Seq: seq, Text: text}) != nil {
-					return
-				}
+			if !c.writeDeltas(ctx, t.id, &seq, deltas) {
+				return
 			}
 			if done != nil && seq >= done.Seq {
 				c.write(done)
@@ -218,6 +209,132 @@ func (c *socket) follow(t *turn, seq int) {
 			}
 		}
 	}()
+}
+
+// writeDeltas writes deltas, numbered *seq+1 on, and advances *seq; false
+// if the socket or the follower is gone. Deltas that piled up while this
+// socket was writing go out as one frame carrying the seq of the last: a
+// socket that keeps up sends one frame per delta, one that lags catches up
+// in fewer writes instead of falling further behind.
+func (c *socket) writeDeltas(ctx context.Context, turnID string, seq *int, deltas []string) bool {
+	for len(deltas) > 0 {
+		n, size := 0, 0
+		for n < len(deltas) && (n == 0 || size+len(deltas[n]) <= maxFrameText) {
+			size += len(deltas[n])
+			n++
+		}
+		*seq += n
+		text := deltas[0]
+		if n > 1 {
+			text = strings.Join(deltas[:n], "")
+		}
+		deltas = deltas[n:]
+		if ctx.Err() != nil || c.write(deltaFrame{Type: "delta", TurnID: turnID, Seq: *seq, Text: text}) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// unknown tells the page a turn is not known (long finished, or never
+// this user's): the page reloads the message by REST.
+func (c *socket) unknown(turnID string, seq int) {
+	c.write(doneFrame{Type: "done", TurnID: turnID, Seq: seq, Status: "unknown"})
+}
+
+// followRemote follows a turn another process runs, through the bus: it
+// subscribes to the turn's events first, then asks its process for the
+// deltas after seq, then writes the events' deltas past those, so that
+// nothing is missed or written twice. A gap (an event lost by the bus)
+// is filled by asking again.
+func (c *socket) followRemote(turnID string, seq int) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if old := c.following[turnID]; old != nil {
+		old()
+	}
+	c.following[turnID] = cancel
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		var mu sync.Mutex
+		var queue []claudebridge.TurnEvent
+		notify := make(chan struct{}, 1)
+		unsubscribe, err := c.s.bus.Subscribe(ctx, turnID, func(ev claudebridge.TurnEvent) {
+			mu.Lock()
+			queue = append(queue, ev)
+			mu.Unlock()
+			select {
+			case notify <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		defer unsubscribe()
+		for needSnapshot := true; ; {
+			var events []claudebridge.TurnEvent
+			if needSnapshot {
+				snap, err := c.s.bus.Snapshot(ctx, turnID, c.user.ID, seq)
+				if err != nil {
+					if ctx.Err() == nil {
+						c.unknown(turnID, seq)
+					}
+					return
+				}
+				events = []claudebridge.TurnEvent{{TurnID: turnID, After: snap.After, Deltas: snap.Deltas, End: snap.End}}
+				needSnapshot = false
+			} else {
+				select {
+				case <-notify:
+				case <-ctx.Done():
+					return
+				}
+				mu.Lock()
+				events, queue = queue, nil
+				mu.Unlock()
+			}
+			for _, ev := range events {
+				ended, gap, ok := c.apply(ctx, ev, &seq)
+				if !ok || ended {
+					return
+				}
+				if gap {
+					// The snapshot has the rest of these events.
+					needSnapshot = true
+					break
+				}
+			}
+		}
+	}()
+}
+
+// apply writes what ev adds past *seq: its new deltas, then its end. gap
+// says ev starts past *seq, or ends past it while deltas are missing;
+// ok is false once the socket or the follower is gone.
+func (c *socket) apply(ctx context.Context, ev claudebridge.TurnEvent, seq *int) (ended, gap, ok bool) {
+	deltas := ev.Deltas
+	if ev.After > *seq && len(deltas) > 0 {
+		return false, true, true
+	}
+	if skip := *seq - ev.After; skip > 0 {
+		deltas = deltas[min(skip, len(deltas)):]
+	}
+	if !c.writeDeltas(ctx, ev.TurnID, seq, deltas) {
+		return false, false, false
+	}
+	if ev.End == nil {
+		return false, false, true
+	}
+	if ev.End.Seq > *seq {
+		return false, true, true
+	}
+	c.write(doneOf(ev.TurnID, ev.End, *seq))
+	return true, false, true
 }
 
 // maxFrameText bounds the text of one delta frame made of several deltas.

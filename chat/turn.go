@@ -34,6 +34,10 @@ type turn struct {
 	done   *doneFrame
 	subs   map[chan struct{}]struct{}
 	stream claudebridge.Stream
+	// published counts the deltas put on the bus; endPublished says the
+	// end has gone too.
+	published    int
+	endPublished bool
 }
 
 // doneFrame is the last frame of a turn.
@@ -152,6 +156,7 @@ func (t *turn) run(ctx context.Context) {
 				t.deltas = append(t.deltas, text)
 				t.wake()
 				t.mu.Unlock()
+				s.publisher.mark(t)
 			}
 		}
 	}()
@@ -215,6 +220,7 @@ func (t *turn) run(ctx context.Context) {
 		Usage: usage, OutputTokensCounted: counted, CostUSD: cost}
 	t.wake()
 	t.mu.Unlock()
+	s.publisher.mark(t)
 }
 
 // turnStatus is a turn's status in the ledger: the one the Anthropic API

@@ -98,11 +98,15 @@ func (ts *turns) launch(t *turn) {
 	if cause := ts.enter(t); cause != nil {
 		cancel(cause)
 	}
+	// Followers in other processes find it through the bus, for as long
+	// as followers here can.
+	disown := ts.s.bus.Own(t.id, turnOwner{t})
 	go func() {
 		defer ts.wg.Done()
 		t.run(ctx)
 		cancel(nil)
 		time.AfterFunc(ts.s.opts.ReplayFor, func() {
+			disown()
 			ts.mu.Lock()
 			delete(ts.byID, t.id)
 			ts.mu.Unlock()

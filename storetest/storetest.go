@@ -48,6 +48,7 @@ type Store interface {
 	claudebridge.PromptService
 	claudebridge.UsageService
 	claudebridge.KeyService
+	claudebridge.LedgerService
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -58,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
 	t.Run("Usage", func(t *testing.T) { usage(t, open) })
 	t.Run("Keys", func(t *testing.T) { keys(t, open) })
+	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

@@ -49,6 +49,7 @@ type Store interface {
 	claudebridge.UsageService
 	claudebridge.KeyService
 	claudebridge.LedgerService
+	claudebridge.BatchService
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -60,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Usage", func(t *testing.T) { usage(t, open) })
 	t.Run("Keys", func(t *testing.T) { keys(t, open) })
 	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
+	t.Run("Batches", func(t *testing.T) { batches(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

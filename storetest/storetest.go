@@ -46,6 +46,10 @@ type Store interface {
 	claudebridge.ConversationService
 	claudebridge.PromptService
 	claudebridge.UsageService
+	claudebridge.KeyService
+	claudebridge.LedgerService
+	claudebridge.BatchService
+	claudebridge.RecordStore
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -55,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Messages", func(t *testing.T) { messages(t, open) })
 	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
 	t.Run("Usage", func(t *testing.T) { usage(t, open) })
+	t.Run("Records", func(t *testing.T) { records(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

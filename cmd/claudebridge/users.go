@@ -13,8 +13,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/internal/redact"
 )
 
 const usersUsage = `Usage:

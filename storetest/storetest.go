@@ -50,6 +50,7 @@ type Store interface {
 	claudebridge.KeyService
 	claudebridge.LedgerService
 	claudebridge.BatchService
+	claudebridge.RecordStore
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -62,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Keys", func(t *testing.T) { keys(t, open) })
 	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
 	t.Run("Batches", func(t *testing.T) { batches(t, open) })
+	t.Run("Records", func(t *testing.T) { records(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

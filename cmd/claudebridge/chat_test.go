@@ -26,7 +26,9 @@ func TestDatabasePath(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "sqlite:///var/lib/cb.db"}, "/var/lib/cb.db", false},
 		{map[string]string{"DATABASE_URL": "sqlite://cb.db"}, "cb.db", false},
 		{map[string]string{"XDG_DATA_HOME": "/data"}, "/data/claudebridge/claudebridge.db", false},
-		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "", true},
+		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "postgres://u@h/db", false},
+		{map[string]string{"DATABASE_URL": "postgresql:///db?host=/run/pg"}, "postgresql:///db?host=/run/pg", false},
+		{map[string]string{"DATABASE_URL": "mysql://u@h/db"}, "", true},
 	} {
 		got, err := databasePath(env(c.vars))
 		if (err != nil) != c.err || got != c.want {

@@ -101,7 +101,7 @@ var settings = []setting{
 	{Name: "ANTHROPIC_SECRET_NAME", Default: "none",
 		Meaning: "take the key from this AWS Secrets Manager secret instead (JSON `{\"api_key\": \"...\"}`), cached, fetched again after a 401"},
 	{Name: "DATABASE_URL", Default: "`claudebridge.db` in `$XDG_DATA_HOME/claudebridge/` or `~/.local/share/claudebridge/`",
-		Meaning: "the chat's SQLite database: a file path or `sqlite:///abs/path`"},
+		Meaning: "the store of users, conversations, keys, the ledger and batches: a SQLite file (a path or `sqlite:///abs/path`), or PostgreSQL (`postgres://user@host:5432/db?sslmode=require`, libpq's URL; the `PG*` variables such as `PGPASSWORD` fill what it leaves out) for several serve processes on one database. In a PostgreSQL URL, `pool_max_conns` sizes the pool (default 4 per CPU, at least 8) and `statement_timeout` bounds each statement (default `30s`)"},
 	{Name: "ANTHROPIC_MODEL_ID", Default: "the first model the upstream lists",
 		Meaning: "model of new chat conversations"},
 	{Name: "MAX_TOKENS", Default: "`4096`",

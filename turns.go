@@ -51,6 +51,10 @@ type TurnEvent struct {
 	After  int      `json:"after"`
 	Deltas []string `json:"deltas,omitempty"`
 	End    *TurnEnd `json:"end,omitempty"`
+	// Lost, in an event of the bus's own making, says earlier events may
+	// have been lost (its connection was cut): a subscriber asks for a
+	// snapshot again.
+	Lost bool `json:"lost,omitempty"`
 }
 
 // TurnSnapshot is what the process running a turn answers a follower that

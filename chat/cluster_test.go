@@ -192,7 +192,7 @@ func (b *scriptedBus) Snapshot(_ context.Context, _ string, _ int64, after int) 
 	return <-b.snapshots, nil
 }
 
-func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapFromASnapshot(t *testing.T) {
+func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapOrALossFromASnapshot(t *testing.T) {
 	cl := newCluster(t)
 	bus := &scriptedBus{TurnBus: chat.NewMemoryBus(), subscribed: make(chan func(claudebridge.TurnEvent), 1),
 		asked: make(chan int, 1), snapshots: make(chan claudebridge.TurnSnapshot, 1)}
@@ -211,13 +211,19 @@ func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapFromASnapshot(t *testin
 	if got, want := <-bus.asked, 5; got != want {
 		t.Fatalf("snapshot after the gap asked after %d, want %d", got, want)
 	}
-	bus.snapshots <- claudebridge.TurnSnapshot{After: 5, Deltas: []string{"f", "g", "h"},
-		End: &claudebridge.TurnEnd{Seq: 8, Status: "complete"}}
+	bus.snapshots <- claudebridge.TurnSnapshot{After: 5, Deltas: []string{"f", "g", "h"}}
+	// The bus's connection was cut: what came meanwhile is asked for.
+	deliver(claudebridge.TurnEvent{TurnID: "turn_elsewhere", Lost: true})
+	if got, want := <-bus.asked, 8; got != want {
+		t.Fatalf("snapshot after a loss asked after %d, want %d", got, want)
+	}
+	bus.snapshots <- claudebridge.TurnSnapshot{After: 8, Deltas: []string{"i"},
+		End: &claudebridge.TurnEnd{Seq: 9, Status: "complete"}}
 	text, last, done := s.follow(1, 0)
-	if got, want := text, "bcdefgh"; got != want {
+	if got, want := text, "bcdefghi"; got != want {
 		t.Errorf("text %q, want %q", got, want)
 	}
-	if got, want := last, 8; got != want {
+	if got, want := last, 9; got != want {
 		t.Errorf("last seq %d, want %d", got, want)
 	}
 	if got, want := done.Status, "complete"; got != want {

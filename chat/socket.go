@@ -314,11 +314,12 @@ func (c *socket) followRemote(turnID string, seq int) {
 }
 
 // apply writes what ev adds past *seq: its new deltas, then its end. gap
-// says ev starts past *seq, or ends past it while deltas are missing;
+// says ev starts past *seq, or ends past it while deltas are missing, or
+// the bus lost events;
 // ok is false once the socket or the follower is gone.
 func (c *socket) apply(ctx context.Context, ev claudebridge.TurnEvent, seq *int) (ended, gap, ok bool) {
 	deltas := ev.Deltas
-	if ev.After > *seq && len(deltas) > 0 {
+	if ev.Lost || (ev.After > *seq && len(deltas) > 0) {
 		return false, true, true
 	}
 	if skip := *seq - ev.After; skip > 0 {

@@ -172,6 +172,13 @@ var migrations = []string{
 		sum(cache_read_tokens) AS cache_read_input_tokens,
 		sum(counted_output_tokens) AS counted_output_tokens, sum(cost_usd) AS cost_usd
 		FROM ledger WHERE user_id IS NOT NULL GROUP BY user_id, day, model;`,
+	// 2: turns across processes, as SQLite's 8: a streaming message names
+	// the process writing it, each process renews a lease of its own.
+	`ALTER TABLE messages ADD COLUMN owner text NOT NULL DEFAULT '';
+	CREATE TABLE turn_leases (
+		owner   text PRIMARY KEY,
+		expires timestamptz NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet, holding

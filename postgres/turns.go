@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+var _ claudebridge.TurnLeaseService = (*DB)(nil)
+
+// RenewLease records that owner is alive until until.
+func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) error {
+	if owner == "" {
+		return claudebridge.Errorf(claudebridge.EINVALID, "a lease needs its owner")
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO turn_leases (owner, expires) VALUES ($1, $2)
+		ON CONFLICT (owner) DO UPDATE SET expires = excluded.expires`, owner, until.UTC())
+	return internal("renew lease", err)
+}
+
+// ReleaseLease removes owner's lease.
+func (db *DB) ReleaseLease(ctx context.Context, owner string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM turn_leases WHERE owner = $1`, owner)
+	return internal("release lease", err)
+}
+
+// ClaimMessage records owner as the process writing a message.
+func (db *DB) ClaimMessage(ctx context.Context, messageID, owner string) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE messages SET owner = $1 WHERE id = $2`, owner, messageID)
+	if err != nil {
+		return internal("claim message", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("message")
+	}
+	return nil
+}
+
+// InterruptLapsed marks the streaming messages of lapsed owners
+// interrupted in one statement: of two processes sweeping at once, the
+// second waits on the rows the first marks, finds them no longer
+// streaming and leaves them, so each message is returned once.
+func (db *DB) InterruptLapsed(ctx context.Context, at time.Time, grace time.Duration) ([]claudebridge.InterruptedMessage, error) {
+	var list []claudebridge.InterruptedMessage
+	marked := now()
+	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		list = []claudebridge.InterruptedMessage{}
+		rows, err := tx.Query(ctx, `UPDATE messages m SET status = 'interrupted', updated_at = $3
+			FROM conversations c
+			WHERE c.id = m.conversation_id AND m.status = 'streaming' AND (
+				EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = m.owner AND l.expires <= $1)
+				OR (NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = m.owner) AND m.updated_at <= $2))
+			RETURNING c.user_id, m.id, m.conversation_id, m.seq, m.role, m.content, m.error, m.model,
+				m.input_tokens, m.output_tokens, m.cache_creation_input_tokens, m.cache_read_input_tokens,
+				m.output_tokens_counted, m.turn_id, m.created_at`,
+			at.UTC(), at.Add(-grace).UTC(), marked)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var im claudebridge.InterruptedMessage
+			m := &im.Message
+			if err := rows.Scan(&im.UserID, &m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Error, &m.Model,
+				&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+				&m.OutputTokensCounted, &m.TurnID, &m.CreatedAt); err != nil {
+				rows.Close()
+				return err
+			}
+			m.Status, m.CreatedAt, m.UpdatedAt = claudebridge.MessageInterrupted, utc(m.CreatedAt), marked
+			list = append(list, im)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM turn_leases WHERE expires <= $1`, at.UTC())
+		return err
+	})
+	if err != nil {
+		return nil, internal("interrupt lapsed", err)
+	}
+	return list, nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/postgres"
 	"github.com/claudebridge/claudebridge/web"
 )
 
@@ -113,7 +114,9 @@ func openDatabase(ctx context.Context, path string, log *slog.Logger) (claudebri
 // header is configured, and the address is loopback; otherwise login is
 // required, and with no user yet the chat is locked until
 // "claudebridge users add NAME" (the gateway is served all the same).
-func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
+// bus carries turns between the processes on db (openTurnBus); nil for
+// one process.
+func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claudebridge.TurnBus, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
 	n, err := db.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -140,11 +143,26 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, up claudeb
 		TurnsPerUser:      cfg.Chat.TurnsPerUser,
 		Leases:            db,
 		Lease:             cfg.Chat.TurnLease,
+		Bus:               bus,
 		TrustedProxies:    cfg.TrustedProxies,
 		AllowedOrigins:    cfg.ChatOrigins,
 		Logger:            log,
 		Page:              web.Handler(),
 	}), nil
+}
+
+// openTurnBus opens the bus that carries chat turns between the serve
+// processes sharing db: PostgreSQL's LISTEN/NOTIFY. SQLite is one
+// process's: nil, and the chat keeps its turns in memory. Close it after
+// the chat.
+func openTurnBus(ctx context.Context, db claudebridge.Store) (interface {
+	claudebridge.TurnBus
+	Close() error
+}, error) {
+	if pg, ok := any(db).(*postgres.DB); ok {
+		return postgres.OpenBus(ctx, pg)
+	}
+	return nil, nil
 }
 
 // loopback reports whether a listen address is reachable from this

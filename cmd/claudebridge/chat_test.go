@@ -50,7 +50,7 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	status := func(listen string) int {
 		cfg, _ := loadConfig(env(map[string]string{"DATABASE_URL": "x"}))
 		cfg.Listen = listen
-		s, err := newChat(context.Background(), cfg, db, up, log)
+		s, err := newChat(context.Background(), cfg, db, nil, up, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Listen = "127.0.0.1:8080"
-	s, err := newChat(context.Background(), cfg, db, up, slog.New(slog.DiscardHandler))
+	s, err := newChat(context.Background(), cfg, db, nil, up, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,5 +155,20 @@ func TestOpeningTheDatabaseLeavesStreamingAnswersAlone(t *testing.T) {
 	}
 	if got, want := list[0].Status, claudebridge.MessageStreaming; got != want {
 		t.Errorf("status %q, want %q", got, want)
+	}
+}
+
+func TestTurnsGoOnPostgreSQLsBusAndStayInMemoryOnSQLite(t *testing.T) {
+	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bus, err := openTurnBus(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bus != nil {
+		t.Errorf("SQLite's bus %T, want none (the chat's own, in memory)", bus)
 	}
 }

@@ -174,7 +174,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		chatUp = &ledger.Budgeted{Next: chatUp, For: ledger.Users(&ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
 			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)})}
 	}
-	chatServer, err := newChat(ctx, cfg, db, chatUp, log)
+	var chatBus claudebridge.TurnBus
+	switch bus, err := openTurnBus(ctx, db); {
+	case err != nil:
+		ln.Close()
+		return err
+	case bus != nil:
+		defer bus.Close() // after the chat's Close, before the database's
+		chatBus = bus
+	}
+	chatServer, err := newChat(ctx, cfg, db, chatBus, chatUp, log)
 	if err != nil {
 		ln.Close()
 		return err

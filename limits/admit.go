@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // Estimate is the tokens a call is counted at before it runs: its body's
@@ -25,9 +24,9 @@ func MaxTokens(req *claudebridge.Request) int {
 }
 
 // Admit checks a call of model by e's key: EPERMISSION for a model the
-// key may not call, EINVALID when its worst case (input estimated from
-// body's size, plus maxTokens of output, at the model's price) costs more
-// than the key's MaxCostPerRequest, EINVALID (cost.BudgetExceeded) when
+// key may not call, EINVALID when its worst case (Prices.WorstCase, with
+// the keyring's table, as MAX_COST_PER_REQUEST's) costs more than the
+// key's MaxCostPerRequest, EINVALID (cost.BudgetExceeded) when
 // the key has a Budget that the worst case would pass, else its limiter's
 // Admit. The ticket carries the budget's reservation, settled at Release
 // with the usage last reported. The state is the key's limits, for the
@@ -37,12 +36,12 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	if !e.AllowsModel(model) {
 		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
-	if limit := e.Key.MaxCostPerRequest; limit > 0 {
-		worst := anthropic.Cost(model, claudebridge.Usage{InputTokens: bodyBytes / 4, OutputTokens: maxTokens})
-		if worst > limit {
+	if limit := e.Key.MaxCostPerRequest; limit > 0 && e.prices != nil {
+		if worst := e.prices.WorstCase(model, e.upstream, body, maxTokens); worst > limit {
 			return nil, e.State(), claudebridge.Errorf(claudebridge.EINVALID,
+				// The input as cost.InputTokens counts it.
 				"This request may cost up to $%s (about %d input tokens and max_tokens %d of %s), over this key's limit of $%s per request",
-				dollars(worst), bodyBytes/4, maxTokens, model, dollars(limit))
+				dollars(worst), (bodyBytes+3)/4, maxTokens, model, dollars(limit))
 		}
 	}
 	if e.Budget == nil {

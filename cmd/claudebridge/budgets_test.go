@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -167,5 +168,30 @@ func TestAKeysBudgetHoldsTheCallsOfItsMessageBatches(t *testing.T) {
 	}
 	if got, want := strings.Count(string(results), "Your budget is too low"), 3; got != want {
 		t.Errorf("requests refused by the budget %d, want %d: %s", got, want, results)
+	}
+}
+
+func TestAKeysCapPricesWithPricesFile(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "cap.db")
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--max-cost-per-request", "0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	// Built in, 100 tokens of output cost $0.0015: under the key's cap;
+	// at $1,000 a million they cost $0.10.
+	prices := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(prices, []byte(`{"models":{"claude-sonnet-4-5":{"input":1,"output":1000}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveEnv(t, dbPath, map[string]string{"PRICES_FILE": prices})
+	addr, _ := startServe(t)
+	status, answer, _ := post(t, http.DefaultClient, addr+"/v1/messages", key,
+		`{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`)
+	if got, want := status, http.StatusBadRequest; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, answer)
+	}
+	if want := "over this key's limit of $0.0100 per request"; !strings.Contains(answer, want) {
+		t.Errorf("refusal %s lacks %s", answer, want)
 	}
 }

@@ -97,12 +97,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
-	// A key's budget is read from the ledger once per period and priced
-	// as the ledger prices its calls.
-	keyBudget := func(k *claudebridge.Key) limits.Budget {
+	// A key's budget is read from the ledger once per period; it and the
+	// key's per-request cap price as the ledger prices its calls.
+	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: func(k *claudebridge.Key) limits.Budget {
 		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}
-	}
-	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keyBudget)
+	}}
+	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending)
 	if err != nil {
 		return err
 	}

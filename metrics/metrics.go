@@ -41,10 +41,11 @@ const (
 	BedrockCountTokens             // /model/{id}/count-tokens
 	Chat                           // the chat's turns
 	Batch                          // the calls of the Message Batches API's batches
+	BatchCLI                       // the calls of `claudebridge batch`, which serves no metrics: the ledger's door only
 	doors
 )
 
-var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat", "batch"}
+var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat", "batch", "batch_cli"}
 
 func (d Door) String() string { return doorNames[d] }
 

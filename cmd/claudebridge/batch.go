@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/claudebridge/claudebridge/batch"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 const batchUsage = `Usage: claudebridge batch --in FILE --out FILE [--concurrency N] [--format F] [--model ID] [--beta FLAGS]
@@ -37,10 +38,15 @@ checkpoint: run the same command again, after Ctrl-C or a crash, and the
 records it has results for are skipped. Ctrl-C starts no more records and lets
 those running finish; a second Ctrl-C exits at once.
 
+Every call is a row of the ledger (door batch_cli) in DATABASE_URL's database,
+the one serve writes, priced with PRICES_FILE's prices: claudebridge usage
+sums them with serve's.
+
 Settings: those of the upstream, as for serve (see claudebridge serve --help):
 AI_PROVIDER, the AWS and Anthropic ones, RETRY_MAX_ATTEMPTS, CONNECT_TIMEOUT,
-REQUEST_TIMEOUT (per record), SAMPLING_CONFLICT, BEDROCK_*, LOG_LEVEL (warn at
-least, so that the progress bar stays readable).
+REQUEST_TIMEOUT (per record), SAMPLING_CONFLICT, MAX_COST_PER_REQUEST,
+PRICES_FILE, DATABASE_URL, BEDROCK_*, LOG_LEVEL (warn at least, so that the
+progress bar stays readable).
 
 Flags:
 `
@@ -78,10 +84,20 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
 	// The upstream outlives the first Ctrl-C: the calls running then finish.
-	up, about, err := newGatewayUpstream(context.WithoutCancel(ctx), cfg, log, nil)
+	served, about, err := newGatewayUpstream(context.WithoutCancel(ctx), cfg, log, nil)
 	if err != nil {
 		return err
 	}
+	// Every call is a ledger entry of the door batch_cli, in serve's
+	// database, written before the run returns.
+	db, err := openStore(cfg.Chat.DatabasePath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m := metrics.Unserved()
+	defer startLedger(cfg, db, m, log)()
+	up := &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	show := newBatchProgress(stderr)
 	stopping := make(chan struct{})
 	defer close(stopping)

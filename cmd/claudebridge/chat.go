@@ -87,10 +87,7 @@ func databasePath(getenv func(string) string) (string, error) {
 // the answers a dead process left streaming as interrupted, their output
 // tokens counted from their text.
 func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("database directory: %v", err)
-	}
-	db, err := sqlite.Open(path)
+	db, err := openStore(path)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +103,16 @@ func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.D
 		log.Warn("chat: counting the tokens of interrupted answers", "err", err)
 	}
 	return db, nil
+}
+
+// openStore opens the database, creating its directory, and touches none
+// of its rows: for a command that may run beside a serve on the same
+// database, whose answers streaming are alive.
+func openStore(path string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("database directory: %v", err)
+	}
+	return sqlite.Open(path)
 }
 
 // newChat returns the chat service on db. It serves without login (one

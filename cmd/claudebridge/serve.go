@@ -154,19 +154,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// The ledger hears every call; on the way out (SIGTERM, Ctrl-C, a
 	// failure) what it holds is written before the database closes.
-	ledgerWriter := ledger.New(ledger.Options{Store: db, Logger: log})
-	defer func() {
-		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := ledgerWriter.Close(closing); err != nil {
-			log.Error("ledger: entries not written at shutdown", "waiting", ledgerWriter.Len(), "err", err)
-		}
-	}()
-	m.Listen((&ledger.Recorder{Writer: ledgerWriter, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
+	defer startLedger(cfg, db, m, log)()
 	m.PriceWith(func(model string, u claudebridge.Usage) float64 {
 		return cfg.Prices.Cost(model, cfg.Provider, u, false)
 	})
-	m.Ledger(ledgerWriter.Len, ledgerWriter.Waits, ledgerWriter.Failed)
 	// The chat's turns are recorded at the upstream: they have no HTTP
 	// answer of their own. Its users' budgets hold there too.
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}

@@ -2,8 +2,10 @@ package limits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -60,6 +62,32 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	}
 	t.budget = &reservation{settle: settle}
 	return t, state, nil
+}
+
+// Wait is Admit for a call no client is waiting on (a Message Batch's):
+// where Admit refuses ERATELIMIT, Wait waits for room, until the window
+// ends or a call of the key ends, whichever comes first, and asks again.
+// Every other refusal (model, cost cap, budget, an estimate over the
+// token limit alone) is Admit's, at once; ctx ending ends the wait with
+// its error.
+func (e *Entry) Wait(ctx context.Context, model string, body []byte, maxTokens int) (*Ticket, error) {
+	for {
+		ended := e.Limiter.callEnds() // before Admit: a call ending after its refusal wakes us
+		t, _, err := e.Admit(ctx, model, body, maxTokens)
+		var limited *claudebridge.Error
+		if err == nil || !errors.As(err, &limited) || limited.Code != claudebridge.ERATELIMIT {
+			return t, err
+		}
+		window := time.NewTimer(limited.RetryAfter)
+		select {
+		case <-ctx.Done():
+			window.Stop()
+			return nil, ctx.Err()
+		case <-ended:
+			window.Stop()
+		case <-window.C:
+		}
+	}
 }
 
 // State returns the key's limits as they stand, counting nothing.

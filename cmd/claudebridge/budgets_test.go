@@ -195,3 +195,46 @@ func TestAKeysCapPricesWithPricesFile(t *testing.T) {
 		t.Errorf("refusal %s lacks %s", answer, want)
 	}
 }
+
+func TestAKeysMessageBatchesArePacedByItsConcurrencyAndHeldToItsModels(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "paced.db")
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--concurrency", "1", "--models", "claude-haiku-4-5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	serveEnv(t, dbPath, map[string]string{"BATCH_CONCURRENCY": "4"})
+	addr, logs, _ := startServeLogged(t)
+	var list []string
+	for i := range 3 {
+		list = append(list, fmt.Sprintf(`{"custom_id":"r%d","params":{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi %d"}]}}`, i, i))
+	}
+	list = append(list, `{"custom_id":"other","params":{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}}`)
+	status, body, _ := post(t, http.DefaultClient, addr+"/v1/messages/batches", key, `{"requests":[`+strings.Join(list, ",")+`]}`)
+	if status != http.StatusOK {
+		t.Fatalf("create batch: %d %s", status, body)
+	}
+	var batch struct{ ID string }
+	json.Unmarshal([]byte(body), &batch)
+	for line := range logs.each {
+		if strings.Contains(line, "message batch ended") && strings.Contains(line, batch.ID) {
+			break
+		}
+	}
+	req, _ := http.NewRequest("GET", addr+"/v1/messages/batches/"+batch.ID+"/results", nil)
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Four calls at once, one allowed in flight: three wait their turn.
+	if got, want := strings.Count(string(results), `"type":"succeeded"`), 3; got != want {
+		t.Errorf("requests succeeded %d, want %d: %s", got, want, results)
+	}
+	if got, want := strings.Count(string(results), "may not use the model claude-sonnet-4-5"), 1; got != want {
+		t.Errorf("requests refused for their model %d, want %d: %s", got, want, results)
+	}
+}

@@ -172,15 +172,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	m.ChatTurns(chatServer.Answering)
 	// Message Batches run in the background, through the same upstream,
-	// from the same database, held to their key's budget; those a shutdown
-	// cut resume here.
-	keyBudgets := func(who claudebridge.Caller) ledger.CallBudget {
-		if e := keyring.Named(who.Key); e != nil && e.Budget != nil {
-			return e.Budget
-		}
-		return nil
-	}
-	scheduler := &batches.Scheduler{Store: db, Upstream: &ledger.Budgeted{Next: up, For: keyBudgets}, Concurrency: cfg.BatchConcurrency,
+	// from the same database, held to the limits and budget of the key
+	// that made them (paced, not refused, by its rate limits); those a
+	// shutdown cut resume here.
+	scheduler := &batches.Scheduler{Store: db, Upstream: &limits.Paced{Next: up, Keys: keyring.Named}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"

@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/batch"
 	"github.com/claudebridge/claudebridge/metrics"
 )
@@ -40,12 +41,12 @@ those running finish; a second Ctrl-C exits at once.
 
 Every call is a row of the ledger (door batch_cli) in DATABASE_URL's database,
 the one serve writes, priced with PRICES_FILE's prices: claudebridge usage
-sums them with serve's.
+sums them with serve's. LEDGER=off writes none.
 
 Settings: those of the upstream, as for serve (see claudebridge serve --help):
 AI_PROVIDER, the AWS and Anthropic ones, RETRY_MAX_ATTEMPTS, CONNECT_TIMEOUT,
 REQUEST_TIMEOUT (per record), SAMPLING_CONFLICT, MAX_COST_PER_REQUEST,
-PRICES_FILE, DATABASE_URL, BEDROCK_*, LOG_LEVEL (warn at least, so that the
+PRICES_FILE, DATABASE_URL, LEDGER, BEDROCK_*, LOG_LEVEL (warn at least, so that the
 progress bar stays readable).
 
 Flags:
@@ -89,15 +90,18 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	// Every call is a ledger entry of the door batch_cli, in serve's
-	// database, written before the run returns.
-	db, err := openStore(cfg.Chat.DatabasePath)
-	if err != nil {
-		return err
+	// database, written before the run returns (none with LEDGER=off).
+	var up claudebridge.Upstream = served
+	if !cfg.LedgerOff {
+		db, err := openStore(cfg.Chat.DatabasePath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		m := metrics.Unserved()
+		defer startLedger(cfg, db, m, log)()
+		up = &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	}
-	defer db.Close()
-	m := metrics.Unserved()
-	defer startLedger(cfg, db, m, log)()
-	up := &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	show := newBatchProgress(stderr)
 	stopping := make(chan struct{})
 	defer close(stopping)

@@ -43,6 +43,7 @@ func batchEnv(t *testing.T) {
 	t.Setenv("DATABASE_URL", filepath.Join(t.TempDir(), "ledger.db"))
 	t.Setenv("PRICES_FILE", "")
 	t.Setenv("MAX_COST_PER_REQUEST", "")
+	t.Setenv("LEDGER", "")
 }
 
 func TestBatchCallsGoThroughTheGatewaysRetries(t *testing.T) {

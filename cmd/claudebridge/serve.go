@@ -90,18 +90,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// The calls of virtual keys report their usage to their limits.
 	var up claudebridge.Upstream = limits.Upstream{Upstream: served.Upstream}
-	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
+	db, err := openStore(cfg.Chat.DatabasePath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := recoverInterrupted(ctx, db, chatUsage(cfg, db), log); err != nil {
+		return err
+	}
+	if err := checkBudgetsHaveALedger(ctx, cfg, db); err != nil {
+		return err
+	}
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
-	// A key's budget is read from the ledger once per period; it and the
-	// key's per-request cap price as the ledger prices its calls.
-	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: func(k *claudebridge.Key) limits.Budget {
-		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}
-	}}
+	// A key's per-request cap prices as the ledger prices its calls.
+	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: keyBudgets(cfg, db)}
 	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending)
 	if err != nil {
 		return err
@@ -191,7 +194,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", !keyring.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
-		"database", redact.URL(cfg.Chat.DatabasePath), "metrics", metricsAt)
+		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff, "metrics", metricsAt)
 	v1, model := openGuarded(cfg, keyring, gw, front)
 	adminAPI := admin.New(db, cfg.AdminKey)
 	scheduler.Start()

@@ -95,9 +95,10 @@ type Call struct {
 }
 
 // The "key" label of calls made without a virtual key.
+// No virtual key may take either name (claudebridge.Key.Validate).
 const (
-	KeyStatic = "static" // a static key: API_KEYS, BEARER_TOKEN, BEDROCK_ACCESS_KEYS
-	KeyNone   = "none"   // no key: open doors, refused keys, the chat's users
+	KeyStatic = claudebridge.StaticKeyName // a static key: API_KEYS, BEARER_TOKEN, BEDROCK_ACCESS_KEYS
+	KeyNone   = claudebridge.NoKeyName     // no key: open doors, refused keys, the chat's users
 )
 
 // KeyLabel is the "key" label of a call: the virtual key's name when it has

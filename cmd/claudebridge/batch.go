@@ -114,6 +114,9 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}()
 	started := false
 	run := &batch.Files{In: *in, Out: *out, Format: f, Betas: list(*betas),
+		Price: func(model string, u claudebridge.Usage) float64 {
+			return cfg.Prices.Cost(model, cfg.Provider, u, false)
+		},
 		Runner: &batch.Runner{Upstream: up, Concurrency: *concurrency, CallTimeout: cfg.RequestTimeout},
 		Progress: func(p batch.Progress) {
 			if !started {
@@ -131,7 +134,7 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !started {
 		return err // nothing ran: the input or the results file is refused
 	}
-	printBatchSummary(stdout, p)
+	printBatchSummary(stdout, p, cfg.Prices.Version)
 	if errors.Is(err, context.Canceled) {
 		left := p.Total - p.Skipped - p.Summary.Done()
 		return fmt.Errorf("interrupted with %d of %d records left; to resume, run the same command again:\n  claudebridge batch %s", left, p.Total, shellQuote(args))
@@ -164,14 +167,15 @@ func batchFormat(name, in, model string) (batch.Format, error) {
 	return nil, fmt.Errorf("--format %q: want anthropic, bedrock or auto", name)
 }
 
-// printBatchSummary says what this run did and used.
-func printBatchSummary(w io.Writer, p batch.Progress) {
+// printBatchSummary says what this run did and used, its cost at the
+// prices of that version (the ledger's).
+func printBatchSummary(w io.Writer, p batch.Progress, prices string) {
 	s := p.Summary
 	fmt.Fprintf(w, "records: %d, of which %d had results already; this run: %d succeeded, %d errored\n",
 		p.Total, p.Skipped, s.Succeeded, s.Errored)
 	fmt.Fprintf(w, "tokens: input %d, output %d, cache read %d, cache writes %d\n",
 		s.Usage.InputTokens, s.Usage.OutputTokens, s.Usage.CacheReadInputTokens, s.Usage.CacheCreationInputTokens)
-	fmt.Fprintf(w, "cost: $%.4f at the model table's list prices\n", s.Cost)
+	fmt.Fprintf(w, "cost: $%.4f at the prices %s, as the ledger prices them\n", s.Cost, prices)
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@,+-]+$`)

@@ -230,3 +230,39 @@ func ledgerDoors(t *testing.T, path string) map[string]int {
 	}
 	return doors
 }
+
+func TestABatchSummaryCostsAtThePricesOfTheLedger(t *testing.T) {
+	batchEnv(t)
+	dir := t.TempDir()
+	prices := filepath.Join(dir, "prices.json")
+	// $1 a token of output, input free.
+	if err := os.WriteFile(prices, []byte(`{"version":"team-prices","models":{"claude-sonnet-4-5":{"input":0,"output":1000000}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PRICES_FILE", prices)
+	in, out := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl")
+	line := `{"custom_id":"one","params":{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi [[words=5]]"}]}}`
+	if err := os.WriteFile(in, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if err := run(t.Context(), []string{"batch", "--in", in, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result struct {
+		Result struct {
+			Message struct{ Usage claudebridge.Usage }
+		}
+	}
+	if err := json.Unmarshal(b, &result); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	want := fmt.Sprintf("cost: $%.4f at the prices team-prices", float64(result.Result.Message.Usage.OutputTokens))
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("summary %q lacks %q", stdout.String(), want)
+	}
+}

@@ -136,8 +136,9 @@ type CallBudget interface {
 }
 
 // Budgeted is an Upstream whose calls are held to the budget For gives
-// their caller (claudebridge.CallerFrom): each chat user's for the chat,
-// the key's for the Message Batches API. Calls For gives none pass.
+// their caller (claudebridge.CallerFrom): each chat user's for the chat.
+// (A key's Message Batches are held to its budget with its other limits,
+// by limits.Paced.) Calls For gives none pass.
 type Budgeted struct {
 	Next claudebridge.Upstream
 	// For returns the budget that holds who's calls; nil: none does.

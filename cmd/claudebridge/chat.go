@@ -91,24 +91,33 @@ func databaseLocation(u string, getenv func(string) string) (string, error) {
 
 // openDatabase opens the chat's database, creating its directory, and marks
 // the answers a dead process left streaming as interrupted, their output
-// tokens counted from their text.
+// tokens counted from their text into the ledger.
 func openDatabase(ctx context.Context, path string, log *slog.Logger) (claudebridge.Store, error) {
 	db, err := openStore(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	list, err := db.InterruptStreaming(ctx)
-	if err != nil {
+	if err := recoverInterrupted(ctx, db, db, log); err != nil {
 		db.Close()
 		return nil, err
+	}
+	return db, nil
+}
+
+// recoverInterrupted marks the answers a dead process left streaming as
+// interrupted, their output tokens counted from their text into usage.
+func recoverInterrupted(ctx context.Context, db claudebridge.Store, usage claudebridge.UsageService, log *slog.Logger) error {
+	list, err := db.InterruptStreaming(ctx)
+	if err != nil {
+		return err
 	}
 	if len(list) > 0 && log != nil {
 		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", len(list))
 	}
-	if err := chat.RecordInterrupted(ctx, db, db, list); err != nil && log != nil {
+	if err := chat.RecordInterrupted(ctx, db, usage, list); err != nil && log != nil {
 		log.Warn("chat: counting the tokens of interrupted answers", "err", err)
 	}
-	return db, nil
+	return nil
 }
 
 // newChat returns the chat service on db. It serves without login (one
@@ -134,7 +143,7 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, up claudeb
 		Prices:        cfg.Prices,
 		Conversations: db,
 		Prompts:       db,
-		Usage:         db,
+		Usage:         chatUsage(cfg, db),
 		Users:         db,
 		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
 			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},

@@ -17,7 +17,9 @@ func isPostgres(u string) bool {
 }
 
 // openStore opens the store at location (databasePath's): PostgreSQL for
-// its URLs, else the SQLite file, creating its directory.
+// its URLs, else the SQLite file, creating its directory. It touches none
+// of the rows: a command may run beside a serve on the same database,
+// whose streaming answers are alive.
 func openStore(ctx context.Context, location string) (claudebridge.Store, error) {
 	if isPostgres(location) {
 		return nil, fmt.Errorf("DATABASE_URL: PostgreSQL is not wired yet")

@@ -89,21 +89,6 @@ func databaseLocation(u string, getenv func(string) string) (string, error) {
 	return u, nil
 }
 
-// openDatabase opens the chat's database, creating its directory, and marks
-// the answers a dead process left streaming as interrupted, their output
-// tokens counted from their text into the ledger.
-func openDatabase(ctx context.Context, path string, log *slog.Logger) (claudebridge.Store, error) {
-	db, err := openStore(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := recoverInterrupted(ctx, db, db, log); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
 // recoverInterrupted marks the answers a dead process left streaming as
 // interrupted, their output tokens counted from their text into usage.
 func recoverInterrupted(ctx context.Context, db claudebridge.Store, usage claudebridge.UsageService, log *slog.Logger) error {

@@ -39,7 +39,7 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

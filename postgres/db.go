@@ -143,5 +143,11 @@ func internal(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
+	// Text PostgreSQL cannot hold comes from the client (a title, a
+	// search, an import): SQLite stores it, PostgreSQL refuses it.
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "22021" {
+		return claudebridge.Errorf(claudebridge.EINVALID, "text: must be UTF-8 without the NUL character")
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -214,12 +214,14 @@ func (db *DB) ActiveBatches(ctx context.Context) ([]claudebridge.Batch, error) {
 }
 
 // ClaimBatch makes owner the one that runs a batch until until, unless
-// another's claim lasts past now. One UPDATE decides: of processes
+// another's claim lasts past now: a claim until now has lapsed, so that a
+// serve giving a batch up (a claim until now) leaves it to the next at
+// once. One UPDATE decides: of processes
 // claiming at once, the first to lock the row takes it, and the others'
 // conditions, evaluated again on the row it wrote, no longer hold.
 func (db *DB) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
 	tag, err := db.pool.Exec(ctx, `UPDATE batches SET owner = $1, lease_until = $2
-		WHERE id = $3 AND (owner = $1 OR lease_until IS NULL OR lease_until < $4)`, owner, until, id, now)
+		WHERE id = $3 AND (owner = $1 OR lease_until IS NULL OR lease_until <= $4)`, owner, until, id, now)
 	if err != nil {
 		return false, internal("claim batch", err)
 	}

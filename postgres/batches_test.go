@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,77 +49,6 @@ func results(t *testing.T, db *DB, id string) []string {
 	return lines
 }
 
-func TestOfEightOwnersClaimingABatchAtOnceExactlyOneGetsIt(t *testing.T) {
-	db := open(t)
-	b := newBatch(t, db, "a")
-	now := time.Now()
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var winners []string
-	for i := range 8 {
-		owner := fmt.Sprint("serve-", i)
-		wg.Go(func() {
-			<-start
-			got, err := db.ClaimBatch(context.Background(), b.ID, owner, now, now.Add(time.Minute))
-			if err != nil {
-				t.Error(err)
-			}
-			if got {
-				mu.Lock()
-				winners = append(winners, owner)
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if got, want := len(winners), 1; got != want {
-		t.Fatalf("owners that got the batch: %v, want %d", winners, want)
-	}
-	var owner string
-	if err := db.pool.QueryRow(t.Context(), `SELECT owner FROM batches WHERE id = $1`, b.ID).Scan(&owner); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := owner, winners[0]; got != want {
-		t.Errorf("the batch's owner %q, want the winner %q", got, want)
-	}
-}
-
-func TestEightAddsOfOneRequestsResultAtOnceCountItOnce(t *testing.T) {
-	db := open(t)
-	b := newBatch(t, db, "a", "b")
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 8 {
-		typ := claudebridge.ResultSucceeded
-		if i%2 == 1 {
-			typ = claudebridge.ResultErrored
-		}
-		wg.Go(func() {
-			<-start
-			if err := db.AddBatchResult(context.Background(), b.ID, result("a", typ)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	got, err := db.Batch(t.Context(), b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := got.Counts.Succeeded+got.Counts.Errored, 1; got != want {
-		t.Errorf("results counted %d, want %d", got, want)
-	}
-	if got, want := got.Counts.Processing, 1; got != want {
-		t.Errorf("processing %d, want %d", got, want)
-	}
-	if got, want := len(results(t, db, b.ID)), 1; got != want {
-		t.Errorf("result lines %d, want %d", got, want)
-	}
-}
-
 func TestBatchResultsGivesManyPagesOfLinesInRequestOrder(t *testing.T) {
 	db := open(t)
 	n := 2*resultsPage + resultsPage/2
@@ -149,23 +77,6 @@ func TestBatchResultsGivesManyPagesOfLinesInRequestOrder(t *testing.T) {
 		if got, want := r.CustomID, ids[i]; got != want {
 			t.Fatalf("line %d is %q's, want %q's", i, got, want)
 		}
-	}
-}
-
-func TestBatchResultsStopsAtTheReadersErrorAndReturnsIt(t *testing.T) {
-	db := open(t)
-	b := newBatch(t, db, numbered(3)...)
-	if err := db.EndBatch(t.Context(), b.ID, claudebridge.ResultCanceled, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	stop := fmt.Errorf("client gone")
-	calls := 0
-	err := db.BatchResults(t.Context(), b.ID, func([]byte) error { calls++; return stop })
-	if got, want := err, stop; got != want {
-		t.Errorf("error %v, want %v", got, want)
-	}
-	if got, want := calls, 1; got != want {
-		t.Errorf("lines handed %d, want %d", got, want)
 	}
 }
 
@@ -236,40 +147,5 @@ func TestARepeatedCustomIDIsRefusedNamingTheRepeatAndNothingIsStored(t *testing.
 	}
 	if got, want := n, 0; got != want {
 		t.Errorf("batches stored %d, want %d", got, want)
-	}
-}
-
-func TestArchivingLeavesABatchNotEndedAndOneMadeAfterTheBoundAlone(t *testing.T) {
-	db := open(t)
-	ended, running := newBatch(t, db, "a"), newBatch(t, db, "b")
-	if err := db.EndBatch(t.Context(), ended.ID, claudebridge.ResultCanceled, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	n, err := db.ArchiveBatches(t.Context(), ended.CreatedAt, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := n, 0; got != want {
-		t.Errorf("archived before its creation: %d, want %d", got, want)
-	}
-	n, err = db.ArchiveBatches(t.Context(), time.Now().Add(time.Hour), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := n, 1; got != want {
-		t.Errorf("archived %d, want %d", got, want)
-	}
-	if got, want := len(results(t, db, ended.ID)), 0; got != want {
-		t.Errorf("archived batch's lines %d, want %d", got, want)
-	}
-	pending, err := db.PendingRequests(t.Context(), running.ID, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(pending), 1; got != want {
-		t.Errorf("running batch's pending requests %d, want %d", got, want)
-	}
-	if got, want := string(pending[0].Params), `{"model":"m"}`; got != want {
-		t.Errorf("params %s, want %s", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,15 +10,6 @@ import (
 )
 
 // ledgerRows counts the ledger's rows.
-func ledgerRows(t *testing.T, db *DB) int {
-	t.Helper()
-	var n int
-	if err := db.pool.QueryRow(t.Context(), `SELECT count(*) FROM ledger`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestTenThousandEntriesAppendedAtOnceAddUpExactly(t *testing.T) {
 	db := open(t)
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -82,116 +74,27 @@ func TestTenThousandEntriesAppendedAtOnceAddUpExactly(t *testing.T) {
 	}
 }
 
-func TestAnEntryThatCannotBeStoredLeavesNoneOfItsBatchStored(t *testing.T) {
-	db := open(t)
-	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	entries := []claudebridge.LedgerEntry{
-		{Time: at, Model: "m", Door: "messages"},
-		{Time: at, UserID: 404, Model: "m", Door: "chat"}, // no such user
-		{Time: at, Model: "m", Door: "messages"},
-	}
-	if err := db.AppendLedger(t.Context(), entries); err == nil {
-		t.Fatal("AppendLedger of an entry of no user: no error")
-	}
-	if got, want := ledgerRows(t, db), 0; got != want {
-		t.Errorf("rows stored %d, want %d", got, want)
-	}
-}
-
-func TestAnEntrysDayIsTheUTCDateOfItsTime(t *testing.T) {
-	db := open(t)
-	newYork := time.FixedZone("EST", -5*3600)
-	late := time.Date(2026, 3, 1, 22, 0, 0, 0, newYork) // 03:00 on the 2nd in UTC
-	if err := db.AppendLedger(t.Context(), []claudebridge.LedgerEntry{{Time: late, Model: "m", Door: "messages"}}); err != nil {
-		t.Fatal(err)
-	}
-	byDay, err := db.LedgerTotals(t.Context(), claudebridge.ByDay, time.Time{}, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(byDay), 1; got != want {
-		t.Fatalf("days %d, want %d", got, want)
-	}
-	if got, want := byDay[0].Group, "2026-03-02"; got != want {
-		t.Errorf("day %q, want %q", got, want)
-	}
-}
-
-func TestLedgerBoundsIncludeFromAndExcludeToAndAZeroBoundIsOpen(t *testing.T) {
-	db := open(t)
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+func TestLedgerGroupsAreInByteOrderWhateverTheDatabasesCollation(t *testing.T) {
+	db := openICU(t)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var entries []claudebridge.LedgerEntry
-	for i, at := range []time.Time{t0.AddDate(-100, 0, 0), t0, t0.Add(time.Hour), t0.AddDate(100, 0, 0)} {
-		entries = append(entries, claudebridge.LedgerEntry{Time: at, Model: fmt.Sprint("m", i), Door: "messages"})
+	for _, name := range []string{"model-b", "Model-c", "model-a"} {
+		entries = append(entries, claudebridge.LedgerEntry{Time: at, Key: name, Model: name, Door: "messages"})
 	}
 	if err := db.AppendLedger(t.Context(), entries); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name     string
-		from, to time.Time
-		want     string
-	}{
-		{"both open", time.Time{}, time.Time{}, "m0 m1 m2 m3"},
-		{"from t0", t0, time.Time{}, "m1 m2 m3"},
-		{"to t0", time.Time{}, t0, "m0"},
-		{"t0 to an hour later", t0, t0.Add(time.Hour), "m1"},
-	} {
-		totals, err := db.LedgerTotals(t.Context(), claudebridge.ByModel, c.from, c.to)
+	for _, by := range []claudebridge.LedgerGroup{claudebridge.ByKey, claudebridge.ByModel} {
+		totals, err := db.LedgerTotals(t.Context(), by, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ""
-		for _, m := range totals {
-			got += " " + m.Group
+		var groups []string
+		for _, g := range totals {
+			groups = append(groups, g.Group)
 		}
-		if got, want := got, " "+c.want; got != want {
-			t.Errorf("%s: models%s, want%s", c.name, got, want)
+		if got, want := strings.Join(groups, ","), "Model-c,model-a,model-b"; got != want {
+			t.Errorf("by %s: groups %s, want %s", by, got, want)
 		}
-	}
-}
-
-func TestLedgerTotalsByUserNameTheUserAndLeaveCallsWithoutOneUnnamed(t *testing.T) {
-	db := open(t)
-	var alice int64
-	if err := db.pool.QueryRow(t.Context(), `INSERT INTO users (name, created_at) VALUES ('alice', now()) RETURNING id`).Scan(&alice); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	if err := db.AppendLedger(t.Context(), []claudebridge.LedgerEntry{
-		{Time: at, UserID: alice, Model: "m", Door: "chat", CostUSD: 0.5},
-		{Time: at, Key: "ci", Model: "m", Door: "messages", CostUSD: 2},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	byUser, err := db.LedgerTotals(t.Context(), claudebridge.ByUser, time.Time{}, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(byUser), 2; got != want {
-		t.Fatalf("groups %d, want %d", got, want)
-	}
-	if got, want := byUser[0].Group, ""; got != want {
-		t.Errorf("first group %q, want %q", got, want)
-	}
-	if got, want := byUser[1].Group, "alice"; got != want {
-		t.Errorf("second group %q, want %q", got, want)
-	}
-	if got, want := byUser[1].CostUSD, 0.5; got != want {
-		t.Errorf("alice's cost %v, want %v", got, want)
-	}
-	spent, err := db.SpentByUser(t.Context(), alice, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := spent, 0.5; got != want {
-		t.Errorf("alice spent %v, want %v", got, want)
-	}
-	spent, err = db.SpentByKey(t.Context(), "ci", at.Add(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := spent, 0.0; got != want {
-		t.Errorf("ci spent since after its call %v, want %v", got, want)
 	}
 }

@@ -33,6 +33,8 @@ type DB struct {
 	pool *pgxpool.Pool
 }
 
+var _ claudebridge.Store = (*DB)(nil)
+
 // defaultStatementTimeout bounds a statement when the URL does not: a
 // query stuck behind a lock fails instead of holding a request forever.
 const defaultStatementTimeout = "30s"

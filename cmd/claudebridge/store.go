@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/postgres"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -22,7 +23,7 @@ func isPostgres(u string) bool {
 // whose streaming answers are alive.
 func openStore(ctx context.Context, location string) (claudebridge.Store, error) {
 	if isPostgres(location) {
-		return nil, fmt.Errorf("DATABASE_URL: PostgreSQL is not wired yet")
+		return postgres.Open(ctx, location)
 	}
 	if err := os.MkdirAll(filepath.Dir(location), 0o700); err != nil {
 		return nil, fmt.Errorf("database directory: %v", err)

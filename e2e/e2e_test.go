@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/claudebridge/claudebridge/internal/pgtest"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -85,6 +87,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	defer pgtest.Stop() // after the servers that use it
 	defer stopAll()
 	if err := startAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start-up failed:", err)

@@ -33,15 +33,22 @@ func keysGateway() gateway {
 // and returns its stdout.
 func keysCLI(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(claudebridgeBin, append([]string{"keys"}, args...)...)
-	cmd.Env = append(baseEnv(), "DATABASE_URL="+keysDB)
+	return strings.TrimSpace(runCLI(t, []string{"DATABASE_URL=" + keysDB}, append([]string{"keys"}, args...)...))
+}
+
+// runCLI runs `claudebridge args...` with env on top of a clean one and
+// returns its stdout; it fails t if the command fails.
+func runCLI(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(claudebridgeBin, args...)
+	cmd.Env = append(baseEnv(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("claudebridge keys %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("claudebridge %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	return strings.TrimSpace(string(out))
+	return string(out)
 }
 
 // adminCreate makes a key through the admin API and returns its secret.

@@ -10,6 +10,9 @@
 // concurrency (one counter under the key's own mutex) and its reset time
 // is one instant the client can wait for; the price is that a key may
 // spend up to twice its limit across the edge of two windows.
+//
+// Calls no client waits on (the Message Batches API's) are not refused by
+// a full window but wait for room (Paced, Entry.Wait).
 package limits
 
 import (
@@ -36,6 +39,7 @@ type Limiter struct {
 	requests int
 	tokens   int
 	inFlight int
+	ended    chan struct{} // closed when a call ends, for those waiting for room (Entry.Wait); nil: none waits
 }
 
 // NewLimiter returns the limiter of key's RPM, TPM and Concurrency (zero:
@@ -181,5 +185,20 @@ func (t *Ticket) Release() {
 	if used >= 0 && l.opened.Equal(t.opened) {
 		l.tokens = max(0, l.tokens+used-t.estimate)
 	}
+	if l.ended != nil {
+		close(l.ended)
+		l.ended = nil
+	}
 	l.mu.Unlock()
+}
+
+// callEnds returns a channel closed when a call of the key ends: from then
+// on, room may have been made (a call in flight fewer, tokens given back).
+func (l *Limiter) callEnds() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended == nil {
+		l.ended = make(chan struct{})
+	}
+	return l.ended
 }

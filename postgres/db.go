@@ -33,6 +33,8 @@ type DB struct {
 	pool *pgxpool.Pool
 }
 
+var _ claudebridge.Store = (*DB)(nil)
+
 // defaultStatementTimeout bounds a statement when the URL does not: a
 // query stuck behind a lock fails instead of holding a request forever.
 const defaultStatementTimeout = "30s"
@@ -142,6 +144,12 @@ func internal(op string, err error) error {
 	var e *claudebridge.Error
 	if errors.As(err, &e) {
 		return err
+	}
+	// Text PostgreSQL cannot hold comes from the client (a title, a
+	// search, an import): SQLite stores it, PostgreSQL refuses it.
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "22021" {
+		return claudebridge.Errorf(claudebridge.EINVALID, "text: must be UTF-8 without the NUL character")
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

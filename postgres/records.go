@@ -147,14 +147,6 @@ func scanLedgerRecord(rows pgx.Rows) (claudebridge.Record, error) {
 	return claudebridge.Record{Ledger: &l}, err
 }
 
-// optional is a nullable time as the store returns it: zero for NULL.
-func optional(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // nullable is a time as a nullable column keeps it: NULL for zero.
 func nullable(t time.Time) *time.Time {
 	if t.IsZero() {

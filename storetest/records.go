@@ -9,11 +9,19 @@ import (
 	"github.com/claudebridge/claudebridge/migrate"
 )
 
-// records checks ExportRecords and ImportRecords: what `claudebridge
-// migrate` copies between stores, of any two engines.
+// records checks ExportRecords and ImportRecords between two stores of
+// the engine.
 func records(t *testing.T, open func(t *testing.T) Store) {
+	RunCopy(t, open, open)
+}
+
+// RunCopy checks what `claudebridge migrate` does between stores of two
+// engines: every record of a store from openFrom copied into one from
+// openTo reads back the same, a second copy adds nothing, and the copy
+// makes new records beside the copied ones.
+func RunCopy(t *testing.T, openFrom, openTo func(t *testing.T) Store) {
 	t.Run("a copy holds every record of the source, and reads back the same", func(t *testing.T) {
-		from, to := open(t), open(t)
+		from, to := openFrom(t), openTo(t)
 		filled := fill(t, from)
 		if _, err := migrate.Copy(t.Context(), from, to); err != nil {
 			t.Fatalf("Copy: %v", err)
@@ -63,7 +71,7 @@ func records(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 	t.Run("copying again adds nothing", func(t *testing.T) {
-		from, to := open(t), open(t)
+		from, to := openFrom(t), openTo(t)
 		fill(t, from)
 		for range 2 {
 			if _, err := migrate.Copy(t.Context(), from, to); err != nil {
@@ -75,7 +83,7 @@ func records(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 	t.Run("a store filled by a copy makes new records beside the copied ones", func(t *testing.T) {
-		from, to := open(t), open(t)
+		from, to := openFrom(t), openTo(t)
 		filled := fill(t, from)
 		if _, err := migrate.Copy(t.Context(), from, to); err != nil {
 			t.Fatalf("Copy: %v", err)

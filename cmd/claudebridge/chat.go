@@ -101,21 +101,13 @@ func databaseLocation(u string, getenv func(string) string) (string, error) {
 	return u, nil
 }
 
-// openDatabase opens the chat's database, creating its directory. The
-// answers a dead process left streaming are marked interrupted by the
-// chat, once that process's lease has lapsed (chat.Options.Leases), not
-// here: other processes on the database may be writing theirs.
-func openDatabase(ctx context.Context, path string, log *slog.Logger) (claudebridge.Store, error) {
-	return openStore(ctx, path)
-}
-
 // newChat returns the chat service on db. It serves without login (one
 // local user) only when the store has no user with a password, no trusted
 // header is configured, and the address is loopback; otherwise login is
 // required, and with no user yet the chat is locked until
 // "claudebridge users add NAME" (the gateway is served all the same).
 // bus carries turns between the processes on db (openTurnBus); nil for
-// one process.
+// one process's own.
 func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claudebridge.TurnBus, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
 	n, err := db.CountUsers(ctx)
 	if err != nil {
@@ -134,7 +126,7 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claude
 		Prices:        cfg.Prices,
 		Conversations: db,
 		Prompts:       db,
-		Usage:         db,
+		Usage:         chatUsage(cfg, db),
 		Users:         db,
 		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
 			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},
@@ -159,7 +151,7 @@ func openTurnBus(ctx context.Context, db claudebridge.Store) (interface {
 	claudebridge.TurnBus
 	Close() error
 }, error) {
-	if pg, ok := any(db).(*postgres.DB); ok {
+	if pg, ok := db.(*postgres.DB); ok {
 		return postgres.OpenBus(ctx, pg)
 	}
 	return nil, nil

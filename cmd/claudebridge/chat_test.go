@@ -41,7 +41,7 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestTurnLeaseIsReadAndRefusedUnderASecond(t *testing.T) {
 func TestOpeningTheDatabaseLeavesStreamingAnswersAlone(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "chat.db")
-	db, err := openDatabase(ctx, path, nil)
+	db, err := openStore(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestOpeningTheDatabaseLeavesStreamingAnswersAlone(t *testing.T) {
 	if err := db.AddMessage(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	again, err := openDatabase(ctx, path, nil)
+	again, err := openStore(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestOpeningTheDatabaseLeavesStreamingAnswersAlone(t *testing.T) {
 }
 
 func TestTurnsGoOnPostgreSQLsBusAndStayInMemoryOnSQLite(t *testing.T) {
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

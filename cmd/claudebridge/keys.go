@@ -75,7 +75,7 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	open := func() (claudebridge.KeyService, func() error, error) {
-		db, err := openDatabase(ctx, path, nil)
+		db, err := openStore(ctx, path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -101,7 +101,7 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "key %s made in %s; it is shown this once\n", k.Name, redact.URL(path))
 		return nil
 	case cmd == "list" && fs.NArg() == 0:
-		db, err := openDatabase(ctx, path, nil)
+		db, err := openStore(ctx, path)
 		if err != nil {
 			return err
 		}

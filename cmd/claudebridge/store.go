@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/postgres"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -17,10 +18,12 @@ func isPostgres(u string) bool {
 }
 
 // openStore opens the store at location (databasePath's): PostgreSQL for
-// its URLs, else the SQLite file, creating its directory.
+// its URLs, else the SQLite file, creating its directory. It touches none
+// of the rows: a command may run beside a serve on the same database,
+// whose streaming answers are alive.
 func openStore(ctx context.Context, location string) (claudebridge.Store, error) {
 	if isPostgres(location) {
-		return nil, fmt.Errorf("DATABASE_URL: PostgreSQL is not wired yet")
+		return postgres.Open(ctx, location)
 	}
 	if err := os.MkdirAll(filepath.Dir(location), 0o700); err != nil {
 		return nil, fmt.Errorf("database directory: %v", err)

@@ -54,7 +54,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, path, nil)
+	db, err := openStore(ctx, path)
 	if err != nil {
 		return err
 	}

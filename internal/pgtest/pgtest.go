@@ -46,11 +46,16 @@ type Cluster struct {
 
 // Main runs the tests of m and then stops the cluster if one was started.
 func Main(m *testing.M) int {
-	code := m.Run()
+	defer Stop()
+	return m.Run()
+}
+
+// Stop stops the test binary's cluster if one was started: for a TestMain
+// that cannot use Main.
+func Stop() {
 	if cluster != nil {
 		cluster.Stop()
 	}
-	return code
 }
 
 // URL returns the URL of a new empty database on the test binary's

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebridge/claudebridge/internal/pgtest"
+)
+
+// fleet is several serve processes on one PostgreSQL database behind a
+// round-robin TCP proxy, as a load balancer would put them.
+type fleet struct {
+	db      string // the database's URL
+	url     string // the proxy's
+	servers []*server
+	urls    []string
+}
+
+// startFleet starts n serves on the emulator and a new database, with env
+// on top, and the proxy in front of them.
+func startFleet(t *testing.T, n int, env ...string) *fleet {
+	t.Helper()
+	f := &fleet{db: pgtest.URL(t)}
+	for i := range n {
+		name := fmt.Sprintf("%s serve %d", t.Name(), i)
+		url, err := start(name, claudebridgeBin, append([]string{
+			"AI_PROVIDER=emulator",
+			"SHUTDOWN_GRACE=2s",
+			"DATABASE_URL=" + f.db,
+		}, env...), "serve", "--listen", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.urls = append(f.urls, url)
+		f.servers = append(f.servers, serverNamed(name))
+	}
+	f.url = roundRobin(t, f.urls)
+	return f
+}
+
+// roundRobin listens on loopback and hands each new connection to the next
+// of urls' addresses, as a TCP load balancer does; closed by t.Cleanup.
+func roundRobin(t *testing.T, urls []string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var next atomic.Uint64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			backend := strings.TrimPrefix(urls[next.Add(1)%uint64(len(urls))], "http://")
+			go func() {
+				defer c.Close()
+				b, err := net.Dial("tcp", backend)
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				done := make(chan struct{}, 2)
+				go func() { io.Copy(b, c); b.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+				go func() { io.Copy(c, b); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+				<-done
+				<-done
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// stop asks every serve of f to stop (SIGTERM) and waits until they exit.
+func (f *fleet) stop(t *testing.T) {
+	t.Helper()
+	for _, s := range f.servers {
+		termGroup(s.cmd)
+	}
+	for _, s := range f.servers {
+		select {
+		case <-s.done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s did not stop within 20s of SIGTERM", s.name)
+		}
+	}
+}
+
+// query runs one scalar query on f's database.
+func (f *fleet) query(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(t.Context(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// fleetCLI runs `claudebridge args...` on f's database and returns stdout.
+func (f *fleet) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	return runCLI(t, []string{"DATABASE_URL=" + f.db}, args...)
+}
+
+// message makes one /v1/messages call with key (none if "") through url
+// and returns its status.
+func message(t *testing.T, url, key, text string) int {
+	t.Helper()
+	body := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":` + quote(text) + `}]}`
+	req, _ := http.NewRequest("POST", url+"/v1/messages", strings.NewReader(body))
+	req.Header.Set("content-type", "application/json")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("POST /v1/messages: %v", err)
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func TestThreeServesOnPostgresWriteOneLedgerRowPerCallAndLoseNoneOnSIGTERM(t *testing.T) {
+	f := startFleet(t, 3)
+	const calls = 90
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range calls {
+		wg.Go(func() {
+			if message(t, f.url, "", fmt.Sprintf("call %d %s", i, nonce(t))) == http.StatusOK {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := int(ok.Load()), calls; got != want {
+		t.Fatalf("calls answered 200: %d, want %d", got, want)
+	}
+	f.stop(t)
+	if got, want := f.query(t, `SELECT count(*) FROM ledger WHERE door = 'messages'`), calls; got != want {
+		t.Errorf("ledger rows after SIGTERM of all three: %d, want %d (one per call)", got, want)
+	}
+}
+
+func TestAKeyRevokedOnOneServeIsRefusedByEveryServeWithinASecond(t *testing.T) {
+	f := startFleet(t, 3)
+	secret := strings.TrimSpace(lastLine(f.cli(t, "keys", "create", "--name", "team")))
+	for _, url := range f.urls {
+		if got, want := message(t, url, secret, "hello "+nonce(t)), http.StatusOK; got != want {
+			t.Fatalf("%s before revoking: status %d, want %d", url, got, want)
+		}
+	}
+	f.cli(t, "keys", "revoke", "team")
+	revoked := time.Now()
+	for _, url := range f.urls {
+		for message(t, url, secret, "hello "+nonce(t)) != http.StatusUnauthorized {
+			if time.Since(revoked) > 3*time.Second {
+				t.Fatalf("%s still takes the key %s after it was revoked", url, time.Since(revoked))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if took := time.Since(revoked); took > 1500*time.Millisecond {
+		t.Errorf("revocation reached every serve in %s, want about a second", took)
+	}
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

@@ -52,7 +52,7 @@ func (u *recordingUpstream) lastFields() map[string]json.RawMessage {
 type env struct {
 	t        *testing.T
 	path     string
-	db       *sqlite.DB
+	db       claudebridge.Store
 	upstream *recordingUpstream
 	chat     *chat.Server
 	srv      *httptest.Server
@@ -65,6 +65,10 @@ type env struct {
 	// (cluster_test.go): it sets the options that make it so, and
 	// start-up marks nothing interrupted (the others' turns run on).
 	configure func(*chat.Options)
+	// openDB, if set, opens the store instead of SQLite's file at path.
+	openDB func() (claudebridge.Store, error)
+	// closeBus closes the end of the bus openDB opened, if any.
+	closeBus func() error
 }
 
 func newEnv(t *testing.T, local bool) *env {
@@ -79,7 +83,13 @@ func newEnv(t *testing.T, local bool) *env {
 }
 
 func (e *env) open() {
-	db, err := sqlite.Open(e.path)
+	var db claudebridge.Store
+	var err error
+	if e.openDB != nil {
+		db, err = e.openDB()
+	} else {
+		db, err = sqlite.Open(e.path)
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -124,6 +134,9 @@ func (e *env) shut() {
 		e.t.Errorf("closing the chat server: %v", err)
 	}
 	e.srv.Close()
+	if e.closeBus != nil {
+		e.closeBus()
+	}
 	e.db.Close()
 	e.chat = nil
 }
@@ -131,12 +144,12 @@ func (e *env) shut() {
 // watchedStore tells saveLog each message the chat updates: the saves of a
 // streaming answer and its final one.
 type watchedStore struct {
-	*sqlite.DB
+	claudebridge.Store
 	log *saveLog
 }
 
 func (s watchedStore) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
-	err := s.DB.UpdateMessage(ctx, m)
+	err := s.Store.UpdateMessage(ctx, m)
 	if err == nil {
 		s.log.add(*m)
 	}
@@ -857,7 +870,7 @@ func TestCrashLosesAtMostOneSave(t *testing.T) {
 	}
 }
 
-func mustLocal(t *testing.T, db *sqlite.DB) int64 {
+func mustLocal(t *testing.T, db claudebridge.Store) int64 {
 	u, err := db.EnsureUser(context.Background(), chat.LocalUser)
 	if err != nil {
 		t.Fatal(err)

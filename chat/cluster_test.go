@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,18 +13,25 @@ import (
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
+	"github.com/claudebridge/claudebridge/internal/pgtest"
+	"github.com/claudebridge/claudebridge/postgres"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // cluster is several serve processes behind a load balancer on one
 // database: each node is a chat server with a handle of its own on the
-// file, its own owner and lease; they share the CSRF secret (a page works
-// against any of them).
+// database, its own owner and lease, and its end of the bus; they share
+// the CSRF secret (a page works against any of them).
 type cluster struct {
 	t        *testing.T
-	path     string
+	path     string // SQLite's file, or PostgreSQL's URL
+	postgres bool
 	upstream *recordingUpstream
 	secret   []byte
-	bus      claudebridge.TurnBus // what carries turns between the nodes
+	// bus carries turns between SQLite's nodes (in one process, as
+	// SQLite's are); PostgreSQL's each have their own end of its bus.
+	bus claudebridge.TurnBus
 }
 
 // lease is the nodes' TURN_LEASE.
@@ -37,140 +45,177 @@ func newCluster(t *testing.T) *cluster {
 		bus: chat.NewMemoryBus()}
 }
 
+// onEachEngine runs test on a cluster on SQLite, then on PostgreSQL
+// (skipped where none is installed, as pgtest says).
+func onEachEngine(t *testing.T, test func(t *testing.T, cl *cluster)) {
+	t.Run("SQLite", func(t *testing.T) { test(t, newCluster(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		cl := newCluster(t)
+		cl.path, cl.postgres = pgtest.URL(t), true
+		test(t, cl)
+	})
+}
+
 // node starts one more process of the cluster.
 func (c *cluster) node() *env {
 	e := &env{t: c.t, path: c.path, upstream: c.upstream, local: true}
+	var bus *postgres.Bus
+	if c.postgres {
+		e.openDB = func() (claudebridge.Store, error) {
+			db, err := postgres.Open(context.Background(), c.path)
+			if err != nil {
+				return nil, err
+			}
+			if bus, err = postgres.OpenBus(context.Background(), db); err != nil {
+				db.Close()
+				return nil, err
+			}
+			return db, nil
+		}
+	}
 	e.configure = func(o *chat.Options) {
 		o.Leases, o.Lease, o.Secret, o.Bus = e.db, lease, c.secret, c.bus
+		if bus != nil {
+			o.Bus = bus
+			e.closeBus = bus.Close
+		}
 	}
 	e.open()
 	c.t.Cleanup(e.shut)
 	return e
 }
 
-// kill cuts a node off its database as kill -9 would: nothing it does is
-// stored any more, and its lease is no longer renewed.
+// kill cuts a node off its database and the bus as kill -9 would: nothing
+// it does is stored or heard any more, and its lease is no longer renewed.
+// (SQLite's nodes share a bus in one process: only the database is cut.)
 func (e *env) kill() {
+	if e.closeBus != nil {
+		e.closeBus()
+	}
 	e.db.Close()
 }
 
 func TestAnAnswerOfAKilledProcessIsInterruptedOnceItsLeaseLapsesAndContinuedElsewhere(t *testing.T) {
-	cl := newCluster(t)
-	a, b := cl.node(), cl.node()
-	s := a.localClient().socket()
-	turn := s.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
-	seen, _, _ := s.follow(0, 5)
-	a.waitSave(turn.MessageID, grownPast(seen))
-	a.kill()
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		s := a.localClient().socket()
+		turn := s.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
+		seen, _, _ := s.follow(0, 5)
+		a.waitSave(turn.MessageID, grownPast(seen))
+		a.kill()
 
-	cb := b.localClient()
-	if err := chat.Sweep(b.chat, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := cb.conversation(turn.ConversationID).Messages[1].Status, "streaming"; got != want {
-		t.Fatalf("while the killed process's lease runs: status %q, want %q", got, want)
-	}
-	if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	m := cb.conversation(turn.ConversationID).Messages[1]
-	if got, want := m.Status, "interrupted"; got != want {
-		t.Fatalf("once its lease lapsed: status %q, want %q", got, want)
-	}
-	if !strings.HasPrefix(m.Content, seen) {
-		t.Errorf("interrupted text %q, want the saved %q and on", m.Content, seen)
-	}
-	if got, want := m.Counted, true; got != want {
-		t.Errorf("output tokens counted %v, want %v", got, want)
-	}
+		cb := b.localClient()
+		if err := chat.Sweep(b.chat, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cb.conversation(turn.ConversationID).Messages[1].Status, "streaming"; got != want {
+			t.Fatalf("while the killed process's lease runs: status %q, want %q", got, want)
+		}
+		if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		m := cb.conversation(turn.ConversationID).Messages[1]
+		if got, want := m.Status, "interrupted"; got != want {
+			t.Fatalf("once its lease lapsed: status %q, want %q", got, want)
+		}
+		if !strings.HasPrefix(m.Content, seen) {
+			t.Errorf("interrupted text %q, want the saved %q and on", m.Content, seen)
+		}
+		if got, want := m.Counted, true; got != want {
+			t.Errorf("output tokens counted %v, want %v", got, want)
+		}
 
-	sb := cb.socket()
-	next := sb.startTurn(map[string]any{"type": "continue", "conversation_id": turn.ConversationID})
-	if got, want := next.MessageID, turn.MessageID; got != want {
-		t.Errorf("continued message %s, want %s", got, want)
-	}
-	more, _, done := sb.follow(0, 0)
-	if got, want := done.Status, "complete"; got != want {
-		t.Fatalf("continued from the other process: done %q, want %q", got, want)
-	}
-	if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, m.Content+more; got != want {
-		t.Errorf("stored %q, want %q", got, want)
-	}
+		sb := cb.socket()
+		next := sb.startTurn(map[string]any{"type": "continue", "conversation_id": turn.ConversationID})
+		if got, want := next.MessageID, turn.MessageID; got != want {
+			t.Errorf("continued message %s, want %s", got, want)
+		}
+		more, _, done := sb.follow(0, 0)
+		if got, want := done.Status, "complete"; got != want {
+			t.Fatalf("continued from the other process: done %q, want %q", got, want)
+		}
+		if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, m.Content+more; got != want {
+			t.Errorf("stored %q, want %q", got, want)
+		}
+	})
 }
 
 func TestAnotherProcessShowsARunningTurnFromWhereThePageWas(t *testing.T) {
-	cl := newCluster(t)
-	a, b := cl.node(), cl.node()
-	first := a.localClient().socket()
-	turn := first.startTurn(map[string]any{"type": "send", "text": "Hi [[slow=20]] [[words=120]]"})
-	head, k, _ := first.follow(0, 4)
-	first.conn.CloseNow()
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		first := a.localClient().socket()
+		turn := first.startTurn(map[string]any{"type": "send", "text": "Hi [[slow=20]] [[words=120]]"})
+		head, k, _ := first.follow(0, 4)
+		first.conn.CloseNow()
 
-	// The page reconnects through the load balancer, to the other process.
-	cb := b.localClient()
-	second := cb.socket()
-	second.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": k})
-	tail, _, done := second.follow(k, 0)
-	if got, want := done.Status, "complete"; got != want {
-		t.Fatalf("done %q, want %q", got, want)
-	}
-	if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, head+tail; got != want {
-		t.Errorf("stored %q, streamed %q", got, want)
-	}
-	// From zero, once the turn has ended: every delta again, then done.
-	third := cb.socket()
-	third.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
-	if all, _, _ := third.follow(0, 0); all != head+tail {
-		t.Errorf("replay from the other process %q, want %q", all, head+tail)
-	}
+		// The page reconnects through the load balancer, to the other process.
+		cb := b.localClient()
+		second := cb.socket()
+		second.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": k})
+		tail, _, done := second.follow(k, 0)
+		if got, want := done.Status, "complete"; got != want {
+			t.Fatalf("done %q, want %q", got, want)
+		}
+		if got, want := cb.conversation(turn.ConversationID).Messages[1].Content, head+tail; got != want {
+			t.Errorf("stored %q, streamed %q", got, want)
+		}
+		// From zero, once the turn has ended: every delta again, then done.
+		third := cb.socket()
+		third.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+		if all, _, _ := third.follow(0, 0); all != head+tail {
+			t.Errorf("replay from the other process %q, want %q", all, head+tail)
+		}
+	})
 }
 
 func TestStopOnAnotherProcessStopsTheTurnAndKeepsItsText(t *testing.T) {
-	cl := newCluster(t)
-	a, b := cl.node(), cl.node()
-	sa := a.localClient().socket()
-	turn := sa.startTurn(map[string]any{"type": "send", "text": "Go on [[slow=40]] [[words=200]]"})
-	sa.follow(0, 2)
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Go on [[slow=40]] [[words=200]]"})
+		sa.follow(0, 2)
 
-	cb := b.localClient()
-	sb := cb.socket()
-	sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
-	partial, n, _ := sb.follow(0, 3)
-	sb.send(map[string]any{"type": "stop", "turn_id": turn.TurnID})
-	stopped := time.Now()
-	rest, _, done := sb.follow(n, 0)
-	if waited := time.Since(stopped); waited > time.Second {
-		t.Errorf("done came %v after stop", waited)
-	}
-	if got, want := done.Status, "stopped"; got != want {
-		t.Fatalf("done %q, want %q", got, want)
-	}
-	m := cb.conversation(turn.ConversationID).Messages[1]
-	if got, want := m.Status, "stopped"; got != want {
-		t.Errorf("stored status %q, want %q", got, want)
-	}
-	if got, want := m.Content, partial+rest; got != want || got == "" {
-		t.Errorf("stored %q, streamed %q", got, want)
-	}
+		cb := b.localClient()
+		sb := cb.socket()
+		sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+		partial, n, _ := sb.follow(0, 3)
+		sb.send(map[string]any{"type": "stop", "turn_id": turn.TurnID})
+		stopped := time.Now()
+		rest, _, done := sb.follow(n, 0)
+		if waited := time.Since(stopped); waited > time.Second {
+			t.Errorf("done came %v after stop", waited)
+		}
+		if got, want := done.Status, "stopped"; got != want {
+			t.Fatalf("done %q, want %q", got, want)
+		}
+		m := cb.conversation(turn.ConversationID).Messages[1]
+		if got, want := m.Status, "stopped"; got != want {
+			t.Errorf("stored status %q, want %q", got, want)
+		}
+		if got, want := m.Content, partial+rest; got != want || got == "" {
+			t.Errorf("stored %q, streamed %q", got, want)
+		}
+	})
 }
 
 func TestAFollowerOnAnotherProcessIsToldTheTurnOfAKilledProcessWasInterrupted(t *testing.T) {
-	cl := newCluster(t)
-	a, b := cl.node(), cl.node()
-	sa := a.localClient().socket()
-	turn := sa.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
-	sa.follow(0, 2)
-	sb := b.localClient().socket()
-	sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
-	_, n, _ := sb.follow(0, 3)
-	a.kill()
-	if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	_, _, done := sb.follow(n, 0)
-	if got, want := done.Status, "interrupted"; got != want {
-		t.Errorf("done %q, want %q", got, want)
-	}
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
+		sa.follow(0, 2)
+		sb := b.localClient().socket()
+		sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+		_, n, _ := sb.follow(0, 3)
+		a.kill()
+		if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		_, _, done := sb.follow(n, 0)
+		if got, want := done.Status, "interrupted"; got != want {
+			t.Errorf("done %q, want %q", got, want)
+		}
+	})
 }
 
 // scriptedBus carries a turn that runs nowhere: the test delivers its

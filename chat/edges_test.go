@@ -18,13 +18,12 @@ import (
 	"github.com/claudebridge/claudebridge/anthropicapi"
 	"github.com/claudebridge/claudebridge/chat"
 	"github.com/claudebridge/claudebridge/emulator/anthropicemu"
-	"github.com/claudebridge/claudebridge/sqlite"
 )
 
 // gatedStore holds the first assistant message AddMessage gets until gate
 // closes, so that a turn can be caught between being prepared and launched.
 type gatedStore struct {
-	*sqlite.DB
+	claudebridge.Store
 	once    sync.Once
 	entered chan struct{}
 	gate    chan struct{}
@@ -34,12 +33,12 @@ func (g *gatedStore) AddMessage(ctx context.Context, m *claudebridge.Message) er
 	if m.Role == "assistant" {
 		g.once.Do(func() { close(g.entered); <-g.gate })
 	}
-	return g.DB.AddMessage(ctx, m)
+	return g.Store.AddMessage(ctx, m)
 }
 
 func TestCloseWaitsForATurnBeingPrepared(t *testing.T) {
 	e := newEnv(t, true)
-	g := &gatedStore{DB: e.db, entered: make(chan struct{}), gate: make(chan struct{})}
+	g := &gatedStore{Store: e.db, entered: make(chan struct{}), gate: make(chan struct{})}
 	cs := chat.New(chat.Options{
 		Upstream: e.upstream, Conversations: g, Prompts: e.db, Usage: e.db, Users: e.db,
 		Defaults: chat.Defaults{Model: testModel}, Local: true, SaveInterval: 50 * time.Millisecond,

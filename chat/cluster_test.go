@@ -275,3 +275,20 @@ func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapOrALossFromASnapshot(t 
 		t.Errorf("done %q, want %q", got, want)
 	}
 }
+
+func TestDeletingAConversationOnAnotherProcessStopsItsTurn(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Go on [[slow=40]] [[words=200]]"})
+		_, n, _ := sa.follow(0, 2)
+		cb := b.localClient()
+		if status, body := cb.do("DELETE", "/api/conversations/"+turn.ConversationID, nil, nil); status != 204 {
+			t.Fatalf("DELETE: %d %s", status, body)
+		}
+		_, _, done := sa.follow(n, 0)
+		if got, want := done.Status, "stopped"; got != want {
+			t.Errorf("done %q, want %q", got, want)
+		}
+	})
+}

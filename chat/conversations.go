@@ -210,7 +210,9 @@ func (s *Server) deleteConversation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	s.turns.stopConversation(id)
+	if !s.turns.stopConversation(id) {
+		s.stopElsewhere(r.Context(), uid, id)
+	}
 	if err := s.opts.Conversations.DeleteConversation(r.Context(), uid, id); err != nil {
 		s.writeError(w, err)
 		return

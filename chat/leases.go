@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"time"
+
+	"github.com/claudebridge/claudebridge"
 )
 
 // Turns across processes: each process (each Server) has an owner id, its
@@ -53,6 +55,27 @@ func (s *Server) sweep(ctx context.Context, at time.Time) error {
 	s.log.Warn("chat: answers of a process whose lease lapsed marked interrupted", "count", len(list))
 	s.publishInterrupted(ctx, list)
 	return RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
+}
+
+// stopElsewhere asks, through the bus, the processes writing answers in a
+// conversation to stop them (it is being deleted). Their answer is not
+// awaited: the deletion goes on, and a turn whose process died is not
+// waited for either.
+func (s *Server) stopElsewhere(ctx context.Context, userID int64, convID string) {
+	msgs, err := s.opts.Conversations.Messages(ctx, userID, convID)
+	if err != nil {
+		return
+	}
+	for _, m := range msgs {
+		if m.Status != claudebridge.MessageStreaming || m.TurnID == "" {
+			continue
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			s.bus.Stop(ctx, m.TurnID, userID)
+		}()
+	}
 }
 
 // claim records this process as the writer of a message; without

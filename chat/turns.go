@@ -144,8 +144,9 @@ func (ts *turns) free(t *turn) {
 
 // stopConversation stops the turn writing in a conversation, if any; a
 // turn still being prepared (its conversation deleted under it) is
-// stopped the moment it is launched.
-func (ts *turns) stopConversation(convID string) {
+// stopped the moment it is launched. It reports whether this process had
+// one.
+func (ts *turns) stopConversation(convID string) bool {
 	ts.mu.Lock()
 	t, reserved := ts.byConv[convID]
 	if reserved && t == nil {
@@ -155,6 +156,7 @@ func (ts *turns) stopConversation(convID string) {
 	if t != nil {
 		t.stop(errStopped)
 	}
+	return reserved
 }
 
 // running returns how many turns are running or being prepared.

@@ -63,8 +63,11 @@ type busMessage struct {
 	From string `json:"from"`
 	// Kind is "events", "snapshot" or "stop" (requests), "answer", or
 	// "part" (a part of a longer message).
-	Kind   string                     `json:"k"`
-	Events []claudebridge.TurnEvent   `json:"ev,omitempty"`
+	Kind string `json:"k"`
+	// Turns names the turn of each of Events: a process decodes only the
+	// events of the turns its sockets follow (most are other processes').
+	Turns  []string                   `json:"turns,omitempty"`
+	Events []json.RawMessage          `json:"ev,omitempty"`
 	ID     string                     `json:"id,omitempty"` // of a request, its answer, or a message in parts
 	To     string                     `json:"to,omitempty"` // the process an answer goes to
 	Turn   string                     `json:"turn,omitempty"`
@@ -171,12 +174,19 @@ func (b *Bus) handle(payload []byte) {
 	switch m.Kind {
 	case "events":
 		b.mu.Lock()
-		for _, ev := range m.Events {
+		defer b.mu.Unlock()
+		for i, raw := range m.Events {
+			if i >= len(m.Turns) || len(b.subs[m.Turns[i]]) == 0 {
+				continue
+			}
+			var ev claudebridge.TurnEvent
+			if json.Unmarshal(raw, &ev) != nil {
+				continue
+			}
 			for sub := range b.subs[ev.TurnID] {
 				sub.deliver(ev)
 			}
 		}
-		b.mu.Unlock()
 	case "snapshot", "stop":
 		b.mu.Lock()
 		owner := b.owners[m.Turn]
@@ -306,11 +316,12 @@ func (b *Bus) Publish(ctx context.Context, events []claudebridge.TurnEvent) erro
 		if err != nil {
 			return err
 		}
-		if n := len(msgs); n == 0 || size+len(e) > maxPayload-100 {
+		if n := len(msgs); n == 0 || size+len(e)+len(ev.TurnID) > maxPayload-100 {
 			msgs, size = append(msgs, busMessage{Kind: "events"}), 0
 		}
-		msgs[len(msgs)-1].Events = append(msgs[len(msgs)-1].Events, ev)
-		size += len(e) + 1
+		last := &msgs[len(msgs)-1]
+		last.Turns, last.Events = append(last.Turns, ev.TurnID), append(last.Events, e)
+		size += len(e) + len(ev.TurnID) + 4
 	}
 	if len(msgs) == 0 {
 		return nil

@@ -292,3 +292,20 @@ func TestDeletingAConversationOnAnotherProcessStopsItsTurn(t *testing.T) {
 		}
 	})
 }
+
+func TestAFollowerOnAnotherProcessSeesTheTurnEndWhenItsProcessShutsDown(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=40]] [[words=200]]"})
+		sa.follow(0, 2)
+		sb := b.localClient().socket()
+		sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+		_, n, _ := sb.follow(0, 3)
+		a.shut() // Ctrl-C, the grace spent: then the bus closes with the process
+		_, _, done := sb.follow(n, 0)
+		if got, want := done.Status, "interrupted"; got != want {
+			t.Errorf("done %q, want %q", got, want)
+		}
+	})
+}

@@ -225,6 +225,8 @@ func (s *Server) Drain(ctx context.Context) error { return s.turns.drain(ctx) }
 // the wait.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.turns.close(ctx)
+	// Followers elsewhere get the ends now, before the bus is closed.
+	s.publisher.flush()
 	// A turn still running keeps the lease, to be swept once it lapses.
 	s.stopLease(ctx, err == nil)
 	s.closeSockets()

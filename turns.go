@@ -29,6 +29,10 @@ type TurnLeaseService interface {
 	// processes call it at once, each message is returned to one of them.
 	// The leases that ended are removed.
 	InterruptLapsed(ctx context.Context, now time.Time, grace time.Duration) ([]InterruptedMessage, error)
+	// TurnStreaming reports whether a message of userID's written by
+	// turnID is still MessageStreaming: its turn runs somewhere, or its
+	// process died and a sweep will mark it. False for another user's.
+	TurnStreaming(ctx context.Context, userID int64, turnID string) (bool, error)
 }
 
 // TurnEnd is how a turn ended, as its done frame tells it.

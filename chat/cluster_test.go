@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ type cluster struct {
 	// bus carries turns between SQLite's nodes (in one process, as
 	// SQLite's are); PostgreSQL's each have their own end of its bus.
 	bus claudebridge.TurnBus
+	// leases, if set, wraps the next nodes' leases (to watch them).
+	leases func(claudebridge.TurnLeaseService) claudebridge.TurnLeaseService
 }
 
 // lease is the nodes' TURN_LEASE.
@@ -74,10 +77,15 @@ func (c *cluster) node() *env {
 		}
 	}
 	e.configure = func(o *chat.Options) {
-		o.Leases, o.Lease, o.Secret, o.Bus = e.db, lease, c.secret, c.bus
+		o.Leases, o.Lease, o.Secret = e.db, lease, c.secret
+		if c.leases != nil {
+			o.Leases = c.leases(e.db)
+		}
 		if bus != nil {
-			o.Bus = bus
-			e.closeBus = bus.Close
+			o.Bus, e.closeBus = bus, bus.Close
+		} else {
+			nb := &nodeBus{TurnBus: c.bus}
+			o.Bus, e.closeBus = nb, nb.cut
 		}
 	}
 	e.open()
@@ -85,9 +93,50 @@ func (c *cluster) node() *env {
 	return e
 }
 
+// nodeBus is a SQLite node's end of the cluster's MemoryBus, which a kill
+// cuts: its turns no longer answer, its events no longer go out.
+type nodeBus struct {
+	claudebridge.TurnBus
+	dead atomic.Bool
+}
+
+func (b *nodeBus) cut() error {
+	b.dead.Store(true)
+	return nil
+}
+
+func (b *nodeBus) Own(turnID string, owner claudebridge.TurnOwner) func() {
+	return b.TurnBus.Own(turnID, nodeOwner{owner, &b.dead})
+}
+
+func (b *nodeBus) Publish(ctx context.Context, events []claudebridge.TurnEvent) error {
+	if b.dead.Load() {
+		return nil
+	}
+	return b.TurnBus.Publish(ctx, events)
+}
+
+type nodeOwner struct {
+	claudebridge.TurnOwner
+	dead *atomic.Bool
+}
+
+func (o nodeOwner) Snapshot(userID int64, after int) (claudebridge.TurnSnapshot, error) {
+	if o.dead.Load() {
+		return claudebridge.TurnSnapshot{}, claudebridge.Errorf(claudebridge.ENOTFOUND, "no such turn")
+	}
+	return o.TurnOwner.Snapshot(userID, after)
+}
+
+func (o nodeOwner) Stop(userID int64) error {
+	if o.dead.Load() {
+		return claudebridge.Errorf(claudebridge.ENOTFOUND, "no such turn")
+	}
+	return o.TurnOwner.Stop(userID)
+}
+
 // kill cuts a node off its database and the bus as kill -9 would: nothing
 // it does is stored or heard any more, and its lease is no longer renewed.
-// (SQLite's nodes share a bus in one process: only the database is cut.)
 func (e *env) kill() {
 	if e.closeBus != nil {
 		e.closeBus()
@@ -305,6 +354,62 @@ func TestAFollowerOnAnotherProcessSeesTheTurnEndWhenItsProcessShutsDown(t *testi
 		a.shut() // Ctrl-C, the grace spent: then the bus closes with the process
 		_, _, done := sb.follow(n, 0)
 		if got, want := done.Status, "interrupted"; got != want {
+			t.Errorf("done %q, want %q", got, want)
+		}
+	})
+}
+
+// watchedLeases says when the chat has found a turn streaming.
+type watchedLeases struct {
+	claudebridge.TurnLeaseService
+	found chan string
+}
+
+func (l watchedLeases) TurnStreaming(ctx context.Context, userID int64, turnID string) (bool, error) {
+	ok, err := l.TurnLeaseService.TurnStreaming(ctx, userID, turnID)
+	if ok {
+		select {
+		case l.found <- turnID:
+		default:
+		}
+	}
+	return ok, err
+}
+
+func TestAPageResumingATurnOfAKilledProcessIsToldItsEndOnceSwept(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a := cl.node()
+		found := make(chan string, 1)
+		cl.leases = func(l claudebridge.TurnLeaseService) claudebridge.TurnLeaseService { return watchedLeases{l, found} }
+		b := cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Long one [[slow=60]] [[words=40]]"})
+		sa.follow(0, 2)
+		a.kill()
+		// The page reloads on the other process: the answer is stored
+		// streaming, and no process answers for its turn.
+		sb := b.localClient().socket()
+		sb.send(map[string]any{"type": "resume", "turn_id": turn.TurnID, "after_seq": 0})
+		sb.send(map[string]any{"type": "resume", "turn_id": "turn_long_gone", "after_seq": 0})
+		if f := sb.read(); f.Type != "done" || f.TurnID != "turn_long_gone" || f.Status != "unknown" {
+			t.Fatalf("resume of a turn long gone: %+v, want done unknown", f)
+		}
+		select {
+		case id := <-found:
+			if got, want := id, turn.TurnID; got != want {
+				t.Fatalf("found %s streaming, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the chat did not look the turn up in the store in 10 s")
+		}
+		if err := chat.Sweep(b.chat, time.Now().Add(lease+time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		f := sb.read()
+		if got, want := f.TurnID, turn.TurnID; got != want {
+			t.Fatalf("frame of turn %q, want %q", got, want)
+		}
+		if got, want := f.Status, "interrupted"; got != want {
 			t.Errorf("done %q, want %q", got, want)
 		}
 	})

@@ -78,6 +78,18 @@ func (s *Server) stopElsewhere(ctx context.Context, userID int64, convID string)
 	}
 }
 
+// orphaned reports whether a turn no process answers for (err, from the
+// bus) is still streaming in the store: its process died, and a sweep
+// will mark it interrupted once its lease lapses. A page told "unknown"
+// would reload the answer, see it streaming and ask again, until then.
+func (s *Server) orphaned(ctx context.Context, userID int64, turnID string, err error) bool {
+	if s.opts.Leases == nil || claudebridge.ErrorCode(err) != claudebridge.ENOTFOUND {
+		return false
+	}
+	streaming, err := s.opts.Leases.TurnStreaming(ctx, userID, turnID)
+	return err == nil && streaming
+}
+
 // claim records this process as the writer of a message; without
 // Options.Leases there is nothing to record.
 func (s *Server) claim(ctx context.Context, messageID string) error {

@@ -280,10 +280,16 @@ func (c *socket) followRemote(turnID string, seq int) {
 			var events []claudebridge.TurnEvent
 			if needSnapshot {
 				snap, err := c.s.bus.Snapshot(ctx, turnID, c.user.ID, seq)
-				if err != nil {
-					if ctx.Err() == nil {
-						c.unknown(turnID, seq)
-					}
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil && c.s.orphaned(ctx, c.user.ID, turnID, err):
+					// Its process died: the sweep that marks its answer
+					// interrupted tells its end.
+					needSnapshot = false
+					continue
+				case err != nil:
+					c.unknown(turnID, seq)
 					return
 				}
 				events = []claudebridge.TurnEvent{{TurnID: turnID, After: snap.After, Deltas: snap.Deltas, End: snap.End}}

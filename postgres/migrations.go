@@ -175,6 +175,7 @@ var migrations = []string{
 	// 2: turns across processes, as SQLite's 8: a streaming message names
 	// the process writing it, each process renews a lease of its own.
 	`ALTER TABLE messages ADD COLUMN owner text NOT NULL DEFAULT '';
+	CREATE INDEX messages_streaming_turn ON messages(turn_id) WHERE status = 'streaming';
 	CREATE TABLE turn_leases (
 		owner   text PRIMARY KEY,
 		expires timestamptz NOT NULL

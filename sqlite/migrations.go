@@ -197,6 +197,7 @@ var migrations = []string{
 	// any process marks interrupted the streaming messages of an owner
 	// whose lease lapsed.
 	`ALTER TABLE messages ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	CREATE INDEX messages_streaming_turn ON messages(turn_id) WHERE status = 'streaming';
 	CREATE TABLE turn_leases (
 		owner   TEXT PRIMARY KEY,
 		expires INTEGER NOT NULL

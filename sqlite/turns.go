@@ -84,3 +84,11 @@ func (db *DB) InterruptLapsed(ctx context.Context, at time.Time, grace time.Dura
 	}
 	return list, internal("interrupt lapsed", tx.Commit())
 }
+
+// TurnStreaming reports whether userID's message of turnID is streaming.
+func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (bool, error) {
+	var streaming bool
+	err := db.rs.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.turn_id = ? AND m.status = 'streaming' AND c.user_id = ?)`, turnID, userID).Scan(&streaming)
+	return streaming, internal("turn streaming", err)
+}

@@ -24,6 +24,7 @@ func turnLeases(t *testing.T, open func(t *testing.T) Store) {
 		{"AClaimOfAnAbsentMessageIsNotFound", aClaimOfAnAbsentMessageIsNotFound},
 		{"ALeaseNeedsAnOwner", aLeaseNeedsAnOwner},
 		{"ConcurrentSweepsReturnEachMessageOnce", concurrentSweepsReturnEachMessageOnce},
+		{"ATurnIsStreamingWhileItsMessageIsForItsUserOnly", aTurnIsStreamingWhileItsMessageIsForItsUserOnly},
 	})
 }
 
@@ -258,5 +259,46 @@ func concurrentSweepsReturnEachMessageOnce(t *testing.T, s Store) {
 		if got, want := seen[id], 1; got != want {
 			t.Errorf("message %s returned %d times, want %d", id, got, want)
 		}
+	}
+}
+
+// The chat asks it of a turn no process answers for: streaming, the turn's
+// process died and a sweep will tell its end; not, it ended long ago.
+func aTurnIsStreamingWhileItsMessageIsForItsUserOnly(t *testing.T, s Store) {
+	ls := leases(t, s)
+	alice, m := streaming(t, s, "alice")
+	bob := newUser(t, s, "bob")
+	m.TurnID = "turn_1"
+	if err := s.UpdateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what   string
+		user   int64
+		turnID string
+		want   bool
+	}{
+		{"its user", alice.ID, "turn_1", true},
+		{"another user", bob.ID, "turn_1", false},
+		{"another turn", alice.ID, "turn_2", false},
+	} {
+		got, err := ls.TurnStreaming(t.Context(), c.user, c.turnID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: streaming %v, want %v", c.what, got, c.want)
+		}
+	}
+	m.Status = claudebridge.MessageComplete
+	if err := s.UpdateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ls.TurnStreaming(t.Context(), alice.ID, "turn_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := false; got != want {
+		t.Errorf("once complete: streaming %v, want %v", got, want)
 	}
 }

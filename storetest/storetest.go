@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Messages", func(t *testing.T) { messages(t, open) })
 	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
 	t.Run("Usage", func(t *testing.T) { usage(t, open) })
+	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

@@ -46,7 +46,7 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 		}
 	}
 	if e.Budget == nil {
-		return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+		return e.Limiter.admit(ctx, Estimate(bodyBytes, maxTokens))
 	}
 	// The budget first: a call it refuses counts against no rate limit,
 	// and one the limiter refuses gives its reservation back whole.
@@ -54,7 +54,7 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	if err != nil {
 		return nil, e.State(), err
 	}
-	t, state, err := e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+	t, state, err := e.Limiter.admit(ctx, Estimate(bodyBytes, maxTokens))
 	if err != nil {
 		settle(claudebridge.Usage{})
 		return nil, state, err

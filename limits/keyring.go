@@ -23,6 +23,7 @@ type Keyring struct {
 	store   claudebridge.KeyService // nil: static keys only
 	now     func() time.Time
 	budgets func(*claudebridge.Key) Budget
+	lease   *Lease // set: limiters count in lease's store, for every process
 
 	refreshing sync.Mutex
 	snap       atomic.Pointer[snapshot]
@@ -90,7 +91,15 @@ func (e *Entry) AllowsModel(model string) bool {
 // budgets makes the Budget of a key with a budget (BudgetUSD > 0); nil:
 // budgets are not enforced.
 func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, budgets func(*claudebridge.Key) Budget) (*Keyring, error) {
-	k := &Keyring{static: static, store: store, now: now, budgets: budgets}
+	return NewSharedKeyring(ctx, static, store, now, budgets, nil)
+}
+
+// NewSharedKeyring is NewKeyring whose limiters count in lease's store
+// (claudebridge.LimitService), together with every process on the same
+// database, under lease; nil lease: in this process's memory, as
+// NewKeyring's do.
+func NewSharedKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, budgets func(*claudebridge.Key) Budget, lease *Lease) (*Keyring, error) {
+	k := &Keyring{static: static, store: store, now: now, budgets: budgets, lease: lease}
 	k.snap.Store(&snapshot{version: -1})
 	if err := k.Refresh(ctx); err != nil {
 		return nil, err
@@ -163,7 +172,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 		if n, err := hex.Decode(digest[:], []byte(key.Hash)); err != nil || n != sha256.Size {
 			continue // not a digest: no secret can match it
 		}
-		l := NewLimiter(key, k.now)
+		l := k.newLimiter(key)
 		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
 			l = prev.Limiter
 		}
@@ -181,6 +190,14 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 	}
 	k.snap.Store(s)
 	return nil
+}
+
+// newLimiter returns key's limiter, shared when the keyring is.
+func (k *Keyring) newLimiter(key *claudebridge.Key) *Limiter {
+	if k.lease != nil {
+		return newSharedLimiter(key, k.now, k.lease)
+	}
+	return NewLimiter(key, k.now)
 }
 
 // Run calls Refresh every interval until ctx ends; a failed read is logged

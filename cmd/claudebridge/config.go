@@ -82,6 +82,12 @@ type Config struct {
 	// budget.
 	ChatBudgetUSD    float64
 	ChatBudgetPeriod string
+	// SharedLimits (SHARED_LIMITS) counts keys' limits and holds budgets
+	// in the database, for several serve processes on it; false: in this
+	// process's memory. SharedLimitsSet says whether the variable was
+	// given.
+	SharedLimits    bool
+	SharedLimitsSet bool
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
 	AnthropicAPIKey     string // ANTHROPIC_API_KEY
@@ -331,6 +337,10 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	default:
 		return nil, fmt.Errorf("CHAT_BUDGET_PERIOD=%q: want day or month", c.ChatBudgetPeriod)
 	}
+	if c.SharedLimits, err = boolVar(getenv, "SHARED_LIMITS"); err != nil {
+		return nil, err
+	}
+	c.SharedLimitsSet = strings.TrimSpace(getenv("SHARED_LIMITS")) != ""
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
 			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", s)

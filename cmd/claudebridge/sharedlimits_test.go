@@ -1,0 +1,77 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestSharedLimitsIsReadAndABadValueRefused(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{"SHARED_LIMITS": "true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.SharedLimits, true; got != want {
+		t.Errorf("shared limits %v, want %v", got, want)
+	}
+	if got, want := cfg.SharedLimitsSet, true; got != want {
+		t.Errorf("shared limits set %v, want %v", got, want)
+	}
+	if _, err := loadConfig(env(map[string]string{"SHARED_LIMITS": "sometimes"})); err == nil {
+		t.Error("SHARED_LIMITS=sometimes was accepted")
+	}
+}
+
+func TestRPM10AcrossThreeServeProcessesOnOneDatabaseLetsExactly10Of60ConcurrentCallsThrough(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "shared.db")
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--rpm", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	serveEnv(t, dbPath, map[string]string{"SHARED_LIMITS": "true"})
+	var addrs []string
+	for range 3 {
+		addr, stop := startServe(t)
+		defer stop()
+		addrs = append(addrs, addr)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	body := `{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var throttled http.Header
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 60 {
+		wg.Go(func() {
+			<-start
+			status, _, h := post(t, client, addrs[i%3]+"/v1/messages", key, body)
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[status]++
+			if status == http.StatusTooManyRequests {
+				throttled = h
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got, want := statuses[http.StatusOK], 10; got != want {
+		t.Errorf("calls through %d of 60, want %d (statuses %v)", got, want, statuses)
+	}
+	if got, want := statuses[http.StatusTooManyRequests], 50; got != want {
+		t.Fatalf("calls throttled %d of 60, want %d (statuses %v)", got, want, statuses)
+	}
+	if got := throttled.Get("retry-after"); got == "" {
+		t.Error("a 429 without retry-after")
+	}
+	if got, want := throttled.Get("anthropic-ratelimit-requests-limit"), "10"; got != want {
+		t.Errorf("anthropic-ratelimit-requests-limit %q, want %q", got, want)
+	}
+	if got, want := throttled.Get("anthropic-ratelimit-requests-remaining"), "0"; got != want {
+		t.Errorf("anthropic-ratelimit-requests-remaining %q, want %q", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,5 +74,45 @@ func TestRPM10AcrossThreeServeProcessesOnOneDatabaseLetsExactly10Of60ConcurrentC
 	}
 	if got, want := throttled.Get("anthropic-ratelimit-requests-remaining"), "0"; got != want {
 		t.Errorf("anthropic-ratelimit-requests-remaining %q, want %q", got, want)
+	}
+}
+
+func TestAKeysBudgetForThreeCallsLetsExactlyThreeOf20ConcurrentCallsThroughTwoServeProcesses(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "shared.db")
+	// Room for 3 calls at their worst case and half of one.
+	budget := 3.5 * max(worstOf(budgetBody(true)), worstOf(budgetBody(false)))
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--budget-usd", strconv.FormatFloat(budget, 'f', -1, 64), "--period", "day")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	serveEnv(t, dbPath, map[string]string{"SHARED_LIMITS": "true"})
+	var addrs []string
+	for range 2 {
+		addr, stop := startServe(t)
+		defer stop()
+		addrs = append(addrs, addr)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 20 {
+		wg.Go(func() {
+			<-start
+			status, _, _ := post(t, client, addrs[i%2]+"/v1/messages", key, budgetBody(i%4 < 2))
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got, want := statuses[http.StatusOK], 3; got != want {
+		t.Errorf("calls through %d of 20, want %d (statuses %v)", got, want, statuses)
+	}
+	if got, want := statuses[http.StatusBadRequest], 17; got != want {
+		t.Errorf("calls refused %d of 20, want %d (statuses %v)", got, want, statuses)
 	}
 }

@@ -221,3 +221,35 @@ func TestACallTheWindowRefusesGivesBackItsSlot(t *testing.T) {
 		t.Errorf("request in the next window: %v", err)
 	}
 }
+
+// BenchmarkSharedKeyedCall is BenchmarkKeyedCall with the limits counted
+// in a SQLite file (SHARED_LIMITS): a slot, a take, a token correction and
+// the slot's release, four writes of the store per call.
+func BenchmarkSharedKeyedCall(b *testing.B) {
+	keys := &mock.Keys{}
+	secret, _ := keys.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20})
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	lease, err := limits.NewLease(context.Background(), db, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring, err := limits.NewSharedKeyring(context.Background(), nil, keys, nil, nil, lease)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, _ := ring.Lookup(secret)
+	body := make([]byte, 2000)
+	b.ReportAllocs()
+	for b.Loop() {
+		t, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", body, 1024)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Report(claudebridge.Usage{InputTokens: 500, OutputTokens: 100})
+		t.Release()
+	}
+}

@@ -14,6 +14,15 @@ import (
 // repository is recognised for what it is (as "sk-ant-" is).
 const KeyPrefix = "cb-"
 
+// The names no virtual key may take: the metrics' "key" label gives them
+// to the calls of a static key (API_KEYS, BEARER_TOKEN,
+// BEDROCK_ACCESS_KEYS) and to those of no key, and a virtual key of either
+// name would be counted with them.
+const (
+	StaticKeyName = "static"
+	NoKeyName     = "none"
+)
+
 // Key is a virtual key: a client credential of the gateway's doors kept in
 // the store, with its own limits. Only the SHA-256 of the secret is kept;
 // the secret is shown once, when the key is made.
@@ -59,6 +68,8 @@ func (k *Key) Validate() error {
 		return Errorf(EINVALID, "name: must not be empty or begin or end with spaces")
 	case strings.ContainsAny(k.Name, "/?#"):
 		return Errorf(EINVALID, "name: must not contain / ? or #")
+	case k.Name == StaticKeyName || k.Name == NoKeyName:
+		return Errorf(EINVALID, "name: %q is reserved: the metrics' key label names the calls of a static key %q and those of no key %q", k.Name, StaticKeyName, NoKeyName)
 	case k.RPM < 0 || k.TPM < 0 || k.Concurrency < 0:
 		return Errorf(EINVALID, "rpm, tpm, concurrency: must not be negative")
 	case k.BudgetUSD < 0 || k.MaxCostPerRequest < 0:

@@ -37,3 +37,22 @@ func TestAKeyValidatesItsBudgetPeriod(t *testing.T) {
 		t.Errorf("budget per day: %v", err)
 	}
 }
+
+func TestAKeyMayNotTakeANameOfTheMetricsKeyLabel(t *testing.T) {
+	for _, name := range []string{"static", "none"} {
+		k := claudebridge.Key{Name: name}
+		err := k.Validate()
+		if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+			t.Errorf("name %q: code %q, want %q", name, got, want)
+		}
+		if want := "is reserved"; !strings.Contains(claudebridge.ErrorMessage(err), want) {
+			t.Errorf("name %q: message %q lacks %q", name, claudebridge.ErrorMessage(err), want)
+		}
+	}
+	for _, name := range []string{"Static", "none-team", "statics"} {
+		k := claudebridge.Key{Name: name}
+		if err := k.Validate(); err != nil {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
+}

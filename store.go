@@ -13,6 +13,7 @@ type Store interface {
 	KeyService
 	LedgerService
 	BatchService
+	RecordStore
 	Close() error
 }
 

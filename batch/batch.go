@@ -64,16 +64,18 @@ type Summary struct {
 	Succeeded, Errored int
 	// Usage adds up the usage of the succeeded calls.
 	Usage claudebridge.Usage
-	// Cost is what they cost at the model table's list prices, in US
-	// dollars (anthropic.Cost); models without a price count 0.
+	// Cost is what they cost in US dollars, at the prices Add was given
+	// (the command's: those the ledger prices with); models without a
+	// price count 0.
 	Cost float64
 }
 
 // Done is the number of results counted.
 func (s *Summary) Done() int { return s.Succeeded + s.Errored }
 
-// Add counts r.
-func (s *Summary) Add(r Result) {
+// Add counts r, priced by price; nil: the model table's list prices
+// (anthropic.Cost).
+func (s *Summary) Add(r Result, price func(model string, u claudebridge.Usage) float64) {
 	if r.Err != nil {
 		s.Errored++
 		return
@@ -86,7 +88,10 @@ func (s *Summary) Add(r Result) {
 	s.Usage.CacheCreationInputTokens += u.CacheCreationInputTokens
 	s.Usage.CacheCreation.Ephemeral5mInputTokens += u.CacheCreation.Ephemeral5mInputTokens
 	s.Usage.CacheCreation.Ephemeral1hInputTokens += u.CacheCreation.Ephemeral1hInputTokens
-	s.Cost += anthropic.Cost(r.Record.Request.Model, u)
+	if price == nil {
+		price = anthropic.Cost
+	}
+	s.Cost += price(r.Record.Request.Model, u)
 }
 
 // compact returns body as one line of JSON: an upstream may indent its

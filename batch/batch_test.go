@@ -371,6 +371,20 @@ func TestTheSummaryAddsUpTokensAndCostsAtListPrices(t *testing.T) {
 	}
 }
 
+func TestTheSummaryCostsWithThePricesItIsGiven(t *testing.T) {
+	in, out := files(t, request("a", "one"), request("b", "two"))
+	rc := &recorder{}
+	f := &Files{In: in, Out: out, Format: Anthropic{}, Runner: &Runner{Upstream: rc.upstream(), Concurrency: 3},
+		Price: func(model string, u claudebridge.Usage) float64 { return float64(u.OutputTokens) }}
+	p, err := f.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Summary.Cost, 10.0; got != want {
+		t.Errorf("cost %v, want %v (5 output tokens a call at $1 each)", got, want)
+	}
+}
+
 func TestAnIndentedAnswerIsWrittenOnOneLine(t *testing.T) {
 	in, out := files(t, request("a", "one"), request("b", "two"))
 	up := &mock.Upstream{MessagesFn: func(_ context.Context, r *claudebridge.Request) (*claudebridge.Response, error) {

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/claudebridge/claudebridge"
 )
 
 // maxLine is the longest input or results line read: a Messages body may
@@ -215,6 +217,9 @@ type Files struct {
 	// Progress, when set, is told the state of the run at its start and
 	// after each result, one call at a time.
 	Progress func(Progress)
+	// Price prices a succeeded call's usage for the summary's cost; nil:
+	// the model table's list prices (anthropic.Cost).
+	Price func(model string, u claudebridge.Usage) float64
 }
 
 // Run reads every record of In (a bad line or a repeated id is an error
@@ -264,7 +269,7 @@ func (f *Files) Run(stop context.Context) (Progress, error) {
 		if err := out.Append(res); err != nil {
 			return fmt.Errorf("%s: %v", f.Out, err)
 		}
-		p.Summary.Add(res)
+		p.Summary.Add(res, f.Price)
 		tell()
 		return nil
 	})

@@ -305,7 +305,7 @@ func (s *Scheduler) chunk(b *claudebridge.Batch) error {
 		Concurrency: s.concurrency(), CallTimeout: s.CallTimeout}
 	log := s.logger()
 	// The calls are the key's: the ledger records them by its name and
-	// its budget holds them (limits.Budgeted).
+	// its limits and budget hold them (limits.Paced, in serve).
 	calls := claudebridge.WithCaller(chunk, claudebridge.Caller{Key: b.KeyName})
 	err = runner.Run(calls, records, func(res batch.Result) error {
 		if res.Err != nil && s.kill.Err() != nil {

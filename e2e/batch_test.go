@@ -24,7 +24,8 @@ import (
 func startBatch(t *testing.T, in, out string, stderrText *strings.Builder) (*exec.Cmd, <-chan int, *strings.Builder) {
 	t.Helper()
 	cmd := exec.Command(claudebridgeBin, "batch", "--in", in, "--out", out, "--concurrency", "8")
-	cmd.Env = append(baseEnv(), "AI_PROVIDER=emulator")
+	// The ledger's rows go beside the results, out of the user's home.
+	cmd.Env = append(baseEnv(), "AI_PROVIDER=emulator", "DATABASE_URL="+filepath.Join(filepath.Dir(out), "ledger.db"))
 	cmd.SysProcAttr = childAttr()
 	stdout := &strings.Builder{}
 	cmd.Stdout = stdout

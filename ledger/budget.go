@@ -178,8 +178,9 @@ type CallBudget interface {
 }
 
 // Budgeted is an Upstream whose calls are held to the budget For gives
-// their caller (claudebridge.CallerFrom): each chat user's for the chat,
-// the key's for the Message Batches API. Calls For gives none pass.
+// their caller (claudebridge.CallerFrom): each chat user's for the chat.
+// (A key's Message Batches are held to its budget with its other limits,
+// by limits.Paced.) Calls For gives none pass.
 type Budgeted struct {
 	Next claudebridge.Upstream
 	// For returns the budget that holds who's calls; nil: none does.
@@ -306,4 +307,17 @@ func (s *settling) endLocked() {
 		s.ended = true
 		s.settle(s.tally.Usage)
 	}
+}
+
+// Unkept is the budget of a virtual key while no ledger is kept
+// (LEDGER=off): a budget is checked against what the ledger says was
+// spent, and without one it cannot hold, so every call of the key is
+// refused (EPERMISSION: no retry helps; the operator must turn the ledger
+// on, or give the calls a key without a budget).
+type Unkept struct{}
+
+// ReserveCall refuses the call.
+func (Unkept) ReserveCall(context.Context, claudebridge.Caller, string, []byte, int) (func(claudebridge.Usage), error) {
+	return nil, claudebridge.Errorf(claudebridge.EPERMISSION,
+		"This API key has a budget, and this server keeps no ledger to hold it to (LEDGER=off): its calls are refused until the ledger is on")
 }

@@ -2,11 +2,12 @@ package limits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
-	"github.com/claudebridge/claudebridge/anthropic"
 )
 
 // Estimate is the tokens a call is counted at before it runs: its body's
@@ -25,9 +26,9 @@ func MaxTokens(req *claudebridge.Request) int {
 }
 
 // Admit checks a call of model by e's key: EPERMISSION for a model the
-// key may not call, EINVALID when its worst case (input estimated from
-// body's size, plus maxTokens of output, at the model's price) costs more
-// than the key's MaxCostPerRequest, EINVALID (cost.BudgetExceeded) when
+// key may not call, EINVALID when its worst case (Prices.WorstCase, with
+// the keyring's table, as MAX_COST_PER_REQUEST's) costs more than the
+// key's MaxCostPerRequest, EINVALID (cost.BudgetExceeded) when
 // the key has a Budget that the worst case would pass, else its limiter's
 // Admit. The ticket carries the budget's reservation, settled at Release
 // with the usage last reported. The state is the key's limits, for the
@@ -37,12 +38,12 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	if !e.AllowsModel(model) {
 		return nil, e.State(), claudebridge.Errorf(claudebridge.EPERMISSION, "This API key may not use the model %s", model)
 	}
-	if limit := e.Key.MaxCostPerRequest; limit > 0 {
-		worst := anthropic.Cost(model, claudebridge.Usage{InputTokens: bodyBytes / 4, OutputTokens: maxTokens})
-		if worst > limit {
+	if limit := e.Key.MaxCostPerRequest; limit > 0 && e.prices != nil {
+		if worst := e.prices.WorstCase(model, e.upstream, body, maxTokens); worst > limit {
 			return nil, e.State(), claudebridge.Errorf(claudebridge.EINVALID,
+				// The input as cost.InputTokens counts it.
 				"This request may cost up to $%s (about %d input tokens and max_tokens %d of %s), over this key's limit of $%s per request",
-				dollars(worst), bodyBytes/4, maxTokens, model, dollars(limit))
+				dollars(worst), (bodyBytes+3)/4, maxTokens, model, dollars(limit))
 		}
 	}
 	if e.Budget == nil {
@@ -61,6 +62,32 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	}
 	t.budget = &reservation{settle: settle}
 	return t, state, nil
+}
+
+// Wait is Admit for a call no client is waiting on (a Message Batch's):
+// where Admit refuses ERATELIMIT, Wait waits for room, until the window
+// ends or a call of the key ends, whichever comes first, and asks again.
+// Every other refusal (model, cost cap, budget, an estimate over the
+// token limit alone) is Admit's, at once; ctx ending ends the wait with
+// its error.
+func (e *Entry) Wait(ctx context.Context, model string, body []byte, maxTokens int) (*Ticket, error) {
+	for {
+		ended := e.Limiter.callEnds() // before Admit: a call ending after its refusal wakes us
+		t, _, err := e.Admit(ctx, model, body, maxTokens)
+		var limited *claudebridge.Error
+		if err == nil || !errors.As(err, &limited) || limited.Code != claudebridge.ERATELIMIT {
+			return t, err
+		}
+		window := time.NewTimer(limited.RetryAfter)
+		select {
+		case <-ctx.Done():
+			window.Stop()
+			return nil, ctx.Err()
+		case <-ended:
+			window.Stop()
+		case <-window.C:
+		}
+	}
 }
 
 // State returns the key's limits as they stand, counting nothing.

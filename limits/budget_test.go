@@ -24,7 +24,7 @@ func budgetRing(t *testing.T, key claudebridge.Key, spent float64) *limits.Entry
 		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cost.Builtin(), Upstream: "anthropic",
 			Spent: func(context.Context, claudebridge.Caller, time.Time) (float64, error) { return spent, nil }}
 	}
-	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, budgets)
+	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, &limits.Spending{Budgets: budgets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestNamedFindsALiveKeyWithItsBudgetAndNoOther(t *testing.T) {
 	budgets := func(k *claudebridge.Key) limits.Budget {
 		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod}
 	}
-	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, budgets)
+	ring, err := limits.NewKeyring(context.Background(), nil, s, nil, &limits.Spending{Budgets: budgets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,11 @@ import (
 // load and never touch the store; Refresh replaces the snapshot when the
 // store's KeysVersion moved, keeping the counts of keys whose limits stayed.
 type Keyring struct {
-	static  *claudebridge.ClientKeys
-	store   claudebridge.KeyService // nil: static keys only
-	now     func() time.Time
-	budgets func(*claudebridge.Key) Budget
-	lease   *Lease // set: limiters count in lease's store, for every process
+	static   *claudebridge.ClientKeys
+	store    claudebridge.KeyService // nil: static keys only
+	now      func() time.Time
+	spending Spending
+	lease    *Lease // set: limiters count in lease's store, for every process
 
 	refreshing sync.Mutex
 	snap       atomic.Pointer[snapshot]
@@ -46,18 +46,44 @@ type Budget interface {
 	ReserveCall(ctx context.Context, who claudebridge.Caller, model string, body []byte, maxTokens int) (settle func(claudebridge.Usage), err error)
 }
 
+// Prices is the price table a key's per-request cap prices with
+// (cost.Table, kept out of this package as Budget is, so that the doors
+// need not import it).
+type Prices interface {
+	// WorstCase returns the most a call of model with this body and
+	// max_tokens can cost on upstream, in US dollars; 0 for a model
+	// without a known price.
+	WorstCase(model, upstream string, body []byte, maxTokens int) float64
+}
+
+// Spending is what holds the keys to money: the price table of their
+// per-request caps and the Budget of each key with a budget.
+type Spending struct {
+	// Prices prices a call's worst case for a key's MaxCostPerRequest:
+	// the one table the ledger and MAX_COST_PER_REQUEST price with
+	// (PRICES_FILE's). nil: keys' per-request caps are not enforced.
+	Prices Prices
+	// Upstream names the upstream the calls go to, for its prices.
+	Upstream string
+	// Budgets makes the Budget of a key with a budget (BudgetUSD > 0);
+	// nil: budgets are not enforced.
+	Budgets func(*claudebridge.Key) Budget
+}
+
 // Entry is one live virtual key, its limiter and its budget.
 type Entry struct {
 	Key     claudebridge.Key
 	Limiter *Limiter
 	// Budget holds the key's spending to Key.BudgetUSD per
 	// Key.BudgetPeriod; nil for a key without a budget.
-	Budget Budget
-	models map[string]bool // Key.Models and the canonical ids they name; nil: every model
+	Budget   Budget
+	models   map[string]bool // Key.Models and the canonical ids they name; nil: every model
+	prices   Prices          // of the key's per-request cap; nil: not enforced
+	upstream string
 }
 
-func newEntry(key *claudebridge.Key, l *Limiter) *Entry {
-	e := &Entry{Key: *key, Limiter: l}
+func newEntry(key *claudebridge.Key, l *Limiter, s *Spending) *Entry {
+	e := &Entry{Key: *key, Limiter: l, prices: s.Prices, upstream: s.Upstream}
 	if len(key.Models) > 0 {
 		e.models = map[string]bool{}
 		for _, id := range key.Models {
@@ -88,18 +114,21 @@ func (e *Entry) AllowsModel(model string) bool {
 
 // NewKeyring returns the keyring of static and, when store is not nil, the
 // store's keys, read once now. now is the limiters' clock; nil: time.Now.
-// budgets makes the Budget of a key with a budget (BudgetUSD > 0); nil:
-// budgets are not enforced.
-func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, budgets func(*claudebridge.Key) Budget) (*Keyring, error) {
-	return NewSharedKeyring(ctx, static, store, now, budgets, nil)
+// spending prices the keys' per-request caps and makes their budgets;
+// nil: neither is enforced.
+func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, spending *Spending) (*Keyring, error) {
+	return NewSharedKeyring(ctx, static, store, now, spending, nil)
 }
 
 // NewSharedKeyring is NewKeyring whose limiters count in lease's store
 // (claudebridge.LimitService), together with every process on the same
 // database, under lease; nil lease: in this process's memory, as
 // NewKeyring's do.
-func NewSharedKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, budgets func(*claudebridge.Key) Budget, lease *Lease) (*Keyring, error) {
-	k := &Keyring{static: static, store: store, now: now, budgets: budgets, lease: lease}
+func NewSharedKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, spending *Spending, lease *Lease) (*Keyring, error) {
+	k := &Keyring{static: static, store: store, now: now, lease: lease}
+	if spending != nil {
+		k.spending = *spending
+	}
 	k.snap.Store(&snapshot{version: -1})
 	if err := k.Refresh(ctx); err != nil {
 		return nil, err
@@ -176,13 +205,13 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
 			l = prev.Limiter
 		}
-		e := newEntry(key, l)
-		if key.BudgetUSD > 0 && k.budgets != nil {
+		e := newEntry(key, l, &k.spending)
+		if key.BudgetUSD > 0 && k.spending.Budgets != nil {
 			if prev := old.keys[digest]; prev != nil && prev.Budget != nil &&
 				prev.Key.BudgetUSD == key.BudgetUSD && prev.Key.BudgetPeriod == key.BudgetPeriod {
 				e.Budget = prev.Budget
 			} else {
-				e.Budget = k.budgets(key)
+				e.Budget = k.spending.Budgets(key)
 			}
 		}
 		s.keys[digest] = e

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/cost"
 	"github.com/claudebridge/claudebridge/limits"
 	"github.com/claudebridge/claudebridge/mock"
 )
@@ -149,19 +150,55 @@ func TestAModelOnAKeysListAllowsTheIdsThatNameTheSameModel(t *testing.T) {
 
 func TestACallWhoseWorstCaseCostsOverTheCapIsRefusedNamingBoth(t *testing.T) {
 	s := &mock.Keys{}
-	// claude-sonnet-4-5: $3 in, $15 out per million tokens.
+	// claude-sonnet-4-5: $15 out per million tokens, and the input at its
+	// dearest, a 1-hour cache write, $6.
 	secret := add(t, s, claudebridge.Key{Name: "ci", MaxCostPerRequest: 0.01})
-	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, nil)
+	ring, _ := limits.NewKeyring(context.Background(), nil, s, nil, &limits.Spending{Prices: cost.Builtin(), Upstream: "anthropic"})
 	e, _ := ring.Lookup(secret)
-	_, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 1000) // 1000 in, 1000 out: $0.018
+	_, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 1000) // 1000 in, 1000 out: $0.021
 	if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
 		t.Fatalf("code = %q, want %q", got, want)
 	}
-	if got, want := claudebridge.ErrorMessage(err), "This request may cost up to $0.0180 (about 1000 input tokens and max_tokens 1000 of claude-sonnet-4-5), over this key's limit of $0.0100 per request"; got != want {
+	if got, want := claudebridge.ErrorMessage(err), "This request may cost up to $0.0210 (about 1000 input tokens and max_tokens 1000 of claude-sonnet-4-5), over this key's limit of $0.0100 per request"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
-	if _, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 400); err != nil { // $0.009
+	if _, _, err := e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), 200); err != nil { // $0.009
 		t.Errorf("under the cap: %v", err)
+	}
+}
+
+func TestAKeysCapPricesWithThePriceTableOfThePricesFile(t *testing.T) {
+	s := &mock.Keys{}
+	secret := add(t, s, claudebridge.Key{Name: "ci", MaxCostPerRequest: 0.01})
+	// Built in, 1000 tokens in and 1000 out cost at worst $0.021 (over the
+	// cap) and 1000 in and 200 out $0.009 (under it); these prices turn
+	// both around.
+	cheap, err := cost.Parse([]byte(`{"models":{"claude-sonnet-4-5":{"input":1,"output":1}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dear, err := cost.Parse([]byte(`{"models":{"claude-sonnet-4-5":{"input":1,"output":100}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admit := func(prices *cost.Table, maxTokens int) error {
+		ring, err := limits.NewKeyring(context.Background(), nil, s, nil, &limits.Spending{Prices: prices, Upstream: "anthropic"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := ring.Lookup(secret)
+		_, _, err = e.Admit(context.Background(), "claude-sonnet-4-5", make([]byte, 4000), maxTokens)
+		return err
+	}
+	if err := admit(cheap, 1000); err != nil { // $0.002
+		t.Errorf("cheap prices, 1000 out: %v, want it admitted", err)
+	}
+	err = admit(dear, 200) // $0.021
+	if got, want := claudebridge.ErrorCode(err), claudebridge.EINVALID; got != want {
+		t.Fatalf("dear prices, 200 out: code %q, want %q", got, want)
+	}
+	if got, want := claudebridge.ErrorMessage(err), "This request may cost up to $0.0210 (about 1000 input tokens and max_tokens 200 of claude-sonnet-4-5), over this key's limit of $0.0100 per request"; got != want {
+		t.Errorf("message = %q, want %q", got, want)
 	}
 }
 

@@ -16,6 +16,9 @@
 // several processes serve one database: the same windows, each request one
 // atomic step of the store, calls in flight a slot each held under the
 // process's Lease, so that a crashed process's calls stop counting.
+//
+// Calls no client waits on (the Message Batches API's) are not refused by
+// a full window but wait for room (Paced, Entry.Wait).
 package limits
 
 import (
@@ -46,6 +49,7 @@ type Limiter struct {
 	requests int
 	tokens   int
 	inFlight int
+	ended    chan struct{} // closed when a call ends, for those waiting for room (Entry.Wait); nil: none waits
 }
 
 // NewLimiter returns the limiter of key's RPM, TPM and Concurrency (zero:
@@ -195,6 +199,9 @@ func (t *Ticket) Release() {
 	l := t.l
 	if l.shared != nil {
 		t.releaseShared(used)
+		l.mu.Lock()
+		l.wakeLocked()
+		l.mu.Unlock()
 		return
 	}
 	l.mu.Lock()
@@ -202,5 +209,25 @@ func (t *Ticket) Release() {
 	if used >= 0 && l.opened.Equal(t.opened) {
 		l.tokens = max(0, l.tokens+used-t.estimate)
 	}
+	l.wakeLocked()
 	l.mu.Unlock()
+}
+
+// wakeLocked wakes those waiting for room (callEnds): a call ended.
+func (l *Limiter) wakeLocked() {
+	if l.ended != nil {
+		close(l.ended)
+		l.ended = nil
+	}
+}
+
+// callEnds returns a channel closed when a call of the key ends: from then
+// on, room may have been made (a call in flight fewer, tokens given back).
+func (l *Limiter) callEnds() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended == nil {
+		l.ended = make(chan struct{})
+	}
+	return l.ended
 }

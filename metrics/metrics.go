@@ -41,10 +41,11 @@ const (
 	BedrockCountTokens             // /model/{id}/count-tokens
 	Chat                           // the chat's turns
 	Batch                          // the calls of the Message Batches API's batches
+	BatchCLI                       // the calls of `claudebridge batch`, which serves no metrics: the ledger's door only
 	doors
 )
 
-var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat", "batch"}
+var doorNames = [doors]string{"messages", "count_tokens", "bedrock_invoke", "bedrock_converse", "bedrock_count_tokens", "chat", "batch", "batch_cli"}
 
 func (d Door) String() string { return doorNames[d] }
 
@@ -94,9 +95,10 @@ type Call struct {
 }
 
 // The "key" label of calls made without a virtual key.
+// No virtual key may take either name (claudebridge.Key.Validate).
 const (
-	KeyStatic = "static" // a static key: API_KEYS, BEARER_TOKEN, BEDROCK_ACCESS_KEYS
-	KeyNone   = "none"   // no key: open doors, refused keys, the chat's users
+	KeyStatic = claudebridge.StaticKeyName // a static key: API_KEYS, BEARER_TOKEN, BEDROCK_ACCESS_KEYS
+	KeyNone   = claudebridge.NoKeyName     // no key: open doors, refused keys, the chat's users
 )
 
 // KeyLabel is the "key" label of a call: the virtual key's name when it has

@@ -220,10 +220,11 @@ func (db *DB) ActiveBatches(ctx context.Context) ([]claudebridge.Batch, error) {
 }
 
 // ClaimBatch makes owner the one that runs a batch until until, unless
-// another's claim lasts past now.
+// another's claim lasts past now: a claim until now has lapsed, so that a
+// serve giving a batch up (a claim until now) leaves it to the next at once.
 func (db *DB) ClaimBatch(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
 	res, err := db.ws.ExecContext(ctx, `UPDATE batches SET owner = ?, lease_until = ?
-		WHERE id = ? AND (owner = ? OR lease_until < ?)`, owner, nanos(until.UTC()), id, owner, nanos(now.UTC()))
+		WHERE id = ? AND (owner = ? OR lease_until <= ?)`, owner, nanos(until.UTC()), id, owner, nanos(now.UTC()))
 	if err != nil {
 		return false, internal("claim batch", err)
 	}

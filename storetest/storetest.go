@@ -20,16 +20,17 @@
 // none: the chat checks the conversation is the user's first).
 //
 // open is called once per behaviour and must return a new, empty store
-// (no users, no conversations), closed by t.Cleanup. The suite makes no
+// (no users, no conversations, no keys, no ledger, no batches), closed by
+// t.Cleanup. The suite makes no
 // assumption about the engine: no sleeps, no clock of its own beyond
 // session expiries an hour away, ordering checked against the times the
 // store itself returns. Some checks run goroutines against one store at
 // once; run the engine's test under -race now and then.
 //
 // Each service has its own file (users.go, conversations.go, messages.go,
-// prompts.go, usage.go) with one unexported function that Run calls. A new
-// store interface (keys, the ledger, batches) gets a file of its own in the
-// same shape, its interface embedded in Store, and a line in Run.
+// prompts.go, usage.go, keys.go, ledger.go, batches.go) with one unexported
+// function that Run calls. A new store interface gets a file of its own in
+// the same shape, its interface embedded in Store, and a line in Run.
 package storetest
 
 import (
@@ -46,6 +47,10 @@ type Store interface {
 	claudebridge.ConversationService
 	claudebridge.PromptService
 	claudebridge.UsageService
+	claudebridge.KeyService
+	claudebridge.LedgerService
+	claudebridge.BatchService
+	claudebridge.RecordStore
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -55,6 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Messages", func(t *testing.T) { messages(t, open) })
 	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
 	t.Run("Usage", func(t *testing.T) { usage(t, open) })
+	t.Run("Keys", func(t *testing.T) { keys(t, open) })
+	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
+	t.Run("Batches", func(t *testing.T) { batches(t, open) })
+	t.Run("Records", func(t *testing.T) { records(t, open) })
 	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
 }
 

@@ -15,6 +15,7 @@ func usage(t *testing.T, open func(t *testing.T) Store) {
 	runAll(t, open, []behaviour{
 		{"UsageAddsUpPerDayAndModel", usageAddsUpPerDayAndModel},
 		{"CountedOutputTokensAddUpBesideTheReportedOnes", countedOutputTokensAddUpBesideTheReportedOnes},
+		{"CacheWritesAddUpByTheirLifetime", cacheWritesAddUpByTheirLifetime},
 		{"UsageKeepsToItsDaysBothInclusive", usageKeepsToItsDaysBothInclusive},
 		{"UsageIsEachUsersOwn", usageIsEachUsersOwn},
 		{"ConcurrentAddsSumExactly", concurrentAddsSumExactly},
@@ -104,6 +105,30 @@ func countedOutputTokensAddUpBesideTheReportedOnes(t *testing.T, s Store) {
 	}
 	if got, want := rows[0].CostUSD, 0.1875; got != want {
 		t.Errorf("cost %v, want %v", got, want)
+	}
+}
+
+// The usage page prices and shows 1-hour cache writes apart from
+// 5-minute ones.
+func cacheWritesAddUpByTheirLifetime(t *testing.T, s Store) {
+	alice := newUser(t, s, "alice")
+	u := claudebridge.Usage{CacheCreationInputTokens: 7,
+		CacheCreation: claudebridge.CacheCreation{Ephemeral5mInputTokens: 4, Ephemeral1hInputTokens: 3}}
+	addUsage(t, s, alice.ID, "2026-03-01", "model-a", u, 0.5, false)
+	addUsage(t, s, alice.ID, "2026-03-01", "model-a", u, 0.5, false)
+	rows := usageRows(t, s, alice.ID, "2026-03-01", "2026-03-01")
+	if got, want := len(rows), 1; got != want {
+		t.Fatalf("rows %d, want %d", got, want)
+	}
+	r := rows[0]
+	if got, want := r.Usage.CacheCreationInputTokens, 14; got != want {
+		t.Errorf("cache creation tokens %d, want %d", got, want)
+	}
+	if got, want := r.Usage.CacheCreation.Ephemeral1hInputTokens, 6; got != want {
+		t.Errorf("1-hour cache creation tokens %d, want %d", got, want)
+	}
+	if got, want := r.Usage.CacheCreation.Ephemeral5mInputTokens, 8; got != want {
+		t.Errorf("5-minute cache creation tokens %d, want %d", got, want)
 	}
 }
 

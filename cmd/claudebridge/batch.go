@@ -16,7 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/batch"
+	"github.com/claudebridge/claudebridge/metrics"
 )
 
 const batchUsage = `Usage: claudebridge batch --in FILE --out FILE [--concurrency N] [--format F] [--model ID] [--beta FLAGS]
@@ -37,10 +39,15 @@ checkpoint: run the same command again, after Ctrl-C or a crash, and the
 records it has results for are skipped. Ctrl-C starts no more records and lets
 those running finish; a second Ctrl-C exits at once.
 
+Every call is a row of the ledger (door batch_cli) in DATABASE_URL's database,
+the one serve writes, priced with PRICES_FILE's prices: claudebridge usage
+sums them with serve's. LEDGER=off writes none.
+
 Settings: those of the upstream, as for serve (see claudebridge serve --help):
 AI_PROVIDER, the AWS and Anthropic ones, RETRY_MAX_ATTEMPTS, CONNECT_TIMEOUT,
-REQUEST_TIMEOUT (per record), SAMPLING_CONFLICT, BEDROCK_*, LOG_LEVEL (warn at
-least, so that the progress bar stays readable).
+REQUEST_TIMEOUT (per record), SAMPLING_CONFLICT, MAX_COST_PER_REQUEST,
+PRICES_FILE, DATABASE_URL, LEDGER, BEDROCK_*, LOG_LEVEL (warn at least, so that the
+progress bar stays readable).
 
 Flags:
 `
@@ -78,9 +85,22 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
 	// The upstream outlives the first Ctrl-C: the calls running then finish.
-	up, about, err := newGatewayUpstream(context.WithoutCancel(ctx), cfg, log, nil)
+	served, about, err := newGatewayUpstream(context.WithoutCancel(ctx), cfg, log, nil)
 	if err != nil {
 		return err
+	}
+	// Every call is a ledger entry of the door batch_cli, in serve's
+	// database, written before the run returns (none with LEDGER=off).
+	var up claudebridge.Upstream = served
+	if !cfg.LedgerOff {
+		db, err := openStore(ctx, cfg.Chat.DatabasePath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		m := metrics.Unserved()
+		defer startLedger(cfg, db, m, log)()
+		up = &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	}
 	show := newBatchProgress(stderr)
 	stopping := make(chan struct{})
@@ -94,6 +114,9 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}()
 	started := false
 	run := &batch.Files{In: *in, Out: *out, Format: f, Betas: list(*betas),
+		Price: func(model string, u claudebridge.Usage) float64 {
+			return cfg.Prices.Cost(model, cfg.Provider, u, false)
+		},
 		Runner: &batch.Runner{Upstream: up, Concurrency: *concurrency, CallTimeout: cfg.RequestTimeout},
 		Progress: func(p batch.Progress) {
 			if !started {
@@ -111,7 +134,7 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !started {
 		return err // nothing ran: the input or the results file is refused
 	}
-	printBatchSummary(stdout, p)
+	printBatchSummary(stdout, p, cfg.Prices.Version)
 	if errors.Is(err, context.Canceled) {
 		left := p.Total - p.Skipped - p.Summary.Done()
 		return fmt.Errorf("interrupted with %d of %d records left; to resume, run the same command again:\n  claudebridge batch %s", left, p.Total, shellQuote(args))
@@ -144,14 +167,15 @@ func batchFormat(name, in, model string) (batch.Format, error) {
 	return nil, fmt.Errorf("--format %q: want anthropic, bedrock or auto", name)
 }
 
-// printBatchSummary says what this run did and used.
-func printBatchSummary(w io.Writer, p batch.Progress) {
+// printBatchSummary says what this run did and used, its cost at the
+// prices of that version (the ledger's).
+func printBatchSummary(w io.Writer, p batch.Progress, prices string) {
 	s := p.Summary
 	fmt.Fprintf(w, "records: %d, of which %d had results already; this run: %d succeeded, %d errored\n",
 		p.Total, p.Skipped, s.Succeeded, s.Errored)
 	fmt.Fprintf(w, "tokens: input %d, output %d, cache read %d, cache writes %d\n",
 		s.Usage.InputTokens, s.Usage.OutputTokens, s.Usage.CacheReadInputTokens, s.Usage.CacheCreationInputTokens)
-	fmt.Fprintf(w, "cost: $%.4f at the model table's list prices\n", s.Cost)
+	fmt.Fprintf(w, "cost: $%.4f at the prices %s, as the ledger prices them\n", s.Cost, prices)
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@,+-]+$`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -167,5 +168,73 @@ func TestAKeysBudgetHoldsTheCallsOfItsMessageBatches(t *testing.T) {
 	}
 	if got, want := strings.Count(string(results), "Your budget is too low"), 3; got != want {
 		t.Errorf("requests refused by the budget %d, want %d: %s", got, want, results)
+	}
+}
+
+func TestAKeysCapPricesWithPricesFile(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "cap.db")
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--max-cost-per-request", "0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	// Built in, 100 tokens of output cost $0.0015: under the key's cap;
+	// at $1,000 a million they cost $0.10.
+	prices := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(prices, []byte(`{"models":{"claude-sonnet-4-5":{"input":1,"output":1000}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveEnv(t, dbPath, map[string]string{"PRICES_FILE": prices})
+	addr, _ := startServe(t)
+	status, answer, _ := post(t, http.DefaultClient, addr+"/v1/messages", key,
+		`{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`)
+	if got, want := status, http.StatusBadRequest; got != want {
+		t.Errorf("status %d, want %d: %s", got, want, answer)
+	}
+	if want := "over this key's limit of $0.0100 per request"; !strings.Contains(answer, want) {
+		t.Errorf("refusal %s lacks %s", answer, want)
+	}
+}
+
+func TestAKeysMessageBatchesArePacedByItsConcurrencyAndHeldToItsModels(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "paced.db")
+	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--concurrency", "1", "--models", "claude-haiku-4-5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out)
+	serveEnv(t, dbPath, map[string]string{"BATCH_CONCURRENCY": "4"})
+	addr, logs, _ := startServeLogged(t)
+	var list []string
+	for i := range 3 {
+		list = append(list, fmt.Sprintf(`{"custom_id":"r%d","params":{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi %d"}]}}`, i, i))
+	}
+	list = append(list, `{"custom_id":"other","params":{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}}`)
+	status, body, _ := post(t, http.DefaultClient, addr+"/v1/messages/batches", key, `{"requests":[`+strings.Join(list, ",")+`]}`)
+	if status != http.StatusOK {
+		t.Fatalf("create batch: %d %s", status, body)
+	}
+	var batch struct{ ID string }
+	json.Unmarshal([]byte(body), &batch)
+	for line := range logs.each {
+		if strings.Contains(line, "message batch ended") && strings.Contains(line, batch.ID) {
+			break
+		}
+	}
+	req, _ := http.NewRequest("GET", addr+"/v1/messages/batches/"+batch.ID+"/results", nil)
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// Four calls at once, one allowed in flight: three wait their turn.
+	if got, want := strings.Count(string(results), `"type":"succeeded"`), 3; got != want {
+		t.Errorf("requests succeeded %d, want %d: %s", got, want, results)
+	}
+	if got, want := strings.Count(string(results), "may not use the model claude-sonnet-4-5"), 1; got != want {
+		t.Errorf("requests refused for their model %d, want %d: %s", got, want, results)
 	}
 }

@@ -12,13 +12,12 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
-	"github.com/claudebridge/claudebridge/sqlite"
 	"github.com/claudebridge/claudebridge/web"
 )
 
 // ChatConfig is the chat's part of Config.
 type ChatConfig struct {
-	DatabasePath      string  // DATABASE_URL: a path or sqlite:///path
+	DatabasePath      string  // DATABASE_URL: a path, sqlite:///path or postgres://...
 	Model             string  // ANTHROPIC_MODEL_ID
 	MaxTokens         int     // MAX_TOKENS
 	Temperature       float64 // TEMPERATURE
@@ -55,13 +54,20 @@ func loadChatConfig(getenv func(string) string) (ChatConfig, error) {
 	return c, nil
 }
 
-// databasePath is the SQLite file of DATABASE_URL (a path, or sqlite:///
-// followed by an absolute path, or sqlite:// by a relative one), by default
-// claudebridge.db in the user's data directory ($XDG_DATA_HOME/claudebridge
-// or ~/.local/share/claudebridge).
+// databasePath is the database of DATABASE_URL: a PostgreSQL URL as it
+// is, or the SQLite file (a path, or sqlite:/// followed by an absolute
+// path, or sqlite:// by a relative one), by default claudebridge.db in the
+// user's data directory ($XDG_DATA_HOME/claudebridge or
+// ~/.local/share/claudebridge).
 func databasePath(getenv func(string) string) (string, error) {
-	u := strings.TrimSpace(getenv("DATABASE_URL"))
+	return databaseLocation(strings.TrimSpace(getenv("DATABASE_URL")), getenv)
+}
+
+// databaseLocation is databasePath of one URL; "" is the default file.
+func databaseLocation(u string, getenv func(string) string) (string, error) {
 	switch {
+	case isPostgres(u):
+		return u, nil
 	case u == "":
 		dir := getenv("XDG_DATA_HOME")
 		if dir == "" {
@@ -78,34 +84,25 @@ func databasePath(getenv func(string) string) (string, error) {
 		return strings.TrimPrefix(u, "sqlite:"), nil
 	case strings.Contains(u, "://"):
 		scheme, _, _ := strings.Cut(u, "://")
-		return "", fmt.Errorf("DATABASE_URL: %s databases are not supported yet; use a file path or sqlite:///path", scheme)
+		return "", fmt.Errorf("DATABASE_URL: %s databases are not supported; use a file path, sqlite:///path or postgres://", scheme)
 	}
 	return u, nil
 }
 
-// openDatabase opens the chat's database, creating its directory, and marks
-// the answers a dead process left streaming as interrupted, their output
-// tokens counted from their text.
-func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("database directory: %v", err)
-	}
-	db, err := sqlite.Open(path)
-	if err != nil {
-		return nil, err
-	}
+// recoverInterrupted marks the answers a dead process left streaming as
+// interrupted, their output tokens counted from their text into usage.
+func recoverInterrupted(ctx context.Context, db claudebridge.Store, usage claudebridge.UsageService, log *slog.Logger) error {
 	list, err := db.InterruptStreaming(ctx)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
 	if len(list) > 0 && log != nil {
 		log.Warn("chat: answers cut by the last shutdown marked interrupted", "count", len(list))
 	}
-	if err := chat.RecordInterrupted(ctx, db, db, list); err != nil && log != nil {
+	if err := chat.RecordInterrupted(ctx, db, usage, list); err != nil && log != nil {
 		log.Warn("chat: counting the tokens of interrupted answers", "err", err)
 	}
-	return db, nil
+	return nil
 }
 
 // newChat returns the chat service on db. It serves without login (one
@@ -113,7 +110,7 @@ func openDatabase(ctx context.Context, path string, log *slog.Logger) (*sqlite.D
 // header is configured, and the address is loopback; otherwise login is
 // required, and with no user yet the chat is locked until
 // "claudebridge users add NAME" (the gateway is served all the same).
-func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
+func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
 	n, err := db.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -131,7 +128,7 @@ func newChat(ctx context.Context, cfg *Config, db *sqlite.DB, up claudebridge.Up
 		Prices:        cfg.Prices,
 		Conversations: db,
 		Prompts:       db,
-		Usage:         db,
+		Usage:         chatUsage(cfg, db),
 		Users:         db,
 		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
 			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},

@@ -24,7 +24,9 @@ func TestDatabasePath(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "sqlite:///var/lib/cb.db"}, "/var/lib/cb.db", false},
 		{map[string]string{"DATABASE_URL": "sqlite://cb.db"}, "cb.db", false},
 		{map[string]string{"XDG_DATA_HOME": "/data"}, "/data/claudebridge/claudebridge.db", false},
-		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "", true},
+		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "postgres://u@h/db", false},
+		{map[string]string{"DATABASE_URL": "postgresql:///db?host=/run/pg"}, "postgresql:///db?host=/run/pg", false},
+		{map[string]string{"DATABASE_URL": "mysql://u@h/db"}, "", true},
 	} {
 		got, err := databasePath(env(c.vars))
 		if (err != nil) != c.err || got != c.want {
@@ -37,7 +39,7 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "d", "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 	emu := httptest.NewServer(anthropicemu.New(anthropicemu.Options{}))
 	defer emu.Close()
 	up := anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("k")})
-	db, err := openDatabase(context.Background(), filepath.Join(t.TempDir(), "chat.db"), nil)
+	db, err := openStore(context.Background(), filepath.Join(t.TempDir(), "chat.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,11 @@ type Config struct {
 	// AdminKey. With neither, /metrics is not served.
 	MetricsAddr string
 
+	// LedgerOff (LEDGER=off) writes no ledger rows. Budgets need the
+	// ledger: CHAT_BUDGET_USD is then refused here, keys with a budget
+	// by serve.
+	LedgerOff bool
+
 	// Prices is the price table of the ledger and the cost cap: the
 	// built-in one, or PRICES_FILE's over it.
 	Prices *cost.Table
@@ -318,6 +323,13 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	if c.LogBodies, err = boolVar(getenv, "LOG_BODIES"); err != nil {
 		return nil, err
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("LEDGER"))); v {
+	case "", "on":
+	case "off":
+		c.LedgerOff = true
+	default:
+		return nil, fmt.Errorf("LEDGER=%q: want on or off", v)
+	}
 	c.Prices = cost.Builtin()
 	if path := strings.TrimSpace(getenv("PRICES_FILE")); path != "" {
 		if c.Prices, err = cost.Load(path); err != nil {
@@ -329,6 +341,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	}
 	if c.ChatBudgetUSD, err = dollarsVar(getenv, "CHAT_BUDGET_USD"); err != nil {
 		return nil, err
+	}
+	if c.ChatBudgetUSD > 0 && c.LedgerOff {
+		return nil, fmt.Errorf("CHAT_BUDGET_USD is set with LEDGER=off: a budget is held to what the ledger says was spent, and without a ledger it cannot hold; unset one of them")
 	}
 	switch c.ChatBudgetPeriod = strings.ToLower(strings.TrimSpace(getenv("CHAT_BUDGET_PERIOD"))); c.ChatBudgetPeriod {
 	case "":

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/ledger"
 )
 
@@ -74,7 +75,7 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	open := func() (claudebridge.KeyService, func() error, error) {
-		db, err := openDatabase(ctx, path, nil)
+		db, err := openStore(ctx, path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -97,10 +98,10 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		// The secret alone on stdout, for scripts; the rest on stderr.
 		fmt.Fprintln(stdout, secret)
-		fmt.Fprintf(stderr, "key %s made in %s; it is shown this once\n", k.Name, path)
+		fmt.Fprintf(stderr, "key %s made in %s; it is shown this once\n", k.Name, redact.URL(path))
 		return nil
 	case cmd == "list" && fs.NArg() == 0:
-		db, err := openDatabase(ctx, path, nil)
+		db, err := openStore(ctx, path)
 		if err != nil {
 			return err
 		}
@@ -138,7 +139,7 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			return fmt.Errorf("keys revoke: %s", claudebridge.ErrorMessage(err))
 		}
-		fmt.Fprintf(stderr, "key %s revoked in %s\n", name, path)
+		fmt.Fprintf(stderr, "key %s revoked in %s\n", name, redact.URL(path))
 		return nil
 	}
 	fmt.Fprint(stderr, keysUsage)

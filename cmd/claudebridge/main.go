@@ -7,6 +7,7 @@
 //	claudebridge users add NAME      a user of the chat
 //	claudebridge batch --in --out    a JSONL file of Messages calls, resumable
 //	claudebridge keys create --name N  a virtual key, with its limits
+//	claudebridge migrate --from --to   every record into another store
 //	claudebridge --version           the build: version, commit, Go release
 package main
 
@@ -32,6 +33,7 @@ Usage:
   claudebridge keys create | list | revoke manage the virtual keys of the API doors
   claudebridge usage [--by key|user|model|day] [--from D --to D]
                                            sum the ledger of calls and their cost
+  claudebridge migrate --from URL --to URL copy every record into another store (SQLite to PostgreSQL)
   claudebridge --version                   say which build this is
 
 Run "claudebridge <command> --help" for a command's flags and settings.
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keys(ctx, args[1:], stdout, stderr)
 	case "usage":
 		return usageCommand(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -90,11 +90,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// The calls of virtual keys report their usage to their limits.
 	var up claudebridge.Upstream = limits.Upstream{Upstream: served.Upstream}
-	db, err := openDatabase(ctx, cfg.Chat.DatabasePath, log)
+	db, err := openStore(ctx, cfg.Chat.DatabasePath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := recoverInterrupted(ctx, db, chatUsage(cfg, db), log); err != nil {
+		return err
+	}
+	if err := checkBudgetsHaveALedger(ctx, cfg, db); err != nil {
+		return err
+	}
 	// With SHARED_LIMITS, keys' limits and budgets are counted in the
 	// database for every process on it, under this process's lease,
 	// renewed until the server has drained and then ended.
@@ -107,13 +113,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
-	// A key's budget is read from the ledger once per period and priced
-	// as the ledger prices its calls.
-	keyBudget := func(k *claudebridge.Key) limits.Budget {
-		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db),
-			Holds: shared.holds, Holder: shared.holder()}
-	}
-	keyring, err := limits.NewSharedKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keyBudget, shared.lease)
+	// A key's per-request cap prices as the ledger prices its calls.
+	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: keyBudgets(cfg, db, shared)}
+	keyring, err := limits.NewSharedKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending, shared.lease)
 	if err != nil {
 		return err
 	}
@@ -165,19 +167,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// The ledger hears every call; on the way out (SIGTERM, Ctrl-C, a
 	// failure) what it holds is written before the database closes.
-	ledgerWriter := ledger.New(ledger.Options{Store: db, Logger: log})
-	defer func() {
-		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := ledgerWriter.Close(closing); err != nil {
-			log.Error("ledger: entries not written at shutdown", "waiting", ledgerWriter.Len(), "err", err)
-		}
-	}()
-	m.Listen((&ledger.Recorder{Writer: ledgerWriter, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
+	defer startLedger(cfg, db, m, log)()
 	m.PriceWith(func(model string, u claudebridge.Usage) float64 {
 		return cfg.Prices.Cost(model, cfg.Provider, u, false)
 	})
-	m.Ledger(ledgerWriter.Len, ledgerWriter.Waits, ledgerWriter.Failed)
 	// The chat's turns are recorded at the upstream: they have no HTTP
 	// answer of their own. Its users' budgets hold there too.
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
@@ -192,15 +185,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	m.ChatTurns(chatServer.Answering)
 	// Message Batches run in the background, through the same upstream,
-	// from the same database, held to their key's budget; those a shutdown
-	// cut resume here.
-	keyBudgets := func(who claudebridge.Caller) ledger.CallBudget {
-		if e := keyring.Named(who.Key); e != nil && e.Budget != nil {
-			return e.Budget
-		}
-		return nil
-	}
-	scheduler := &batches.Scheduler{Store: db, Upstream: &ledger.Budgeted{Next: up, For: keyBudgets}, Concurrency: cfg.BatchConcurrency,
+	// from the same database, held to the limits and budget of the key
+	// that made them (paced, not refused, by its rate limits); those a
+	// shutdown cut resume here.
+	scheduler := &batches.Scheduler{Store: db, Upstream: &limits.Paced{Next: up, Keys: keyring.Named}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
 	metricsAt := "off"
@@ -216,7 +204,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
 		"auth", !keyring.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
-		"database", redact.URL(cfg.Chat.DatabasePath), "metrics", metricsAt)
+		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff, "metrics", metricsAt)
 	v1, model := openGuarded(cfg, keyring, gw, front)
 	adminAPI := admin.New(db, cfg.AdminKey)
 	scheduler.Start()

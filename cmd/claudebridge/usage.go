@@ -58,7 +58,7 @@ func usageCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, path, nil)
+	db, err := openStore(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func serveEnv(t *testing.T, dbPath string, more map[string]string) {
 	env := map[string]string{
 		"AI_PROVIDER": "emulator", "DATABASE_URL": dbPath, "HOME": t.TempDir(), "LOG_FORMAT": "json", "LOG_LEVEL": "info",
 		"API_KEYS": "", "ADMIN_KEY": "", "METRICS_ADDR": "", "LISTEN_ADDR": "", "BEARER_TOKEN": "", "SHUTDOWN_GRACE": "5s",
-		"MAX_COST_PER_REQUEST": "", "PRICES_FILE": "", "CHAT_BUDGET_USD": "", "CHAT_BUDGET_PERIOD": "",
+		"MAX_COST_PER_REQUEST": "", "PRICES_FILE": "", "CHAT_BUDGET_USD": "", "CHAT_BUDGET_PERIOD": "", "LEDGER": "",
 	}
 	for k, v := range more {
 		env[k] = v

@@ -14,6 +14,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/internal/redact"
 )
 
 const usersUsage = `Usage:
@@ -53,7 +54,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, path, nil)
+	db, err := openStore(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := db.CreateUser(ctx, name, hash); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "user %s added to %s\n", name, path)
+		fmt.Fprintf(stderr, "user %s added to %s\n", name, redact.URL(path))
 		return nil
 	case args[0] == "passwd" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
@@ -79,14 +80,14 @@ func users(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := db.SetPassword(ctx, name, hash); err != nil {
 			return userError(err, name)
 		}
-		fmt.Fprintf(stderr, "password of %s set in %s; the user's sessions are ended\n", name, path)
+		fmt.Fprintf(stderr, "password of %s set in %s; the user's sessions are ended\n", name, redact.URL(path))
 		return nil
 	case args[0] == "remove" && len(args) == 2:
 		name := strings.TrimSpace(args[1])
 		if err := db.DeleteUser(ctx, name); err != nil {
 			return userError(err, name)
 		}
-		fmt.Fprintf(stderr, "user %s removed from %s\n", name, path)
+		fmt.Fprintf(stderr, "user %s removed from %s\n", name, redact.URL(path))
 		return nil
 	case args[0] == "list" && len(args) == 1:
 		list, err := db.Users(ctx)

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/sqlite"
+)
+
+// isPostgres reports a PostgreSQL URL, in either of libpq's schemes.
+func isPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// openStore opens the store at location (databasePath's): PostgreSQL for
+// its URLs, else the SQLite file, creating its directory. It touches none
+// of the rows: a command may run beside a serve on the same database,
+// whose streaming answers are alive.
+func openStore(ctx context.Context, location string) (claudebridge.Store, error) {
+	if isPostgres(location) {
+		return nil, fmt.Errorf("DATABASE_URL: PostgreSQL is not wired yet")
+	}
+	if err := os.MkdirAll(filepath.Dir(location), 0o700); err != nil {
+		return nil, fmt.Errorf("database directory: %v", err)
+	}
+	return sqlite.Open(location)
+}

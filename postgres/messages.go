@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+const messageColumns = `m.id, m.conversation_id, m.seq, m.role, m.content, m.status, m.error, m.model,
+	m.input_tokens, m.output_tokens, m.cache_creation_input_tokens, m.cache_read_input_tokens,
+	m.output_tokens_counted, m.turn_id, m.created_at, m.updated_at`
+
+// messageFields are the destinations of messageColumns in m.
+func messageFields(m *claudebridge.Message) []any {
+	return []any{&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+		&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
+		&m.OutputTokensCounted, &m.TurnID, &m.CreatedAt, &m.UpdatedAt}
+}
+
+func scanMessage(row pgx.CollectableRow) (claudebridge.Message, error) {
+	var m claudebridge.Message
+	err := row.Scan(messageFields(&m)...)
+	m.CreatedAt, m.UpdatedAt = utc(m.CreatedAt), utc(m.UpdatedAt)
+	return m, err
+}
+
+// Messages returns the messages of userID's conversation in Seq order;
+// ENOTFOUND if the conversation is not userID's.
+func (db *DB) Messages(ctx context.Context, userID int64, conversationID string) ([]claudebridge.Message, error) {
+	if _, err := db.Conversation(ctx, userID, conversationID); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = $1 AND c.user_id = $2 ORDER BY m.seq`, conversationID, userID)
+	list, err := pgx.CollectRows(rows, scanMessage)
+	return list, internal("messages", err)
+}
+
+// AddMessage appends m to its conversation (Seq one past the last, ID and
+// times filled) and touches the conversation's UpdatedAt. ENOTFOUND if the
+// conversation does not exist.
+func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
+	m.ID = newID("msg_")
+	m.CreatedAt = now()
+	m.UpdatedAt = m.CreatedAt
+	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// Touching the conversation locks its row until commit: a
+		// concurrent AddMessage to it waits here, and the next statement,
+		// under a snapshot of its own, sees the message it committed. The
+		// unique (conversation_id, seq) stands behind this.
+		tag, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = $1 WHERE id = $2`, m.CreatedAt, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("conversation")
+		}
+		return tx.QueryRow(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+			input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens_counted,
+			turn_id, created_at, updated_at)
+			SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
+			FROM messages WHERE conversation_id = $2 RETURNING seq`,
+			m.ID, m.ConversationID, m.Role, m.Content, m.Status, m.Error, m.Model,
+			m.Usage.InputTokens, m.Usage.OutputTokens, m.Usage.CacheCreationInputTokens, m.Usage.CacheReadInputTokens,
+			m.OutputTokensCounted, m.TurnID, m.CreatedAt).Scan(&m.Seq)
+	})
+	return internal("add message", err)
+}
+
+// ImportConversations stores whole conversations in one transaction, the
+// rows of each table sent in one COPY.
+func (db *DB) ImportConversations(ctx context.Context, list []claudebridge.ImportedConversation) error {
+	var convs, msgs [][]any
+	for _, ic := range list {
+		c := ic.Conversation
+		c.ID = newID("conv_")
+		c.CreatedAt = now()
+		c.UpdatedAt = c.CreatedAt
+		convs = append(convs, []any{c.ID, c.UserID, c.Title, c.Model, c.PromptID, c.CreatedAt, c.UpdatedAt})
+		for i, m := range ic.Messages {
+			m.ID, m.ConversationID, m.Seq = newID("msg_"), c.ID, i+1
+			m.CreatedAt, m.UpdatedAt = c.CreatedAt, c.CreatedAt
+			u := m.Usage
+			msgs = append(msgs, []any{m.ID, m.ConversationID, m.Seq, m.Role, m.Content, m.Status, m.Error, m.Model,
+				u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
+				m.OutputTokensCounted, m.TurnID, m.CreatedAt, m.UpdatedAt})
+		}
+	}
+	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"conversations"},
+			[]string{"id", "user_id", "title", "model", "prompt_id", "created_at", "updated_at"}, pgx.CopyFromRows(convs)); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"messages"},
+			[]string{"id", "conversation_id", "seq", "role", "content", "status", "error", "model",
+				"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+				"output_tokens_counted", "turn_id", "created_at", "updated_at"}, pgx.CopyFromRows(msgs))
+		return err
+	})
+	return internal("import", err)
+}
+
+// UpdateMessage saves Content, Status, Error, Usage, OutputTokensCounted,
+// Model and TurnID of m (a continued answer gets the id of the turn that
+// continues it).
+func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
+	m.UpdatedAt = now()
+	u := m.Usage
+	tag, err := db.pool.Exec(ctx, `UPDATE messages SET content = $1, status = $2, error = $3, model = $4,
+		input_tokens = $5, output_tokens = $6, cache_creation_input_tokens = $7, cache_read_input_tokens = $8,
+		output_tokens_counted = $9, turn_id = $10, updated_at = $11 WHERE id = $12`,
+		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
+		m.OutputTokensCounted, m.TurnID, m.UpdatedAt, m.ID)
+	return affected(tag, err, "update message", "message")
+}
+
+// DeleteMessagesFrom removes the messages of a conversation from seq on.
+func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq int) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1 AND seq >= $2`, conversationID, seq)
+	return internal("delete messages", err)
+}
+
+// InterruptStreaming marks every message still streaming as interrupted
+// and returns them, as marked (UpdatedAt too: the caller saves them again
+// after counting their tokens). Called at start-up: a message left
+// streaming was being written by a process that died. One statement: of
+// two processes sweeping at once, each message is marked and returned by
+// one.
+func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.InterruptedMessage, error) {
+	rows, _ := db.pool.Query(ctx, `WITH marked AS (
+		UPDATE messages m SET status = $1, updated_at = $2 FROM conversations c
+		WHERE c.id = m.conversation_id AND m.status = $3
+		RETURNING c.user_id, `+messageColumns+`)
+		SELECT * FROM marked ORDER BY conversation_id, seq`,
+		claudebridge.MessageInterrupted, now(), claudebridge.MessageStreaming)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claudebridge.InterruptedMessage, error) {
+		var im claudebridge.InterruptedMessage
+		m := &im.Message
+		err := row.Scan(append([]any{&im.UserID}, messageFields(m)...)...)
+		m.CreatedAt, m.UpdatedAt = utc(m.CreatedAt), utc(m.UpdatedAt)
+		return im, err
+	})
+	return list, internal("interrupt streaming", err)
+}

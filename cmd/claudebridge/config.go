@@ -89,8 +89,7 @@ type Config struct {
 	ChatBudgetPeriod string
 	// SharedLimits (SHARED_LIMITS) counts keys' limits and holds budgets
 	// in the database, for several serve processes on it; false: in this
-	// process's memory. SharedLimitsSet says whether the variable was
-	// given.
+	// process's memory. Unset (SharedLimitsSet false): true on PostgreSQL.
 	SharedLimits    bool
 	SharedLimitsSet bool
 
@@ -356,6 +355,10 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.SharedLimitsSet = strings.TrimSpace(getenv("SHARED_LIMITS")) != ""
+	if !c.SharedLimitsSet {
+		// A PostgreSQL database is there to be shared by several servers.
+		c.SharedLimits = isPostgres(c.Chat.DatabasePath)
+	}
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
 			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", s)

@@ -25,6 +25,26 @@ func TestSharedLimitsIsReadAndABadValueRefused(t *testing.T) {
 	}
 }
 
+func TestSharedLimitsIsOnByDefaultOnPostgreSQLAndOffOnSQLite(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		want bool
+	}{
+		{map[string]string{"DATABASE_URL": "postgres://db.internal/claudebridge"}, true},
+		{map[string]string{"DATABASE_URL": "postgresql://db.internal/claudebridge", "SHARED_LIMITS": "false"}, false},
+		{map[string]string{"DATABASE_URL": "/var/lib/claudebridge.db"}, false},
+		{map[string]string{"DATABASE_URL": "/var/lib/claudebridge.db", "SHARED_LIMITS": "true"}, true},
+	} {
+		cfg, err := loadConfig(env(c.vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cfg.SharedLimits, c.want; got != want {
+			t.Errorf("%v: shared limits %v, want %v", c.vars, got, want)
+		}
+	}
+}
+
 func TestRPM10AcrossThreeServeProcessesOnOneDatabaseLetsExactly10Of60ConcurrentCallsThrough(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "shared.db")
 	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--rpm", "10")

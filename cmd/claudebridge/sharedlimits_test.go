@@ -45,14 +45,21 @@ func TestSharedLimitsIsOnByDefaultOnPostgreSQLAndOffOnSQLite(t *testing.T) {
 	}
 }
 
-func TestRPM10AcrossThreeServeProcessesOnOneDatabaseLetsExactly10Of60ConcurrentCallsThrough(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "shared.db")
+func TestRPM10AcrossThreeServeProcessesOnOneSQLiteFileLetsExactly10Of60ConcurrentCallsThrough(t *testing.T) {
+	rpm10AcrossThreeServes(t, filepath.Join(t.TempDir(), "shared.db"), map[string]string{"SHARED_LIMITS": "true"})
+}
+
+// rpm10AcrossThreeServes makes a key of --rpm 10 in the database at
+// dbPath, starts three serves on it with vars and sends them 60 calls at
+// once. (Once serve opens PostgreSQL, the same with pgtest.URL and no
+// vars: shared there by default.)
+func rpm10AcrossThreeServes(t *testing.T, dbPath string, vars map[string]string) {
 	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--rpm", "10")
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := strings.TrimSpace(out)
-	serveEnv(t, dbPath, map[string]string{"SHARED_LIMITS": "true"})
+	serveEnv(t, dbPath, vars)
 	var addrs []string
 	for range 3 {
 		addr, stop := startServe(t)

@@ -22,9 +22,9 @@ func callerID(who claudebridge.Caller) string {
 
 // HoldBudget checks and holds worst of who's budget in one transaction,
 // under the caller's advisory transaction lock (the check spans the
-// caller's holds and its spending): one round trip for the lock and the
-// three statements, each of which sees what was committed before the lock
-// was granted.
+// caller's holds and its spending): one batch (db.batch) of the lock and
+// the three statements, each of which sees what was committed before the
+// lock was granted.
 func (db *DB) HoldBudget(ctx context.Context, who claudebridge.Caller, since time.Time, limit, worst float64, holder string, now time.Time) (int64, float64, bool, error) {
 	caller := callerID(who)
 	// The period's first hold reads the ledger, once; then each settled
@@ -36,8 +36,7 @@ func (db *DB) HoldBudget(ctx context.Context, who claudebridge.Caller, since tim
 	}
 	var id *int64
 	var held float64
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	err := db.batch(ctx, func(b *pgx.Batch) {
 		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('budget:' || $1::text, 0))`, caller)
 		b.Queue(`DELETE FROM budget_spent WHERE caller = $1 AND since < $2`, caller, since)
 		b.Queue(`INSERT INTO budget_spent (caller, since, spent) SELECT $1::text, $2::timestamptz, (`+ledgerSum+`)
@@ -49,7 +48,6 @@ func (db *DB) HoldBudget(ctx context.Context, who claudebridge.Caller, since tim
 				WHERE s.spent + h.held + $4::double precision <= $6::double precision RETURNING id)
 			SELECT s.spent + h.held, (SELECT id FROM ins) FROM s, h`, caller, since, now, worst, holder, limit).
 			QueryRow(func(r pgx.Row) error { return r.Scan(&held, &id) })
-		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, 0, false, internal("hold budget", err)
@@ -63,11 +61,8 @@ func (db *DB) HoldBudget(ctx context.Context, who claudebridge.Caller, since tim
 // SettleHold deletes the hold and adds actual to who's spending of the
 // period, in one transaction: a hold's check sees both or neither.
 func (db *DB) SettleHold(ctx context.Context, hold int64, who claudebridge.Caller, since time.Time, actual float64) error {
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	return internal("settle hold", db.batch(ctx, func(b *pgx.Batch) {
 		b.Queue(`DELETE FROM budget_holds WHERE id = $1`, hold)
 		b.Queue(`UPDATE budget_spent SET spent = spent + $1 WHERE caller = $2 AND since = $3`, actual, callerID(who), since)
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return internal("settle hold", err)
+	}))
 }

@@ -65,14 +65,12 @@ func (db *DB) SettleRate(ctx context.Context, key string, opened time.Time, delt
 // taken once the lock is held, sees every slot taken before.
 func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (int64, bool, error) {
 	var id *int64
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	err := db.batch(ctx, func(b *pgx.Batch) {
 		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, key)
 		b.Queue(`WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $1::text, $2::text
 			WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
 				WHERE s.key = $1::text AND l.expires_at > $3) < $4::bigint
 			RETURNING id) SELECT (SELECT id FROM ins)`, key, holder, now, limit).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
-		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, false, internal("acquire slot", err)
@@ -92,14 +90,33 @@ func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {
 // RenewLease sets holder's lease to until and deletes what holders whose
 // lease lapsed by now held, in one transaction.
 func (db *DB) RenewLease(ctx context.Context, holder string, now, until time.Time) error {
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	return internal("renew lease", db.batch(ctx, func(b *pgx.Batch) {
 		b.Queue(`INSERT INTO lease_holders (holder, expires_at) VALUES ($1, $2)
 			ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at`, holder, until)
 		b.Queue(`DELETE FROM limit_slots WHERE holder IN (SELECT holder FROM lease_holders WHERE expires_at <= $1)`, now)
 		b.Queue(`DELETE FROM budget_holds WHERE holder IN (SELECT holder FROM lease_holders WHERE expires_at <= $1)`, now)
 		b.Queue(`DELETE FROM lease_holders WHERE expires_at <= $1`, now)
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return internal("renew lease", err)
+	}))
+}
+
+// batch sends b's statements in one round trip, as one transaction:
+// pgx runs a batch in an implicit transaction (one Sync), so an advisory
+// transaction lock its first statement takes holds until the last has
+// run, and under READ COMMITTED each statement's snapshot is taken when
+// it starts, after the lock was granted. A deadlock or serialization
+// failure is tried again, as db.tx does.
+func (db *DB) batch(ctx context.Context, queue func(b *pgx.Batch)) error {
+	for attempt := 1; ; attempt++ {
+		b := &pgx.Batch{} // a batch is sent once: each attempt queues anew
+		queue(b)
+		err := db.pool.SendBatch(ctx, b).Close()
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
+	}
 }

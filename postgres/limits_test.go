@@ -49,3 +49,28 @@ func BenchmarkTakeRate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSlot is a call's slot taken and given back: the store's part of
+// every call of a key with a concurrency limit when limits are shared.
+func BenchmarkSlot(b *testing.B) {
+	db, err := Open(context.Background(), pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now()
+	if err := db.RenewLease(ctx, "bench", now, now.Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		id, ok, err := db.AcquireSlot(ctx, "bench", 1<<20, "bench", now)
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		if err := db.ReleaseSlot(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -90,7 +90,9 @@ func (e *Entry) Wait(ctx context.Context, model string, body []byte, maxTokens i
 	}
 }
 
-// State returns the key's limits as they stand, counting nothing.
+// State returns the key's limits as they stand, counting nothing; a
+// shared limiter's as this process last saw them in the store (no read
+// for a listing's headers).
 func (e *Entry) State() State {
 	l := e.Limiter
 	l.mu.Lock()

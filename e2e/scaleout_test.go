@@ -167,6 +167,7 @@ func TestThreeServesOnPostgresWriteOneLedgerRowPerCallAndLoseNoneOnSIGTERM(t *te
 func TestAKeyRevokedOnOneServeIsRefusedByEveryServeWithinASecond(t *testing.T) {
 	f := startFleet(t, 3)
 	secret := strings.TrimSpace(lastLine(f.cli(t, "keys", "create", "--name", "team")))
+	f.waitForKeys(t)
 	for _, url := range f.urls {
 		if got, want := message(t, url, secret, "hello "+nonce(t)), http.StatusOK; got != want {
 			t.Fatalf("%s before revoking: status %d, want %d", url, got, want)
@@ -191,4 +192,60 @@ func TestAKeyRevokedOnOneServeIsRefusedByEveryServeWithinASecond(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+func TestAKeyOfRPM10LetsExactly10Of60ConcurrentCallsThroughThreeServes(t *testing.T) {
+	f := startFleet(t, 3)
+	secret := strings.TrimSpace(lastLine(f.cli(t, "keys", "create", "--name", "ten", "--rpm", "10")))
+	f.waitForKeys(t)
+	var wg sync.WaitGroup
+	statuses := make([]int, 60)
+	start := make(chan struct{})
+	for i := range statuses {
+		wg.Go(func() {
+			<-start
+			statuses[i] = message(t, f.url, secret, fmt.Sprintf("call %d %s", i, nonce(t)))
+		})
+	}
+	close(start)
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if got, want := count[http.StatusOK], 10; got != want {
+		t.Errorf("calls through: %d, want %d (statuses %v)", got, want, count)
+	}
+	if got, want := count[http.StatusTooManyRequests], 50; got != want {
+		t.Errorf("calls refused with 429: %d, want %d (statuses %v)", got, want, count)
+	}
+}
+
+// waitForKeys waits until every serve of f requires a key: each reads the
+// keys within a second of a change, and serves open until it has one.
+func (f *fleet) waitForKeys(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, url := range f.urls {
+		for modelsStatusAt(t, url, "cb-not-a-key") != http.StatusUnauthorized {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still serves without a key 10s after one was made", url)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// modelsStatusAt is the status of GET /v1/models at url with key.
+func modelsStatusAt(t *testing.T, url, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/v1/models", nil)
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/claudebridge/claudebridge/internal/pgtest"
 )
 
 func TestSharedLimitsIsReadAndABadValueRefused(t *testing.T) {
@@ -105,7 +107,21 @@ func rpm10AcrossThreeServes(t *testing.T, dbPath string, vars map[string]string)
 }
 
 func TestAKeysBudgetForThreeCallsLetsExactlyThreeOf20ConcurrentCallsThroughTwoServeProcesses(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "shared.db")
+	budgetOfThreeAcrossTwoServes(t, filepath.Join(t.TempDir(), "shared.db"))
+}
+
+func TestOnPostgreSQLAKeysBudgetForThreeCallsLetsExactlyThreeOf20ConcurrentCallsThroughTwoServes(t *testing.T) {
+	budgetOfThreeAcrossTwoServes(t, pgtest.URL(t))
+}
+
+func TestOnPostgreSQLRPM10AcrossThreeServesLetsExactly10Of60ConcurrentCallsThrough(t *testing.T) {
+	rpm10AcrossThreeServes(t, pgtest.URL(t), nil)
+}
+
+// budgetOfThreeAcrossTwoServes makes a key whose budget holds 3 calls'
+// worst case in the database at dbPath, and checks that 3 of 20
+// concurrent calls through two serves on it pass.
+func budgetOfThreeAcrossTwoServes(t *testing.T, dbPath string) {
 	// Room for 3 calls at their worst case and half of one.
 	budget := 3.5 * max(worstOf(budgetBody(true)), worstOf(budgetBody(false)))
 	out, err := runKeys(t, dbPath, "create", "--name", "ci", "--budget-usd", strconv.FormatFloat(budget, 'f', -1, 64), "--period", "day")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -248,4 +249,77 @@ func modelsStatusAt(t *testing.T, url, key string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestABatchOutlivesTheServeRunningItKilledAndEndsOnAnotherWithEachResultOnce(t *testing.T) {
+	f := startFleet(t, 3, "BATCH_CONCURRENCY=4", "LOG_LEVEL=debug")
+	const requests = 200
+	var list []string
+	for i := range requests {
+		// 200 × 30 ms over 4 calls: long enough to kill its serve midway.
+		list = append(list, fmt.Sprintf(`{"custom_id":"req-%03d","params":{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"request %d [[wait=30]] %s"}]}}`, i, i, nonce(t)))
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(batchCall(t, "POST", f.urls[0]+"/v1/messages/batches", `{"requests":[`+strings.Join(list, ",")+`]}`), &created)
+	// Whichever serve claimed it runs it: kill that one, at once, midway.
+	var running *server
+	deadline := time.Now().Add(time.Minute)
+	for running == nil {
+		for _, s := range f.servers {
+			if strings.Count(s.log(), "message batch result") >= requests/4 {
+				running = s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no serve got a quarter of the batch done within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := killGroup(running.cmd); err != nil {
+		t.Fatal(err)
+	}
+	<-running.done
+	if strings.Contains(running.log(), "message batch ended") {
+		t.Fatal("the batch ended before its serve was killed: nothing was cut")
+	}
+	var survivor string
+	for i, s := range f.servers {
+		if s != running {
+			survivor = f.urls[i]
+		}
+	}
+	var batch struct {
+		ProcessingStatus string         `json:"processing_status"`
+		RequestCounts    map[string]int `json:"request_counts"`
+		ResultsURL       string         `json:"results_url"`
+	}
+	// Another serve takes the batch over once the claim lapses (15 s).
+	deadline = time.Now().Add(90 * time.Second)
+	for batch.ProcessingStatus != "ended" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the batch did not end on another serve within 90 s: %+v", batch)
+		}
+		time.Sleep(200 * time.Millisecond)
+		json.Unmarshal(batchCall(t, "GET", survivor+"/v1/messages/batches/"+created.ID, ""), &batch)
+	}
+	if got, want := batch.RequestCounts["succeeded"], requests; got != want {
+		t.Errorf("succeeded %d, want %d (%v)", got, want, batch.RequestCounts)
+	}
+	count := map[string]int{}
+	for line := range strings.SplitSeq(strings.TrimSuffix(string(batchCall(t, "GET", batch.ResultsURL, "")), "\n"), "\n") {
+		var r struct {
+			CustomID string `json:"custom_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("result line %q: %v", line, err)
+		}
+		count[r.CustomID]++
+	}
+	for i := range requests {
+		if id := fmt.Sprintf("req-%03d", i); count[id] != 1 {
+			t.Errorf("%s has %d results, want 1", id, count[id])
+		}
+	}
 }

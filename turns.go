@@ -11,12 +11,12 @@ import (
 // dies (kill -9, a lost machine) its lease lapses, and any other process
 // marks its messages interrupted, so that they can be continued.
 type TurnLeaseService interface {
-	// RenewLease records that owner (a process's id, random per start) is
+	// RenewTurnLease records that owner (a process's id, random per start) is
 	// alive until until, creating its lease. EINVALID for an empty owner.
-	RenewLease(ctx context.Context, owner string, until time.Time) error
-	// ReleaseLease removes owner's lease: it stopped cleanly. Removing an
+	RenewTurnLease(ctx context.Context, owner string, until time.Time) error
+	// ReleaseTurnLease removes owner's lease: it stopped cleanly. Removing an
 	// absent lease is not an error.
-	ReleaseLease(ctx context.Context, owner string) error
+	ReleaseTurnLease(ctx context.Context, owner string) error
 	// ClaimMessage records owner as the process writing a message now;
 	// ENOTFOUND if there is no such message. Only its owner changes.
 	ClaimMessage(ctx context.Context, messageID, owner string) error

@@ -21,7 +21,9 @@ const (
 	retryDelay = 5 * time.Second
 	// lease is how long a claim on a batch lasts: another serve on the
 	// same store takes over a batch whose claim lapsed (its serve died).
-	lease = time.Minute
+	// Renewed every checkEvery, it lapses only when its serve is gone or
+	// stuck for many renewals; as the limits' leases (limits.Lease), 15 s.
+	lease = 15 * time.Second
 	// checkEvery is how often a running chunk renews its claim and looks
 	// for a cancel made through another serve.
 	checkEvery = 2 * time.Second
@@ -32,7 +34,7 @@ const (
 // requests each, and at most Concurrency calls run at once in all. Each
 // result is stored as its call ends, so that a restart runs only the
 // requests without one. Serves that share a store each run the batches
-// they claim (BatchService.ClaimBatch); a claim lapses a minute after its
+// they claim (BatchService.ClaimBatch); a claim lapses 15 s after its
 // serve stops renewing it, so that a batch a crash left behind waits that
 // long (a clean stop gives it up at once).
 type Scheduler struct {

@@ -29,7 +29,7 @@ func (s *Server) keepLease(stop <-chan struct{}, stopped chan<- struct{}) {
 	defer tick.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Lease/3)
-		if err := s.opts.Leases.RenewLease(ctx, s.owner, time.Now().Add(s.opts.Lease)); err != nil {
+		if err := s.opts.Leases.RenewTurnLease(ctx, s.owner, time.Now().Add(s.opts.Lease)); err != nil {
 			s.log.Warn("chat: renewing this process's lease", "err", err)
 		}
 		if err := s.sweep(ctx, time.Now()); err != nil {
@@ -112,7 +112,7 @@ func (s *Server) stopLease(ctx context.Context, release bool) {
 	if !release {
 		return
 	}
-	if err := s.opts.Leases.ReleaseLease(ctx, s.owner); err != nil {
+	if err := s.opts.Leases.ReleaseTurnLease(ctx, s.owner); err != nil {
 		s.log.Warn("chat: releasing this process's lease", "err", err)
 	}
 }

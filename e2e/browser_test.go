@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claudebridge/claudebridge/internal/pgtest"
 )
 
 // The binary TestMain built and its temporary folder (set by startAll).
@@ -57,24 +59,44 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	env := []string{
+		"CHAT_URL=" + localURL,
+		"CHAT_URL_LOGIN=" + loginURL,
+		"CHAT_USER_A=" + browserUsers[0][0], "CHAT_PASS_A=" + browserUsers[0][1],
+		"CHAT_USER_B=" + browserUsers[1][0], "CHAT_PASS_B=" + browserUsers[1][1],
+	}
+	runNodeTests(t, dir, env, []string{"chat local", "chat login"})
+
+	// The login server's database, filled by the tests above, copied into
+	// PostgreSQL and served by another serve: the page shows the same.
+	t.Run("MigratedToPostgreSQL", func(t *testing.T) {
+		pg := pgtest.URL(t)
+		runCLI(t, nil, "migrate", "--from", filepath.Join(tempDir, loginDB), "--to", pg)
+		migratedURL, err := start("chat migrated", claudebridgeBin, append(chatEnv(), "DATABASE_URL="+pg), "serve", "--listen", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		runNodeTests(t, dir, append(env, "MIGRATED_URL="+migratedURL), []string{"chat login", "chat migrated"}, "migrated.mjs")
+	})
+}
+
+// runNodeTests runs `node --test` in dir (on files, or the folder's
+// *.test.mjs) with env, and fails t with the servers' logs if they fail.
+func runNodeTests(t *testing.T, dir string, env, servers []string, files ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1")
+	cmd := exec.CommandContext(ctx, "node", append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = childAttr()
 	// Kill the whole group (node and the Chromium it started) on timeout.
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = 5 * time.Second
-	cmd.Env = append(baseEnv(),
-		"CHAT_URL="+localURL,
-		"CHAT_URL_LOGIN="+loginURL,
-		"CHAT_USER_A="+browserUsers[0][0], "CHAT_PASS_A="+browserUsers[0][1],
-		"CHAT_USER_B="+browserUsers[1][0], "CHAT_PASS_B="+browserUsers[1][1],
-	)
+	cmd.Env = append(baseEnv(), env...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test:\n%s", out)
 	if err != nil {
-		for _, name := range []string{"chat local", "chat login"} {
+		for _, name := range servers {
 			lines, _ := serverNamed(name).logSince(0)
 			t.Logf("the %s server's log:\n%s", name, tail(lines, 60))
 		}
@@ -93,13 +115,17 @@ func startChat(t *testing.T, name, db string) (string, error) {
 	if claudebridgeBin == "" {
 		return "", fmt.Errorf("TestMain did not build claudebridge")
 	}
-	return start(name, claudebridgeBin, []string{
+	return start(name, claudebridgeBin, append(chatEnv(), "DATABASE_URL="+filepath.Join(tempDir, db)), "serve", "--listen", "127.0.0.1:0")
+}
+
+// chatEnv is the settings of the chat servers, less their database.
+func chatEnv() []string {
+	return []string{
 		"AI_PROVIDER=anthropic",
 		"ANTHROPIC_BASE_URL=" + anthropicEmulatorURL,
 		"ANTHROPIC_API_KEY=" + upstreamAPIKey,
-		"DATABASE_URL=" + filepath.Join(tempDir, db),
 		"LOG_LEVEL=debug",
-	}, "serve", "--listen", "127.0.0.1:0")
+	}
 }
 
 // addUser runs `claudebridge users add NAME` with the password on stdin.

@@ -20,8 +20,13 @@ import (
 // it cost. Reservation and check happen under one lock, so that no two
 // calls can both take the last of a budget. What a caller spent before is
 // read from the ledger once per period (Spent); this process's calls are
-// added as they end, so one process's view is exact (several processes
-// over one database each see the others only at their next period).
+// added as they end, so one process's view is exact.
+//
+// With Holds, the same is kept in the store for every process on the
+// database: each call's worst case is a hold there, checked in one atomic
+// step against what the ledger said the caller spent this period, plus
+// what the calls settled since cost, plus every live hold; a hold ends
+// when its call settles, or when its process's lease lapses (a crash).
 type Budget struct {
 	Limit    float64
 	Period   string // "day" or "month"
@@ -32,6 +37,12 @@ type Budget struct {
 	Spent func(ctx context.Context, who claudebridge.Caller, since time.Time) (float64, error)
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Holds, when set, keeps the reservations and what settled calls
+	// cost in the store, shared by every process (Spent is then unused);
+	// Holder is this process's lease there (limits.Lease), which keeps
+	// its holds counted. Nil: in this process's memory.
+	Holds  claudebridge.BudgetHoldService
+	Holder string
 
 	mu       sync.Mutex
 	accounts map[claudebridge.Caller]*account
@@ -75,6 +86,9 @@ func PeriodStart(period string, t time.Time) time.Time {
 // cost.BudgetExceeded. settle, called once when the call ends, puts back
 // the reservation and adds what the call cost; later calls do nothing.
 func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst float64) (settle func(actual float64), err error) {
+	if b.Holds != nil {
+		return b.hold(ctx, who, worst)
+	}
 	since := PeriodStart(b.Period, b.now())
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -97,11 +111,7 @@ func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst flo
 		b.accounts[who] = a
 	}
 	if a.spent+a.reserved+worst > b.Limit {
-		whose := "this key"
-		if who.UserID != 0 {
-			whose = "this user"
-		}
-		return nil, cost.BudgetExceeded(whose, a.spent+a.reserved, b.Limit, b.Period)
+		return nil, cost.BudgetExceeded(whose(who), a.spent+a.reserved, b.Limit, b.Period)
 	}
 	a.reserved += worst
 	var once sync.Once
@@ -113,6 +123,38 @@ func (b *Budget) Reserve(ctx context.Context, who claudebridge.Caller, worst flo
 			a.spent += actual
 		})
 	}, nil
+}
+
+// hold is Reserve in the store.
+func (b *Budget) hold(ctx context.Context, who claudebridge.Caller, worst float64) (func(float64), error) {
+	now := b.now()
+	since := PeriodStart(b.Period, now)
+	id, held, ok, err := b.Holds.HoldBudget(ctx, who, since, b.Limit, worst, b.Holder, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, cost.BudgetExceeded(whose(who), held, b.Limit, b.Period)
+	}
+	// Settled when the call ends, whether or not its client stayed: a
+	// settlement the store fails leaves the worst case held until this
+	// process's lease ends, never less than the call cost.
+	settleCtx := context.WithoutCancel(ctx)
+	var once sync.Once
+	return func(actual float64) {
+		once.Do(func() {
+			c, cancel := context.WithTimeout(settleCtx, 10*time.Second)
+			defer cancel()
+			_ = b.Holds.SettleHold(c, id, who, since, actual)
+		})
+	}, nil
+}
+
+func whose(who claudebridge.Caller) string {
+	if who.UserID != 0 {
+		return "this user"
+	}
+	return "this key"
 }
 
 // ReserveCall reserves the worst case of a call of model with this body

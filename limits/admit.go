@@ -47,7 +47,7 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 		}
 	}
 	if e.Budget == nil {
-		return e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+		return e.Limiter.admit(ctx, Estimate(bodyBytes, maxTokens))
 	}
 	// The budget first: a call it refuses counts against no rate limit,
 	// and one the limiter refuses gives its reservation back whole.
@@ -55,7 +55,7 @@ func (e *Entry) Admit(ctx context.Context, model string, body []byte, maxTokens 
 	if err != nil {
 		return nil, e.State(), err
 	}
-	t, state, err := e.Limiter.Admit(Estimate(bodyBytes, maxTokens))
+	t, state, err := e.Limiter.admit(ctx, Estimate(bodyBytes, maxTokens))
 	if err != nil {
 		settle(claudebridge.Usage{})
 		return nil, state, err
@@ -90,7 +90,9 @@ func (e *Entry) Wait(ctx context.Context, model string, body []byte, maxTokens i
 	}
 }
 
-// State returns the key's limits as they stand, counting nothing.
+// State returns the key's limits as they stand, counting nothing; a
+// shared limiter's as this process last saw them in the store (no read
+// for a listing's headers).
 func (e *Entry) State() State {
 	l := e.Limiter
 	l.mu.Lock()

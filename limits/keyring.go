@@ -23,6 +23,7 @@ type Keyring struct {
 	store    claudebridge.KeyService // nil: static keys only
 	now      func() time.Time
 	spending Spending
+	lease    *Lease // set: limiters count in lease's store, for every process
 
 	refreshing sync.Mutex
 	snap       atomic.Pointer[snapshot]
@@ -116,7 +117,15 @@ func (e *Entry) AllowsModel(model string) bool {
 // spending prices the keys' per-request caps and makes their budgets;
 // nil: neither is enforced.
 func NewKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, spending *Spending) (*Keyring, error) {
-	k := &Keyring{static: static, store: store, now: now}
+	return NewSharedKeyring(ctx, static, store, now, spending, nil)
+}
+
+// NewSharedKeyring is NewKeyring whose limiters count in lease's store
+// (claudebridge.LimitService), together with every process on the same
+// database, under lease; nil lease: in this process's memory, as
+// NewKeyring's do.
+func NewSharedKeyring(ctx context.Context, static *claudebridge.ClientKeys, store claudebridge.KeyService, now func() time.Time, spending *Spending, lease *Lease) (*Keyring, error) {
+	k := &Keyring{static: static, store: store, now: now, lease: lease}
 	if spending != nil {
 		k.spending = *spending
 	}
@@ -192,7 +201,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 		if n, err := hex.Decode(digest[:], []byte(key.Hash)); err != nil || n != sha256.Size {
 			continue // not a digest: no secret can match it
 		}
-		l := NewLimiter(key, k.now)
+		l := k.newLimiter(key)
 		if prev := old.keys[digest]; prev != nil && prev.Limiter.sameLimits(key) {
 			l = prev.Limiter
 		}
@@ -210,6 +219,14 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 	}
 	k.snap.Store(s)
 	return nil
+}
+
+// newLimiter returns key's limiter, shared when the keyring is.
+func (k *Keyring) newLimiter(key *claudebridge.Key) *Limiter {
+	if k.lease != nil {
+		return newSharedLimiter(key, k.now, k.lease)
+	}
+	return NewLimiter(key, k.now)
 }
 
 // Run calls Refresh every interval until ctx ends; a failed read is logged

@@ -11,11 +11,18 @@
 // is one instant the client can wait for; the price is that a key may
 // spend up to twice its limit across the edge of two windows.
 //
+// Counted in this process's memory by default (one process: no store on
+// the hot path), or in the store (NewSharedKeyring, SHARED_LIMITS) when
+// several processes serve one database: the same windows, each request one
+// atomic step of the store, calls in flight a slot each held under the
+// process's Lease, so that a crashed process's calls stop counting.
+//
 // Calls no client waits on (the Message Batches API's) are not refused by
 // a full window but wait for room (Paced, Entry.Wait).
 package limits
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -33,6 +40,9 @@ const Window = time.Minute
 type Limiter struct {
 	rpm, tpm, concurrency int
 	now                   func() time.Time
+	// shared, when set, counts in the store for every process, the
+	// fields below then holding the window last seen (for State).
+	shared *shared
 
 	mu       sync.Mutex
 	opened   time.Time // the current window's start; zero: none open
@@ -86,7 +96,8 @@ type Ticket struct {
 	l        *Limiter
 	opened   time.Time // the window the call was counted in
 	estimate int
-	used     int // the real tokens, once Report has been called; -1 before
+	used     int   // the real tokens, once Report has been called; -1 before
+	slot     int64 // the store's slot of a shared limiter's call in flight; 0: none
 	released bool
 	mu       sync.Mutex
 	budget   *reservation // nil for a key without a budget
@@ -103,8 +114,14 @@ type reservation struct {
 // its ticket and the key's state after it, or ERATELIMIT with RetryAfter
 // set when a limit is reached; the state is returned either way. A call
 // whose estimate alone is over the token limit is refused as EINVALID: no
-// wait would let it through.
+// wait would let it through. A shared limiter counts in the store, with no
+// deadline of the caller's: Entry.Admit passes the request's.
 func (l *Limiter) Admit(tokens int) (*Ticket, State, error) {
+	return l.admit(context.Background(), tokens)
+}
+
+// admitHere is Admit of a limiter that counts in this process's memory.
+func (l *Limiter) admitHere(tokens int) (*Ticket, State, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -180,16 +197,28 @@ func (t *Ticket) Release() {
 		t.mu.Unlock()
 	}
 	l := t.l
+	if l.shared != nil {
+		t.releaseShared(used)
+		l.mu.Lock()
+		l.wakeLocked()
+		l.mu.Unlock()
+		return
+	}
 	l.mu.Lock()
 	l.inFlight--
 	if used >= 0 && l.opened.Equal(t.opened) {
 		l.tokens = max(0, l.tokens+used-t.estimate)
 	}
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// wakeLocked wakes those waiting for room (callEnds): a call ended.
+func (l *Limiter) wakeLocked() {
 	if l.ended != nil {
 		close(l.ended)
 		l.ended = nil
 	}
-	l.mu.Unlock()
 }
 
 // callEnds returns a channel closed when a call of the key ends: from then

@@ -18,7 +18,7 @@ import (
 // test cluster's C locale does not.
 func openICU(t *testing.T) *DB {
 	t.Helper()
-	plain := pgtest.URL(t)
+	plain := pgtest.Database(t)
 	conn, err := pgx.Connect(t.Context(), plain)
 	if err != nil {
 		t.Fatal(err)

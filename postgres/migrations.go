@@ -172,7 +172,41 @@ var migrations = []string{
 		sum(cache_read_tokens) AS cache_read_input_tokens,
 		sum(counted_output_tokens) AS counted_output_tokens, sum(cost_usd) AS cost_usd
 		FROM ledger WHERE user_id IS NOT NULL GROUP BY user_id, day, model;`,
-	// 2: turns across processes, as SQLite's 8: a streaming message names
+	// 2: limits and budgets counted in the database, for several serve
+	// processes on it (SHARED_LIMITS), as SQLite's migration 8: each key's
+	// rate window, the calls in flight (a slot each) and the budgets'
+	// holds, both held by a process's lease, and what each caller spent
+	// per budget period. caller is 'key:NAME' or 'user:ID'.
+	`CREATE TABLE rate_windows (
+		key      text PRIMARY KEY,
+		opened   timestamptz NOT NULL,
+		requests integer NOT NULL,
+		tokens   bigint NOT NULL
+	);
+	CREATE TABLE lease_holders (
+		holder     text PRIMARY KEY,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE TABLE limit_slots (
+		id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		key    text NOT NULL,
+		holder text NOT NULL
+	);
+	CREATE INDEX limit_slots_key ON limit_slots(key);
+	CREATE TABLE budget_spent (
+		caller text NOT NULL,
+		since  timestamptz NOT NULL,
+		spent  double precision NOT NULL,
+		PRIMARY KEY (caller, since)
+	);
+	CREATE TABLE budget_holds (
+		id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		caller text NOT NULL,
+		amount double precision NOT NULL,
+		holder text NOT NULL
+	);
+	CREATE INDEX budget_holds_caller ON budget_holds(caller);`,
+	// 3: turns across processes, as SQLite's 9: a streaming message names
 	// the process writing it, each process renews a lease of its own.
 	`ALTER TABLE messages ADD COLUMN owner text NOT NULL DEFAULT '';
 	CREATE INDEX messages_streaming_turn ON messages(turn_id) WHERE status = 'streaming';

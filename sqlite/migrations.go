@@ -192,7 +192,41 @@ var migrations = []string{
 		sum(cache_read_tokens) AS cache_read_input_tokens,
 		sum(counted_output_tokens) AS counted_output_tokens, sum(cost_usd) AS cost_usd
 		FROM ledger WHERE user_id IS NOT NULL GROUP BY user_id, day, model;`,
-	// 8: turns across processes. A streaming message names the process
+	// 8: limits and budgets counted in the database, for several serve
+	// processes on one file (SHARED_LIMITS): each key's rate window, the
+	// calls in flight (a slot each) and the budgets' holds, both held by a
+	// process's lease, and what each caller spent per budget period.
+	// caller is "key:NAME" or "user:ID".
+	`CREATE TABLE rate_windows (
+		key      TEXT PRIMARY KEY,
+		opened   INTEGER NOT NULL,
+		requests INTEGER NOT NULL,
+		tokens   INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE lease_holders (
+		holder     TEXT PRIMARY KEY,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE limit_slots (
+		id     INTEGER PRIMARY KEY,
+		key    TEXT NOT NULL,
+		holder TEXT NOT NULL
+	);
+	CREATE INDEX limit_slots_key ON limit_slots(key);
+	CREATE TABLE budget_spent (
+		caller TEXT NOT NULL,
+		since  INTEGER NOT NULL,
+		spent  REAL NOT NULL,
+		PRIMARY KEY (caller, since)
+	) WITHOUT ROWID;
+	CREATE TABLE budget_holds (
+		id     INTEGER PRIMARY KEY,
+		caller TEXT NOT NULL,
+		amount REAL NOT NULL,
+		holder TEXT NOT NULL
+	);
+	CREATE INDEX budget_holds_caller ON budget_holds(caller);`,
+	// 9: turns across processes. A streaming message names the process
 	// writing it (its owner); each process renews a lease of its own, and
 	// any process marks interrupted the streaming messages of an owner
 	// whose lease lapsed.

@@ -9,8 +9,8 @@ import (
 
 var _ claudebridge.TurnLeaseService = (*DB)(nil)
 
-// RenewLease records that owner is alive until until.
-func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) error {
+// RenewTurnLease records that owner is alive until until.
+func (db *DB) RenewTurnLease(ctx context.Context, owner string, until time.Time) error {
 	if owner == "" {
 		return claudebridge.Errorf(claudebridge.EINVALID, "a lease needs its owner")
 	}
@@ -19,8 +19,8 @@ func (db *DB) RenewLease(ctx context.Context, owner string, until time.Time) err
 	return internal("renew lease", err)
 }
 
-// ReleaseLease removes owner's lease.
-func (db *DB) ReleaseLease(ctx context.Context, owner string) error {
+// ReleaseTurnLease removes owner's lease.
+func (db *DB) ReleaseTurnLease(ctx context.Context, owner string) error {
 	_, err := db.ws.ExecContext(ctx, `DELETE FROM turn_leases WHERE owner = ?`, owner)
 	return internal("release lease", err)
 }

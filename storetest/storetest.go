@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
 	t.Run("Batches", func(t *testing.T) { batches(t, open) })
 	t.Run("Records", func(t *testing.T) { records(t, open) })
+	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
 	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
 }
 

@@ -54,8 +54,8 @@ func claimed(t *testing.T, s Store, name, owner string, until time.Time) (*claud
 	t.Helper()
 	u, m := streaming(t, s, name)
 	ls := leases(t, s)
-	if err := ls.RenewLease(t.Context(), owner, until); err != nil {
-		t.Fatalf("RenewLease %s: %v", owner, err)
+	if err := ls.RenewTurnLease(t.Context(), owner, until); err != nil {
+		t.Fatalf("RenewTurnLease %s: %v", owner, err)
 	}
 	if err := ls.ClaimMessage(t.Context(), m.ID, owner); err != nil {
 		t.Fatalf("ClaimMessage: %v", err)
@@ -146,10 +146,10 @@ func anUnclaimedMessageIsInterruptedOnlyAfterTheGrace(t *testing.T, s Store) {
 
 func aReleasedOwnersMessageIsTreatedAsUnclaimed(t *testing.T, s Store) {
 	u, m := claimed(t, s, "alice", "proc-a", m0(t, s).Add(24*time.Hour))
-	if err := leases(t, s).ReleaseLease(t.Context(), "proc-a"); err != nil {
+	if err := leases(t, s).ReleaseTurnLease(t.Context(), "proc-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := leases(t, s).ReleaseLease(t.Context(), "proc-a"); err != nil {
+	if err := leases(t, s).ReleaseTurnLease(t.Context(), "proc-a"); err != nil {
 		t.Errorf("releasing an absent lease: %v", err)
 	}
 	if got, want := len(sweep(t, s, m.UpdatedAt.Add(time.Minute), time.Hour)), 0; got != want {
@@ -209,7 +209,7 @@ func theInterruptedMessageIsReturnedAsStoredWithItsUser(t *testing.T, s Store) {
 func aRenewedLeaseOutlivesItsFormerEnd(t *testing.T, s Store) {
 	first := m0(t, s).Add(time.Hour)
 	u, m := claimed(t, s, "alice", "proc-a", first)
-	if err := leases(t, s).RenewLease(t.Context(), "proc-a", first.Add(time.Hour)); err != nil {
+	if err := leases(t, s).RenewTurnLease(t.Context(), "proc-a", first.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(sweep(t, s, first.Add(time.Minute), 24*time.Hour)), 0; got != want {
@@ -225,7 +225,7 @@ func aClaimOfAnAbsentMessageIsNotFound(t *testing.T, s Store) {
 }
 
 func aLeaseNeedsAnOwner(t *testing.T, s Store) {
-	wantCode(t, "RenewLease", leases(t, s).RenewLease(t.Context(), "", time.Now().Add(time.Hour)), claudebridge.EINVALID)
+	wantCode(t, "RenewTurnLease", leases(t, s).RenewTurnLease(t.Context(), "", time.Now().Add(time.Hour)), claudebridge.EINVALID)
 }
 
 // Every process sweeps: the chat counts the tokens of what it is given,

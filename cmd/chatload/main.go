@@ -7,7 +7,10 @@
 //	go run ./cmd/chatload -turns 1000 -words 100 -slow 20
 //
 // Everything runs in one process (emulator, chat server with its SQLite
-// file, clients), so the RSS reported is an upper bound of the server's.
+// file, clients), so the RSS reported is an upper bound of the server's;
+// with -process the server is a serve process of its own, and with
+// -processes 3 -database postgres://... three of them share PostgreSQL,
+// each turn read back through another process than its own.
 package main
 
 import (
@@ -82,6 +85,8 @@ func main() {
 	slow := flag.Int("slow", 20, "milliseconds between upstream events")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	process := flag.Bool("process", false, "run the chat server as a `claudebridge serve` process of its own (built here), and report its RSS alone")
+	processes := flag.Int("processes", 1, "with -process: how many serve processes, on one database; the turns are spread over them in turn")
+	database := flag.String("database", "", "with -process: the serves' DATABASE_URL (a postgres:// URL for several); default a SQLite file of its own")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -90,14 +95,14 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*turns, *words, *slow, *process); err != nil {
+	if err := run(*turns, *words, *slow, *process, max(*processes, 1), *database); err != nil {
 		fmt.Fprintln(os.Stderr, "chatload:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(n, words, slow int, process bool) error {
+func run(n, words, slow int, process bool, processes int, database string) error {
 	e := &emitted{times: map[string][]time.Time{}}
 	emu := anthropicemu.New(anthropicemu.Options{})
 	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,16 +119,29 @@ func run(n, words, slow int, process bool) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var base, what string
+	var bases []string
+	var what string
 	var peak peakRSS
 	if process {
-		cmd, url, err := startServe(dir, emuSrv.URL)
+		if database == "" {
+			database = filepath.Join(dir, "chat.db")
+		}
+		bin, err := build(dir)
 		if err != nil {
 			return err
 		}
-		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-		base, what = url, "the claudebridge serve process"
-		peak.status = fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		for i := range processes {
+			cmd, url, err := startServe(bin, emuSrv.URL, database)
+			if err != nil {
+				return err
+			}
+			defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+			bases = append(bases, url)
+			if i == 0 {
+				peak.status = fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+			}
+		}
+		what = fmt.Sprintf("the first of %d claudebridge serve processes", processes)
 	} else {
 		db, err := sqlite.Open(filepath.Join(dir, "chat.db"))
 		if err != nil {
@@ -135,7 +153,7 @@ func run(n, words, slow int, process bool) error {
 		srv := httptest.NewServer(cs)
 		defer srv.Close()
 		defer cs.Close(context.Background())
-		base, what = srv.URL, "the whole process (emulator + server + clients)"
+		bases, what = []string{srv.URL}, "the whole process (emulator + server + clients)"
 	}
 
 	results := make([]result, n)
@@ -148,7 +166,7 @@ func run(n, words, slow int, process bool) error {
 			defer wg.Done()
 			r := &results[i]
 			r.tag = fmt.Sprintf("load-%d", i)
-			r.err = turn(base, fmt.Sprintf("Load %s [[slow=%d]] [[words=%d]]", r.tag, slow, words), r)
+			r.err = turn(bases[i%len(bases)], fmt.Sprintf("Load %s [[slow=%d]] [[words=%d]]", r.tag, slow, words), r)
 		}()
 	}
 	wg.Wait()
@@ -173,7 +191,8 @@ func run(n, words, slow int, process bool) error {
 		for k := range min(len(sent), len(r.arrived)) {
 			delays = append(delays, r.arrived[k].Sub(sent[k]))
 		}
-		resp, err := client.Get(base + "/api/conversations/" + r.conv)
+		// Read back through another process than the turn's, when there is one.
+		resp, err := client.Get(bases[(i+1)%len(bases)] + "/api/conversations/" + r.conv)
 		if err != nil {
 			return err
 		}
@@ -266,13 +285,18 @@ func turn(base, text string, r *result) error {
 	}
 }
 
-// startServe builds claudebridge and starts `serve` on a free loopback port
-// in local mode, on the emulator at upstream, with its database in dir.
-func startServe(dir, upstream string) (*exec.Cmd, string, error) {
+// build builds claudebridge into dir.
+func build(dir string) (string, error) {
 	bin := filepath.Join(dir, "claudebridge")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/claudebridge").CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("build: %v\n%s", err, out)
+		return "", fmt.Errorf("build: %v\n%s", err, out)
 	}
+	return bin, nil
+}
+
+// startServe starts bin's `serve` on a free loopback port in local mode,
+// on the emulator at upstream, with its database at database.
+func startServe(bin, upstream, database string) (*exec.Cmd, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
@@ -281,7 +305,7 @@ func startServe(dir, upstream string) (*exec.Cmd, string, error) {
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Env = append(os.Environ(), "AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL="+upstream, "ANTHROPIC_API_KEY=k",
-		"DATABASE_URL="+filepath.Join(dir, "chat.db"), "ANTHROPIC_MODEL_ID=claude-sonnet-4-5-20250929", "LOG_LEVEL=warn",
+		"DATABASE_URL="+database, "ANTHROPIC_MODEL_ID=claude-sonnet-4-5-20250929", "LOG_LEVEL=warn",
 		"CHAT_TURNS_PER_USER=1000000") // every turn is the one local user's
 	if err := cmd.Start(); err != nil {
 		return nil, "", err

@@ -87,6 +87,11 @@ type Config struct {
 	// budget.
 	ChatBudgetUSD    float64
 	ChatBudgetPeriod string
+	// SharedLimits (SHARED_LIMITS) counts keys' limits and holds budgets
+	// in the database, for several serve processes on it; false: in this
+	// process's memory. Unset (SharedLimitsSet false): true on PostgreSQL.
+	SharedLimits    bool
+	SharedLimitsSet bool
 
 	AnthropicBaseURL    string // ANTHROPIC_BASE_URL
 	AnthropicAPIKey     string // ANTHROPIC_API_KEY
@@ -345,6 +350,14 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	case "day", "month":
 	default:
 		return nil, fmt.Errorf("CHAT_BUDGET_PERIOD=%q: want day or month", c.ChatBudgetPeriod)
+	}
+	if c.SharedLimits, err = boolVar(getenv, "SHARED_LIMITS"); err != nil {
+		return nil, err
+	}
+	c.SharedLimitsSet = strings.TrimSpace(getenv("SHARED_LIMITS")) != ""
+	if !c.SharedLimitsSet {
+		// A PostgreSQL database is there to be shared by several servers.
+		c.SharedLimits = isPostgres(c.Chat.DatabasePath)
 	}
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {

@@ -53,14 +53,16 @@ func (unrecorded) AddUsage(context.Context, int64, string, string, claudebridge.
 }
 
 // keyBudgets makes the budget of a virtual key with one: read from the
-// ledger once per period and priced as the ledger prices its calls; with
-// LEDGER=off one that refuses the key's calls (ledger.Unkept).
-func keyBudgets(cfg *Config, db claudebridge.LedgerService) func(*claudebridge.Key) limits.Budget {
+// ledger once per period and priced as the ledger prices its calls, held
+// in the database when shared (SHARED_LIMITS); with LEDGER=off one that
+// refuses the key's calls (ledger.Unkept).
+func keyBudgets(cfg *Config, db claudebridge.LedgerService, shared sharing) func(*claudebridge.Key) limits.Budget {
 	return func(k *claudebridge.Key) limits.Budget {
 		if cfg.LedgerOff {
 			return ledger.Unkept{}
 		}
-		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)}
+		return &ledger.Budget{Limit: k.BudgetUSD, Period: k.BudgetPeriod, Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db),
+			Holds: shared.holds, Holder: shared.holder()}
 	}
 }
 

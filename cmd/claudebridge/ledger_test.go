@@ -112,7 +112,7 @@ func TestTheChatsTurnsLeaveNoRowWithLedgerOff(t *testing.T) {
 }
 
 func TestAKeyGivenABudgetWhileLedgerIsOffHasItsCallsRefused(t *testing.T) {
-	budget := keyBudgets(&Config{LedgerOff: true}, nil)(&claudebridge.Key{Name: "late", BudgetUSD: 5, BudgetPeriod: "day"})
+	budget := keyBudgets(&Config{LedgerOff: true}, nil, sharing{})(&claudebridge.Key{Name: "late", BudgetUSD: 5, BudgetPeriod: "day"})
 	_, err := budget.ReserveCall(context.Background(), claudebridge.Caller{Key: "late"}, "claude-sonnet-4-5", []byte("{}"), 16)
 	if got, want := claudebridge.ErrorCode(err), claudebridge.EPERMISSION; got != want {
 		t.Errorf("code %q, want %q", got, want)

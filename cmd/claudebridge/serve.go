@@ -101,11 +101,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checkBudgetsHaveALedger(ctx, cfg, db); err != nil {
 		return err
 	}
+	// With SHARED_LIMITS, keys' limits and budgets are counted in the
+	// database for every process on it, under this process's lease,
+	// renewed until the server has drained and then ended.
+	endLease, shared, err := shareLimits(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	if endLease != nil {
+		defer endLease()
+	}
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
 	// A key's per-request cap prices as the ledger prices its calls.
-	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: keyBudgets(cfg, db)}
-	keyring, err := limits.NewKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending)
+	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: keyBudgets(cfg, db, shared)}
+	keyring, err := limits.NewSharedKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending, shared.lease)
 	if err != nil {
 		return err
 	}
@@ -166,7 +176,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var chatUp claudebridge.Upstream = &metrics.Upstream{Next: up, Metrics: m, Door: metrics.Chat}
 	if cfg.ChatBudgetUSD > 0 {
 		chatUp = &ledger.Budgeted{Next: chatUp, For: ledger.Users(&ledger.Budget{Limit: cfg.ChatBudgetUSD, Period: cfg.ChatBudgetPeriod,
-			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db)})}
+			Prices: cfg.Prices, Upstream: cfg.Provider, Spent: ledger.SpentBy(db), Holds: shared.holds, Holder: shared.holder()})}
 	}
 	var chatBus claudebridge.TurnBus
 	switch bus, err := openTurnBus(ctx, db); {

@@ -16,7 +16,7 @@
 // With -ops every scenario also runs through a gateway with its operations
 // on (ops.go), and the two gateways' CPU per call is printed side by side.
 //
-//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50] [-realistic 370K,1M] [-realistic-duration 4s] [-ops]
+//	go run ./cmd/loadtest [-duration 10s] [-rounds 5] [-connections 50] [-realistic 370K,1M] [-realistic-duration 4s] [-ops [-database postgres://...]]
 package main
 
 import (
@@ -51,10 +51,11 @@ func main() {
 	sizes := flag.String("realistic", "370K", "body sizes of the realistic scenarios, comma-separated (K or M suffix); \"\" skips them")
 	realDuration := flag.Duration("realistic-duration", 4*time.Second, "length of each realistic scenario")
 	ops := flag.Bool("ops", false, "also run every scenario through a gateway with a virtual key with limits, metrics and the ledger, and print both gateways' CPU per call")
+	database := flag.String("database", "", "with -ops: the operations gateways' DATABASE_URL (postgres://... measures them on PostgreSQL, with SHARED_LIMITS); default a SQLite file of their own")
 	flag.Parse()
 	realistic, err := parseSizes(*sizes)
 	if err == nil {
-		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration, *ops)
+		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration, *ops, *database)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -70,7 +71,7 @@ type result struct {
 	cpu       time.Duration // the gateway's CPU during the load, when it was measured
 }
 
-func run(duration time.Duration, rounds, conns, words int, realistic []int, realDuration time.Duration, withOps bool) error {
+func run(duration time.Duration, rounds, conns, words int, realistic []int, realDuration time.Duration, withOps bool, database string) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return errors.New("wrk not found: apt-get install -y wrk")
 	}
@@ -103,7 +104,7 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	var ops *opsGateways
 	opsAddr := ""
 	if withOps {
-		if ops, err = startOps(bin, dir); err != nil {
+		if ops, err = startOps(bin, dir, database); err != nil {
 			return err
 		}
 		defer ops.stop()

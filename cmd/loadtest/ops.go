@@ -41,8 +41,12 @@ const (
 
 // startOps makes the database and, with the CLI of the binary under test,
 // the virtual key of the gateways with their operations on.
-func startOps(bin, dir string) (*opsGateways, error) {
-	o := &opsGateways{bin: bin, env: []string{"DATABASE_URL=" + filepath.Join(dir, "ops.db"), "API_KEYS=", "ADMIN_KEY=" + opsAdminKey}}
+// database is their DATABASE_URL; "" is a SQLite file in dir.
+func startOps(bin, dir, database string) (*opsGateways, error) {
+	if database == "" {
+		database = filepath.Join(dir, "ops.db")
+	}
+	o := &opsGateways{bin: bin, env: []string{"DATABASE_URL=" + database, "API_KEYS=", "ADMIN_KEY=" + opsAdminKey}}
 	cmd := exec.Command(bin, "keys", "create", "--name", "load", "--rpm", opsRPM, "--tpm", "1000000000", "--concurrency", "1000")
 	cmd.Env = append(os.Environ(), o.env...)
 	out, err := cmd.Output()

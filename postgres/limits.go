@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebridge/claudebridge"
+)
+
+var _ claudebridge.LimitService = (*DB)(nil)
+
+// takeRate is one statement: INSERT ... ON CONFLICT DO UPDATE locks the
+// key's row and judges its WHERE on the row's latest version, so
+// concurrent takes of one key, from any process, queue on that row alone.
+// The window is renewed when closed (opened at or before $4), counted into
+// when the request fits; refused, no row comes back. The SELECT's WHERE
+// keeps a first request over tpm out of a new row.
+const takeRate = `INSERT INTO rate_windows AS w (key, opened, requests, tokens)
+	SELECT $1::text, $2::timestamptz, 1, $3::bigint WHERE $6::bigint = 0 OR $3::bigint <= $6::bigint
+	ON CONFLICT (key) DO UPDATE SET
+		opened   = CASE WHEN w.opened <= $4 THEN $2::timestamptz ELSE w.opened END,
+		requests = CASE WHEN w.opened <= $4 THEN 1 ELSE w.requests + 1 END,
+		tokens   = CASE WHEN w.opened <= $4 THEN $3::bigint ELSE w.tokens + $3::bigint END
+	WHERE (w.opened <= $4 AND ($6::bigint = 0 OR $3::bigint <= $6::bigint))
+		OR (($5::integer = 0 OR w.requests < $5::integer) AND ($6::bigint = 0 OR w.tokens + $3::bigint <= $6::bigint))
+	RETURNING opened, requests, tokens`
+
+// TakeRate counts a request of tokens in key's window, if it fits.
+func (db *DB) TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, window time.Duration, now time.Time) (claudebridge.RateWindow, bool, error) {
+	var w claudebridge.RateWindow
+	err := db.pool.QueryRow(ctx, takeRate, key, now, tokens, now.Add(-window), rpm, tpm).Scan(&w.Opened, &w.Requests, &w.Tokens)
+	if err == nil {
+		w.Opened = utc(w.Opened)
+		return w, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return w, false, internal("take rate", err)
+	}
+	// Refused: the window as it stands, for the answer's headers. Read
+	// apart, so it may be a moment newer than the refusal.
+	err = db.pool.QueryRow(ctx, `SELECT opened, requests, tokens FROM rate_windows WHERE key = $1`, key).Scan(&w.Opened, &w.Requests, &w.Tokens)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return claudebridge.RateWindow{Opened: now}, false, nil
+	case err != nil:
+		return w, false, internal("take rate", err)
+	}
+	w.Opened = utc(w.Opened)
+	return w, false, nil
+}
+
+// SettleRate corrects the tokens of key's window opened at opened.
+func (db *DB) SettleRate(ctx context.Context, key string, opened time.Time, delta int) error {
+	_, err := db.pool.Exec(ctx, `UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`,
+		delta, key, opened)
+	return internal("settle rate", err)
+}
+
+// AcquireSlot takes a slot of key's calls in flight if fewer than limit
+// are held under live leases. The count spans the key's rows, so it is
+// made under the key's advisory transaction lock: the INSERT's snapshot,
+// taken once the lock is held, sees every slot taken before.
+func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (int64, bool, error) {
+	var id *int64
+	err := db.batch(ctx, func(b *pgx.Batch) {
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, key)
+		b.Queue(`WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $1::text, $2::text
+			WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
+				WHERE s.key = $1::text AND l.expires_at > $3) < $4::bigint
+			RETURNING id) SELECT (SELECT id FROM ins)`, key, holder, now, limit).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+	})
+	if err != nil {
+		return 0, false, internal("acquire slot", err)
+	}
+	if id == nil {
+		return 0, false, nil
+	}
+	return *id, true, nil
+}
+
+// ReleaseSlot deletes a slot.
+func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM limit_slots WHERE id = $1`, slot)
+	return internal("release slot", err)
+}
+
+// RenewLease sets holder's lease to until and deletes what holders whose
+// lease lapsed by now held, in one transaction.
+func (db *DB) RenewLease(ctx context.Context, holder string, now, until time.Time) error {
+	return internal("renew lease", db.batch(ctx, func(b *pgx.Batch) {
+		b.Queue(`INSERT INTO lease_holders (holder, expires_at) VALUES ($1, $2)
+			ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at`, holder, until)
+		b.Queue(`DELETE FROM limit_slots WHERE holder IN (SELECT holder FROM lease_holders WHERE expires_at <= $1)`, now)
+		b.Queue(`DELETE FROM budget_holds WHERE holder IN (SELECT holder FROM lease_holders WHERE expires_at <= $1)`, now)
+		b.Queue(`DELETE FROM lease_holders WHERE expires_at <= $1`, now)
+	}))
+}
+
+// batch sends b's statements in one round trip, as one transaction:
+// pgx runs a batch in an implicit transaction (one Sync), so an advisory
+// transaction lock its first statement takes holds until the last has
+// run, and under READ COMMITTED each statement's snapshot is taken when
+// it starts, after the lock was granted. A deadlock or serialization
+// failure is tried again, as db.tx does.
+func (db *DB) batch(ctx context.Context, queue func(b *pgx.Batch)) error {
+	for attempt := 1; ; attempt++ {
+		b := &pgx.Batch{} // a batch is sent once: each attempt queues anew
+		queue(b)
+		err := db.pool.SendBatch(ctx, b).Close()
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
+	}
+}

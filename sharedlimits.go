@@ -1,0 +1,64 @@
+package claudebridge
+
+import (
+	"context"
+	"time"
+)
+
+// RateWindow is a key's fixed rate window as the store counts it.
+type RateWindow struct {
+	Opened   time.Time // the window's start; it closes a window's length later
+	Requests int       // requests counted in it
+	Tokens   int       // tokens counted in it (estimates, corrected as calls end)
+}
+
+// LimitService counts the limits of virtual keys in the store, so that
+// several processes on one database count together: a key's limit is its
+// limit whatever the number of processes. Each method is one atomic step
+// of the store, exact under concurrency, holding nothing between calls and
+// no lock shared by keys. Times are the caller's clock.
+type LimitService interface {
+	// TakeRate counts one request of tokens in the rate window of the key
+	// named key. A window opened at or before now minus window is closed:
+	// a new one opens at now. The request is taken only if the window then
+	// holds at most rpm requests and tpm tokens (zero: no limit of that
+	// kind). It returns the window after the take when granted, as it
+	// stands when refused.
+	TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, window time.Duration, now time.Time) (w RateWindow, granted bool, err error)
+	// SettleRate adds delta tokens (negative: gives them back) to the
+	// key's window opened at opened, if that window is still the key's;
+	// the count never goes below zero.
+	SettleRate(ctx context.Context, key string, opened time.Time, delta int) error
+	// AcquireSlot takes one of the key's limit slots of calls in flight
+	// for holder, or returns ok false when limit slots are held by
+	// holders whose lease is live at now.
+	AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (slot int64, ok bool, err error)
+	// ReleaseSlot frees a slot; one already gone is no error.
+	ReleaseSlot(ctx context.Context, slot int64) error
+	// RenewLease keeps holder's slots and budget holds counted until
+	// until. Those of a holder whose lease lapsed (a crashed process)
+	// count for nothing at once, and are deleted at the next renewal of
+	// any holder, as of now. A lease made to lapse (until <= now) ends the
+	// holder's slots and holds.
+	RenewLease(ctx context.Context, holder string, now, until time.Time) error
+}
+
+// BudgetHoldService holds the worst case of budgeted calls in flight in
+// the store, so that a budget holds across processes: each call's worst
+// case is held until it settles, and checked against what the caller
+// spent and every live hold, in one atomic step per call.
+type BudgetHoldService interface {
+	// HoldBudget holds worst of who's budget of limit US dollars in the
+	// period that began at since, for holder (whose lease RenewLease
+	// keeps). What who spent is the ledger's sum since since, read once
+	// per caller and period, plus every hold settled in the period since.
+	// The hold is granted when spent plus the live holds (of holders whose
+	// lease is live at now) plus worst is at most limit; held is spent
+	// plus the live holds, without worst, granted or not.
+	HoldBudget(ctx context.Context, who Caller, since time.Time, limit, worst float64, holder string, now time.Time) (hold int64, held float64, granted bool, err error)
+	// SettleHold ends a hold taken in the period that began at since: its
+	// worst case no longer counts, and actual is added to what who spent
+	// in that period (even if the hold had lapsed already: the call cost
+	// it). Call it once per hold.
+	SettleHold(ctx context.Context, hold int64, who Caller, since time.Time, actual float64) error
+}

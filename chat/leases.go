@@ -53,8 +53,10 @@ func (s *Server) sweep(ctx context.Context, at time.Time) error {
 		return err
 	}
 	s.log.Warn("chat: answers of a process whose lease lapsed marked interrupted", "count", len(list))
+	// Counted first: the pages told reload the answers.
+	err = RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
 	s.publishInterrupted(ctx, list)
-	return RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
+	return err
 }
 
 // stopElsewhere asks, through the bus, the processes writing answers in a

@@ -22,15 +22,26 @@ func newOwnerID() string {
 }
 
 // keepLease renews s's lease and sweeps lapsed ones at once, then every
-// Lease/3, until stop is closed.
+// Lease/3, until stop is closed. When renewals fail until the lease would
+// lapse before the next one, the local turns are stopped (stored
+// interrupted, if the store can be reached): the other processes will
+// take them for dead, and their answers may be continued elsewhere.
 func (s *Server) keepLease(stop <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
-	tick := time.NewTicker(s.opts.Lease / 3)
+	every := s.opts.Lease / 3
+	tick := time.NewTicker(every)
 	defer tick.Stop()
+	renewed := time.Now()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Lease/3)
-		if err := s.opts.Leases.RenewTurnLease(ctx, s.owner, time.Now().Add(s.opts.Lease)); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		now := time.Now()
+		if err := s.opts.Leases.RenewTurnLease(ctx, s.owner, now.Add(s.opts.Lease)); err != nil {
 			s.log.Warn("chat: renewing this process's lease", "err", err)
+			if time.Since(renewed)+every >= s.opts.Lease {
+				s.turns.stopAll(errLeaseLost)
+			}
+		} else {
+			renewed = now
 		}
 		if err := s.sweep(ctx, time.Now()); err != nil {
 			s.log.Warn("chat: marking the answers of lapsed processes interrupted", "err", err)

@@ -179,7 +179,7 @@ func (t *turn) run(ctx context.Context) {
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errStopped):
 		m.Status = claudebridge.MessageStopped
-	case errors.Is(cause, errShutdown):
+	case errors.Is(cause, errShutdown), errors.Is(cause, errLeaseLost):
 		m.Status = claudebridge.MessageInterrupted
 	case err != nil:
 		m.Status = claudebridge.MessageError

@@ -13,6 +13,11 @@ import (
 var (
 	errStopped  = errors.New("chat: stopped by the user")
 	errShutdown = errors.New("chat: server shutting down")
+	// errLeaseLost: this process could not renew its lease, so other
+	// processes are about to take its turns for dead and mark them
+	// interrupted; it stops them first, rather than write over answers
+	// continued elsewhere.
+	errLeaseLost = errors.New("chat: this process's lease is lapsing")
 )
 
 // turns are the turns running now and those finished within ReplayFor.
@@ -157,6 +162,21 @@ func (ts *turns) stopConversation(convID string) bool {
 		t.stop(errStopped)
 	}
 	return reserved
+}
+
+// stopAll stops every running turn with cause.
+func (ts *turns) stopAll(cause error) {
+	ts.mu.Lock()
+	var running []*turn
+	for _, t := range ts.byConv {
+		if t != nil {
+			running = append(running, t)
+		}
+	}
+	ts.mu.Unlock()
+	for _, t := range running {
+		t.stop(cause)
+	}
 }
 
 // running returns how many turns are running or being prepared.

@@ -117,7 +117,7 @@ var settings = []setting{
 	{Name: "CHAT_TURNS_PER_USER", Default: "`4`",
 		Meaning: "answers one chat user may have being written at once, across conversations; past it a send gets `rate_limit_error`"},
 	{Name: "TURN_LEASE", Default: "`10s`",
-		Meaning: "how long a chat answer outlives its process: each `serve` renews a lease on the answers it writes every third of it in `DATABASE_URL`'s database, and marks interrupted (to be continued from any process) the answers of a process whose lease lapsed, such as one killed mid-answer; 1s or more"},
+		Meaning: "how long a chat answer outlives its process: each `serve` renews a lease on the answers it writes every third of it in `DATABASE_URL`'s database, and marks interrupted (to be continued from any process) the answers of a process whose lease lapsed, such as one killed mid-answer; a serve that cannot renew its lease stops its answers (stored `interrupted`) before it lapses. Pages follow, stop and resume an answer through any serve (on PostgreSQL, over LISTEN/NOTIFY). 1s or more"},
 	{Name: "TRUSTED_USER_HEADER", Default: "none",
 		Meaning: "header (e.g. `X-Forwarded-User`) in which an authenticating proxy in front names the chat user; users are created on first sight. Believed only from `TRUSTED_PROXIES`, never for a user with a password (who logs in). Only set it when that proxy strips the header from clients"},
 	{Name: "TRUSTED_PROXIES", Default: "loopback (`127.0.0.0/8`, `::1`)",

@@ -291,7 +291,9 @@ func TestAFollowerOnTheBusWritesEachDeltaOnceAndFillsAGapOrALossFromASnapshot(t 
 	bus := &scriptedBus{TurnBus: chat.NewMemoryBus(), subscribed: make(chan func(claudebridge.TurnEvent), 1),
 		asked: make(chan int, 1), snapshots: make(chan claudebridge.TurnSnapshot, 1)}
 	cl.bus = bus
-	s := cl.node().localClient().socket()
+	e := cl.node()
+	streamingElsewhere(t, e, "turn_elsewhere")
+	s := e.localClient().socket()
 	s.send(map[string]any{"type": "resume", "turn_id": "turn_elsewhere", "after_seq": 1})
 	deliver := <-bus.subscribed
 	// Published between the subscription and the snapshot: in both.
@@ -413,4 +415,19 @@ func TestAPageResumingATurnOfAKilledProcessIsToldItsEndOnceSwept(t *testing.T) {
 			t.Errorf("done %q, want %q", got, want)
 		}
 	})
+}
+
+// streamingElsewhere stores an answer of the local user that turnID,
+// running on another process, writes (as every running turn's is).
+func streamingElsewhere(t *testing.T, e *env, turnID string) {
+	t.Helper()
+	ctx := context.Background()
+	conv := &claudebridge.Conversation{UserID: mustLocal(t, e.db), Title: "t", Model: testModel}
+	if err := e.db.CreateConversation(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	m := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: turnID}
+	if err := e.db.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -2,7 +2,9 @@ package claudebridge
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -111,4 +113,18 @@ type BatchService interface {
 	// the requests were given, until each returns an error, which it
 	// returns.
 	BatchResults(ctx context.Context, batchID string, each func(line []byte) error) error
+}
+
+// NewBatchID returns a batch id in the style of the API's,
+// "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF": "msgbatch_01" and 22 base62
+// characters.
+func NewBatchID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := []byte("msgbatch_01" + strings.Repeat("0", 22))
+	r := make([]byte, 22)
+	rand.Read(r)
+	for i, c := range r {
+		b[11+i] = alphabet[int(c)%len(alphabet)]
+	}
+	return string(b)
 }

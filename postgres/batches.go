@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"slices"
 	"strings"
@@ -60,20 +59,6 @@ func collectBatches(rows pgx.Rows) ([]claudebridge.Batch, error) {
 	})
 }
 
-// newBatchID returns an id in the style of the API's,
-// "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF": "msgbatch_01" and 22 base62
-// characters.
-func newBatchID() string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := []byte("msgbatch_01" + strings.Repeat("0", 22))
-	r := make([]byte, 22)
-	rand.Read(r)
-	for i, c := range r {
-		b[11+i] = alphabet[int(c)%len(alphabet)]
-	}
-	return string(b)
-}
-
 // CreateBatch stores b, in progress, with its requests: the batch row and
 // one COPY of the requests (up to the API's 100,000) in one transaction.
 func (db *DB) CreateBatch(ctx context.Context, b *claudebridge.Batch, requests []claudebridge.BatchRequest) error {
@@ -89,7 +74,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *claudebridge.Batch, requests [
 		}
 		seen[r.CustomID] = true
 	}
-	id, created := newBatchID(), now()
+	id, created := claudebridge.NewBatchID(), now()
 	expires := created.Add(batchLifetime)
 	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var seq int64

@@ -91,15 +91,22 @@ const maxAttempts = 5
 // fails with a serialization failure or a deadlock, which PostgreSQL
 // reports so that the client retries.
 func (db *DB) tx(ctx context.Context, opts pgx.TxOptions, f func(pgx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := pgx.BeginTxFunc(ctx, db.pool, opts, f)
-		if err == nil || attempt == maxAttempts || !retryable(err) {
+	return retry(ctx, func() error { return pgx.BeginTxFunc(ctx, db.pool, opts, f) })
+}
+
+// retry calls attempt until it succeeds, fails with an error that is not
+// retryable, or has been called maxAttempts times, waiting a little longer
+// after each failure.
+func retry(ctx context.Context, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil || n == maxAttempts || !retryable(err) {
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		case <-time.After(time.Duration(n) * 5 * time.Millisecond):
 		}
 	}
 }

@@ -106,17 +106,9 @@ func (db *DB) RenewLease(ctx context.Context, holder string, now, until time.Tim
 // it starts, after the lock was granted. A deadlock or serialization
 // failure is tried again, as db.tx does.
 func (db *DB) batch(ctx context.Context, queue func(b *pgx.Batch)) error {
-	for attempt := 1; ; attempt++ {
+	return retry(ctx, func() error {
 		b := &pgx.Batch{} // a batch is sent once: each attempt queues anew
 		queue(b)
-		err := db.pool.SendBatch(ctx, b).Close()
-		if err == nil || attempt == maxAttempts || !retryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
-		}
-	}
+		return db.pool.SendBatch(ctx, b).Close()
+	})
 }

@@ -25,15 +25,9 @@ func (db *DB) AddUsage(ctx context.Context, userID int64, day, model string, u c
 	if counted {
 		e.CountedOutputTokens = u.OutputTokens
 	}
-	// The ledger's row as SQLite's store writes it through AppendLedger;
-	// the other columns (request, key, latencies) are a chat turn's defaults.
-	_, err := db.pool.Exec(ctx, `INSERT INTO ledger (time, day, user_id, model, door,
-		input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
-		counted_output_tokens, cost_usd, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		e.Time, pgtype.Date{Time: e.Time, Valid: true}, e.UserID, e.Model, e.Door,
-		e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWrite5mTokens, e.CacheWrite1hTokens,
-		e.CountedOutputTokens, e.CostUSD, e.Status)
+	// One row of the ledger, as every other call's: its other columns
+	// (request, key, latencies) are a chat turn's defaults.
+	err := db.AppendLedger(ctx, []claudebridge.LedgerEntry{e})
 	return internal("add usage", err)
 }
 

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"strings"
@@ -47,26 +46,12 @@ func scanBatch(row interface{ Scan(...any) error }) (*claudebridge.Batch, error)
 	return &b, nil
 }
 
-// newBatchID returns an id in the style of the API's,
-// "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF": "msgbatch_01" and 22 base62
-// characters.
-func newBatchID() string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := []byte("msgbatch_01" + strings.Repeat("0", 22))
-	r := make([]byte, 22)
-	rand.Read(r)
-	for i, c := range r {
-		b[11+i] = alphabet[int(c)%len(alphabet)]
-	}
-	return string(b)
-}
-
 // CreateBatch stores b, in progress, with its requests.
 func (db *DB) CreateBatch(ctx context.Context, b *claudebridge.Batch, requests []claudebridge.BatchRequest) error {
 	if len(requests) == 0 {
 		return claudebridge.Errorf(claudebridge.EINVALID, "requests: a batch needs at least one request")
 	}
-	b.ID = newBatchID()
+	b.ID = claudebridge.NewBatchID()
 	b.Status = claudebridge.BatchInProgress
 	b.Counts = claudebridge.BatchCounts{Processing: len(requests)}
 	b.CreatedAt = now()

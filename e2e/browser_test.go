@@ -27,25 +27,8 @@ var browserUsers = [2][2]string{{"alice", "alice-e2e-password"}, {"bob", "bob-e2
 // Anthropic emulator: one in local mode (loopback, no user: no login) and
 // one with two users made by `claudebridge users add`.
 func TestBrowser(t *testing.T) {
+	requireBrowser(t)
 	dir := filepath.Join(repoRoot(), "e2e", "browser")
-	required := os.Getenv("CLAUDEBRIDGE_NODE_TESTS") == "required"
-	missing := func(what string) {
-		msg := what + ": run `npm ci` in e2e/browser (make node-deps) and install Debian's chromium to run the browser tests"
-		if required {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing("node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		missing("e2e/browser/node_modules is missing")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		missing(chromiumPath + " is missing")
-	}
-
 	localURL, err := startChat(t, "chat local", "chat-local.db")
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +87,30 @@ func runNodeTests(t *testing.T, dir string, env, servers []string, files ...stri
 	}
 	if m := nodeSummary.FindStringSubmatch(string(out)); m == nil || m[1] == "0" {
 		t.Fatalf("node --test ran no test")
+	}
+}
+
+// requireBrowser skips t (fails it with CLAUDEBRIDGE_NODE_TESTS=required)
+// unless node, e2e/browser's packages and Chromium are there.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(), "e2e", "browser")
+	required := os.Getenv("CLAUDEBRIDGE_NODE_TESTS") == "required"
+	missing := func(what string) {
+		msg := what + ": run `npm ci` in e2e/browser (make node-deps) and install Debian's chromium to run the browser tests"
+		if required {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing("node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		missing("e2e/browser/node_modules is missing")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing(chromiumPath + " is missing")
 	}
 }
 

@@ -54,3 +54,21 @@ func (t tableDef) input(name *string) *dynamodb.CreateTableInput {
 	}
 	return in
 }
+
+// Table is one table of the store as template.yaml must make it: its
+// CreateTable input (named with the prefix given) and its TTL attribute.
+type Table struct {
+	Input *dynamodb.CreateTableInput
+	TTL   string // "" for none
+}
+
+// Tables lists every table of the store with the names prefix gives them,
+// for the test that holds template.yaml to the code.
+func Tables(prefix string) []Table {
+	db := &DB{prefix: prefix}
+	var list []Table
+	for _, t := range tables {
+		list = append(list, Table{Input: t.input(db.table(t.kind)), TTL: t.ttl})
+	}
+	return list
+}

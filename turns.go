@@ -29,6 +29,16 @@ type TurnLeaseService interface {
 	// processes call it at once, each message is returned to one of them.
 	// The leases that ended are removed.
 	InterruptLapsed(ctx context.Context, now time.Time, grace time.Duration) ([]InterruptedMessage, error)
+	// ReserveConversation makes owner the one process that starts and runs
+	// a turn in a conversation, unless another owner whose lease is live
+	// at now holds it (an owner without a live lease holds nothing, so a
+	// dead process's hold passes on). It reports whether owner has it;
+	// owner's own hold is kept. A turn's messages change only under it,
+	// so that two processes never write in one conversation at once.
+	ReserveConversation(ctx context.Context, conversationID, owner string, now time.Time) (bool, error)
+	// ReleaseConversation gives up owner's hold on a conversation, if it
+	// has it.
+	ReleaseConversation(ctx context.Context, conversationID, owner string) error
 	// TurnStreaming reports whether a message of userID's written by
 	// turnID is still MessageStreaming: its turn runs somewhere, or its
 	// process died and a sweep will mark it. False for another user's.

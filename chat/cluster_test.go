@@ -431,3 +431,41 @@ func streamingElsewhere(t *testing.T, e *env, turnID string) {
 		t.Fatal(err)
 	}
 }
+
+func TestASendOrAnEditOnAnotherProcessInAConversationBeingAnsweredIsRefusedAndChangesNothing(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a, b := cl.node(), cl.node()
+		sa := a.localClient().socket()
+		turn := sa.startTurn(map[string]any{"type": "send", "text": "Go on [[slow=40]] [[words=200]]"})
+		sa.follow(0, 2)
+
+		cb := b.localClient()
+		sb := cb.socket()
+		sb.send(map[string]any{"type": "send", "conversation_id": turn.ConversationID, "text": "and another thing"})
+		if f := sb.read(); f.Type != "error" || f.Code != "invalid_request_error" {
+			t.Fatalf("a send on B while A answers: %+v, want an invalid_request_error", f)
+		}
+		sb.send(map[string]any{"type": "edit", "conversation_id": turn.ConversationID, "message_id": turn.UserMessageID, "text": "rewritten"})
+		if f := sb.read(); f.Type != "error" || f.Code != "invalid_request_error" {
+			t.Fatalf("an edit on B while A answers: %+v, want an invalid_request_error", f)
+		}
+		if _, _, done := sa.follow(2, 0); done.Status != "complete" {
+			t.Fatalf("A's answer ended %q, want complete", done.Status)
+		}
+		conv := cb.conversation(turn.ConversationID)
+		if got, want := len(conv.Messages), 2; got != want {
+			t.Fatalf("messages after A's turn: %d, want %d (B's refused send and edit changed nothing)", got, want)
+		}
+		if got, want := conv.Messages[0].Content, "Go on [[slow=40]] [[words=200]]"; got != want {
+			t.Errorf("the question %q, want %q", got, want)
+		}
+		// Its turn ended, the conversation is free for B.
+		next := sb.startTurn(map[string]any{"type": "send", "conversation_id": turn.ConversationID, "text": "thanks [[words=3]]"})
+		if _, _, done := sb.follow(0, 0); done.Status != "complete" {
+			t.Fatalf("B's turn after A's ended %q, want complete", done.Status)
+		}
+		if got, want := len(cb.conversation(next.ConversationID).Messages), 4; got != want {
+			t.Errorf("messages after B's turn: %d, want %d", got, want)
+		}
+	})
+}

@@ -129,3 +129,32 @@ func (s *Server) stopLease(ctx context.Context, release bool) {
 		s.log.Warn("chat: releasing this process's lease", "err", err)
 	}
 }
+
+// hold reserves a conversation in the store for this process before a turn
+// changes anything in it, so that no other process sharing the store
+// starts a turn there meanwhile; without Options.Leases the reservation in
+// memory is the whole of it.
+func (s *Server) hold(ctx context.Context, convID string) error {
+	if s.opts.Leases == nil {
+		return nil
+	}
+	ok, err := s.opts.Leases.ReserveConversation(ctx, convID, s.owner, time.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
+	}
+	return nil
+}
+
+// unhold gives up the hold of hold, once the turn has ended and is stored
+// (or did not start).
+func (s *Server) unhold(convID string) {
+	if s.opts.Leases == nil {
+		return
+	}
+	if err := s.opts.Leases.ReleaseConversation(context.Background(), convID, s.owner); err != nil {
+		s.log.Warn("chat: releasing a conversation", "conversation", convID, "err", err)
+	}
+}

@@ -55,12 +55,20 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	if err := s.turns.reserve(user.ID, conv.ID); err != nil {
 		return nil, nil, err
 	}
-	launched := false
+	launched, held := false, false
 	defer func() {
 		if !launched {
+			if held {
+				s.unhold(conv.ID)
+			}
 			s.turns.release(conv.ID)
 		}
 	}()
+	// Another process may run a turn in it: held in the store too.
+	if err := s.hold(ctx, conv.ID); err != nil {
+		return nil, nil, err
+	}
+	held = true
 	if changed {
 		// Saved only now: a send refused because the conversation is busy
 		// changes nothing.

@@ -141,10 +141,20 @@ func (ts *turns) enter(t *turn) error {
 // published: a page that reads it may start the next turn at once.
 func (ts *turns) free(t *turn) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
+	mine := ts.byConv[t.conv.ID] == t
+	ts.mu.Unlock()
+	if !mine {
+		return
+	}
+	// The store's hold goes first, while the conversation is still busy
+	// here: a turn this process starts next in it then holds it anew,
+	// rather than lose its hold to this release.
+	ts.s.unhold(t.conv.ID)
+	ts.mu.Lock()
 	if ts.byConv[t.conv.ID] == t {
 		ts.unreserveLocked(t.conv.ID)
 	}
+	ts.mu.Unlock()
 }
 
 // stopConversation stops the turn writing in a conversation, if any; a

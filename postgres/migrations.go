@@ -214,6 +214,12 @@ var migrations = []string{
 		owner   text PRIMARY KEY,
 		expires timestamptz NOT NULL
 	);`,
+	// 4: the process that runs a conversation's turn holds the
+	// conversation, as SQLite's 10.
+	`CREATE TABLE conversation_turns (
+		conversation_id text PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+		owner           text NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet, holding

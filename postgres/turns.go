@@ -91,3 +91,25 @@ func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (b
 		WHERE m.turn_id = $1 AND m.status = 'streaming' AND c.user_id = $2)`, turnID, userID).Scan(&streaming)
 	return streaming, internal("turn streaming", err)
 }
+
+// ReserveConversation gives owner the conversation unless a live owner
+// holds it: one upsert, which locks the conversation's row and judges its
+// WHERE on the row's latest version, so concurrent reservations from any
+// process queue on that row and one wins.
+func (db *DB) ReserveConversation(ctx context.Context, conversationID, owner string, at time.Time) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `INSERT INTO conversation_turns AS c (conversation_id, owner) VALUES ($1, $2)
+		ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
+		WHERE c.owner = excluded.owner
+			OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = c.owner AND l.expires > $3)`,
+		conversationID, owner, at.UTC())
+	if err != nil {
+		return false, internal("reserve conversation", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseConversation gives up owner's hold on a conversation.
+func (db *DB) ReleaseConversation(ctx context.Context, conversationID, owner string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM conversation_turns WHERE conversation_id = $1 AND owner = $2`, conversationID, owner)
+	return internal("release conversation", err)
+}

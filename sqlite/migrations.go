@@ -236,6 +236,12 @@ var migrations = []string{
 		owner   TEXT PRIMARY KEY,
 		expires INTEGER NOT NULL
 	);`,
+	// 10: the process that runs a conversation's turn holds the
+	// conversation, so that no other starts one in it meanwhile.
+	`CREATE TABLE conversation_turns (
+		conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+		owner           TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet.

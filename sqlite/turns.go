@@ -92,3 +92,24 @@ func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (b
 		WHERE m.turn_id = ? AND m.status = 'streaming' AND c.user_id = ?)`, turnID, userID).Scan(&streaming)
 	return streaming, internal("turn streaming", err)
 }
+
+// ReserveConversation gives owner the conversation unless a live owner
+// holds it: one upsert, whose WHERE SQLite's one writer judges alone.
+func (db *DB) ReserveConversation(ctx context.Context, conversationID, owner string, at time.Time) (bool, error) {
+	res, err := db.ws.ExecContext(ctx, `INSERT INTO conversation_turns (conversation_id, owner) VALUES (?1, ?2)
+		ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
+		WHERE conversation_turns.owner = excluded.owner
+			OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = conversation_turns.owner AND l.expires > ?3)`,
+		conversationID, owner, nanos(at))
+	if err != nil {
+		return false, internal("reserve conversation", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, internal("reserve conversation", err)
+}
+
+// ReleaseConversation gives up owner's hold on a conversation.
+func (db *DB) ReleaseConversation(ctx context.Context, conversationID, owner string) error {
+	_, err := db.ws.ExecContext(ctx, `DELETE FROM conversation_turns WHERE conversation_id = ? AND owner = ?`, conversationID, owner)
+	return internal("release conversation", err)
+}

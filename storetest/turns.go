@@ -25,6 +25,9 @@ func turnLeases(t *testing.T, open func(t *testing.T) Store) {
 		{"ALeaseNeedsAnOwner", aLeaseNeedsAnOwner},
 		{"ConcurrentSweepsReturnEachMessageOnce", concurrentSweepsReturnEachMessageOnce},
 		{"ATurnIsStreamingWhileItsMessageIsForItsUserOnly", aTurnIsStreamingWhileItsMessageIsForItsUserOnly},
+		{"AConversationHeldByALiveOwnerIsRefusedToAnotherUntilReleased", aConversationHeldByALiveOwnerIsRefusedToAnotherUntilReleased},
+		{"AConversationHeldByALapsedOwnerPassesToAnother", aConversationHeldByALapsedOwnerPassesToAnother},
+		{"OfEightOwnersReservingOneConversationAtOnceOneHasIt", ofEightOwnersReservingOneConversationAtOnceOneHasIt},
 	})
 }
 
@@ -300,5 +303,98 @@ func aTurnIsStreamingWhileItsMessageIsForItsUserOnly(t *testing.T, s Store) {
 	}
 	if want := false; got != want {
 		t.Errorf("once complete: streaming %v, want %v", got, want)
+	}
+}
+
+// reserve reserves a conversation for owner at at and fails t on an error.
+func reserve(t *testing.T, s Store, conversationID, owner string, at time.Time) bool {
+	t.Helper()
+	got, err := leases(t, s).ReserveConversation(t.Context(), conversationID, owner, at)
+	if err != nil {
+		t.Fatalf("ReserveConversation %s: %v", owner, err)
+	}
+	return got
+}
+
+func aConversationHeldByALiveOwnerIsRefusedToAnotherUntilReleased(t *testing.T, s Store) {
+	u := newUser(t, s, "alice")
+	c := newConversation(t, s, u.ID, "busy")
+	at := c.CreatedAt
+	for _, owner := range []string{"a", "b"} {
+		if err := leases(t, s).RenewTurnLease(t.Context(), owner, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reserve(t, s, c.ID, "a", at) {
+		t.Fatal("a could not reserve a free conversation")
+	}
+	if !reserve(t, s, c.ID, "a", at) {
+		t.Error("a lost its own hold when reserving again")
+	}
+	if reserve(t, s, c.ID, "b", at) {
+		t.Error("b reserved a conversation a holds")
+	}
+	if err := leases(t, s).ReleaseConversation(t.Context(), c.ID, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if reserve(t, s, c.ID, "b", at) {
+		t.Error("b's release of a hold it did not have freed a's")
+	}
+	if err := leases(t, s).ReleaseConversation(t.Context(), c.ID, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !reserve(t, s, c.ID, "b", at) {
+		t.Error("b could not reserve the conversation a released")
+	}
+}
+
+func aConversationHeldByALapsedOwnerPassesToAnother(t *testing.T, s Store) {
+	u := newUser(t, s, "alice")
+	c := newConversation(t, s, u.ID, "orphaned")
+	at := c.CreatedAt
+	if err := leases(t, s).RenewTurnLease(t.Context(), "dead", at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !reserve(t, s, c.ID, "dead", at) {
+		t.Fatal("dead could not reserve a free conversation")
+	}
+	if reserve(t, s, c.ID, "alive", at) {
+		t.Fatal("alive reserved it while dead's lease ran")
+	}
+	if !reserve(t, s, c.ID, "alive", at.Add(time.Minute)) {
+		t.Error("alive could not reserve it once dead's lease ended")
+	}
+}
+
+func ofEightOwnersReservingOneConversationAtOnceOneHasIt(t *testing.T, s Store) {
+	u := newUser(t, s, "alice")
+	c := newConversation(t, s, u.ID, "contested")
+	at := c.CreatedAt
+	owners := []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"}
+	for _, o := range owners {
+		if err := leases(t, s).RenewTurnLease(t.Context(), o, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([]bool, len(owners))
+	for i, o := range owners {
+		wg.Go(func() {
+			ok, err := leases(t, s).ReserveConversation(t.Context(), c.ID, o, at)
+			if err != nil {
+				t.Errorf("ReserveConversation %s: %v", o, err)
+			}
+			got[i] = ok
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, ok := range got {
+		if ok {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("owners holding the conversation: %d, want 1", n)
 	}
 }

@@ -115,7 +115,7 @@ var settings = []setting{
 	{Name: "TOP_K", Default: "`40`",
 		Meaning: "`top_k` of chat turns"},
 	{Name: "CHAT_TURNS_PER_USER", Default: "`4`",
-		Meaning: "answers one chat user may have being written at once, across conversations; past it a send gets `rate_limit_error`"},
+		Meaning: "answers one chat user may have being written at once, across conversations, by each `serve` process (several on one PostgreSQL count apart; one conversation has one answer written at a time whatever the process); past it a send gets `rate_limit_error`"},
 	{Name: "TURN_LEASE", Default: "`10s`",
 		Meaning: "how long a chat answer outlives its process: each `serve` renews a lease on the answers it writes every third of it in `DATABASE_URL`'s database, and marks interrupted (to be continued from any process) the answers of a process whose lease lapsed, such as one killed mid-answer; a serve that cannot renew its lease stops its answers (stored `interrupted`) before it lapses. Pages follow, stop and resume an answer through any serve (on PostgreSQL, over LISTEN/NOTIFY). 1s or more"},
 	{Name: "TRUSTED_USER_HEADER", Default: "none",

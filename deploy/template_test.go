@@ -21,9 +21,15 @@ func rawTemplate(t *testing.T) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	return parseYAML(t, string(data))
+}
+
+// parseYAML reads a template's YAML, intrinsics kept.
+func parseYAML(t *testing.T, yaml string) map[string]any {
+	t.Helper()
+	js, err := intrinsics.ProcessYAML([]byte(yaml), &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("YAML: %v", err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(js, &m); err != nil {

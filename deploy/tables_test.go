@@ -164,7 +164,7 @@ func tableYAML(t dynamo.Table) string {
 }
 
 func list(v any) []any { l, _ := v.([]any); return l }
-func str(v any) string  { s, _ := v.(string); return s }
+func str(v any) string { s, _ := v.(string); return s }
 
 func TestTheTemplateMakesExactlyTheTablesOfPackageDynamo(t *testing.T) {
 	for _, p := range tableProblems(dynamo.Tables(stackPrefix), object(rawTemplate(t)["Resources"])) {
@@ -232,8 +232,10 @@ func TestATableTheCodeDoesNotUseIsAProblem(t *testing.T) {
 
 func TestATableThatDiffersInKeyIndexOrTTLIsAProblem(t *testing.T) {
 	for name, change := range map[string]func(*dynamo.Table){
-		"key type":   func(t *dynamo.Table) { t.Input.AttributeDefinitions[0].AttributeType = types.ScalarAttributeTypeN },
-		"sort key":   func(t *dynamo.Table) { t.Input.KeySchema = append(t.Input.KeySchema, types.KeySchemaElement{AttributeName: aws.String("at"), KeyType: types.KeyTypeRange}) },
+		"key type": func(t *dynamo.Table) { t.Input.AttributeDefinitions[0].AttributeType = types.ScalarAttributeTypeN },
+		"sort key": func(t *dynamo.Table) {
+			t.Input.KeySchema = append(t.Input.KeySchema, types.KeySchemaElement{AttributeName: aws.String("at"), KeyType: types.KeyTypeRange})
+		},
 		"index":      func(t *dynamo.Table) { t.Input.GlobalSecondaryIndexes = nil },
 		"TTL":        func(t *dynamo.Table) { t.TTL = "" },
 		"billing":    func(t *dynamo.Table) { t.Input.BillingMode = types.BillingModeProvisioned },

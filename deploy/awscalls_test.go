@@ -37,7 +37,7 @@ type awsCall struct {
 // once per test binary.
 func awsCalls(t *testing.T) []awsCall {
 	t.Helper()
-	foundCalls.once.Do(func() { foundCalls.calls, foundCalls.err = findAWSCalls() })
+	foundCalls.once.Do(func() { foundCalls.calls, foundCalls.err = findAWSCalls("./cmd/claudebridge", "./dynamo") })
 	if foundCalls.err != nil {
 		t.Fatal(foundCalls.err)
 	}
@@ -50,14 +50,18 @@ var foundCalls struct {
 	err   error
 }
 
-func findAWSCalls() ([]awsCall, error) {
+// findAWSCalls finds the calls of the module's packages that roots (paths
+// relative to the module's root) are built from. An interface with a
+// method that takes an operation's input is an error: calls through it
+// would not be seen.
+func findAWSCalls(roots ...string) ([]awsCall, error) {
 	cfg := &packages.Config{Dir: "..", Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps}
-	roots, err := packages.Load(cfg, "./cmd/claudebridge", "./dynamo")
+	loaded, err := packages.Load(cfg, roots...)
 	if err != nil {
 		return nil, err
 	}
 	var paths []string
-	packages.Visit(roots, nil, func(p *packages.Package) {
+	packages.Visit(loaded, nil, func(p *packages.Package) {
 		if p.PkgPath == module || strings.HasPrefix(p.PkgPath, module+"/") {
 			paths = append(paths, p.PkgPath)
 		}
@@ -73,6 +77,7 @@ func findAWSCalls() ([]awsCall, error) {
 	var calls []awsCall
 	var errs []error
 	for _, p := range pkgs {
+		errs = append(errs, hidingInterfaces(p)...)
 		for _, f := range p.Syntax {
 			for _, d := range f.Decls {
 				fd, ok := d.(*ast.FuncDecl)
@@ -94,6 +99,33 @@ func findAWSCalls() ([]awsCall, error) {
 		}
 	}
 	return calls, errors.Join(errs...)
+}
+
+// hidingInterfaces are the package's interfaces through which an SDK
+// operation could be called unseen.
+func hidingInterfaces(p *packages.Package) []error {
+	var errs []error
+	for id, obj := range p.TypesInfo.Defs {
+		tn, ok := obj.(*types.TypeName)
+		if !ok {
+			continue
+		}
+		iface, ok := tn.Type().Underlying().(*types.Interface)
+		if !ok {
+			continue
+		}
+		for m := range iface.ExplicitMethods() {
+			params := m.Type().(*types.Signature).Params()
+			for v := range params.Variables() {
+				if strings.Contains(types.TypeString(v.Type(), nil), sdkService) {
+					errs = append(errs, fmt.Errorf("%s: interface %s: %s takes %s; call the SDK's *Client, so that its calls are seen",
+						position(p.Fset, id.Pos()), tn.Name(), m.Name(), types.TypeString(v.Type(), nil)))
+					break
+				}
+			}
+		}
+	}
+	return errs
 }
 
 // funcName is "F" or "(*T).M".
@@ -211,6 +243,9 @@ var iamPrefixes = map[string]string{
 	"bedrock":        "bedrock",
 	"secretsmanager": "secretsmanager",
 	"dynamodb":       "dynamodb",
+	// the chat's WebSocket on API Gateway, a later slice: every call is
+	// execute-api:ManageConnections (iamActionsOf)
+	"apigatewaymanagementapi": "execute-api",
 }
 
 // iamActionsOf names the operations whose IAM action is not the
@@ -220,6 +255,11 @@ var iamPrefixes = map[string]string{
 var iamActionsOf = map[string]string{
 	"bedrockruntime.Converse":       "bedrock:InvokeModel",
 	"bedrockruntime.ConverseStream": "bedrock:InvokeModelWithResponseStream",
+	// API Gateway's connection management is one action (API Gateway
+	// developer guide, "Use @connections commands in your backend service").
+	"apigatewaymanagementapi.PostToConnection": "execute-api:ManageConnections",
+	"apigatewaymanagementapi.GetConnection":    "execute-api:ManageConnections",
+	"apigatewaymanagementapi.DeleteConnection": "execute-api:ManageConnections",
 }
 
 // iamAction is the IAM action that allows an operation.
@@ -265,6 +305,27 @@ next:
 		}
 	}
 	return needed
+}
+
+func TestEachFormOfCallIsFoundAndAnInterfaceThatHidesCallsIsAnError(t *testing.T) {
+	calls, err := findAWSCalls("./deploy/testdata/calls")
+	var got []string
+	for _, c := range calls {
+		got = append(got, c.Func+" "+c.Op)
+	}
+	slices.Sort(got)
+	want := []string{
+		"calls.(*store).Direct dynamodb.GetItem",
+		"calls.Paged bedrock.ListInferenceProfiles",
+		"calls.Paged dynamodb.DescribeTable",
+		"calls.Value bedrockruntime.InvokeModel",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("calls:\n got %q\nwant %q", got, want)
+	}
+	if err == nil || !strings.Contains(err.Error(), "interface secrets: GetSecretValue") {
+		t.Errorf("error: got %v, want one naming interface secrets", err)
+	}
 }
 
 func TestTheCallsOfTheCodeAreFound(t *testing.T) {

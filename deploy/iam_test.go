@@ -20,6 +20,11 @@ var ownResources = map[string]func(string) bool{
 	"dynamodb": func(r string) bool {
 		return strings.HasPrefix(r, "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"+stackPrefix+"-")
 	},
+	// the template's own WebSocket API, by its id: ${ChatApi}/STAGE/POST/@connections/*
+	"execute-api": func(r string) bool {
+		rest, ok := strings.CutPrefix(r, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${")
+		return ok && strings.Contains(rest, "}/")
+	},
 }
 
 // branches is both values of an Fn::If (less AWS::NoValue), or v alone.
@@ -128,6 +133,7 @@ func TestAResourceOtherThanTheFunctionsOwnIsAProblem(t *testing.T) {
 		{"bedrock:InvokeModel", "*"},
 		{"bedrock:ListFoundationModels", "arn:${AWS::Partition}:bedrock:*::foundation-model/*"},
 		{"lambda:InvokeFunction", "arn:${AWS::Partition}:lambda:*"},
+		{"execute-api:ManageConnections", "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*"},
 	} {
 		if got := resourceProblem(c.action, c.resource); got == "" {
 			t.Errorf("%s on %s: no problem found", c.action, c.resource)
@@ -141,6 +147,7 @@ func TestTheFunctionsOwnResourcesAreNoProblem(t *testing.T) {
 		{"dynamodb:GetItem", "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-*"},
 		{"bedrock:InvokeModel", "arn:${AWS::Partition}:bedrock:*::foundation-model/*"},
 		{"bedrock:ListFoundationModels", "*"},
+		{"execute-api:ManageConnections", "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ChatApi}/*/POST/@connections/*"},
 	} {
 		if got := resourceProblem(c.action, c.resource); got != "" {
 			t.Errorf("%s on %s: %s", c.action, c.resource, got)

@@ -275,6 +275,15 @@ func iamAction(t *testing.T, op string) string {
 	return prefix + ":" + name
 }
 
+// grantOn is where each service's actions are granted, for the message
+// of a missing grant.
+var grantOn = map[string]string{
+	"bedrock":        "Bedrock's models and profiles (statement BedrockInference), or \"*\" for a List action",
+	"secretsmanager": "the one secret (statement AnthropicKeySecret)",
+	"dynamodb":       "the stack's tables, in a statement of their own: Resource: !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-* (which covers their indexes)",
+	"execute-api":    "the template's own WebSocket API: !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ChatApi}/*/POST/@connections/*",
+}
+
 // notOnLambda are calls the code makes on paths Lambda never takes, so
 // that the template grants nothing for them.
 var notOnLambda = []struct{ Func, Op, Why string }{
@@ -351,7 +360,8 @@ func TestTheTemplateGrantsExactlyTheActionsTheCodeCalls(t *testing.T) {
 	}
 	for a, where := range needed {
 		if _, ok := granted[a]; !ok {
-			t.Errorf("%s is not granted; the code calls it: %s", a, strings.Join(where, "; "))
+			prefix, _, _ := strings.Cut(a, ":")
+			t.Errorf("%s is not granted; the code calls it: %s. Grant it on %s", a, strings.Join(where, "; "), grantOn[prefix])
 		}
 	}
 	for a := range granted {

@@ -34,6 +34,7 @@ var tables = []tableDef{
 	conversationsTable,
 	messagesTable,
 	messageIDsTable,
+	promptsTable,
 }
 
 // input is the CreateTable call of t, on-demand.

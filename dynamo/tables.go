@@ -31,6 +31,9 @@ type indexDef struct {
 // tables are every table of the store. Each kind's file says what it keeps
 // in its table and how.
 var tables = []tableDef{
+	usersTable,
+	userNamesTable,
+	sessionsTable,
 	conversationsTable,
 	messagesTable,
 	messageIDsTable,

@@ -38,6 +38,7 @@ var tables = []tableDef{
 	messagesTable,
 	messageIDsTable,
 	promptsTable,
+	turnLeasesTable,
 }
 
 // input is the CreateTable call of t, on-demand.

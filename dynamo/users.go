@@ -103,13 +103,13 @@ func (db *DB) putUser(ctx context.Context, name, hash string) (made *claudebridg
 		ExpressionAttributeNames: map[string]string{"#n": "name"}}
 	_, err = db.client.PutItem(ctx, put)
 	if conditionFailed(err) {
-		old, err := db.userName(ctx, name)
-		if err != nil || old == nil {
-			return nil, true, err // removed meanwhile: the caller may try again
+		old, rerr := db.userName(ctx, name)
+		if rerr != nil || old == nil {
+			return nil, true, rerr // removed meanwhile: the caller may try again
 		}
-		u, err := db.userByID(ctx, old.ID)
-		if err != nil || u != nil || at.Sub(fromMicros(old.At)) < claimStale {
-			return nil, true, err
+		u, rerr := db.userByID(ctx, old.ID)
+		if rerr != nil || u != nil || at.Sub(fromMicros(old.At)) < claimStale {
+			return nil, true, rerr
 		}
 		put.ConditionExpression = aws.String("#id = :stale")
 		put.ExpressionAttributeNames = map[string]string{"#id": "id"}

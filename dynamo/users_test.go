@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,5 +78,51 @@ func TestASessionExpiresForDynamoDBsTTLAtItsEnd(t *testing.T) {
 	}
 	if got, want := s.TTL, expires.Unix()+1; got != want {
 		t.Errorf("TTL %d, want %d (seconds, just past the end)", got, want)
+	}
+}
+
+// The suite's removal check reaches usage, which is not in this half:
+// this is its part without usage, and the hook through which usage.go
+// removes a user's usage.
+func TestARemovedUserIsGoneWithItsSessionsConversationsPromptsAndWhatRemoversRemove(t *testing.T) {
+	db := open(t)
+	ctx := t.Context()
+	var removed []int64
+	saved := userDataRemovers
+	userDataRemovers = append(userDataRemovers, func(_ context.Context, _ *DB, id int64) error {
+		removed = append(removed, id)
+		return nil
+	})
+	t.Cleanup(func() { userDataRemovers = saved })
+	alice, c := chat(t, db)
+	m := &claudebridge.Message{ConversationID: c.ID, Role: "user", Content: "hello", Status: claudebridge.MessageComplete}
+	if err := db.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	p := &claudebridge.Prompt{UserID: alice.ID, Name: "terse", Text: "Be terse."}
+	if err := db.CreatePrompt(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, alice.ID, "token", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(removed), fmt.Sprint([]int64{alice.ID}); got != want {
+		t.Errorf("removers called for %s, want %s", got, want)
+	}
+	_, err := db.SessionUser(ctx, "token")
+	if got, want := claudebridge.ErrorCode(err), claudebridge.EAUTH; got != want {
+		t.Errorf("SessionUser: code %q, want %q", got, want)
+	}
+	for _, kind := range []string{sessionsTable.kind, conversationsTable.kind, messagesTable.kind, messageIDsTable.kind, promptsTable.kind} {
+		out, err := db.client.Scan(ctx, &dynamodb.ScanInput{TableName: db.table(kind)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(out.Items), 0; got != want {
+			t.Errorf("%s left: %d, want %d", kind, got, want)
+		}
 	}
 }

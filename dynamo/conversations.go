@@ -246,7 +246,7 @@ func (db *DB) SearchConversations(ctx context.Context, userID int64, query strin
 	q := asciiLower(query)
 	hit := map[string]bool{}
 	for _, m := range msgs {
-		if !hit[m.Conv] && strings.Contains(asciiLower(m.Content), q) {
+		if !hit[m.Conv] && strings.Contains(asciiLower(string(m.Content)), q) {
 			hit[m.Conv] = true
 		}
 	}

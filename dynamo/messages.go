@@ -1,8 +1,12 @@
 package dynamo
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -49,7 +53,7 @@ type messageItem struct {
 	ID         string `dynamodbav:"id"`
 	User       int64  `dynamodbav:"user"`
 	Role       string `dynamodbav:"role"`
-	Content    string `dynamodbav:"content"`
+	Content    text   `dynamodbav:"content"`
 	Status     string `dynamodbav:"status"`
 	Error      string `dynamodbav:"error,omitempty"`
 	Model      string `dynamodbav:"model,omitempty"`
@@ -69,7 +73,7 @@ type messageItem struct {
 
 func newMessageItem(m *claudebridge.Message, userID int64) messageItem {
 	u := m.Usage
-	it := messageItem{Conv: m.ConversationID, Seq: m.Seq, ID: m.ID, User: userID, Role: m.Role, Content: m.Content, Status: m.Status,
+	it := messageItem{Conv: m.ConversationID, Seq: m.Seq, ID: m.ID, User: userID, Role: m.Role, Content: text(m.Content), Status: m.Status,
 		Error: m.Error, Model: m.Model, In: u.InputTokens, Out: u.OutputTokens, CacheWrite: u.CacheCreationInputTokens,
 		CacheRead: u.CacheReadInputTokens, Cache5m: u.CacheCreation.Ephemeral5mInputTokens, Cache1h: u.CacheCreation.Ephemeral1hInputTokens,
 		Counted: m.OutputTokensCounted, Turn: m.TurnID, Created: micros(m.CreatedAt), Updated: micros(m.UpdatedAt)}
@@ -80,7 +84,7 @@ func newMessageItem(m *claudebridge.Message, userID int64) messageItem {
 }
 
 func (it messageItem) message() claudebridge.Message {
-	return claudebridge.Message{ID: it.ID, ConversationID: it.Conv, Seq: it.Seq, Role: it.Role, Content: it.Content, Status: it.Status,
+	return claudebridge.Message{ID: it.ID, ConversationID: it.Conv, Seq: it.Seq, Role: it.Role, Content: string(it.Content), Status: it.Status,
 		Error: it.Error, Model: it.Model, OutputTokensCounted: it.Counted, TurnID: it.Turn,
 		Usage: claudebridge.Usage{InputTokens: it.In, OutputTokens: it.Out, CacheCreationInputTokens: it.CacheWrite, CacheReadInputTokens: it.CacheRead,
 			CacheCreation: claudebridge.CacheCreation{Ephemeral5mInputTokens: it.Cache5m, Ephemeral1hInputTokens: it.Cache1h}},
@@ -89,6 +93,45 @@ func (it messageItem) message() claudebridge.Message {
 
 func messageKey(conv string, seq int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"conv": attrS(conv), "seq": attrN(int64(seq))}
+}
+
+// text is a message's Markdown, stored gzipped (a Binary attribute) from
+// gzipFrom bytes on: an item holds at most 400 KB, and a long answer may
+// pass that as text, not compressed.
+type text string
+
+const gzipFrom = 32 << 10
+
+func (t text) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	if len(t) < gzipFrom {
+		return attrS(string(t)), nil
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := io.WriteString(w, string(t)); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberB{Value: b.Bytes()}, nil
+}
+
+func (t *text) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		*t = text(v.Value)
+		return nil
+	case *types.AttributeValueMemberB:
+		r, err := gzip.NewReader(bytes.NewReader(v.Value))
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(r)
+		*t = text(b)
+		return err
+	}
+	return fmt.Errorf("message text: attribute of type %T", av)
 }
 
 type messageIDItem struct {

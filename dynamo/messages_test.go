@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -92,5 +93,34 @@ func TestAnImportOfMoreThanAHundredConversationsStoresThemAll(t *testing.T) {
 	}
 	if got, want := msgs[0].Content, "q119"; got != want {
 		t.Errorf("content %q, want %q", got, want)
+	}
+}
+
+// A DynamoDB item holds at most 400 KB: a long answer is kept gzipped.
+func TestAnAnswerLongerThanAnItemHoldsIsSavedAndFound(t *testing.T) {
+	db := open(t)
+	u, c := chat(t, db)
+	m := &claudebridge.Message{ConversationID: c.ID, Role: "assistant", Status: claudebridge.MessageStreaming}
+	if err := db.AddMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 10_000) + "the zebra end"
+	m.Content, m.Status = long, claudebridge.MessageComplete
+	if err := db.UpdateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Messages(t.Context(), u.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := list[0].Content, long; got != want {
+		t.Errorf("content read back: %d bytes, want %d", len(got), len(want))
+	}
+	found, err := db.SearchConversations(t.Context(), u.ID, "ZEBRA END", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(found), 1; got != want {
+		t.Errorf("hits for the end of a long answer %d, want %d", got, want)
 	}
 }

@@ -245,7 +245,7 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":up": attrN(t), ":r": attrS(recent(t, c.ID))}})
 	if conditionFailed(err) {
 		// Removed meanwhile, or touched by a later message already.
-		if now, err := db.conversation(ctx, c.ID); err != nil || now != nil {
+		if still, err := db.conversation(ctx, c.ID); err != nil || still != nil {
 			return internal("add message", err)
 		}
 		return internal("add message", errors.Join(notFound("conversation"), db.deleteMessagesFrom(ctx, c.ID, 1)))
@@ -518,9 +518,9 @@ func (db *DB) interrupt(ctx context.Context, it messageItem, marked time.Time, c
 	if err != nil {
 		return nil, err
 	}
-	var now messageItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &now); err != nil {
+	var stored messageItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &stored); err != nil {
 		return nil, err
 	}
-	return &claudebridge.InterruptedMessage{UserID: now.User, Message: now.message()}, nil
+	return &claudebridge.InterruptedMessage{UserID: stored.User, Message: stored.message()}, nil
 }

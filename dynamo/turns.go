@@ -140,11 +140,11 @@ func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (b
 		if err != nil {
 			return false, internal("turn streaming", err)
 		}
-		var now messageItem
-		if err := attributevalue.UnmarshalMap(out.Item, &now); err != nil {
+		var stored messageItem
+		if err := attributevalue.UnmarshalMap(out.Item, &stored); err != nil {
 			return false, internal("turn streaming", err)
 		}
-		if out.Item != nil && now.ID == it.ID && now.Status == claudebridge.MessageStreaming && now.Turn == turnID {
+		if out.Item != nil && stored.ID == it.ID && stored.Status == claudebridge.MessageStreaming && stored.Turn == turnID {
 			return true, nil
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -71,13 +72,22 @@ func (db *DB) createTables(ctx context.Context) error {
 		if err != nil && !errors.As(err, &inUse) {
 			return fmt.Errorf("%s: %w", *name, err)
 		}
-		if err := dynamodb.NewTableExistsWaiter(db.client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: name}, time.Minute); err != nil {
+		// The waiter's default first delay is 20 s; dynalite and
+		// DynamoDB make a table in well under that.
+		waiter := dynamodb.NewTableExistsWaiter(db.client, func(o *dynamodb.TableExistsWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 5*time.Second
+		})
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: name}, time.Minute); err != nil {
 			return fmt.Errorf("%s: %w", *name, err)
 		}
 		if t.ttl != "" {
 			_, err := db.client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: name,
 				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.ttl), Enabled: aws.Bool(true)}})
-			if err != nil && !strings.Contains(err.Error(), "TimeToLive is already enabled") {
+			// dynalite has no TTL (UnknownOperationException): readers
+			// check expiries themselves, so a table without it still works.
+			var api smithy.APIError
+			unknown := errors.As(err, &api) && api.ErrorCode() == "UnknownOperationException"
+			if err != nil && !unknown && !strings.Contains(err.Error(), "TimeToLive is already enabled") {
 				return fmt.Errorf("%s: TTL: %w", *name, err)
 			}
 		}

@@ -68,6 +68,18 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
 }
 
+// RunChat runs the chat's part of the suite: users, conversations,
+// messages, prompts and turn leases. It is for a store built in parts (the
+// chat's services first); a whole store runs Run. The one behaviour of
+// these that reaches further (a removed user's usage) needs UsageService.
+func RunChat(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("Users", func(t *testing.T) { users(t, open) })
+	t.Run("Conversations", func(t *testing.T) { conversations(t, open) })
+	t.Run("Messages", func(t *testing.T) { messages(t, open) })
+	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
+	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
+}
+
 // behaviour is one check of the suite, named as a sentence.
 type behaviour struct {
 	name string

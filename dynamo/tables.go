@@ -30,7 +30,16 @@ type indexDef struct {
 
 // tables are every table of the store. Each kind's file says what it keeps
 // in its table and how.
-var tables = []tableDef{}
+var tables = []tableDef{
+	keysTable,
+	ledgerTable,
+	batchesTable,
+	batchRequestsTable,
+	rateWindowsTable,
+	limitSlotsTable,
+	limitLeasesTable,
+	budgetHoldsTable,
+}
 
 // input is the CreateTable call of t, on-demand.
 func (t tableDef) input(name *string) *dynamodb.CreateTableInput {

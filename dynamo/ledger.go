@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,11 +88,7 @@ func (db *DB) AppendLedger(ctx context.Context, entries []claudebridge.LedgerEnt
 		}
 		items[i] = item
 	}
-	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: db.table(ledgerTable.kind), Key: ledgerDays,
-		UpdateExpression:          aws.String("ADD days :d"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: slices.Sorted(maps.Keys(days))}},
-	})
-	if err != nil {
+	if err := db.addLedgerDays(ctx, days); err != nil {
 		return internal("append ledger", err)
 	}
 	puts := make([]types.WriteRequest, len(items))
@@ -106,6 +103,36 @@ func (db *DB) AppendLedger(ctx context.Context, entries []claudebridge.LedgerEnt
 		}
 		db.writeBatch(context.WithoutCancel(ctx), db.table(ledgerTable.kind), undo)
 		return internal("append ledger", err)
+	}
+	return nil
+}
+
+// ledgerDaysListed are the days this process has listed in "#days", by
+// table: each process adds a day once, not at every append, so that the
+// one item is not written by every call of every process.
+var ledgerDaysListed sync.Map
+
+// addLedgerDays lists days in the "#days" item.
+func (db *DB) addLedgerDays(ctx context.Context, days map[string]bool) error {
+	table := db.table(ledgerTable.kind)
+	var add []string
+	for day := range days {
+		if _, ok := ledgerDaysListed.Load(*table + "/" + day); !ok {
+			add = append(add, day)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: table, Key: ledgerDays,
+		UpdateExpression:          aws.String("ADD days :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": &types.AttributeValueMemberSS{Value: add}},
+	})
+	if err != nil {
+		return err
+	}
+	for _, day := range add {
+		ledgerDaysListed.Store(*table+"/"+day, true)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -96,15 +95,3 @@ func (db *DB) deleteAll(ctx context.Context, table *string, keys []map[string]ty
 	return nil
 }
 
-// backoff waits before the try-th retry of a write that lost a race or
-// was throttled: a few milliseconds, doubling, capped at half a second.
-func backoff(ctx context.Context, try int) error {
-	d := time.Duration(1<<min(try, 9)) * time.Millisecond
-	d = d/2 + rand.N(d/2+1) // jitter: writers that collided do not collide again in step
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}

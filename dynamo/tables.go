@@ -39,6 +39,15 @@ var tables = []tableDef{
 	messageIDsTable,
 	promptsTable,
 	turnLeasesTable,
+	conversationTurnsTable,
+	keysTable,
+	ledgerTable,
+	batchesTable,
+	batchRequestsTable,
+	rateWindowsTable,
+	limitSlotsTable,
+	limitLeasesTable,
+	budgetHoldsTable,
 }
 
 // input is the CreateTable call of t, on-demand.

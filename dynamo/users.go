@@ -369,9 +369,11 @@ func (db *DB) SetPassword(ctx context.Context, name, passwordHash string) error 
 }
 
 // userDataRemovers remove the other records of a removed user that
-// other files of this package keep (usage, for one): each appends its
-// remover in an init function.
-var userDataRemovers []func(ctx context.Context, db *DB, userID int64) error
+// other files of this package keep: the ledger's entries (the user's
+// usage).
+var userDataRemovers = []func(ctx context.Context, db *DB, userID int64) error{
+	func(ctx context.Context, db *DB, userID int64) error { return db.deleteLedgerOf(ctx, userID) }, // usage is the user's ledger entries
+}
 
 // DeleteUser removes a user with everything that is theirs: sessions,
 // conversations with their messages, prompts, and what userDataRemovers

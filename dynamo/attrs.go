@@ -94,4 +94,3 @@ func (db *DB) deleteAll(ctx context.Context, table *string, keys []map[string]ty
 	}
 	return nil
 }
-

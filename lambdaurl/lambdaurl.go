@@ -81,11 +81,17 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) { return b.w.read(p) }
 
+// stop ends the handler's request context and its writes: a Read waiting
+// for the next write returns.
+func (b *body) stop() {
+	b.cancel(errClientGone)
+	b.w.stopReading()
+}
+
 // Close ends the handler's request context and its writes, and waits for
 // it to return (at most until the invocation's deadline).
 func (b *body) Close() error {
-	b.cancel(errClientGone)
-	b.w.stopReading()
+	b.stop()
 	select {
 	case <-b.w.done:
 	case <-b.ctx.Done():

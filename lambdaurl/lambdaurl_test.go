@@ -264,3 +264,31 @@ func TestAnEventThatIsNotAFunctionURLEventIsAnInvocationError(t *testing.T) {
 		t.Errorf("got %q, want an UnmarshalError", ans.Failed)
 	}
 }
+
+func TestARuntimeAPIThatHangsUpEndsTheHandlersRequest(t *testing.T) {
+	api, err := runtimeapitest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ended := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("event: one\n\n"))
+		<-r.Context().Done() // the upstream call would end here
+		ended <- context.Cause(r.Context())
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, api.Addr, h, quiet) }()
+	defer func() { cancel(); <-served }()
+	ev, _ := json.Marshal(event("POST", "/v1/messages", "", "{}"))
+	ans, err := api.Invoke(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ans.Chunks
+	ans.HangUp()
+	if err := <-ended; !errors.Is(err, errClientGone) {
+		t.Errorf("the request ended by %v, want errClientGone", err)
+	}
+}

@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -59,7 +62,7 @@ type Runtime struct {
 func NewRuntime(api string) *Runtime {
 	return &Runtime{
 		base:   "http://" + api + "/" + apiVersion + "/runtime/",
-		client: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, IdleConnTimeout: 0}},
+		client: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, DialContext: dialWatched}},
 	}
 }
 
@@ -116,7 +119,23 @@ func (rt *Runtime) serve(ctx context.Context, inv *invocation, h http.Handler, l
 	answer := Invoke(ctx, h, &ev, log)
 	defer answer.Close()
 	b := &failingBody{r: answer, trailer: http.Header{trailerErrorType: nil, trailerErrorBody: nil}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rt.base+"invocation/"+inv.id+"/response", b)
+	// When the Runtime API drops the connection (the client went away),
+	// net/http closes it but waits for the body's Read to return before
+	// Do does: the handler's writes are stopped then, and Read returns.
+	served := make(chan struct{})
+	defer close(served)
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if c, ok := info.Conn.(*watchedConn); ok {
+			go func() {
+				select {
+				case <-c.closed:
+					answer.Body.(*body).stop()
+				case <-served:
+				}
+			}()
+		}
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, rt.base+"invocation/"+inv.id+"/response", b)
 	if err != nil {
 		return err
 	}
@@ -134,6 +153,26 @@ func (rt *Runtime) serve(ctx context.Context, inv *invocation, h http.Handler, l
 		return fmt.Errorf("the response: status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// watchedConn is a connection that says when it is closed.
+type watchedConn struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *watchedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func dialWatched(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &watchedConn{Conn: c, closed: make(chan struct{})}, nil
 }
 
 // failingBody reads r; an error other than io.EOF ends the body with the

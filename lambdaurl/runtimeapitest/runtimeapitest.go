@@ -11,10 +11,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -58,6 +60,16 @@ type Answer struct {
 	Failed []byte
 	// Trailer holds the POST's trailers once Chunks is closed.
 	Trailer http.Header
+
+	hangUp func()
+}
+
+// HangUp stops reading the answer and drops its connection, as the
+// Runtime API does when the function URL's client has gone away.
+func (a *Answer) HangUp() {
+	if a.hangUp != nil {
+		a.hangUp()
+	}
 }
 
 // Chunk is a piece of an answer's body and when it arrived.
@@ -138,6 +150,8 @@ func (a *API) response(w http.ResponseWriter, r *http.Request) {
 	}
 	chunks := make(chan Chunk, 1024)
 	ans := &Answer{Mode: r.Header.Get("Lambda-Runtime-Function-Response-Mode"), ContentType: r.Header.Get("Content-Type"), Chunks: chunks}
+	rc := http.NewResponseController(w)
+	ans.hangUp = func() { rc.SetReadDeadline(time.Now()) }
 	body := bufio.NewReader(r.Body)
 	if ans.ContentType == "application/vnd.awslambda.http-integration-response" {
 		if err := readPrelude(body, ans); err != nil {
@@ -155,6 +169,9 @@ func (a *API) response(w http.ResponseWriter, r *http.Request) {
 		n, err := body.Read(buf)
 		if n > 0 {
 			chunks <- Chunk{Data: bytes.Clone(buf[:n]), At: time.Now()}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			panic(http.ErrAbortHandler) // hung up: the connection is dropped
 		}
 		if err != nil {
 			break

@@ -16,8 +16,9 @@ test: check cross node-deps chromium postgresql lambda-rie
 
 # The Lambda function: `bootstrap` for provided.al2023 on arm64 and x86_64,
 # in dist/lambda/ARCH/, and zipped beside it (dist/lambda/ARCH/bootstrap.zip).
-# lambda.norpc leaves out aws-lambda-go's RPC mode, which only the retired
-# go1.x runtime used.
+# lambda.norpc keeps aws-lambda-go's RPC mode (only the retired go1.x runtime
+# used it) out of the binary; claudebridge imports only aws-lambda-go's
+# event types today (lambdaurl runs the Runtime API loop itself).
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 LAMBDA_ARCHS := arm64 amd64
 

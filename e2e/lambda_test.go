@@ -310,6 +310,28 @@ func TestTheAnthropicSDKWorksThroughAFunctionURLUnderTheRuntimeInterfaceEmulator
 			t.Errorf("input tokens: got %d, want more than 0", n.InputTokens)
 		}
 	})
+	t.Run("models", func(t *testing.T) {
+		page, err := client.Models.List(ctxFor(t), anthropic.ModelListParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) == 0 {
+			t.Error("no models listed")
+		}
+	})
+	t.Run("the chat page", func(t *testing.T) {
+		resp, err := http.Get(url.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if got, want := resp.StatusCode, http.StatusOK; got != want {
+			t.Errorf("status: got %d, want %d", got, want)
+		}
+		if got, want := resp.Header.Get("Content-Type"), "text/html"; !strings.HasPrefix(got, want) {
+			t.Errorf("content type: got %q, want %q", got, want)
+		}
+	})
 	t.Run("a wrong key", func(t *testing.T) {
 		wrong := newClient(gw, option.WithAPIKey("not-the-key"))
 		_, err := wrong.Messages.New(ctxFor(t), userText(gw.model, "hi"))

@@ -99,7 +99,7 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer db.Close()
 		m := metrics.Unserved()
-		defer startLedger(cfg, db, m, log)()
+		defer startLedger(cfg, db, m, log, false)()
 		up = &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	}
 	show := newBatchProgress(stderr)

@@ -19,11 +19,18 @@ import (
 // the end of a batch run, a failure), writes what the queue still holds
 // before the database closes, waiting at most 30 s, and logs what is left.
 // With LEDGER=off nothing is heard or written.
-func startLedger(cfg *Config, db claudebridge.LedgerService, m *metrics.Metrics, log *slog.Logger) (drain func()) {
+//
+// inline writes each entry in the call that made it, as it ends (a closed
+// Writer stores what it is given at once): for a process that may be
+// frozen as soon as its answers are sent, with a queue still holding rows.
+func startLedger(cfg *Config, db claudebridge.LedgerService, m *metrics.Metrics, log *slog.Logger, inline bool) (drain func()) {
 	if cfg.LedgerOff {
 		return func() {}
 	}
 	w := ledger.New(ledger.Options{Store: db, Logger: log})
+	if inline {
+		w.Close(context.Background()) // an empty queue: returns at once
+	}
 	m.Listen((&ledger.Recorder{Writer: w, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
 	m.Ledger(w.Len, w.Waits, w.Failed)
 	return func() {

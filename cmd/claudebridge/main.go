@@ -9,6 +9,10 @@
 //	claudebridge keys create --name N  a virtual key, with its limits
 //	claudebridge migrate --from --to   every record into another store
 //	claudebridge --version           the build: version, commit, Go release
+//
+// With no command and AWS_LAMBDA_RUNTIME_API set (Lambda's provided.al2023
+// runtime starting `bootstrap`), it is a Lambda function behind a Function
+// URL, serving what serve serves.
 package main
 
 import (
@@ -61,6 +65,9 @@ func main() {
 // run runs the command args names. Help and the version go to stdout,
 // usage mistakes to stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if api := os.Getenv(runtimeAPIVariable); len(args) == 0 && api != "" {
+		return lambdaFunction(ctx, api, stderr)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")

@@ -77,39 +77,127 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	// On the way out (SIGTERM, Ctrl-C, a failure) the ledger's queue is
+	// written and the database closed, after the server has drained.
+	defer a.Close()
+	// A stored key closes the doors as API_KEYS does, for good: revoking
+	// the last one does not open them (limits.Keyring.Open).
+	if err := cfg.checkListen(); err != nil && a.Open() {
+		return err
+	}
+	ln, err := listenTCP(cfg.Listen, "--listen HOST:PORT or LISTEN_ADDR")
+	if err != nil {
+		return err
+	}
+	metricsAt := "off"
+	if cfg.AdminKey != "" {
+		metricsAt = "/metrics with ADMIN_KEY"
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := listenTCP(cfg.MetricsAddr, "METRICS_ADDR")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer mln.Close()
+		stop := serveMetrics(mln, a.Metrics.Handler(""))
+		defer stop()
+		metricsAt = "http://" + mln.Addr().String() + "/metrics"
+	}
+	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", a.About,
+		"auth", !a.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
+		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff, "metrics", metricsAt)
+	a.Start()
+	return serveUntilDone(ctx, newServer(a.Handler), ln, log, a.Shutdown)
+}
 
+// app is everything serve runs, built from the Config: the one handler of
+// every door, and what must be started, drained and closed around it. The
+// same app answers a Lambda function's invocations (lambda.go).
+type app struct {
+	// Handler serves every door: /v1/, /model/, /admin/, /metrics, the chat.
+	Handler http.Handler
+	// About says in words what the upstream is.
+	About string
+	// Metrics are the process's collectors (unserved without ADMIN_KEY or
+	// METRICS_ADDR).
+	Metrics *metrics.Metrics
+	// Open reports whether the API doors take calls without a client key.
+	Open func() bool
+	// Shutdown is what serve does once its context ends: the grace period,
+	// what is in flight, and the drain of the chat and the batches.
+	Shutdown shutdown
+
+	start   func()
+	closers []func() // run in reverse order by Close
+}
+
+// Start starts the background work: the Message Batches' scheduler.
+func (a *app) Start() { a.start() }
+
+// Close stops what the app started and closes what it opened, last opened
+// first: the batches' scheduler (at once, if Shutdown's drain has not
+// stopped it), the chat's turn bus, the ledger (what it holds is written
+// before the database closes, within 30 s), the shared limits' lease, the
+// database.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// newApp builds the app of cfg. inlineLedger writes each ledger row as its
+// call ends, in the call, rather than from a queue: for a process that may
+// be frozen once its answer is sent (a Lambda function). On an error
+// what was opened is closed again.
+func newApp(ctx context.Context, cfg *Config, log *slog.Logger, inlineLedger bool) (_ *app, err error) {
+	a := &app{start: func() {}}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	// Metrics are collected only where they are served; their listeners
 	// (the ledger) hear every call either way.
 	m := metrics.Unserved()
 	if cfg.AdminKey != "" || cfg.MetricsAddr != "" {
 		m = metrics.New(cfg.Provider)
 	}
+	a.Metrics = m
 	served, about, err := newGatewayUpstream(ctx, cfg, log, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.About = about
 	// The calls of virtual keys report their usage to their limits.
 	var up claudebridge.Upstream = limits.Upstream{Upstream: served.Upstream}
 	db, err := openStore(ctx, cfg.Chat.DatabasePath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// What a dead process left streaming is marked interrupted by the
 	// chat's lease sweep (TURN_LEASE), not here: other processes on the
 	// database may be writing their answers.
-	defer db.Close()
+	a.onClose(func() { db.Close() })
 	if err := checkBudgetsHaveALedger(ctx, cfg, db); err != nil {
-		return err
+		return nil, err
 	}
 	// With SHARED_LIMITS, keys' limits and budgets are counted in the
 	// database for every process on it, under this process's lease,
 	// renewed until the server has drained and then ended.
 	endLease, shared, err := shareLimits(ctx, cfg, db, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if endLease != nil {
-		defer endLease()
+		a.onClose(endLease)
 	}
 	// Static keys and the store's virtual keys, the latter read again
 	// within a second of a change (the CLI's, another server's).
@@ -117,14 +205,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keySpending := &limits.Spending{Prices: cfg.Prices, Upstream: cfg.Provider, Budgets: keyBudgets(cfg, db, shared)}
 	keyring, err := limits.NewSharedKeyring(ctx, claudebridge.NewClientKeys(cfg.APIKeys...), db, nil, keySpending, shared.lease)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go keyring.Run(ctx, time.Second, log)
-	// A stored key closes the doors as API_KEYS does, for good: revoking
-	// the last one does not open them (limits.Keyring.Open).
-	if err := cfg.checkListen(); err != nil && keyring.Open() {
-		return err
-	}
+	a.Open = keyring.Open
 	gw := &gateway.Gateway{
 		Upstream:       up,
 		Keyring:        keyring,
@@ -153,21 +237,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Metrics:              m,
 		LogBodies:            cfg.LogBodies,
 	})}
-	ln, err := listenTCP(cfg.Listen, "--listen HOST:PORT or LISTEN_ADDR")
-	if err != nil {
-		return err
-	}
-	var mln net.Listener
-	if cfg.MetricsAddr != "" {
-		if mln, err = listenTCP(cfg.MetricsAddr, "METRICS_ADDR"); err != nil {
-			ln.Close()
-			return err
-		}
-		defer mln.Close()
-	}
-	// The ledger hears every call; on the way out (SIGTERM, Ctrl-C, a
-	// failure) what it holds is written before the database closes.
-	defer startLedger(cfg, db, m, log)()
+	// The ledger hears every call; on the way out what it holds is
+	// written before the database closes.
+	a.onClose(startLedger(cfg, db, m, log, inlineLedger))
 	m.PriceWith(func(model string, u claudebridge.Usage) float64 {
 		return cfg.Prices.Cost(model, cfg.Provider, u, false)
 	})
@@ -181,16 +253,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var chatBus claudebridge.TurnBus
 	switch bus, err := openTurnBus(ctx, db); {
 	case err != nil:
-		ln.Close()
-		return err
+		return nil, err
 	case bus != nil:
-		defer bus.Close() // after the chat's Close, before the database's
+		a.onClose(func() { bus.Close() }) // after the chat's Close, before the database's
 		chatBus = bus
 	}
 	chatServer, err := newChat(ctx, cfg, db, chatBus, chatUp, log)
 	if err != nil {
-		ln.Close()
-		return err
+		return nil, err
 	}
 	m.ChatTurns(chatServer.Answering)
 	// Message Batches run in the background, through the same upstream,
@@ -200,29 +270,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	scheduler := &batches.Scheduler{Store: db, Upstream: &limits.Paced{Next: up, Keys: keyring.Named}, Concurrency: cfg.BatchConcurrency,
 		CallTimeout: cfg.RequestTimeout, Logger: log, Metrics: m, Keyed: func() bool { return !keyring.Open() }}
 	gw.Batches = &batches.Handler{Store: db, Scheduler: scheduler, Logger: log}
-	metricsAt := "off"
 	var adminMetrics http.Handler
 	if cfg.AdminKey != "" {
 		adminMetrics = m.Handler(cfg.AdminKey)
-		metricsAt = "/metrics with ADMIN_KEY"
 	}
-	if mln != nil {
-		stop := serveMetrics(mln, m.Handler(""))
-		defer stop()
-		metricsAt = "http://" + mln.Addr().String() + "/metrics"
-	}
-	log.Info("claudebridge serving", "addr", "http://"+ln.Addr().String(), "upstream", about,
-		"auth", !keyring.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
-		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff, "metrics", metricsAt)
 	v1, model := openGuarded(cfg, keyring, gw, front)
 	adminAPI := admin.New(db, cfg.AdminKey)
-	scheduler.Start()
-	defer func() { // at once if serving failed; after Drain's, a no-op
-		cut, cancel := context.WithCancel(context.Background())
-		cancel()
-		scheduler.Stop(cut)
-	}()
-	return serveUntilDone(ctx, newServer(frontDoors(model, v1, adminAPI, chatServer, adminMetrics)), ln, log, shutdown{
+	a.Handler = frontDoors(model, v1, adminAPI, chatServer, adminMetrics)
+	a.start = func() {
+		scheduler.Start()
+		a.onClose(func() { // at once if serving failed; after Drain's, a no-op
+			cut, cancel := context.WithCancel(context.Background())
+			cancel()
+			scheduler.Stop(cut)
+		})
+	}
+	a.Shutdown = shutdown{
 		Grace: cfg.ShutdownGrace,
 		InFlight: func() string {
 			streams, others := gw.InFlight()
@@ -245,7 +308,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer cancel()
 			return chatServer.Close(closing)
 		},
-	})
+	}
+	return a, nil
 }
 
 // newLogger is the process's logger: LOG_FORMAT's lines at LOG_LEVEL, to w.

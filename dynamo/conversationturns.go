@@ -10,10 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// conversationturns holds, by conversation, the process (owner) whose turn
+// conversation_turns holds, by conversation, the process (owner) whose turn
 // runs in it: one item, taken by conditional puts. An item left by a
 // deleted conversation holds nothing anyone asks for.
-var conversationTurnsTable = tableDef{kind: "conversationturns", hash: keyAttr{"conversation_id", types.ScalarAttributeTypeS}}
+var conversationTurnsTable = tableDef{kind: "conversation_turns", hash: keyAttr{"conversation_id", types.ScalarAttributeTypeS}}
 
 type conversationTurnItem struct {
 	ConversationID string `dynamodbav:"conversation_id"`

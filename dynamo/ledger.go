@@ -270,14 +270,14 @@ func (db *DB) ledgerUserNames(ctx context.Context, ids []int64) (map[int64]strin
 		for i, id := range chunk {
 			keys[i] = map[string]types.AttributeValue{"id": number(id)}
 		}
-		pending := map[string]types.KeysAndAttributes{*db.table("users"): {Keys: keys, ConsistentRead: aws.Bool(true),
+		pending := map[string]types.KeysAndAttributes{*db.table(usersTable.kind): {Keys: keys, ConsistentRead: aws.Bool(true),
 			ProjectionExpression: aws.String("id, #n"), ExpressionAttributeNames: map[string]string{"#n": "name"}}}
 		for len(pending) > 0 {
 			out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 			if err != nil {
 				return nil, err
 			}
-			for _, item := range out.Responses[*db.table("users")] {
+			for _, item := range out.Responses[*db.table(usersTable.kind)] {
 				if s, ok := item["name"].(*types.AttributeValueMemberS); ok {
 					names[numberOf(item["id"])] = s.Value
 				}

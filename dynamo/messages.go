@@ -28,7 +28,7 @@ import (
 // set while the status is streaming and removed after), for the sweeps
 // that mark them interrupted.
 //
-// messageids points from a message's id to its (conversation, seq),
+// message_ids points from a message's id to its (conversation, seq),
 // written just before the message: the writers that name a message by id
 // alone read it consistently, as an index would not.
 //
@@ -41,7 +41,7 @@ var (
 			{name: "by-user", hash: keyAttr{"user", types.ScalarAttributeTypeN}},
 			{name: "live", hash: keyAttr{"live", types.ScalarAttributeTypeS}},
 		}}
-	messageIDsTable = tableDef{kind: "messageids", hash: keyAttr{"id", types.ScalarAttributeTypeS}}
+	messageIDsTable = tableDef{kind: "message_ids", hash: keyAttr{"id", types.ScalarAttributeTypeS}}
 )
 
 // liveStreaming is the "live" of every streaming message.

@@ -12,11 +12,11 @@ import (
 	"github.com/claudebridge/claudebridge"
 )
 
-// turnleases holds one lease per process that runs turns, by owner: until
+// turn_leases holds one lease per process that runs turns, by owner: until
 // when it is alive. DynamoDB's TTL removes a lease a day after it ended,
 // for processes that died and no sweep saw; a sweep removes the ones it
 // finds ended. A message's owner is kept on the message (messages.go).
-var turnLeasesTable = tableDef{kind: "turnleases", hash: keyAttr{"owner", types.ScalarAttributeTypeS}, ttl: "ttl"}
+var turnLeasesTable = tableDef{kind: "turn_leases", hash: keyAttr{"owner", types.ScalarAttributeTypeS}, ttl: "ttl"}
 
 // leaseTTL is how long after its end DynamoDB may remove a lease: a lease
 // a sweep has not seen end must outlive the grace of unclaimed messages.

@@ -18,7 +18,7 @@ import (
 // Users live in three tables. users holds each user by id, and at id 0 the
 // counter that gives ids: a removed user's id is never given again, since
 // every row that named it (a key's ledger, a running turn) would otherwise
-// name the next user. usernames holds each name, pointing at its user: a
+// name the next user. user_names holds each name, pointing at its user: a
 // conditional put of it is what makes a name taken. sessions holds each
 // session by its token's hash, with its user and the user's password
 // generation when it was made; a new password moves the generation on, so
@@ -26,7 +26,7 @@ import (
 // swept (through the by-user index, which may lag a write).
 var (
 	usersTable     = tableDef{kind: "users", hash: keyAttr{"id", types.ScalarAttributeTypeN}}
-	userNamesTable = tableDef{kind: "usernames", hash: keyAttr{"name", types.ScalarAttributeTypeS}}
+	userNamesTable = tableDef{kind: "user_names", hash: keyAttr{"name", types.ScalarAttributeTypeS}}
 	sessionsTable  = tableDef{kind: "sessions", hash: keyAttr{"token", types.ScalarAttributeTypeS}, ttl: "ttl",
 		indexes: []indexDef{{name: "by-user", hash: keyAttr{"user", types.ScalarAttributeTypeN}}}}
 )

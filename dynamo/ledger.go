@@ -168,8 +168,9 @@ func (db *DB) addLedgerDays(ctx context.Context, days map[string]bool) error {
 }
 
 // ledgerEntries hands each item of the entries with from <= time < to (a
-// zero bound open) to each: a Query per day of the range that has entries.
-func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(ledgerItem)) error {
+// zero bound open) to each, until each returns an error: a Query per day
+// of the range that has entries.
+func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(ledgerItem) error) error {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: db.table(ledgerTable.kind), Key: ledgerDays, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return err
@@ -205,8 +206,7 @@ func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(l
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 				return err
 			}
-			each(it)
-			return nil
+			return each(it)
 		})
 		if err != nil {
 			return err
@@ -240,7 +240,7 @@ func (db *DB) LedgerTotals(ctx context.Context, by claudebridge.LedgerGroup, fro
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "cannot group the ledger by %q: key, user, model or day", by)
 	}
 	sums := map[string]*claudebridge.LedgerTotal{}
-	err := db.ledgerEntries(ctx, from, to, func(it ledgerItem) {
+	err := db.ledgerEntries(ctx, from, to, func(it ledgerItem) error {
 		g := group(it)
 		t := sums[g]
 		if t == nil {
@@ -254,6 +254,7 @@ func (db *DB) LedgerTotals(ctx context.Context, by claudebridge.LedgerGroup, fro
 		t.CacheWrite5mTokens += it.CacheWrite5mTokens
 		t.CacheWrite1hTokens += it.CacheWrite1hTokens
 		t.CostUSD += it.CostUSD
+		return nil
 	})
 	if err != nil {
 		return nil, internal("ledger totals", err)

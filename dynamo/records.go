@@ -50,32 +50,41 @@ func (db *DB) ExportRecords(ctx context.Context, each func(claudebridge.Record) 
 		return err
 	}
 	isConversation := map[string]bool{}
+	var stop error // each's, handed back as it is
 	err = db.scanPages(ctx, conversationsTable.kind, func(item map[string]types.AttributeValue) error {
 		var it conversationItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return internal("export conversations", err)
+			return err
 		}
 		if !isUser[it.User] {
 			return nil
 		}
 		isConversation[it.ID] = true
 		c := it.conversation()
-		return each(claudebridge.Record{Conversation: &c})
+		stop = each(claudebridge.Record{Conversation: &c})
+		return stop
 	})
+	if stop != nil {
+		return stop
+	}
 	if err != nil {
 		return internal("export conversations", err)
 	}
 	err = db.scanPages(ctx, messagesTable.kind, func(item map[string]types.AttributeValue) error {
 		var it messageItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return internal("export messages", err)
+			return err
 		}
 		if !isConversation[it.Conv] {
 			return nil
 		}
 		m := it.message()
-		return each(claudebridge.Record{Message: &m})
+		stop = each(claudebridge.Record{Message: &m})
+		return stop
 	})
+	if stop != nil {
+		return stop
+	}
 	if err != nil {
 		return internal("export messages", err)
 	}
@@ -176,13 +185,14 @@ func (db *DB) exportBatches(ctx context.Context, each func(claudebridge.Record) 
 
 // exportLedger reads the ledger day by day, each day page by page.
 func (db *DB) exportLedger(ctx context.Context, isUser map[int64]bool, each func(claudebridge.Record) error) error {
-	var stop error
-	err := db.ledgerEntries(ctx, time.Time{}, time.Time{}, func(it ledgerItem) {
-		if stop != nil || (it.User != 0 && !isUser[it.User]) {
-			return
+	var stop error // each's, handed back as it is
+	err := db.ledgerEntries(ctx, time.Time{}, time.Time{}, func(it ledgerItem) error {
+		if it.User != 0 && !isUser[it.User] {
+			return nil
 		}
 		l := it.record()
 		stop = each(claudebridge.Record{Ledger: &l})
+		return stop
 	})
 	if stop != nil {
 		return stop

@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -127,5 +128,33 @@ func TestRecordsNothingReachesAreNotExported(t *testing.T) {
 		if r.Message != nil {
 			t.Errorf("exported message %s of a removed conversation", r.Message.ID)
 		}
+	}
+}
+
+func TestAnExportStopsAtTheFirstErrorOfEachAndReturnsIt(t *testing.T) {
+	db := open(t)
+	u, err := db.CreateUser(t.Context(), "ada", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"one", "two"} {
+		if err := db.CreateConversation(t.Context(), &claudebridge.Conversation{UserID: u.ID, Title: title, Model: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = db.ExportRecords(t.Context(), func(r claudebridge.Record) error {
+		calls++
+		if r.Conversation != nil {
+			return stop
+		}
+		return nil
+	})
+	if err != stop {
+		t.Errorf("ExportRecords: %v, want each's error as it is", err)
+	}
+	if got, want := calls, 2; got != want {
+		t.Errorf("records handed over: %d, want %d (the user, then the conversation that stopped it)", got, want)
 	}
 }

@@ -31,6 +31,8 @@ import (
 	"github.com/claudebridge/claudebridge"
 )
 
+var _ claudebridge.Store = (*DB)(nil)
+
 // DB is a store on DynamoDB.
 type DB struct {
 	client *dynamodb.Client

@@ -146,10 +146,16 @@ func (db *DB) KeysVersion(ctx context.Context) (int64, error) {
 // addCounter adds one to the number attribute attr of the item at key and
 // returns its new value: an atomic counter, whichever process calls.
 func (db *DB) addCounter(ctx context.Context, table *string, key map[string]types.AttributeValue, attr string) (int64, error) {
+	return db.addCounterBy(ctx, table, key, attr, 1)
+}
+
+// addCounterBy is addCounter adding n: it gives the n values up to the
+// one it returns.
+func (db *DB) addCounterBy(ctx context.Context, table *string, key map[string]types.AttributeValue, attr string, n int64) (int64, error) {
 	out, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: table, Key: key,
-		UpdateExpression:          aws.String("ADD #c :one"),
+		UpdateExpression:          aws.String("ADD #c :n"),
 		ExpressionAttributeNames:  map[string]string{"#c": attr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": number(1)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": number(n)},
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {

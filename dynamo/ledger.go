@@ -25,7 +25,9 @@ var _ claudebridge.LedgerService = (*DB)(nil)
 // byKey and byUser (sparse: an entry without a key or a user is in
 // neither) sort each key's and each user's entries by time, for what they
 // spent since a time and for a user's usage. The item "#days" lists the
-// days that have entries, for ranges with an open end.
+// days that have entries, for ranges with an open end; the item "#ids"
+// holds the last entry ID given (each entry's ID ends its sort key, so
+// that a copied entry is found again where it was put: records.go).
 var ledgerTable = tableDef{kind: "ledger", hash: keyAttr{"day", types.ScalarAttributeTypeS}, rng: &keyAttr{"sk", types.ScalarAttributeTypeS},
 	indexes: []indexDef{
 		{name: "byKey", hash: keyAttr{"key", types.ScalarAttributeTypeS}, rng: &keyAttr{"t", types.ScalarAttributeTypeN}},
@@ -36,10 +38,15 @@ var ledgerDays = map[string]types.AttributeValue{
 	"day": &types.AttributeValueMemberS{Value: "#days"}, "sk": &types.AttributeValueMemberS{Value: "#days"},
 }
 
+var ledgerIDs = map[string]types.AttributeValue{
+	"day": &types.AttributeValueMemberS{Value: "#ids"}, "sk": &types.AttributeValueMemberS{Value: "#ids"},
+}
+
 type ledgerItem struct {
 	Day                 string  `dynamodbav:"day"`
 	SK                  string  `dynamodbav:"sk"`
 	T                   int64   `dynamodbav:"t"`
+	ID                  int64   `dynamodbav:"id"`
 	RequestID           string  `dynamodbav:"requestId,omitempty"`
 	Key                 string  `dynamodbav:"key,omitempty"`
 	User                int64   `dynamodbav:"user,omitempty"`
@@ -63,8 +70,32 @@ type ledgerItem struct {
 // sorts as the times do.
 func sortTime(micros int64) string { return fmt.Sprintf("%020d", micros) }
 
-// AppendLedger stores entries, all or none: the days first, then the
-// entries a BatchWriteItem at a time; when one fails, those written are
+// ledgerSK is the sort key of the entry of id at micros.
+func ledgerSK(micros, id int64) string { return sortTime(micros) + "#" + fmt.Sprintf("%020d", id) }
+
+// ledgerItemOf is the item of an entry of id.
+func ledgerItemOf(id int64, e claudebridge.LedgerEntry) ledgerItem {
+	t := unixMicros(e.Time)
+	return ledgerItem{Day: e.Time.UTC().Format(time.DateOnly), SK: ledgerSK(t, id), T: t, ID: id, RequestID: e.RequestID,
+		Key: e.Key, User: e.UserID, Model: e.Model, Upstream: e.Upstream, Door: e.Door,
+		InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
+		CacheWrite5mTokens: e.CacheWrite5mTokens, CacheWrite1hTokens: e.CacheWrite1hTokens, CountedOutputTokens: e.CountedOutputTokens,
+		CostUSD: e.CostUSD, PriceVersion: e.PriceVersion, LatencyNs: int64(e.Latency), FirstTokenNs: int64(e.FirstToken), Status: e.Status}
+}
+
+// record is the entry of an item, as ExportRecords gives it.
+func (it ledgerItem) record() claudebridge.LedgerRecord {
+	return claudebridge.LedgerRecord{ID: it.ID, LedgerEntry: claudebridge.LedgerEntry{Time: fromUnixMicros(it.T), RequestID: it.RequestID,
+		Key: it.Key, UserID: it.User, Model: it.Model, Upstream: it.Upstream, Door: it.Door,
+		InputTokens: it.InputTokens, OutputTokens: it.OutputTokens, CacheReadTokens: it.CacheReadTokens,
+		CacheWrite5mTokens: it.CacheWrite5mTokens, CacheWrite1hTokens: it.CacheWrite1hTokens, CountedOutputTokens: it.CountedOutputTokens,
+		CostUSD: it.CostUSD, PriceVersion: it.PriceVersion, Latency: time.Duration(it.LatencyNs), FirstToken: time.Duration(it.FirstTokenNs),
+		Status: it.Status}}
+}
+
+// AppendLedger stores entries, all or none: their IDs (one update of
+// the counter) and days first, then the entries a BatchWriteItem at a
+// time; when one fails, those written are
 // deleted again. (A reader may see part of an append for that moment, and
 // a crash in the middle keeps the part written: dynalite, the tests'
 // DynamoDB, has no TransactWriteItems.)
@@ -72,17 +103,16 @@ func (db *DB) AppendLedger(ctx context.Context, entries []claudebridge.LedgerEnt
 	if len(entries) == 0 {
 		return nil
 	}
+	last, err := db.addCounterBy(ctx, db.table(ledgerTable.kind), ledgerIDs, "last", int64(len(entries)))
+	if err != nil {
+		return internal("append ledger", err)
+	}
 	days := map[string]bool{}
 	items := make([]map[string]types.AttributeValue, len(entries))
 	for i, e := range entries {
-		t := unixMicros(e.Time)
-		day := e.Time.UTC().Format(time.DateOnly)
-		days[day] = true
-		item, err := attributevalue.MarshalMap(ledgerItem{Day: day, SK: sortTime(t) + "#" + newID(""), T: t, RequestID: e.RequestID,
-			Key: e.Key, User: e.UserID, Model: e.Model, Upstream: e.Upstream, Door: e.Door,
-			InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
-			CacheWrite5mTokens: e.CacheWrite5mTokens, CacheWrite1hTokens: e.CacheWrite1hTokens, CountedOutputTokens: e.CountedOutputTokens,
-			CostUSD: e.CostUSD, PriceVersion: e.PriceVersion, LatencyNs: int64(e.Latency), FirstTokenNs: int64(e.FirstToken), Status: e.Status})
+		it := ledgerItemOf(last-int64(len(entries)-1-i), e)
+		days[it.Day] = true
+		item, err := attributevalue.MarshalMap(it)
 		if err != nil {
 			return internal("append ledger", err)
 		}
@@ -138,8 +168,9 @@ func (db *DB) addLedgerDays(ctx context.Context, days map[string]bool) error {
 }
 
 // ledgerEntries hands each item of the entries with from <= time < to (a
-// zero bound open) to each: a Query per day of the range that has entries.
-func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(ledgerItem)) error {
+// zero bound open) to each, until each returns an error: a Query per day
+// of the range that has entries.
+func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(ledgerItem) error) error {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: db.table(ledgerTable.kind), Key: ledgerDays, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return err
@@ -175,8 +206,7 @@ func (db *DB) ledgerEntries(ctx context.Context, from, to time.Time, each func(l
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 				return err
 			}
-			each(it)
-			return nil
+			return each(it)
 		})
 		if err != nil {
 			return err
@@ -210,7 +240,7 @@ func (db *DB) LedgerTotals(ctx context.Context, by claudebridge.LedgerGroup, fro
 		return nil, claudebridge.Errorf(claudebridge.EINVALID, "cannot group the ledger by %q: key, user, model or day", by)
 	}
 	sums := map[string]*claudebridge.LedgerTotal{}
-	err := db.ledgerEntries(ctx, from, to, func(it ledgerItem) {
+	err := db.ledgerEntries(ctx, from, to, func(it ledgerItem) error {
 		g := group(it)
 		t := sums[g]
 		if t == nil {
@@ -224,6 +254,7 @@ func (db *DB) LedgerTotals(ctx context.Context, by claudebridge.LedgerGroup, fro
 		t.CacheWrite5mTokens += it.CacheWrite5mTokens
 		t.CacheWrite1hTokens += it.CacheWrite1hTokens
 		t.CostUSD += it.CostUSD
+		return nil
 	})
 	if err != nil {
 		return nil, internal("ledger totals", err)

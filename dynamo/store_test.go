@@ -1,22 +1,27 @@
 package dynamo
 
 import (
+	"path/filepath"
 	"testing"
 
-	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/sqlite"
 	"github.com/claudebridge/claudebridge/storetest"
 )
 
-// withoutRecords is the store as a storetest.Store until it exports and
-// imports records (RecordStore, nil here): the suite's chat and
-// operations parts run on it.
-type withoutRecords struct {
-	*DB
-	claudebridge.RecordStore
+func TestDynamoDBPassesTheStoreSuite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t) })
 }
 
-func TestDynamoDBPassesTheStoreSuiteButRecords(t *testing.T) {
-	open := func(t *testing.T) storetest.Store { return withoutRecords{DB: open(t)} }
-	t.Run("Chat", func(t *testing.T) { storetest.RunChat(t, open) })
-	t.Run("Operations", func(t *testing.T) { storetest.RunOperations(t, open) })
+func TestASQLiteStoreCopiesIntoDynamoDBAndBack(t *testing.T) {
+	openSQLite := func(t *testing.T) storetest.Store {
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "claudebridge.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	openDynamoDB := func(t *testing.T) storetest.Store { return open(t) }
+	t.Run("SQLite into DynamoDB", func(t *testing.T) { storetest.RunCopy(t, openSQLite, openDynamoDB) })
+	t.Run("DynamoDB into SQLite", func(t *testing.T) { storetest.RunCopy(t, openDynamoDB, openSQLite) })
 }

@@ -68,31 +68,6 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
 }
 
-// RunChat runs the chat's part of the suite: users, conversations,
-// messages, prompts and turn leases. It is for a store built in parts (the
-// chat's services first); a whole store runs Run. The one behaviour of
-// these that reaches further (a removed user's usage) needs UsageService.
-func RunChat(t *testing.T, open func(t *testing.T) Store) {
-	t.Run("Users", func(t *testing.T) { users(t, open) })
-	t.Run("Conversations", func(t *testing.T) { conversations(t, open) })
-	t.Run("Messages", func(t *testing.T) { messages(t, open) })
-	t.Run("Prompts", func(t *testing.T) { prompts(t, open) })
-	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
-}
-
-// RunOperations runs the behaviours of the operations' services alone:
-// usage, keys, ledger, batches and limits, each on a store of its own from
-// open. For an engine built in halves, until the chat's half (users,
-// conversations, messages, prompts, turns) is there; a behaviour that
-// needs that half calls its methods all the same.
-func RunOperations(t *testing.T, open func(t *testing.T) Store) {
-	t.Run("Usage", func(t *testing.T) { usage(t, open) })
-	t.Run("Keys", func(t *testing.T) { keys(t, open) })
-	t.Run("Ledger", func(t *testing.T) { ledger(t, open) })
-	t.Run("Batches", func(t *testing.T) { batches(t, open) })
-	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
-}
-
 // behaviour is one check of the suite, named as a sentence.
 type behaviour struct {
 	name string

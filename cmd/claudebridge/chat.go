@@ -78,7 +78,7 @@ func databasePath(getenv func(string) string) (string, error) {
 // databaseLocation is databasePath of one URL; "" is the default file.
 func databaseLocation(u string, getenv func(string) string) (string, error) {
 	switch {
-	case isPostgres(u):
+	case isPostgres(u), isDynamo(u):
 		return u, nil
 	case u == "":
 		dir := getenv("XDG_DATA_HOME")
@@ -96,7 +96,7 @@ func databaseLocation(u string, getenv func(string) string) (string, error) {
 		return strings.TrimPrefix(u, "sqlite:"), nil
 	case strings.Contains(u, "://"):
 		scheme, _, _ := strings.Cut(u, "://")
-		return "", fmt.Errorf("DATABASE_URL: %s databases are not supported; use a file path, sqlite:///path or postgres://", scheme)
+		return "", fmt.Errorf("DATABASE_URL: %s databases are not supported; use a file path, sqlite:///path, postgres:// or dynamodb://", scheme)
 	}
 	return u, nil
 }

@@ -28,6 +28,7 @@ func TestDatabasePath(t *testing.T) {
 		{map[string]string{"XDG_DATA_HOME": "/data"}, "/data/claudebridge/claudebridge.db", false},
 		{map[string]string{"DATABASE_URL": "postgres://u@h/db"}, "postgres://u@h/db", false},
 		{map[string]string{"DATABASE_URL": "postgresql:///db?host=/run/pg"}, "postgresql:///db?host=/run/pg", false},
+		{map[string]string{"DATABASE_URL": "dynamodb://claudebridge"}, "dynamodb://claudebridge", false},
 		{map[string]string{"DATABASE_URL": "mysql://u@h/db"}, "", true},
 	} {
 		got, err := databasePath(env(c.vars))

@@ -357,7 +357,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	c.SharedLimitsSet = strings.TrimSpace(getenv("SHARED_LIMITS")) != ""
 	if !c.SharedLimitsSet {
 		// A PostgreSQL database is there to be shared by several servers.
-		c.SharedLimits = isPostgres(c.Chat.DatabasePath)
+		c.SharedLimits = isPostgres(c.Chat.DatabasePath) || isDynamo(c.Chat.DatabasePath)
 	}
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {

@@ -27,13 +27,14 @@ func TestSharedLimitsIsReadAndABadValueRefused(t *testing.T) {
 	}
 }
 
-func TestSharedLimitsIsOnByDefaultOnPostgreSQLAndOffOnSQLite(t *testing.T) {
+func TestSharedLimitsIsOnByDefaultOnPostgreSQLAndDynamoDBAndOffOnSQLite(t *testing.T) {
 	for _, c := range []struct {
 		vars map[string]string
 		want bool
 	}{
 		{map[string]string{"DATABASE_URL": "postgres://db.internal/claudebridge"}, true},
 		{map[string]string{"DATABASE_URL": "postgresql://db.internal/claudebridge", "SHARED_LIMITS": "false"}, false},
+		{map[string]string{"DATABASE_URL": "dynamodb://claudebridge"}, true},
 		{map[string]string{"DATABASE_URL": "/var/lib/claudebridge.db"}, false},
 		{map[string]string{"DATABASE_URL": "/var/lib/claudebridge.db", "SHARED_LIMITS": "true"}, true},
 	} {

@@ -25,8 +25,9 @@ sides, which must agree. Records the destination holds already (same ID) are
 left as they are, so it can be run again after an interruption. Stop serve
 on the source first: what is written during the copy may be missed.
 
-A URL is what DATABASE_URL takes: a file path, sqlite:///path or
-postgres://user@host/db (the PG* variables fill what it leaves out).
+A URL is what DATABASE_URL takes: a file path, sqlite:///path,
+postgres://user@host/db (the PG* variables fill what it leaves out) or
+dynamodb://TABLE_PREFIX (the AWS default chain; ?create=true makes the tables).
 
 Flags:
 `

@@ -98,6 +98,11 @@ test('a serve killed mid-answer: the others mark it interrupted, and it is conti
   // The page reconnects to serve 1, which marks the answer interrupted
   // once serve 0's lease (TURN_LEASE=2s) lapses.
   assert.equal(await answerDone(page, 30000), 'interrupted');
+  // What was saved of it, as any serve now shows it.
+  await page.reload();
+  await ready(page);
+  await lastAnswer(page).waitFor();
+  assert.equal(await lastAnswer(page).getAttribute('data-status'), 'interrupted');
   const cut = await answerText(page);
   assert.ok(cut.trim().length > 40 && shown.startsWith(cut.trim()), `the interrupted answer ${JSON.stringify(cut.slice(0, 60))} is not what was shown of it, ${JSON.stringify(shown.slice(0, 60))}`);
   await lastAnswer(page).locator('button[data-action="continue"]').click();

@@ -31,6 +31,13 @@ import (
 // DB is an open PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool
+	// counters is a pool of its own for the limits' windows, slots and
+	// budget holds, whose commits do not wait for the disk
+	// (synchronous_commit off): those rows only matter while their calls
+	// run, so a crash of the database may lose their last moments, never
+	// their consistency, and a call does not wait on a flush for each.
+	// What was spent (the ledger) stays on pool, durable.
+	counters *pgxpool.Pool
 }
 
 var _ claudebridge.Store = (*DB)(nil)
@@ -59,9 +66,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool}
-	if err := db.migrate(ctx); err != nil {
+	fast := cfg.Copy()
+	fast.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	counters, err := pgxpool.NewWithConfig(ctx, fast)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool, counters: counters}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("postgres: migrating: %w", err)
 	}
 	return db, nil
@@ -77,8 +91,9 @@ func hasParam(url, name string) bool {
 	return ok
 }
 
-// Close closes the pool.
+// Close closes the pools.
 func (db *DB) Close() error {
+	db.counters.Close()
 	db.pool.Close()
 	return nil
 }

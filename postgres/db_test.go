@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/claudebridge/claudebridge/internal/pgtest"
 )
 
@@ -66,5 +68,30 @@ func TestAnUnparsableURLIsRefusedWithoutQuotingIt(t *testing.T) {
 	}
 	if got := err.Error(); strings.Contains(got, "s3cret") {
 		t.Errorf("error quotes the password: %q", got)
+	}
+}
+
+func TestTheLimitsCountersCommitWithoutWaitingForTheDiskAndTheRestDurably(t *testing.T) {
+	// The test cluster commits asynchronously throughout; the URL asks
+	// for durable commits, as a real server's default is.
+	db, err := Open(t.Context(), pgtest.URL(t)+"&synchronous_commit=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct {
+		name string
+		pool interface {
+			QueryRow(context.Context, string, ...any) pgx.Row
+		}
+		want string
+	}{{"counters", db.counters, "off"}, {"pool", db.pool, "on"}} {
+		var got string
+		if err := c.pool.QueryRow(t.Context(), `SHOW synchronous_commit`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("synchronous_commit on %s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -31,7 +31,7 @@ const takeRate = `INSERT INTO rate_windows AS w (key, opened, requests, tokens)
 // TakeRate counts a request of tokens in key's window, if it fits.
 func (db *DB) TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, window time.Duration, now time.Time) (claudebridge.RateWindow, bool, error) {
 	var w claudebridge.RateWindow
-	err := db.pool.QueryRow(ctx, takeRate, key, now, tokens, now.Add(-window), rpm, tpm).Scan(&w.Opened, &w.Requests, &w.Tokens)
+	err := db.counters.QueryRow(ctx, takeRate, key, now, tokens, now.Add(-window), rpm, tpm).Scan(&w.Opened, &w.Requests, &w.Tokens)
 	if err == nil {
 		w.Opened = utc(w.Opened)
 		return w, true, nil
@@ -41,7 +41,7 @@ func (db *DB) TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, wi
 	}
 	// Refused: the window as it stands, for the answer's headers. Read
 	// apart, so it may be a moment newer than the refusal.
-	err = db.pool.QueryRow(ctx, `SELECT opened, requests, tokens FROM rate_windows WHERE key = $1`, key).Scan(&w.Opened, &w.Requests, &w.Tokens)
+	err = db.counters.QueryRow(ctx, `SELECT opened, requests, tokens FROM rate_windows WHERE key = $1`, key).Scan(&w.Opened, &w.Requests, &w.Tokens)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return claudebridge.RateWindow{Opened: now}, false, nil
@@ -54,7 +54,7 @@ func (db *DB) TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, wi
 
 // SettleRate corrects the tokens of key's window opened at opened.
 func (db *DB) SettleRate(ctx context.Context, key string, opened time.Time, delta int) error {
-	_, err := db.pool.Exec(ctx, `UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`,
+	_, err := db.counters.Exec(ctx, `UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`,
 		delta, key, opened)
 	return internal("settle rate", err)
 }
@@ -83,7 +83,7 @@ func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder str
 
 // ReleaseSlot deletes a slot.
 func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM limit_slots WHERE id = $1`, slot)
+	_, err := db.counters.Exec(ctx, `DELETE FROM limit_slots WHERE id = $1`, slot)
 	return internal("release slot", err)
 }
 
@@ -109,6 +109,6 @@ func (db *DB) batch(ctx context.Context, queue func(b *pgx.Batch)) error {
 	return retry(ctx, func() error {
 		b := &pgx.Batch{} // a batch is sent once: each attempt queues anew
 		queue(b)
-		return db.pool.SendBatch(ctx, b).Close()
+		return db.counters.SendBatch(ctx, b).Close()
 	})
 }

@@ -121,7 +121,7 @@ func (p *steeringProxy) control(w http.ResponseWriter, r *http.Request) {
 // is continued on another.
 func TestBrowserAcrossServes(t *testing.T) {
 	requireBrowser(t)
-	f := startFleet(t, 3, "TURN_LEASE=2s", "LOG_LEVEL=debug")
+	f := startFleet(t, 3, "TURN_LEASE=5s", "LOG_LEVEL=debug")
 	proxyURL, controlURL := startSteeringProxy(t, f)
 	servers := make([]string, len(f.servers))
 	for i, s := range f.servers {

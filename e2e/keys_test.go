@@ -73,15 +73,7 @@ func adminCreate(t *testing.T, body string) string {
 // counts against no limit, to watch a key come and go.
 func modelsStatus(t *testing.T, key string) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", keysGatewayURL+"/v1/models", nil)
-	req.Header.Set("x-api-key", key)
-	req.Header.Set("anthropic-version", "2023-06-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return modelsStatusAt(t, keysGatewayURL, key)
 }
 
 // within polls f every 20 ms until it is true, and returns how long that

@@ -24,7 +24,7 @@ async function history(url) {
     await page.goto(url + '/' + href);
     await page.waitForFunction(() => document.querySelectorAll('#messages article.msg').length > 0);
     const messages = await page.locator('#messages article.msg').evaluateAll((as) =>
-      as.map((a) => ({ role: a.dataset.role, status: a.dataset.status || '', text: a.querySelector('.body')?.innerText || '' })));
+      as.map((a) => ({ role: a.dataset.role, status: a.dataset.status || '', text: a.querySelector('.body')?.textContent || '' })));
     conversations.push({ title, messages });
   }
   // The page's first call, before signing in, is a 401 by design.

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -49,14 +50,19 @@ type identity struct {
 	local       bool
 }
 
-// csrf is the token the page must echo in X-CSRF-Token: derived from the
-// session (or the user, without one), so a page of another site that
-// cannot read /api/me cannot know it.
+// csrf is the token the page must echo in X-CSRF-Token, so a page of
+// another site that cannot read /api/me cannot know it. A session's is
+// keyed by the session's hash, which only the store and the cookie's holder
+// can know: every process sharing the store (a fleet, Lambda's instances)
+// takes it. Without a session (local, trusted header) it is keyed by the
+// user's name under Secret.
 func (s *Server) csrf(id *identity) string {
-	m := hmac.New(sha256.New, s.secret)
+	var m hash.Hash
 	if id.sessionHash != "" {
-		m.Write([]byte("session:" + id.sessionHash))
+		m = hmac.New(sha256.New, []byte(id.sessionHash))
+		m.Write([]byte("csrf"))
 	} else {
+		m = hmac.New(sha256.New, s.secret)
 		m.Write([]byte("user:" + id.user.Name))
 	}
 	return hex.EncodeToString(m.Sum(nil))

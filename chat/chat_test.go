@@ -1017,3 +1017,23 @@ func TestTurnsPerUserAreLimited(t *testing.T) {
 		t.Fatalf("after a stop: %+v", f)
 	}
 }
+
+func TestASessionsCSRFTokenIsTakenByEveryServerOnTheStoreWhateverItsSecret(t *testing.T) {
+	a := newEnv(t, false)
+	b := &env{t: t, path: a.path, upstream: a.upstream}
+	b.open()
+	t.Cleanup(b.shut)
+	alice := a.login("alice", "alice-password-1")
+	bob := b.login("bob", "bob-password-12")
+	if alice.csrf == bob.csrf {
+		t.Fatalf("two sessions have one CSRF token")
+	}
+	alice.e = b // the same cookie, the token server a gave
+	if status, body := alice.do("POST", "/api/conversations", map[string]string{}, nil); status != 201 {
+		t.Fatalf("POST to the other server with the session's token: %d %s", status, body)
+	}
+	alice.csrf = bob.csrf
+	if status, _ := alice.do("POST", "/api/conversations", map[string]string{}, nil); status != 403 {
+		t.Fatalf("POST with another session's token: %d", status)
+	}
+}

@@ -15,8 +15,8 @@ type SocketService interface {
 	// lets userID open one WebSocket until expires.
 	AddSocketTicket(ctx context.Context, hash string, userID int64, expires time.Time) error
 	// RedeemSocketTicket removes the ticket with hash and returns its user.
-	// EUNAUTHORIZED if there is none, it was redeemed, or it expired at or
-	// before now. Of several redeeming one ticket at once, one succeeds.
+	// EAUTH if there is none, it was redeemed, or it expired at or before
+	// now. Of several redeeming one ticket at once, one succeeds.
 	RedeemSocketTicket(ctx context.Context, hash string, now time.Time) (int64, error)
 	// AddSocketConnection records an open connection; an existing one with
 	// the same ID is replaced.

@@ -242,6 +242,35 @@ var migrations = []string{
 		conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
 		owner           TEXT NOT NULL
 	);`,
+	// 11: what the chat's WebSockets behind API Gateway share (sockets.go):
+	// one-time tickets by their hash, open connections, and requests to a
+	// running turn. Process state, not records: none references a user, so
+	// that they come and go without the users' rows, and each expires.
+	`CREATE TABLE socket_tickets (
+		hash    TEXT PRIMARY KEY,
+		user_id INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX socket_tickets_expires ON socket_tickets(expires);
+	CREATE TABLE socket_connections (
+		id      TEXT PRIMARY KEY,
+		user_id INTEGER NOT NULL,
+		at      INTEGER NOT NULL,
+		expires INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX socket_connections_expires ON socket_connections(expires);
+	CREATE TABLE turn_requests (
+		turn_id       TEXT NOT NULL,
+		id            TEXT NOT NULL,
+		kind          TEXT NOT NULL,
+		user_id       INTEGER NOT NULL,
+		connection_id TEXT NOT NULL DEFAULT '',
+		after_seq     INTEGER NOT NULL DEFAULT 0,
+		at            INTEGER NOT NULL,
+		expires       INTEGER NOT NULL,
+		PRIMARY KEY (turn_id, id)
+	) WITHOUT ROWID;
+	CREATE INDEX turn_requests_expires ON turn_requests(expires);`,
 }
 
 // migrate applies the migrations the database has not seen yet.

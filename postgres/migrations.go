@@ -220,6 +220,35 @@ var migrations = []string{
 		conversation_id text PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
 		owner           text NOT NULL
 	);`,
+	// 5: what the chat's WebSockets behind API Gateway share, as SQLite's
+	// 11: one-time tickets by their hash, open connections, and requests
+	// to a running turn. Process state, not records: none references a
+	// user, and each expires.
+	`CREATE TABLE socket_tickets (
+		hash    text PRIMARY KEY,
+		user_id bigint NOT NULL,
+		expires timestamptz NOT NULL
+	);
+	CREATE INDEX socket_tickets_expires ON socket_tickets(expires);
+	CREATE TABLE socket_connections (
+		id      text PRIMARY KEY,
+		user_id bigint NOT NULL,
+		at      timestamptz NOT NULL,
+		expires timestamptz NOT NULL
+	);
+	CREATE INDEX socket_connections_expires ON socket_connections(expires);
+	CREATE TABLE turn_requests (
+		turn_id       text NOT NULL,
+		id            text NOT NULL,
+		kind          text NOT NULL,
+		user_id       bigint NOT NULL,
+		connection_id text NOT NULL DEFAULT '',
+		after_seq     integer NOT NULL DEFAULT 0,
+		at            timestamptz NOT NULL,
+		expires       timestamptz NOT NULL,
+		PRIMARY KEY (turn_id, id)
+	);
+	CREATE INDEX turn_requests_expires ON turn_requests(expires);`,
 }
 
 // migrate applies the migrations the database has not seen yet, holding

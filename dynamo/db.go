@@ -1,8 +1,9 @@
 // Package dynamo stores everything claudebridge keeps in Amazon DynamoDB,
 // through the AWS SDK for Go v2, for claudebridge on AWS Lambda (SAM makes
 // the tables): users and sessions, conversations and messages, prompts,
-// keys, the ledger, batches, limits and leases. It implements the store
-// interfaces of package claudebridge, as packages sqlite and postgres do.
+// keys, the ledger, batches, limits and leases, and what the chat's
+// WebSockets share (sockets.go). It implements the store interfaces of
+// package claudebridge, as packages sqlite and postgres do.
 //
 // DATABASE_URL=dynamodb://PREFIX names it: one table per kind of record,
 // PREFIX-users, PREFIX-messages, ... (tables.go), on-demand billing, TTL

@@ -8,8 +8,9 @@ import (
 
 // Record is one thing a store keeps, as `claudebridge migrate` copies it
 // from one store to another, whatever the engines: exactly one field is
-// set. What is only state of a running process (leases, claims, counters)
-// is not a record: it starts anew in the other store.
+// set. What is only state of a running process (leases, claims, counters,
+// and SocketService's tickets, connections and turn requests, which
+// expire within hours) is not a record: it starts anew in the other store.
 type Record struct {
 	User         *UserRecord
 	Session      *SessionRecord

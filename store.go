@@ -15,6 +15,7 @@ type Store interface {
 	BatchService
 	RecordStore
 	TurnLeaseService
+	SocketService
 	Close() error
 }
 

@@ -28,7 +28,7 @@
 // once; run the engine's test under -race now and then.
 //
 // Each service has its own file (users.go, conversations.go, messages.go,
-// prompts.go, usage.go, keys.go, ledger.go, batches.go) with one unexported
+// prompts.go, usage.go, keys.go, ledger.go, batches.go, sockets.go, ...) with one unexported
 // function that Run calls. A new store interface gets a file of its own in
 // the same shape, its interface embedded in Store, and a line in Run.
 package storetest
@@ -51,6 +51,7 @@ type Store interface {
 	claudebridge.LedgerService
 	claudebridge.BatchService
 	claudebridge.RecordStore
+	claudebridge.SocketService
 }
 
 // Run runs the whole suite, each behaviour on a store of its own from open.
@@ -66,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Records", func(t *testing.T) { records(t, open) })
 	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
 	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
+	t.Run("Sockets", func(t *testing.T) { sockets(t, open) })
 }
 
 // behaviour is one check of the suite, named as a sentence.

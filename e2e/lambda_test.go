@@ -1,8 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -100,39 +101,55 @@ func functionURLEvent(r *http.Request) ([]byte, error) {
 }
 
 // functionURL is a stand-in of a Function URL in front of the runtime
-// interface emulator at rie: each request becomes an invocation, and the
-// answer's HTTP integration prelude (JSON, then 8 NUL bytes) its status
-// and headers, the rest its body.
+// interface emulator at rie: each request becomes an invocation.
 func functionURL(rie string) http.Handler {
+	return functionURLHandler(func(ctx context.Context, ev []byte) (invocation, error) {
+		resp, err := http.Post(rie+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(ev))
+		if err != nil {
+			return invocation{}, err
+		}
+		defer resp.Body.Close()
+		payload, err := io.ReadAll(resp.Body)
+		return invocation{payload: payload}, err
+	})
+}
+
+// functionURLHandler is a stand-in of a Function URL that invokes the
+// function with invoke: each request becomes an invocation (payload 2.0),
+// and the answer's HTTP integration prelude (JSON, then 8 NUL bytes) its
+// status and headers, the rest its body. A throttled invocation is a 429,
+// a failed one a 502, as a Function URL answers them.
+func functionURLHandler(invoke func(ctx context.Context, ev []byte) (invocation, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := functionURLEvent(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		resp, err := http.Post(rie+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(ev))
+		inv, err := invoke(r.Context(), ev)
+		if errors.Is(err, errThrottled) {
+			http.Error(w, `{"Message":"Rate Exceeded."}`, http.StatusTooManyRequests)
+			return
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		defer resp.Body.Close()
-		body := bufio.NewReader(resp.Body)
-		prelude, err := body.ReadBytes(0)
-		if err != nil {
-			http.Error(w, "no prelude in the function's answer: "+string(prelude), http.StatusBadGateway)
+		if inv.functionError != "" {
+			http.Error(w, `{"Message":"Internal Server Error"}`, http.StatusBadGateway)
 			return
 		}
-		if rest, _ := body.Peek(7); !bytes.Equal(rest, make([]byte, 7)) {
-			http.Error(w, "the prelude does not end with 8 NUL bytes", http.StatusBadGateway)
+		prelude, rest, ok := bytes.Cut(inv.payload, make([]byte, 8))
+		if !ok {
+			http.Error(w, "no prelude ending with 8 NUL bytes in the function's answer: "+string(inv.payload), http.StatusBadGateway)
 			return
 		}
-		body.Discard(7)
 		var p struct {
 			StatusCode int               `json:"statusCode"`
 			Headers    map[string]string `json:"headers"`
 			Cookies    []string          `json:"cookies"`
 		}
-		if err := json.Unmarshal(prelude[:len(prelude)-1], &p); err != nil {
+		if err := json.Unmarshal(prelude, &p); err != nil {
 			http.Error(w, "the prelude: "+err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -143,7 +160,7 @@ func functionURL(rie string) http.Handler {
 			w.Header().Add("Set-Cookie", c)
 		}
 		w.WriteHeader(p.StatusCode)
-		io.Copy(w, body)
+		w.Write(rest)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -165,20 +166,29 @@ func functionURLHandler(invoke func(ctx context.Context, ev []byte) (invocation,
 }
 
 // installRIE returns the runtime interface emulator's binary: the one
-// `make lambda-rie` put in .bin/, else one go install builds now.
+// `make lambda-rie` put in .bin/, else one go install builds now, once per
+// test binary.
 func installRIE(t *testing.T) string {
 	t.Helper()
-	if bin := filepath.Join(repoRoot(), ".bin", "aws-lambda-rie"); fileExists(bin) {
-		return bin
+	bin, err := rieBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	return bin
+}
+
+var rieBinary = sync.OnceValues(func() (string, error) {
+	if bin := filepath.Join(repoRoot(), ".bin", "aws-lambda-rie"); fileExists(bin) {
+		return bin, nil
+	}
+	dir := filepath.Join(tempDir, "rie")
 	install := exec.Command("go", "install", rieModule)
 	install.Env = append(os.Environ(), "GOBIN="+dir)
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s: %v\n%s", rieModule, err, out)
+		return "", fmt.Errorf("go install %s: %v\n%s", rieModule, err, out)
 	}
-	return filepath.Join(dir, "aws-lambda-rie")
-}
+	return filepath.Join(dir, "aws-lambda-rie"), nil
+})
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -851,3 +851,56 @@ func TestAConnectionIsClosedAtItsMaximumDurationThoughBusy(t *testing.T) {
 		t.Errorf("the connection stayed open %s", open)
 	}
 }
+
+// startAPIGatewayChat runs claudebridge as a Lambda function, as
+// template.yaml deploys it with API Gateway's WebSocket API, and returns
+// the page's URL (the Function URL) and the chat's WebSocket URL (the
+// WebSocket API's). The function's instances are started by the Lambda
+// service stand-in, up to 10 at once, whose Function URL serves the page
+// and the REST calls and whose Invoke API is AWS_ENDPOINT_URL_LAMBDA (for
+// the invocations the function makes of itself); the API Gateway stand-in
+// invokes them for the socket's events, its @connections API at
+// AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI. env is the function's own, on
+// top of those (lambdaEnv's, say): its DATABASE_URL is all its instances
+// share.
+func startAPIGatewayChat(t *testing.T, env []string) (pageURL, socketURL string) {
+	fn := newLambdaService(t, "claudebridge", claudebridgeBin, nil, 10)
+	g := newAPIGateway(t, fn, "prod")
+	lambdaURL := newLoopbackServer(t, fn.invokeAPI())
+	pageURL = newLoopbackServer(t, fn.functionURL())
+	fn.env = append([]string{
+		"AWS_REGION=" + awsRegion,
+		"AWS_ACCESS_KEY_ID=" + awsKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + awsSecret,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=900",
+		"AWS_ENDPOINT_URL_LAMBDA=" + lambdaURL,
+		"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=" + g.managementURL(),
+		"CHAT_SOCKET_URL=" + g.socketURL(),
+	}, env...)
+	return pageURL, g.socketURL()
+}
+
+func TestThePageAndTheAPIOfClaudebridgeAsALambdaFunctionAreServedThroughItsFunctionURL(t *testing.T) {
+	pageURL, _ := startAPIGatewayChat(t, lambdaEnv(t))
+	resp, err := http.Get(pageURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusOK; got != want {
+		t.Errorf("the page: got %d, want %d", got, want)
+	}
+	if got, want := resp.Header.Get("Content-Type"), "text/html"; !strings.HasPrefix(got, want) {
+		t.Errorf("the page's content type: got %q, want %q", got, want)
+	}
+	gw := gateway{name: "lambda", url: pageURL, model: "claude-sonnet-4-5"}
+	prompt := "Hello through the Lambda service " + nonce(t)
+	client := newClient(gw)
+	msg, err := client.Messages.New(ctxFor(t), userText(gw.model, prompt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(msg); !strings.Contains(got, prompt) {
+		t.Errorf("the answer does not quote the question: %q", got)
+	}
+}

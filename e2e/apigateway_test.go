@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,7 +166,9 @@ func (g *apiGateway) connect(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("X-Forwarded-Port", port)
 	}
 	r.Header.Set("X-Forwarded-Proto", "http")
-	r.Header.Set("X-Amzn-Trace-Id", fmt.Sprintf("Root=1-%08x-%s", now.Unix(), strings.ToLower(strings.Trim(awsID()+awsID(), "=-_"))))
+	trace := make([]byte, 12)
+	rand.Read(trace)
+	r.Header.Set("X-Amzn-Trace-Id", fmt.Sprintf("Root=1-%08x-%x", now.Unix(), trace))
 	for name, values := range r.Header {
 		ev.Headers[name] = values[len(values)-1]
 		ev.MultiValueHeaders[name] = values
@@ -228,7 +232,7 @@ func (g *apiGateway) read(c *apiConnection) {
 			} else if errors.As(err, &closeErr) {
 				c.close(closeErr.Code, closeErr.Reason)
 			} else {
-				c.close(websocket.StatusGoingAway, "Going away")
+				c.close(websocket.StatusAbnormalClosure, "") // the client went without a close frame
 			}
 			break
 		}
@@ -350,6 +354,10 @@ func (c *apiConnection) close(code websocket.StatusCode, reason string) {
 		c.code, c.reason = code, reason
 		c.mu.Unlock()
 		close(c.closed)
+		if code == websocket.StatusAbnormalClosure {
+			c.ws.CloseNow()
+			return
+		}
 		go c.ws.Close(code, reason)
 	})
 }
@@ -525,16 +533,39 @@ func framePayloadLength(h []byte) (int64, bool) {
 	return length, true
 }
 
+// socketEvents are the $connect and $disconnect events the test function
+// saw, in order.
+type socketEvents struct {
+	connects, disconnects chan events.APIGatewayWebsocketProxyRequest
+}
+
+// nextEvent returns the next event of ch, failing the test after 30 seconds.
+func nextEvent(t *testing.T, ch <-chan events.APIGatewayWebsocketProxyRequest, what string) events.APIGatewayWebsocketProxyRequest {
+	t.Helper()
+	select {
+	case ev := <-ch:
+		return ev
+	case <-ctxFor(t).Done():
+		t.Fatalf("no %s event", what)
+		return events.APIGatewayWebsocketProxyRequest{}
+	}
+}
+
 // startSocketAPI runs the test function behind the API Gateway stand-in,
-// with TESTFUNCTION_NOTIFY_URL a channel of the $disconnect events it
-// sees, and returns the gateway and that channel. configure, if not nil,
-// changes the gateway before anyone connects.
-func startSocketAPI(t *testing.T, configure func(*apiGateway)) (*apiGateway, <-chan events.APIGatewayWebsocketProxyRequest) {
-	disconnects := make(chan events.APIGatewayWebsocketProxyRequest, 16)
+// with TESTFUNCTION_NOTIFY_URL collecting the $connect and $disconnect
+// events it sees, and returns the gateway and those events. configure, if
+// not nil, changes the gateway before anyone connects.
+func startSocketAPI(t *testing.T, configure func(*apiGateway)) (*apiGateway, socketEvents) {
+	seen := socketEvents{make(chan events.APIGatewayWebsocketProxyRequest, 16), make(chan events.APIGatewayWebsocketProxyRequest, 16)}
 	notify := newLoopbackServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var ev events.APIGatewayWebsocketProxyRequest
-		if json.NewDecoder(r.Body).Decode(&ev) == nil {
-			disconnects <- ev
+		if json.NewDecoder(r.Body).Decode(&ev) != nil {
+			return
+		}
+		if ev.RequestContext.RouteKey == "$connect" {
+			seen.connects <- ev
+		} else {
+			seen.disconnects <- ev
 		}
 	}))
 	fn := newLambdaService(t, "testfunction", testFunction(t), nil, 4)
@@ -544,7 +575,7 @@ func startSocketAPI(t *testing.T, configure func(*apiGateway)) (*apiGateway, <-c
 	}
 	fn.env = []string{"AWS_REGION=" + awsRegion, "AWS_ACCESS_KEY_ID=" + awsKeyID, "AWS_SECRET_ACCESS_KEY=" + awsSecret,
 		"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=" + g.managementURL(), "TESTFUNCTION_NOTIFY_URL=" + notify}
-	return g, disconnects
+	return g, seen
 }
 
 // dialSocket opens the gateway's WebSocket with the ticket the test
@@ -617,6 +648,51 @@ func TestTheSocketOpensOnlyWhenConnectAnswers2xx(t *testing.T) {
 	}
 }
 
+func TestTheHandshakeIsAConnectEventInAPIGatewaysShape(t *testing.T) {
+	g, seen := startSocketAPI(t, nil)
+	ws, _, err := websocket.Dial(ctxFor(t), g.socketURL()+"?ticket=open-sesame&lang=en", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Cookie": {"session=abc; theme=dark"}, "Origin": {"http://page.example.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ev := nextEvent(t, seen.connects, "$connect")
+	rc := ev.RequestContext
+	if got, want := rc.RouteKey, "$connect"; got != want {
+		t.Errorf("routeKey: got %q, want %q", got, want)
+	}
+	if got, want := rc.EventType, "CONNECT"; got != want {
+		t.Errorf("eventType: got %q, want %q", got, want)
+	}
+	if got, want := ev.Headers["Cookie"], "session=abc; theme=dark"; got != want {
+		t.Errorf("Cookie header: got %q, want %q", got, want)
+	}
+	if got, want := ev.Headers["Origin"], "http://page.example.test"; got != want {
+		t.Errorf("Origin header: got %q, want %q", got, want)
+	}
+	if got, want := ev.Headers["Host"], strings.TrimPrefix(g.url, "http://"); got != want {
+		t.Errorf("Host header: got %q, want %q", got, want)
+	}
+	if got, want := ev.MultiValueHeaders["Origin"], []string{"http://page.example.test"}; !slices.Equal(got, want) {
+		t.Errorf("Origin in multiValueHeaders: got %q, want %q", got, want)
+	}
+	if got, want := ev.QueryStringParameters["lang"], "en"; got != want {
+		t.Errorf("queryStringParameters.lang: got %q, want %q", got, want)
+	}
+	if got, want := rc.Stage, "prod"; got != want {
+		t.Errorf("stage: got %q, want %q", got, want)
+	}
+	if got, want := rc.DomainName, strings.TrimPrefix(g.url, "http://"); got != want {
+		t.Errorf("domainName: got %q, want %q", got, want)
+	}
+	if rc.RequestID == "" || rc.APIID == "" || rc.ConnectedAt <= 0 {
+		t.Errorf("requestId, apiId or connectedAt missing: %+v", rc)
+	}
+	if got, want := eventOf(t, ws).RequestContext.ConnectionID, rc.ConnectionID; got != want {
+		t.Errorf("connectionId of the messages: got %q, want the handshake's %q", got, want)
+	}
+}
+
 func TestAMessageIsADefaultEventInAPIGatewaysShape(t *testing.T) {
 	g, _ := startSocketAPI(t, nil)
 	ws := dialSocket(t, g)
@@ -649,23 +725,22 @@ func TestAMessageIsADefaultEventInAPIGatewaysShape(t *testing.T) {
 }
 
 func TestAPostToAClosedConnectionIsGone(t *testing.T) {
-	g, disconnects := startSocketAPI(t, nil)
+	g, seen := startSocketAPI(t, nil)
 	ws := dialSocket(t, g)
 	id := eventOf(t, ws).RequestContext.ConnectionID
 	ws.Close(websocket.StatusNormalClosure, "bye")
-	select {
-	case ev := <-disconnects:
-		if got, want := ev.RequestContext.RouteKey, "$disconnect"; got != want {
-			t.Errorf("routeKey: got %q, want %q", got, want)
-		}
-		if got, want := ev.RequestContext.ConnectionID, id; got != want {
-			t.Errorf("connectionId: got %q, want %q", got, want)
-		}
-		if got, want := ev.RequestContext.DisconnectStatusCode, int64(websocket.StatusNormalClosure); got != want {
-			t.Errorf("disconnectStatusCode: got %d, want %d", got, want)
-		}
-	case <-ctxFor(t).Done():
-		t.Fatal("no $disconnect")
+	ev := nextEvent(t, seen.disconnects, "$disconnect")
+	if got, want := ev.RequestContext.EventType, "DISCONNECT"; got != want {
+		t.Errorf("eventType: got %q, want %q", got, want)
+	}
+	if got, want := ev.RequestContext.ConnectionID, id; got != want {
+		t.Errorf("connectionId: got %q, want %q", got, want)
+	}
+	if got, want := ev.RequestContext.DisconnectStatusCode, int64(websocket.StatusNormalClosure); got != want {
+		t.Errorf("disconnectStatusCode: got %d, want %d", got, want)
+	}
+	if got, want := aws.ToString(ev.RequestContext.DisconnectReason), "bye"; got != want {
+		t.Errorf("disconnectReason: got %q, want %q", got, want)
 	}
 	_, err := managementClient(g, awsSecret).PostToConnection(ctxFor(t), &apigatewaymanagementapi.PostToConnectionInput{
 		ConnectionId: aws.String(id), Data: []byte("anyone?")})
@@ -676,7 +751,7 @@ func TestAPostToAClosedConnectionIsGone(t *testing.T) {
 }
 
 func TestTheConnectionsAPIDescribesAndDeletesAConnection(t *testing.T) {
-	g, disconnects := startSocketAPI(t, nil)
+	g, seen := startSocketAPI(t, nil)
 	ws := dialSocket(t, g)
 	id := eventOf(t, ws).RequestContext.ConnectionID
 	client := managementClient(g, awsSecret)
@@ -696,11 +771,7 @@ func TestTheConnectionsAPIDescribesAndDeletesAConnection(t *testing.T) {
 	if got, want := closeStatus(t, ws), websocket.StatusNormalClosure; got != want {
 		t.Errorf("close status: got %d, want %d", got, want)
 	}
-	select {
-	case <-disconnects:
-	case <-ctxFor(t).Done():
-		t.Fatal("no $disconnect")
-	}
+	nextEvent(t, seen.disconnects, "$disconnect")
 }
 
 func TestAManagementCallSignedWithAnotherSecretIsRefused(t *testing.T) {
@@ -817,18 +888,14 @@ func TestAMessageOver128KBClosesTheSocketWith1009(t *testing.T) {
 }
 
 func TestAnIdleConnectionIsClosed(t *testing.T) {
-	g, disconnects := startSocketAPI(t, func(g *apiGateway) { g.idleTimeout = time.Second })
+	g, seen := startSocketAPI(t, func(g *apiGateway) { g.idleTimeout = time.Second })
 	ws := dialSocket(t, g)
 	if got, want := closeStatus(t, ws), websocket.StatusGoingAway; got != want {
 		t.Errorf("close status: got %d, want %d", got, want)
 	}
-	select {
-	case ev := <-disconnects:
-		if got, want := ev.RequestContext.DisconnectStatusCode, int64(websocket.StatusGoingAway); got != want {
-			t.Errorf("disconnectStatusCode: got %d, want %d", got, want)
-		}
-	case <-ctxFor(t).Done():
-		t.Fatal("no $disconnect")
+	ev := nextEvent(t, seen.disconnects, "$disconnect")
+	if got, want := ev.RequestContext.DisconnectStatusCode, int64(websocket.StatusGoingAway); got != want {
+		t.Errorf("disconnectStatusCode: got %d, want %d", got, want)
 	}
 }
 

@@ -13,8 +13,8 @@
 // apigatewaymanagementapi client, its endpoint from
 // AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI): "event" sends back the event
 // as received, "hold URL" GETs URL first then echoes, "fail" fails the
-// invocation, anything else is echoed. $disconnect events are POSTed to
-// TESTFUNCTION_NOTIFY_URL when it is set.
+// invocation, anything else is echoed. $connect and $disconnect events are
+// POSTed to TESTFUNCTION_NOTIFY_URL when it is set.
 package main
 
 import (
@@ -75,18 +75,16 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 func route(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest, raw []byte) (events.APIGatewayProxyResponse, error) {
 	ok := events.APIGatewayProxyResponse{StatusCode: http.StatusOK}
 	switch ev.RequestContext.RouteKey {
-	case "$connect":
-		if ev.QueryStringParameters["ticket"] != "open-sesame" {
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusForbidden}, nil
-		}
-		return ok, nil
-	case "$disconnect":
+	case "$connect", "$disconnect":
 		if url := os.Getenv("TESTFUNCTION_NOTIFY_URL"); url != "" {
 			resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
 			if err != nil {
 				return ok, err
 			}
 			resp.Body.Close()
+		}
+		if ev.RequestContext.RouteKey == "$connect" && ev.QueryStringParameters["ticket"] != "open-sesame" {
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusForbidden}, nil
 		}
 		return ok, nil
 	}

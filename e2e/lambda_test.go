@@ -71,7 +71,8 @@ func startProcess(t *testing.T, cmd *exec.Cmd) {
 
 // functionURLEvent is the Function URL event (payload 2.0) of r, as the
 // function URL makes it: headers in lower case, one value each, cookies
-// apart, a body that is not UTF-8 text in base64.
+// apart, query parameters decoded (several values joined with commas), a
+// body that is not UTF-8 text in base64.
 func functionURLEvent(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -87,6 +88,12 @@ func functionURLEvent(r *http.Request) ([]byte, error) {
 			continue
 		}
 		ev.Headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		for name, values := range q {
+			ev.QueryStringParameters[name] = strings.Join(values, ",")
+		}
 	}
 	if utf8.Valid(body) {
 		ev.Body = string(body)

@@ -665,3 +665,45 @@ func TestAnInvocationSignedWithAnotherSecretIsRefused(t *testing.T) {
 		t.Errorf("error code: got %q, want %q", got, want)
 	}
 }
+
+func TestTwoRequestsAtOnceToTheFunctionURLRunOnTwoInstances(t *testing.T) {
+	s := newLambdaService(t, "testfunction", testFunction(t), nil, 4)
+	url := newLoopbackServer(t, s.functionURL())
+	g := newGate(t)
+	type answer struct {
+		pid string
+		err error
+	}
+	answers := make(chan answer, 2)
+	for range 2 {
+		go func() {
+			resp, err := http.Get(url + "/page?hold=" + g.url)
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("%s: %s", resp.Status, body)
+			}
+			answers <- answer{string(body), err}
+		}()
+	}
+	g.waitArrivals(t, 2)
+	g.release()
+	pids := map[string]bool{}
+	for range 2 {
+		a := <-answers
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		pids[a.pid] = true
+	}
+	if got, want := len(pids), 2; got != want {
+		t.Errorf("processes that answered: got %d, want %d", got, want)
+	}
+	if got, want := s.instancesStarted(), 2; got != want {
+		t.Errorf("instances started: got %d, want %d", got, want)
+	}
+}

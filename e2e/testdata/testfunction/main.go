@@ -7,6 +7,9 @@
 // if given, else answers {"pid": its process id}: the pid tells the
 // execution environments apart.
 //
+// Behind a Function URL, it GETs the URL in the query parameter hold if
+// any, then answers its pid as text/plain, streamed (RESPONSE_STREAM).
+//
 // Behind the WebSocket API: $connect is accepted (statusCode 200) only with
 // the query parameter ticket=open-sesame, else refused with 403. A $default
 // message is answered through the @connections API (the AWS SDK's
@@ -40,12 +43,27 @@ func main() {
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
+		Version        string `json:"version"`
+		RawPath        string `json:"rawPath"`
 		RequestContext struct {
 			RouteKey string `json:"routeKey"`
 		} `json:"requestContext"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, err
+	}
+	if probe.Version == "2.0" && probe.RawPath != "" {
+		var req events.LambdaFunctionURLRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, err
+		}
+		if hold := req.QueryStringParameters["hold"]; hold != "" {
+			if err := get(ctx, hold); err != nil {
+				return nil, err
+			}
+		}
+		return &events.LambdaFunctionURLStreamingResponse{StatusCode: http.StatusOK,
+			Headers: map[string]string{"Content-Type": "text/plain"}, Body: strings.NewReader(fmt.Sprint(os.Getpid()))}, nil
 	}
 	if probe.RequestContext.RouteKey != "" {
 		var ev events.APIGatewayWebsocketProxyRequest

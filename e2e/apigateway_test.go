@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -87,7 +86,6 @@ type apiConnection struct {
 	connectedAt time.Time
 	sourceIP    string
 	userAgent   string
-	frames      *frameTap
 
 	mu         sync.Mutex
 	lastActive time.Time
@@ -204,8 +202,9 @@ func (g *apiGateway) connect(w http.ResponseWriter, r *http.Request) {
 			opts.Subprotocols = []string{value}
 		}
 	}
-	c.frames = &frameTap{limit: apiGatewayFrameLimit}
-	ws, err := websocket.Accept(&tappedWriter{ResponseWriter: w, tap: c.frames}, r, opts)
+	frames := &frameTap{frameLimit: apiGatewayFrameLimit, messageLimit: apiGatewayMessageLimit,
+		onLimit: func() { c.close(websocket.StatusMessageTooBig, "Message too big") }}
+	ws, err := websocket.Accept(&tappedWriter{ResponseWriter: w, tap: frames}, r, opts)
 	if err != nil {
 		return
 	}
@@ -227,9 +226,7 @@ func (g *apiGateway) read(c *apiConnection) {
 	for {
 		_, data, err := c.ws.Read(context.Background())
 		if err != nil {
-			if c.frames.tooBig.Load() {
-				c.close(websocket.StatusMessageTooBig, "Frame size exceeded")
-			} else if errors.As(err, &closeErr) {
+			if errors.As(err, &closeErr) {
 				c.close(closeErr.Code, closeErr.Reason)
 			} else {
 				c.close(websocket.StatusAbnormalClosure, "") // the client went without a close frame
@@ -430,7 +427,8 @@ func apiGatewayError(w http.ResponseWriter, status int, typ, msg string) {
 
 // tappedWriter hands websocket.Accept a connection whose incoming bytes go
 // through tap, which reads the frames' headers as they pass: a WebSocket
-// library reads messages, not frames, and API Gateway's limit is on both.
+// library reads messages, not frames, and API Gateway's limits are on
+// both.
 type tappedWriter struct {
 	http.ResponseWriter
 	tap *frameTap
@@ -455,51 +453,81 @@ type tappedConn struct {
 
 func (c *tappedConn) Read(p []byte) (int, error) { return c.tap.Read(p) }
 
-var errFrameTooBig = errors.New("a WebSocket frame over API Gateway's limit")
-
 // frameTap passes a client's WebSocket stream through, reading each
-// frame's header (RFC 6455, 5.2) to skip its payload, and stops at the
-// first frame whose payload is over limit: from then on it reads
-// errFrameTooBig.
+// frame's header (RFC 6455, 5.2) as it goes: at the first data frame over
+// frameLimit, or the first that takes its message over messageLimit, it
+// calls onLimit, and from then on drops data frames (header and payload)
+// while passing control frames, so that the reader, which never sees the
+// offending frame, still reads the client's answer to the close frame and
+// the connection closes cleanly rather than with a reset under the
+// client's writes.
 type frameTap struct {
-	r      io.Reader
-	limit  int64
-	header []byte // the header being read
-	skip   int64  // payload bytes of the current frame still to pass
-	tooBig atomic.Bool
+	r            io.Reader
+	frameLimit   int64
+	messageLimit int64
+	onLimit      func()
+
+	buf     [32 << 10]byte
+	out     []byte // bytes passed, not read yet
+	err     error  // r's error, once out is read
+	header  []byte // the header being read
+	skip    int64  // payload bytes of the current frame still to come
+	drop    bool   // the current frame is dropped
+	message int64  // payload bytes of the current message
+	over    bool   // a limit was passed
 }
 
 func (t *frameTap) Read(p []byte) (int, error) {
-	if t.tooBig.Load() {
-		return 0, errFrameTooBig
+	for len(t.out) == 0 && t.err == nil {
+		n, err := t.r.Read(t.buf[:min(len(p), len(t.buf))])
+		t.scan(t.buf[:n])
+		t.err = err
 	}
-	n, err := t.r.Read(p)
-	start := 0 // where the header being read began in p
-	for i := 0; i < n; {
+	if len(t.out) == 0 {
+		return 0, t.err
+	}
+	n := copy(p, t.out)
+	t.out = t.out[n:]
+	return n, nil
+}
+
+// scan passes b on to out, less the dropped frames.
+func (t *frameTap) scan(b []byte) {
+	for i := 0; i < len(b); {
 		if t.skip > 0 {
-			k := min(int64(n-i), t.skip)
-			i += int(k)
-			t.skip -= k
+			k := int(min(int64(len(b)-i), t.skip))
+			if !t.drop {
+				t.out = append(t.out, b[i:i+k]...)
+			}
+			i += k
+			t.skip -= int64(k)
 			continue
 		}
-		if len(t.header) == 0 {
-			start = i
-		}
-		t.header = append(t.header, p[i])
+		t.header = append(t.header, b[i])
 		i++
-		if length, ok := framePayloadLength(t.header); ok {
-			t.header = t.header[:0]
-			if length > t.limit {
-				t.tooBig.Store(true)
-				if start == 0 {
-					return 0, errFrameTooBig
-				}
-				return start, nil // the frames before it
-			}
-			t.skip = length
+		length, ok := framePayloadLength(t.header)
+		if !ok {
+			continue
 		}
+		opcode := t.header[0] & 0x0f
+		control := opcode&0x8 != 0
+		if !control {
+			if opcode != 0 { // not a continuation: a new message
+				t.message = 0
+			}
+			t.message += length
+			if !t.over && (length > t.frameLimit || t.message > t.messageLimit) {
+				t.over = true
+				t.onLimit()
+			}
+		}
+		t.drop = !control && t.over
+		if !t.drop {
+			t.out = append(t.out, t.header...)
+		}
+		t.header = t.header[:0]
+		t.skip = length
 	}
-	return n, err
 }
 
 // framePayloadLength is the payload length a complete frame header states;
@@ -834,7 +862,7 @@ func TestAFailedMessageGetsAPIGatewaysInternalServerError(t *testing.T) {
 }
 
 func TestAFrameOver32KBClosesTheSocketWith1009(t *testing.T) {
-	g, _ := startSocketAPI(t, nil)
+	g, seen := startSocketAPI(t, nil)
 	ws := dialSocket(t, g)
 	// One Write is one frame.
 	if err := ws.Write(ctxFor(t), websocket.MessageText, bytes.Repeat([]byte("x"), apiGatewayFrameLimit+1)); err != nil {
@@ -842,6 +870,10 @@ func TestAFrameOver32KBClosesTheSocketWith1009(t *testing.T) {
 	}
 	if got, want := closeStatus(t, ws), websocket.StatusMessageTooBig; got != want {
 		t.Errorf("close status: got %d, want %d", got, want)
+	}
+	ev := nextEvent(t, seen.disconnects, "$disconnect")
+	if got, want := ev.RequestContext.DisconnectStatusCode, int64(websocket.StatusMessageTooBig); got != want {
+		t.Errorf("disconnectStatusCode: got %d, want %d", got, want)
 	}
 }
 

@@ -1,10 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -69,7 +71,8 @@ func startProcess(t *testing.T, cmd *exec.Cmd) {
 
 // functionURLEvent is the Function URL event (payload 2.0) of r, as the
 // function URL makes it: headers in lower case, one value each, cookies
-// apart, a body that is not UTF-8 text in base64.
+// apart, query parameters decoded (several values joined with commas), a
+// body that is not UTF-8 text in base64.
 func functionURLEvent(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -86,6 +89,12 @@ func functionURLEvent(r *http.Request) ([]byte, error) {
 		}
 		ev.Headers[strings.ToLower(name)] = strings.Join(values, ",")
 	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		for name, values := range q {
+			ev.QueryStringParameters[name] = strings.Join(values, ",")
+		}
+	}
 	if utf8.Valid(body) {
 		ev.Body = string(body)
 	} else {
@@ -100,39 +109,55 @@ func functionURLEvent(r *http.Request) ([]byte, error) {
 }
 
 // functionURL is a stand-in of a Function URL in front of the runtime
-// interface emulator at rie: each request becomes an invocation, and the
-// answer's HTTP integration prelude (JSON, then 8 NUL bytes) its status
-// and headers, the rest its body.
+// interface emulator at rie: each request becomes an invocation.
 func functionURL(rie string) http.Handler {
+	return functionURLHandler(func(ctx context.Context, ev []byte) (invocation, error) {
+		resp, err := http.Post(rie+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(ev))
+		if err != nil {
+			return invocation{}, err
+		}
+		defer resp.Body.Close()
+		payload, err := io.ReadAll(resp.Body)
+		return invocation{payload: payload}, err
+	})
+}
+
+// functionURLHandler is a stand-in of a Function URL that invokes the
+// function with invoke: each request becomes an invocation (payload 2.0),
+// and the answer's HTTP integration prelude (JSON, then 8 NUL bytes) its
+// status and headers, the rest its body. A throttled invocation is a 429,
+// a failed one a 502, as a Function URL answers them.
+func functionURLHandler(invoke func(ctx context.Context, ev []byte) (invocation, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, err := functionURLEvent(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		resp, err := http.Post(rie+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(ev))
+		inv, err := invoke(r.Context(), ev)
+		if errors.Is(err, errThrottled) {
+			http.Error(w, `{"Message":"Rate Exceeded."}`, http.StatusTooManyRequests)
+			return
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		defer resp.Body.Close()
-		body := bufio.NewReader(resp.Body)
-		prelude, err := body.ReadBytes(0)
-		if err != nil {
-			http.Error(w, "no prelude in the function's answer: "+string(prelude), http.StatusBadGateway)
+		if inv.functionError != "" {
+			http.Error(w, `{"Message":"Internal Server Error"}`, http.StatusBadGateway)
 			return
 		}
-		if rest, _ := body.Peek(7); !bytes.Equal(rest, make([]byte, 7)) {
-			http.Error(w, "the prelude does not end with 8 NUL bytes", http.StatusBadGateway)
+		prelude, rest, ok := bytes.Cut(inv.payload, make([]byte, 8))
+		if !ok {
+			http.Error(w, "no prelude ending with 8 NUL bytes in the function's answer: "+string(inv.payload), http.StatusBadGateway)
 			return
 		}
-		body.Discard(7)
 		var p struct {
 			StatusCode int               `json:"statusCode"`
 			Headers    map[string]string `json:"headers"`
 			Cookies    []string          `json:"cookies"`
 		}
-		if err := json.Unmarshal(prelude[:len(prelude)-1], &p); err != nil {
+		if err := json.Unmarshal(prelude, &p); err != nil {
 			http.Error(w, "the prelude: "+err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -143,25 +168,34 @@ func functionURL(rie string) http.Handler {
 			w.Header().Add("Set-Cookie", c)
 		}
 		w.WriteHeader(p.StatusCode)
-		io.Copy(w, body)
+		w.Write(rest)
 	})
 }
 
 // installRIE returns the runtime interface emulator's binary: the one
-// `make lambda-rie` put in .bin/, else one go install builds now.
+// `make lambda-rie` put in .bin/, else one go install builds now, once per
+// test binary.
 func installRIE(t *testing.T) string {
 	t.Helper()
-	if bin := filepath.Join(repoRoot(), ".bin", "aws-lambda-rie"); fileExists(bin) {
-		return bin
+	bin, err := rieBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	return bin
+}
+
+var rieBinary = sync.OnceValues(func() (string, error) {
+	if bin := filepath.Join(repoRoot(), ".bin", "aws-lambda-rie"); fileExists(bin) {
+		return bin, nil
+	}
+	dir := filepath.Join(tempDir, "rie")
 	install := exec.Command("go", "install", rieModule)
 	install.Env = append(os.Environ(), "GOBIN="+dir)
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s: %v\n%s", rieModule, err, out)
+		return "", fmt.Errorf("go install %s: %v\n%s", rieModule, err, out)
 	}
-	return filepath.Join(dir, "aws-lambda-rie")
-}
+	return filepath.Join(dir, "aws-lambda-rie"), nil
+})
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -37,8 +37,9 @@ type CallTaken struct {
 // LimitService counts the limits of virtual keys in the store, so that
 // several processes on one database count together: a key's limit is its
 // limit whatever the number of processes. Each method is one atomic step
-// of the store, exact under concurrency, holding nothing between calls and
-// no lock shared by keys. Times are the caller's clock.
+// of the store (TakeCall and EndCall on DynamoDB two, see TakeCall), exact
+// under concurrency, holding nothing between calls and no lock shared by
+// keys. Times are the caller's clock.
 type LimitService interface {
 	// TakeRate counts one request of tokens in the rate window of the key
 	// named key. A window opened at or before now minus window is closed:

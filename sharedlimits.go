@@ -12,11 +12,34 @@ type RateWindow struct {
 	Tokens   int       // tokens counted in it (estimates, corrected as calls end)
 }
 
+// CallLimits are the limits one call of a key is taken under
+// (LimitService.TakeCall), zero meaning no limit of that kind, and the
+// tokens it is counted at.
+type CallLimits struct {
+	RPM, TPM, Concurrency int
+	Tokens                int
+	Window                time.Duration
+}
+
+// CallTaken is what LimitService.TakeCall did.
+type CallTaken struct {
+	Granted bool
+	// Busy: refused because Concurrency slots are held; nothing was
+	// counted and Window is zero.
+	Busy bool
+	// Slot is the call's slot when granted with a Concurrency limit, else 0.
+	Slot int64
+	// Window is the key's window after the take when granted, as it
+	// stands when the rate refused; zero without RPM and TPM.
+	Window RateWindow
+}
+
 // LimitService counts the limits of virtual keys in the store, so that
 // several processes on one database count together: a key's limit is its
 // limit whatever the number of processes. Each method is one atomic step
-// of the store, exact under concurrency, holding nothing between calls and
-// no lock shared by keys. Times are the caller's clock.
+// of the store (TakeCall and EndCall on DynamoDB two, see TakeCall), exact
+// under concurrency, holding nothing between calls and no lock shared by
+// keys. Times are the caller's clock.
 type LimitService interface {
 	// TakeRate counts one request of tokens in the rate window of the key
 	// named key. A window opened at or before now minus window is closed:
@@ -35,6 +58,17 @@ type LimitService interface {
 	AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (slot int64, ok bool, err error)
 	// ReleaseSlot frees a slot; one already gone is no error.
 	ReleaseSlot(ctx context.Context, slot int64) error
+	// TakeCall is AcquireSlot and TakeRate of one call: the call gets one
+	// of the key's c.Concurrency slots and is counted in its window
+	// (c.RPM, c.TPM), or neither. A limit of zero is not checked (and,
+	// for Concurrency, no slot is taken). SQLite and PostgreSQL take both
+	// in one atomic step (PostgreSQL in one round trip); DynamoDB takes
+	// the slot first and gives it back if the window refuses.
+	TakeCall(ctx context.Context, key string, c CallLimits, holder string, now time.Time) (CallTaken, error)
+	// EndCall is ReleaseSlot of slot (when not 0) and SettleRate of delta
+	// tokens in the key's window opened at opened (when delta is not 0
+	// and opened is not zero) as one step.
+	EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error
 	// RenewLease keeps holder's slots and budget holds counted until
 	// until. Those of a holder whose lease lapsed (a crashed process)
 	// count for nothing at once, and are deleted at the next renewal of

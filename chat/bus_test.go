@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -126,6 +127,7 @@ func TestATurnsDeltasGoOnTheBusInBatchesThenItsEnd(t *testing.T) {
 		s := &Server{bus: bus, log: slog.New(slog.DiscardHandler)}
 		s.publisher = &publisher{s: s}
 		tr := &turn{id: "turn_a"}
+		turnOwner{tr}.Snapshot(0, 0) // a follower elsewhere
 		for _, d := range []string{"a", "b", "c"} {
 			tr.mu.Lock()
 			tr.deltas = append(tr.deltas, d)
@@ -166,6 +168,85 @@ func TestATurnsDeltasGoOnTheBusInBatchesThenItsEnd(t *testing.T) {
 		}
 		if got, want := last.End.Seq, 4; got != want {
 			t.Errorf("end seq %d, want %d", got, want)
+		}
+	})
+}
+
+func TestATurnNoOtherProcessFollowsPutsOnlyItsEndOnTheBus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := &countingBus{MemoryBus: NewMemoryBus()}
+		s := &Server{bus: bus, log: slog.New(slog.DiscardHandler)}
+		s.publisher = &publisher{s: s}
+		tr := &turn{id: "turn_a"}
+		for _, d := range []string{"a", "b", "c"} {
+			tr.mu.Lock()
+			tr.deltas = append(tr.deltas, d)
+			tr.mu.Unlock()
+			s.publisher.mark(tr)
+		}
+		time.Sleep(publishEvery)
+		synctest.Wait()
+		if got, want := first(bus.published()), 0; got != want {
+			t.Fatalf("published %d times with no follower, want %d", got, want)
+		}
+		tr.mu.Lock()
+		tr.done = &doneFrame{Seq: 3, Status: claudebridge.MessageComplete}
+		tr.mu.Unlock()
+		s.publisher.mark(tr)
+		time.Sleep(publishEvery)
+		synctest.Wait()
+		calls, events := bus.published()
+		if got, want := calls, 1; got != want {
+			t.Fatalf("published %d times, want %d", got, want)
+		}
+		if got, want := len(events[0].Deltas), 0; got != want {
+			t.Errorf("deltas published %d, want %d", got, want)
+		}
+		if events[0].End == nil {
+			t.Fatal("the end was not published")
+		}
+		if got, want := events[0].End.Seq, 3; got != want {
+			t.Errorf("end seq %d, want %d", got, want)
+		}
+	})
+}
+
+func TestAFollowerElsewhereGetsOnTheBusTheDeltasPastItsSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := &countingBus{MemoryBus: NewMemoryBus()}
+		s := &Server{bus: bus, log: slog.New(slog.DiscardHandler)}
+		s.publisher = &publisher{s: s}
+		tr := &turn{id: "turn_a", userID: 7}
+		for _, d := range []string{"a", "b"} {
+			tr.mu.Lock()
+			tr.deltas = append(tr.deltas, d)
+			tr.mu.Unlock()
+			s.publisher.mark(tr)
+		}
+		time.Sleep(publishEvery)
+		synctest.Wait()
+		snap, err := turnOwner{tr}.Snapshot(7, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(snap.Deltas), 1; got != want {
+			t.Fatalf("snapshot deltas %d, want %d", got, want)
+		}
+		tr.mu.Lock()
+		tr.deltas = append(tr.deltas, "c", "d")
+		tr.mu.Unlock()
+		s.publisher.mark(tr)
+		time.Sleep(publishEvery)
+		synctest.Wait()
+		calls, events := bus.published()
+		if got, want := calls, 1; got != want {
+			t.Fatalf("published %d times, want %d", got, want)
+		}
+		if got, want := events[0].After, 2; got != want {
+			t.Errorf("published after %d, want %d", got, want)
+		}
+		if got, want := strings.Join(events[0].Deltas, ""), "cd"; got != want {
+			t.Errorf("published deltas %q, want %q", got, want)
 		}
 	})
 }

@@ -65,11 +65,20 @@ func (p *publisher) flush() {
 }
 
 // unpublished returns the deltas (and the end) t has not published yet.
+// The deltas of a turn no follower asked a snapshot of are passed over:
+// its pages are this process's sockets, which read the turn itself, and a
+// follower elsewhere starts from a snapshot (turnOwner.Snapshot). Most
+// turns are followed only where they run, and their deltas were most of
+// the bus's messages, each one read by every process. The end always
+// goes: it is one message per turn.
 func (t *turn) unpublished() (claudebridge.TurnEvent, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := len(t.deltas)
-	ev := claudebridge.TurnEvent{TurnID: t.id, After: t.published, Deltas: t.deltas[t.published:n:n]}
+	ev := claudebridge.TurnEvent{TurnID: t.id, After: t.published}
+	if t.followed {
+		ev.Deltas = t.deltas[t.published:n:n]
+	}
 	t.published = n
 	if t.done != nil && !t.endPublished {
 		ev.End, t.endPublished = t.done.end(), true
@@ -101,12 +110,29 @@ func (o turnOwner) Snapshot(userID int64, after int) (claudebridge.TurnSnapshot,
 		return claudebridge.TurnSnapshot{}, claudebridge.Errorf(claudebridge.ENOTFOUND, "turn_id: no such turn")
 	}
 	after = max(after, 0)
-	deltas, done := o.t.since(after)
+	deltas, done := o.t.follow(after)
 	snap := claudebridge.TurnSnapshot{After: after, Deltas: deltas}
 	if done != nil {
 		snap.End = done.end()
 	}
 	return snap, nil
+}
+
+// follow is since for a follower that will read the rest on the bus: the
+// turn's deltas go on the bus from now on, those past the snapshot first.
+func (t *turn) follow(after int) ([]string, *doneFrame) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.deltas)
+	if !t.followed {
+		// What was passed over is in the snapshot.
+		t.followed, t.published = true, n
+	}
+	var deltas []string
+	if after < n {
+		deltas = t.deltas[after:n:n]
+	}
+	return deltas, t.done
 }
 
 func (o turnOwner) Stop(userID int64) error {

@@ -34,10 +34,13 @@ type turn struct {
 	done   *doneFrame
 	subs   map[chan struct{}]struct{}
 	stream claudebridge.Stream
-	// published counts the deltas put on the bus; endPublished says the
-	// end has gone too.
+	// published counts the deltas put on the bus (or passed over while
+	// no other process followed); endPublished says the end has gone too.
 	published    int
 	endPublished bool
+	// followed says a follower asked the bus for a snapshot (one in
+	// another process): from then on the deltas go on the bus.
+	followed bool
 }
 
 // doneFrame is the last frame of a turn.

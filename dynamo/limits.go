@@ -296,6 +296,46 @@ func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder str
 	return 0, false, internal("acquire slot", errContended)
 }
 
+// TakeCall takes a slot, then counts the request, and gives the slot back
+// if the window refuses it: the two live in items of different tables, and
+// each is already a conditional write with retries of its own, so that a
+// transaction of both would buy an exactness no one observes (a call
+// refused by a slot about to be given back) at twice the write units.
+func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
+	var t claudebridge.CallTaken
+	if c.Concurrency > 0 {
+		slot, ok, err := db.AcquireSlot(ctx, key, c.Concurrency, holder, now)
+		if err != nil || !ok {
+			return claudebridge.CallTaken{Busy: err == nil}, err
+		}
+		t.Slot = slot
+	}
+	if c.RPM == 0 && c.TPM == 0 {
+		t.Granted = true
+		return t, nil
+	}
+	w, ok, err := db.TakeRate(ctx, key, c.RPM, c.TPM, c.Tokens, c.Window, now)
+	if (err != nil || !ok) && t.Slot != 0 {
+		// A slot not given back lapses with the holder's lease.
+		_ = db.ReleaseSlot(context.WithoutCancel(ctx), t.Slot)
+		t.Slot = 0
+	}
+	t.Granted, t.Window = ok, w
+	return t, err
+}
+
+// EndCall releases the slot, then settles the window.
+func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
+	var err error
+	if slot != 0 {
+		err = db.ReleaseSlot(ctx, slot)
+	}
+	if delta != 0 && !opened.IsZero() {
+		err = errors.Join(err, db.SettleRate(ctx, key, opened, delta))
+	}
+	return err
+}
+
 // ReleaseSlot takes a slot out of its key's item; one already gone is no
 // error.
 func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {

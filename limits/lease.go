@@ -89,12 +89,18 @@ func (l *Lease) End(ctx context.Context) error {
 	return l.store.RenewLease(ctx, l.Holder, now, now)
 }
 
-// release frees a slot; one whose release fails is freed at the next
-// renewal instead, not left held while the lease lives.
-func (l *Lease) release(slot int64) {
+// end ends a call (LimitService.EndCall): frees its slot and settles its
+// window by delta tokens. A slot whose release fails is freed at the next
+// renewal instead, not left held while the lease lives; a failed
+// correction leaves the estimate counted: the window closes within a
+// minute.
+func (l *Lease) end(key string, slot int64, opened time.Time, delta int) {
+	if slot == 0 && (delta == 0 || opened.IsZero()) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := l.store.ReleaseSlot(ctx, slot); err != nil {
+	if err := l.store.EndCall(ctx, key, slot, opened, delta); err != nil && slot != 0 {
 		l.mu.Lock()
 		l.pending = append(l.pending, slot)
 		l.mu.Unlock()

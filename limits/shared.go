@@ -33,9 +33,9 @@ func (l *Limiter) admit(ctx context.Context, tokens int) (*Ticket, State, error)
 	return l.admitShared(ctx, tokens)
 }
 
-// admitShared takes a slot of the calls in flight first, then counts the
-// request in the window: a slot is given back in one step if the window
-// refuses, where a request counted could not be taken back.
+// admitShared takes a slot of the calls in flight and counts the request
+// in the window in one step of the store (LimitService.TakeCall): both or
+// neither.
 func (l *Limiter) admitShared(ctx context.Context, tokens int) (*Ticket, State, error) {
 	s, store := l.shared, l.shared.lease.store
 	now := l.now()
@@ -43,33 +43,24 @@ func (l *Limiter) admitShared(ctx context.Context, tokens int) (*Ticket, State, 
 		return nil, l.lastState(), claudebridge.Errorf(claudebridge.EINVALID,
 			"This request would use about %d tokens (input estimated, plus max_tokens), over this key's limit of %d tokens per minute", tokens, l.tpm)
 	}
-	t := &Ticket{l: l, estimate: tokens, used: -1}
-	if l.concurrency > 0 {
-		slot, ok, err := store.AcquireSlot(ctx, s.key, l.concurrency, s.lease.Holder, now)
-		if err != nil {
-			return nil, l.lastState(), err
-		}
-		if !ok {
-			return nil, l.lastState(), &claudebridge.Error{Code: claudebridge.ERATELIMIT, RetryAfter: time.Second,
-				Message: "This request would exceed this key's limit of " + strconv.Itoa(l.concurrency) + " concurrent requests"}
-		}
-		t.slot = slot
+	if l.concurrency == 0 && l.rpm == 0 && l.tpm == 0 {
+		return &Ticket{l: l, estimate: tokens, used: -1}, l.lastState(), nil
 	}
-	if l.rpm == 0 && l.tpm == 0 {
-		return t, l.lastState(), nil
-	}
-	w, ok, err := store.TakeRate(ctx, s.key, l.rpm, l.tpm, tokens, Window, now)
+	taken, err := store.TakeCall(ctx, s.key, claudebridge.CallLimits{RPM: l.rpm, TPM: l.tpm, Concurrency: l.concurrency, Tokens: tokens, Window: Window},
+		s.lease.Holder, now)
 	if err != nil {
-		if t.slot != 0 {
-			s.lease.release(t.slot)
-		}
 		return nil, l.lastState(), err
 	}
-	state := l.remember(w)
-	if !ok {
-		if t.slot != 0 {
-			s.lease.release(t.slot)
-		}
+	if taken.Busy {
+		return nil, l.lastState(), &claudebridge.Error{Code: claudebridge.ERATELIMIT, RetryAfter: time.Second,
+			Message: "This request would exceed this key's limit of " + strconv.Itoa(l.concurrency) + " concurrent requests"}
+	}
+	state := l.lastState()
+	if l.rpm > 0 || l.tpm > 0 {
+		state = l.remember(taken.Window)
+	}
+	if !taken.Granted {
+		w := taken.Window
 		wait := w.Opened.Add(Window).Sub(now)
 		if wait <= 0 { // the window read after the refusal is a newer one
 			wait = time.Second
@@ -80,7 +71,10 @@ func (l *Limiter) admitShared(ctx context.Context, tokens int) (*Ticket, State, 
 		}
 		return nil, state, &claudebridge.Error{Code: claudebridge.ERATELIMIT, RetryAfter: wait, Message: limit}
 	}
-	t.opened = w.Opened
+	t := &Ticket{l: l, estimate: tokens, used: -1, slot: taken.Slot}
+	if l.rpm > 0 || l.tpm > 0 {
+		t.opened = taken.Window.Opened
+	}
 	return t, state, nil
 }
 
@@ -100,17 +94,11 @@ func (l *Limiter) lastState() State {
 }
 
 // releaseShared gives back the ticket's slot and corrects its window's
-// tokens by what the call really used.
+// tokens by what the call really used, in one step of the store.
 func (t *Ticket) releaseShared(used int) {
-	s := t.l.shared
-	if used >= 0 && used != t.estimate && !t.opened.IsZero() && t.l.tpm > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		// A failed correction leaves the estimate counted: the window
-		// closes within a minute.
-		_ = s.lease.store.SettleRate(ctx, s.key, t.opened, used-t.estimate)
-		cancel()
+	delta := 0
+	if used >= 0 && t.l.tpm > 0 {
+		delta = used - t.estimate
 	}
-	if t.slot != 0 {
-		s.lease.release(t.slot)
-	}
+	t.l.shared.lease.end(t.l.shared.key, t.slot, t.opened, delta)
 }

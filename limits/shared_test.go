@@ -222,9 +222,82 @@ func TestACallTheWindowRefusesGivesBackItsSlot(t *testing.T) {
 	}
 }
 
+// countingStore counts the steps asked of a LimitService, each a round
+// trip on PostgreSQL.
+type countingStore struct {
+	claudebridge.LimitService
+	steps atomic.Int64
+}
+
+func (s *countingStore) TakeRate(ctx context.Context, key string, rpm, tpm, tokens int, window time.Duration, now time.Time) (claudebridge.RateWindow, bool, error) {
+	s.steps.Add(1)
+	return s.LimitService.TakeRate(ctx, key, rpm, tpm, tokens, window, now)
+}
+
+func (s *countingStore) SettleRate(ctx context.Context, key string, opened time.Time, delta int) error {
+	s.steps.Add(1)
+	return s.LimitService.SettleRate(ctx, key, opened, delta)
+}
+
+func (s *countingStore) AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (int64, bool, error) {
+	s.steps.Add(1)
+	return s.LimitService.AcquireSlot(ctx, key, limit, holder, now)
+}
+
+func (s *countingStore) ReleaseSlot(ctx context.Context, slot int64) error {
+	s.steps.Add(1)
+	return s.LimitService.ReleaseSlot(ctx, slot)
+}
+
+func (s *countingStore) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
+	s.steps.Add(1)
+	return s.LimitService.TakeCall(ctx, key, c, holder, now)
+}
+
+func (s *countingStore) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
+	s.steps.Add(1)
+	return s.LimitService.EndCall(ctx, key, slot, opened, delta)
+}
+
+func TestACallOfAKeyWithEveryLimitAsksTheStoreOnceToBeginAndOnceToEnd(t *testing.T) {
+	keys := &mock.Keys{}
+	secret := add(t, keys, claudebridge.Key{Name: "ci", RPM: 10, TPM: 10000, Concurrency: 2})
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "shared.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &countingStore{LimitService: db}
+	c := newClock()
+	lease, err := limits.NewLease(t.Context(), store, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := limits.NewSharedKeyring(t.Context(), nil, keys, c.now, nil, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := ring.Lookup(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _, err := admitSmall(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := store.steps.Load(), int64(1); got != want {
+		t.Errorf("steps of the store to admit %d, want %d", got, want)
+	}
+	tk.Report(claudebridge.Usage{InputTokens: 50, OutputTokens: 20}) // not the estimate: the window is corrected
+	tk.Release()
+	if got, want := store.steps.Load(), int64(2); got != want {
+		t.Errorf("steps of the store to admit and release %d, want %d", got, want)
+	}
+}
+
 // BenchmarkSharedKeyedCall is BenchmarkKeyedCall with the limits counted
-// in a SQLite file (SHARED_LIMITS): a slot, a take, a token correction and
-// the slot's release, four writes of the store per call.
+// in a SQLite file (SHARED_LIMITS): a slot and a take in one transaction,
+// a token correction and the slot's release in another.
 func BenchmarkSharedKeyedCall(b *testing.B) {
 	keys := &mock.Keys{}
 	secret, _ := keys.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20})

@@ -87,6 +87,87 @@ func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {
 	return internal("release slot", err)
 }
 
+// takeCall is AcquireSlot's count and insert and takeRate's upsert in one
+// statement, run under the key's advisory transaction lock as AcquireSlot
+// is: the window is counted into only when a slot is free (free), and the
+// slot inserted only when the window took the request (rate), so the two
+// are taken together or not at all. Refused by the window, the window comes
+// back from the statement's snapshot (cur), which may be a moment older
+// than the refusal.
+const takeCall = `WITH free AS (
+		SELECT (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
+			WHERE s.key = $1::text AND l.expires_at > $2::timestamptz) < $7::bigint AS ok),
+	rate AS (
+		INSERT INTO rate_windows AS w (key, opened, requests, tokens)
+		SELECT $1::text, $2::timestamptz, 1, $3::bigint FROM free WHERE free.ok AND ($6::bigint = 0 OR $3::bigint <= $6::bigint)
+		ON CONFLICT (key) DO UPDATE SET
+			opened   = CASE WHEN w.opened <= $4 THEN $2::timestamptz ELSE w.opened END,
+			requests = CASE WHEN w.opened <= $4 THEN 1 ELSE w.requests + 1 END,
+			tokens   = CASE WHEN w.opened <= $4 THEN $3::bigint ELSE w.tokens + $3::bigint END
+		WHERE (w.opened <= $4 AND ($6::bigint = 0 OR $3::bigint <= $6::bigint))
+			OR (($5::integer = 0 OR w.requests < $5::integer) AND ($6::bigint = 0 OR w.tokens + $3::bigint <= $6::bigint))
+		RETURNING opened, requests, tokens),
+	slot AS (INSERT INTO limit_slots (key, holder) SELECT $1::text, $8::text FROM rate RETURNING id),
+	cur AS (SELECT opened, requests, tokens FROM rate_windows WHERE key = $1::text)
+	SELECT free.ok, (SELECT id FROM slot),
+		coalesce((SELECT opened FROM rate), (SELECT opened FROM cur)),
+		coalesce((SELECT requests FROM rate), (SELECT requests FROM cur)),
+		coalesce((SELECT tokens FROM rate), (SELECT tokens FROM cur))
+	FROM free`
+
+// TakeCall takes a slot and counts the request in one round trip (one
+// batch: the lock, then takeCall) when the key has both kinds of limits;
+// with one kind it is AcquireSlot's or TakeRate's one round trip.
+func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
+	switch {
+	case c.Concurrency == 0:
+		w, ok, err := db.TakeRate(ctx, key, c.RPM, c.TPM, c.Tokens, c.Window, now)
+		return claudebridge.CallTaken{Granted: ok, Window: w}, err
+	case c.RPM == 0 && c.TPM == 0:
+		slot, ok, err := db.AcquireSlot(ctx, key, c.Concurrency, holder, now)
+		return claudebridge.CallTaken{Granted: ok, Busy: !ok && err == nil, Slot: slot}, err
+	}
+	var free bool
+	var slot *int64
+	var opened *time.Time
+	var requests, tokens *int
+	err := db.batch(ctx, func(b *pgx.Batch) {
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, key)
+		b.Queue(takeCall, key, now, c.Tokens, now.Add(-c.Window), c.RPM, c.TPM, c.Concurrency, holder).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&free, &slot, &opened, &requests, &tokens) })
+	})
+	if err != nil {
+		return claudebridge.CallTaken{}, internal("take call", err)
+	}
+	if !free {
+		return claudebridge.CallTaken{Busy: true}, nil
+	}
+	t := claudebridge.CallTaken{Granted: slot != nil, Window: claudebridge.RateWindow{Opened: now}}
+	if slot != nil {
+		t.Slot = *slot
+	}
+	if opened != nil {
+		t.Window = claudebridge.RateWindow{Opened: utc(*opened), Requests: *requests, Tokens: *tokens}
+	}
+	return t, nil
+}
+
+// EndCall deletes the slot and corrects the window in one statement.
+func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
+	switch {
+	case delta == 0 || opened.IsZero():
+		if slot == 0 {
+			return nil
+		}
+		return db.ReleaseSlot(ctx, slot)
+	case slot == 0:
+		return db.SettleRate(ctx, key, opened, delta)
+	}
+	_, err := db.counters.Exec(ctx, `WITH d AS (DELETE FROM limit_slots WHERE id = $1)
+		UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, slot, delta, key, opened)
+	return internal("end call", err)
+}
+
 // RenewLease sets holder's lease to until and deletes what holders whose
 // lease lapsed by now held, in one transaction.
 func (db *DB) RenewLease(ctx context.Context, holder string, now, until time.Time) error {

@@ -63,10 +63,7 @@ func (db *DB) SettleRate(ctx context.Context, key string, opened time.Time, delt
 // are one step.
 func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder string, now time.Time) (int64, bool, error) {
 	var id int64
-	err := db.ws.QueryRowContext(ctx, `INSERT INTO limit_slots (key, holder) SELECT ?1, ?2
-		WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
-			WHERE s.key = ?1 AND l.expires_at > ?3) < ?4
-		RETURNING id`, key, holder, nanos(now), limit).Scan(&id)
+	err := db.ws.QueryRowContext(ctx, acquireSlot, key, holder, nanos(now), limit).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -80,6 +77,88 @@ func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder str
 func (db *DB) ReleaseSlot(ctx context.Context, slot int64) error {
 	_, err := db.ws.ExecContext(ctx, `DELETE FROM limit_slots WHERE id = ?`, slot)
 	return internal("release slot", err)
+}
+
+// acquireSlot is AcquireSlot's one statement: the count and the insert.
+const acquireSlot = `INSERT INTO limit_slots (key, holder) SELECT ?1, ?2
+	WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
+		WHERE s.key = ?1 AND l.expires_at > ?3) < ?4
+	RETURNING id`
+
+// TakeCall takes the slot and counts the request in one immediate
+// transaction, so that no other writer sees the slot without the request;
+// with one kind of limit it is AcquireSlot or TakeRate.
+func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
+	switch {
+	case c.Concurrency == 0:
+		w, ok, err := db.TakeRate(ctx, key, c.RPM, c.TPM, c.Tokens, c.Window, now)
+		return claudebridge.CallTaken{Granted: ok, Window: w}, err
+	case c.RPM == 0 && c.TPM == 0:
+		slot, ok, err := db.AcquireSlot(ctx, key, c.Concurrency, holder, now)
+		return claudebridge.CallTaken{Granted: ok, Busy: !ok && err == nil, Slot: slot}, err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return claudebridge.CallTaken{}, internal("take call", err)
+	}
+	defer tx.Rollback()
+	var slot, opened int64
+	err = tx.QueryRowContext(ctx, acquireSlot, key, holder, nanos(now), c.Concurrency).Scan(&slot)
+	if errors.Is(err, sql.ErrNoRows) {
+		return claudebridge.CallTaken{Busy: true}, nil
+	}
+	if err != nil {
+		return claudebridge.CallTaken{}, internal("take call", err)
+	}
+	var w claudebridge.RateWindow
+	err = tx.QueryRowContext(ctx, takeRate, key, nanos(now), c.Tokens, int64(c.Window), c.RPM, c.TPM).Scan(&opened, &w.Requests, &w.Tokens)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Refused: the slot is rolled back, the window read as it stands.
+		w = claudebridge.RateWindow{Opened: now}
+		err = tx.QueryRowContext(ctx, `SELECT opened, requests, tokens FROM rate_windows WHERE key = ?`, key).Scan(&opened, &w.Requests, &w.Tokens)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return claudebridge.CallTaken{Window: w}, nil
+		case err != nil:
+			return claudebridge.CallTaken{}, internal("take call", err)
+		}
+		w.Opened = fromNanos(opened)
+		return claudebridge.CallTaken{Window: w}, nil
+	}
+	if err != nil {
+		return claudebridge.CallTaken{}, internal("take call", err)
+	}
+	w.Opened = fromNanos(opened)
+	if err := tx.Commit(); err != nil {
+		return claudebridge.CallTaken{}, internal("take call", err)
+	}
+	return claudebridge.CallTaken{Granted: true, Slot: slot, Window: w}, nil
+}
+
+// EndCall deletes the slot and corrects the window in one transaction.
+func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
+	settle := delta != 0 && !opened.IsZero()
+	switch {
+	case !settle && slot == 0:
+		return nil
+	case !settle:
+		return db.ReleaseSlot(ctx, slot)
+	case slot == 0:
+		return db.SettleRate(ctx, key, opened, delta)
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("end call", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM limit_slots WHERE id = ?`, slot); err != nil {
+		return internal("end call", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rate_windows SET tokens = max(0, tokens + ?) WHERE key = ? AND opened = ?`,
+		delta, key, nanos(opened)); err != nil {
+		return internal("end call", err)
+	}
+	return internal("end call", tx.Commit())
 }
 
 // RenewLease sets holder's lease to until and deletes what holders whose

@@ -56,6 +56,11 @@ var limitBehaviours = []struct {
 	{"TwentyConcurrentSlotsAgainstALimitOf3GrantExactlyThree", twentyConcurrentSlotsAgainstALimitOf3GrantExactlyThree},
 	{"AReleasedSlotIsTakenAgain", aReleasedSlotIsTakenAgain},
 	{"TheSlotsOfAHolderWhoseLeaseLapsedCountForNothing", theSlotsOfAHolderWhoseLeaseLapsedCountForNothing},
+	{"SixtyConcurrentCallsAgainstConcurrency3TakeThreeSlotsAndCountThreeRequests", sixtyConcurrentCallsAgainstConcurrency3TakeThreeSlotsAndCountThreeRequests},
+	{"SixtyConcurrentCallsAgainstRPM5HoldFiveSlots", sixtyConcurrentCallsAgainstRPM5HoldFiveSlots},
+	{"ACallTheWindowRefusesHoldsNoSlot", aCallTheWindowRefusesHoldsNoSlot},
+	{"EndingACallFreesItsSlotAndGivesBackItsTokens", endingACallFreesItsSlotAndGivesBackItsTokens},
+	{"ACallOfAKeyWithOneKindOfLimitTakesThatKindOnly", aCallOfAKeyWithOneKindOfLimitTakesThatKindOnly},
 	{"TwentyConcurrentHoldsOfABudgetForThreeGrantExactlyThree", twentyConcurrentHoldsOfABudgetForThreeGrantExactlyThree},
 	{"WhatTheLedgerSaysWasSpentCountsAgainstTheBudget", whatTheLedgerSaysWasSpentCountsAgainstTheBudget},
 	{"SettlingAHoldReplacesItsWorstCaseByWhatTheCallCost", settlingAHoldReplacesItsWorstCaseByWhatTheCallCost},
@@ -267,6 +272,136 @@ func theSlotsOfAHolderWhoseLeaseLapsedCountForNothing(t *testing.T, a, b LimitSt
 	}
 	if _, ok := acquire(t, b, "alive", 2, later); ok {
 		t.Error("third slot of 2 granted to the live holder")
+	}
+}
+
+func takeCall(t *testing.T, s LimitStore, holder string, c claudebridge.CallLimits, now time.Time) claudebridge.CallTaken {
+	t.Helper()
+	c.Window = time.Minute
+	taken, err := s.TakeCall(t.Context(), "k", c, holder, now)
+	if err != nil {
+		t.Fatalf("TakeCall: %v", err)
+	}
+	return taken
+}
+
+// concurrentCalls makes 60 calls of c at once, alternating between the
+// handles and holders, none ended, and returns how many were granted.
+func concurrentCalls(t *testing.T, a, b LimitStore, c claudebridge.CallLimits) int64 {
+	lease(t, a, "p1")
+	lease(t, b, "p2")
+	c.Window = time.Minute
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 60 {
+		wg.Go(func() {
+			<-start
+			taken, err := either(i, a, b).TakeCall(t.Context(), "k", c, []string{"p1", "p2"}[i%2], t0)
+			if err != nil {
+				t.Errorf("TakeCall: %v", err)
+			}
+			if taken.Granted {
+				granted.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return granted.Load()
+}
+
+func sixtyConcurrentCallsAgainstConcurrency3TakeThreeSlotsAndCountThreeRequests(t *testing.T, a, b LimitStore) {
+	granted := concurrentCalls(t, a, b, claudebridge.CallLimits{RPM: 100, Concurrency: 3, Tokens: 1})
+	if got, want := granted, int64(3); got != want {
+		t.Errorf("granted %d of 60, want %d", got, want)
+	}
+	// The calls the slots refused were not counted in the window.
+	w, _ := take(t, a, 100, 0, 1, t0)
+	if got, want := w.Requests, 4; got != want {
+		t.Errorf("requests counted after one more take %d, want %d", got, want)
+	}
+}
+
+func sixtyConcurrentCallsAgainstRPM5HoldFiveSlots(t *testing.T, a, b LimitStore) {
+	granted := concurrentCalls(t, a, b, claudebridge.CallLimits{RPM: 5, Concurrency: 20, Tokens: 1})
+	if got, want := granted, int64(5); got != want {
+		t.Errorf("granted %d of 60, want %d", got, want)
+	}
+	// The calls the window refused hold no slot: 5 are held, 6 fit.
+	if _, ok := acquire(t, b, "p2", 6, t0); !ok {
+		t.Fatal("a sixth slot of 6 refused")
+	}
+	if _, ok := acquire(t, b, "p2", 6, t0); ok {
+		t.Error("a seventh slot of 6 granted")
+	}
+}
+
+func aCallTheWindowRefusesHoldsNoSlot(t *testing.T, a, b LimitStore) {
+	lease(t, a, "p1")
+	c := claudebridge.CallLimits{RPM: 1, Concurrency: 2, Tokens: 10}
+	if taken := takeCall(t, a, "p1", c, t0); !taken.Granted {
+		t.Fatal("first call refused")
+	}
+	taken := takeCall(t, b, "p1", c, t0)
+	if got, want := taken.Granted, false; got != want {
+		t.Errorf("second call of RPM 1 granted %v, want %v", got, want)
+	}
+	if got, want := taken.Busy, false; got != want {
+		t.Errorf("second call refused by the slots %v, want %v", got, want)
+	}
+	if got, want := taken.Window.Requests, 1; got != want {
+		t.Errorf("refused call's window holds %d requests, want %d", got, want)
+	}
+	if got, want := taken.Slot, int64(0); got != want {
+		t.Errorf("refused call's slot %d, want %d", got, want)
+	}
+	if _, ok := acquire(t, a, "p1", 2, t0); !ok {
+		t.Error("the second of 2 slots refused after a call the window refused")
+	}
+}
+
+func endingACallFreesItsSlotAndGivesBackItsTokens(t *testing.T, a, b LimitStore) {
+	lease(t, a, "p1")
+	first := takeCall(t, a, "p1", claudebridge.CallLimits{TPM: 1000, Concurrency: 1, Tokens: 800}, t0)
+	if !first.Granted {
+		t.Fatal("first call refused")
+	}
+	c := claudebridge.CallLimits{TPM: 1000, Concurrency: 1, Tokens: 300}
+	if got, want := takeCall(t, b, "p1", c, t0).Busy, true; got != want {
+		t.Fatalf("second call of concurrency 1 refused by the slots %v, want %v", got, want)
+	}
+	if err := b.EndCall(t.Context(), "k", first.Slot, first.Window.Opened, 100-800); err != nil {
+		t.Fatalf("EndCall: %v", err)
+	}
+	taken := takeCall(t, a, "p1", c, t0)
+	if got, want := taken.Granted, true; got != want {
+		t.Fatalf("call after the end granted %v, want %v", got, want)
+	}
+	if got, want := taken.Window.Tokens, 400; got != want {
+		t.Errorf("window tokens %d, want %d", got, want)
+	}
+}
+
+func aCallOfAKeyWithOneKindOfLimitTakesThatKindOnly(t *testing.T, a, b LimitStore) {
+	lease(t, a, "p1")
+	rate := takeCall(t, a, "p1", claudebridge.CallLimits{RPM: 10, Tokens: 5}, t0)
+	if got, want := rate.Slot, int64(0); got != want {
+		t.Errorf("slot of a call without a concurrency limit %d, want %d", got, want)
+	}
+	if got, want := rate.Window.Requests, 1; got != want {
+		t.Errorf("requests of a call with RPM %d, want %d", got, want)
+	}
+	slot := takeCall(t, b, "p1", claudebridge.CallLimits{Concurrency: 1, Tokens: 5}, t0)
+	if got, want := slot.Granted && slot.Slot != 0, true; got != want {
+		t.Errorf("call of concurrency 1 granted with a slot %v, want %v", got, want)
+	}
+	if got, want := slot.Window.Requests, 0; got != want {
+		t.Errorf("window of a call without rate limits holds %d requests, want %d", got, want)
+	}
+	w, _ := take(t, a, 10, 0, 1, t0)
+	if got, want := w.Requests, 2; got != want {
+		t.Errorf("requests counted after one more take %d, want %d", got, want)
 	}
 }
 

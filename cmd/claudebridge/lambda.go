@@ -57,7 +57,7 @@ func lambdaFunction(ctx context.Context, api string, stderr io.Writer) (err erro
 		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff)
 	a.Start()
 	started = true
-	err = lambdaurl.Serve(ctx, api, a.Handler, log)
+	err = lambdaurl.Serve(ctx, api, a.Handler, nil, log)
 	if err != nil {
 		return err
 	}

@@ -100,11 +100,13 @@ func (s *Server) socketTicket(w http.ResponseWriter, r *http.Request) {
 // as /api/ws checks it. EAUTH without either, EPERMISSION for a foreign
 // Origin; the gateway then refuses the handshake.
 func (s *Server) ConnectSocket(ctx context.Context, r *http.Request, id string) (userID int64, err error) {
-	if s.opts.Sockets == nil {
-		return 0, claudebridge.Errorf(claudebridge.EINTERNAL, "chat: no socket store")
-	}
+	// Who it is is checked before the store is needed: a refusal needs none.
+	noStore := claudebridge.Errorf(claudebridge.EINTERNAL, "chat: this store keeps no sockets")
 	now := time.Now()
 	if ticket := r.URL.Query().Get("ticket"); ticket != "" {
+		if s.opts.Sockets == nil {
+			return 0, noStore
+		}
 		if userID, err = s.opts.Sockets.RedeemSocketTicket(ctx, hashToken(ticket), now); err != nil {
 			return 0, err
 		}
@@ -117,6 +119,9 @@ func (s *Server) ConnectSocket(ctx context.Context, r *http.Request, id string) 
 			return 0, claudebridge.Errorf(claudebridge.EPERMISSION, "Origin not allowed")
 		}
 		userID = who.user.ID
+	}
+	if s.opts.Sockets == nil {
+		return 0, noStore
 	}
 	err = s.opts.Sockets.AddSocketConnection(ctx, claudebridge.SocketConnection{ID: id, UserID: userID, At: now, Expires: now.Add(connectionLifetime)})
 	return userID, err
@@ -136,6 +141,9 @@ func (s *Server) DisconnectSocket(ctx context.Context, id string) error {
 // job running the turn, through the store; what is wrong is posted back as
 // an error frame. ENOTFOUND if the connection is not known (or expired).
 func (s *Server) SocketMessage(ctx context.Context, id string, body []byte, out Connections, jobs JobLauncher) error {
+	if s.opts.Sockets == nil || s.opts.Leases == nil {
+		return claudebridge.Errorf(claudebridge.EINTERNAL, "chat: this store keeps no sockets")
+	}
 	conn, err := s.opts.Sockets.SocketConnection(ctx, id, time.Now())
 	if err != nil {
 		return err

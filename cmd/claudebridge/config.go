@@ -291,7 +291,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if u := c.ChatSocketURL; u != "" && !strings.HasPrefix(u, "wss://") && !strings.HasPrefix(u, "ws://") {
-		return nil, fmt.Errorf("CHAT_SOCKET_URL=%q: want a WebSocket URL, wss://...", u)
+		return nil, fmt.Errorf("CHAT_SOCKET_URL=%q: want a WebSocket URL (wss://HOST/STAGE)", u)
 	}
 	if c.TrustedProxies, c.TrustedProxiesSet, err = prefixes(getenv, "TRUSTED_PROXIES"); err != nil {
 		return nil, err

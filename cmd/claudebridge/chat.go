@@ -143,7 +143,7 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claude
 		Sockets:           sockets,
 		SocketURL:         cfg.ChatSocketURL,
 		Logger:            log,
-		Page:              web.Handler(),
+		Page:              web.HandlerWithSocket(cfg.ChatSocketURL),
 	}), nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
@@ -321,7 +320,7 @@ func (s *Server) RunSocketJob(ctx context.Context, job SocketJob, out Connection
 
 // gatewaySocket is a socket whose frames are posted to connection id.
 func (s *Server) gatewaySocket(ctx context.Context, id string, userID int64, out Connections) *socket {
-	return &socket{s: s, out: &postSink{s: s, out: out, id: id}, user: &claudebridge.User{ID: userID},
+	return &socket{s: s, out: newPostSink(s, out, id), user: &claudebridge.User{ID: userID},
 		ctx: ctx, following: map[string]context.CancelFunc{}}
 }
 
@@ -332,14 +331,24 @@ type postSink struct {
 	out Connections
 	id  string
 
-	mu   sync.Mutex
+	// turn is held by the post under way; a channel rather than a mutex,
+	// so that a sender waiting for its turn can give up when ctx ends.
+	turn chan struct{}
 	last time.Time
 	gone bool
 }
 
+func newPostSink(s *Server, out Connections, id string) *postSink {
+	return &postSink{s: s, out: out, id: id, turn: make(chan struct{}, 1)}
+}
+
 func (p *postSink) send(ctx context.Context, frame []byte) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.turn }()
 	if p.gone {
 		return ErrGone
 	}
@@ -352,7 +361,9 @@ func (p *postSink) send(ctx context.Context, frame []byte) error {
 			return ctx.Err()
 		}
 	}
-	err := p.out.Post(ctx, p.id, frame)
+	post, cancel := context.WithTimeout(ctx, writeTimeout)
+	err := p.out.Post(post, p.id, frame)
+	cancel()
 	p.last = time.Now()
 	if errors.Is(err, ErrGone) {
 		p.gone = true

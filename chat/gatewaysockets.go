@@ -71,6 +71,9 @@ const (
 	// jobMargin is how long before its invocation's deadline a turn job
 	// stops its turn, stored interrupted, rather than be killed mid-save.
 	jobMargin = 5 * time.Second
+	// storeWait bounds the wait for a stopped turn to be stored when a
+	// job's context ends.
+	storeWait = 10 * time.Second
 )
 
 // socketTicket answers POST /api/socket-ticket: a ticket that opens one
@@ -304,7 +307,18 @@ func (s *Server) RunSocketJob(ctx context.Context, job SocketJob, out Connection
 		for {
 			select {
 			case <-ctx.Done():
+				// Stored interrupted before the invocation ends: Lambda
+				// may freeze the instance once it has.
 				t.stop(errShutdown)
+				stored := time.NewTimer(storeWait)
+				defer stored.Stop()
+				for done := (*doneFrame)(nil); done == nil; _, done = t.since(0) {
+					select {
+					case <-notify:
+					case <-stored.C:
+						return ctx.Err()
+					}
+				}
 				return ctx.Err()
 			case <-tick.C:
 				break wait

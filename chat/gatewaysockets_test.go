@@ -549,3 +549,86 @@ func TestAResumeOfATurnWhoseJobDiedIsToldItInterrupted(t *testing.T) {
 		t.Errorf("stored status %q, want %q", got, want)
 	}
 }
+
+func TestAJobNearItsDeadlineStoresItsTurnInterruptedAndSaysSo(t *testing.T) {
+	g := newGatewayEnv(t)
+	c := g.login("ann", "pw-ann-1234")
+	g.connect(c, "conn-1")
+	ann, _, _ := g.db.UserByName(context.Background(), "ann")
+	// 5 s is the margin a job keeps before its deadline; this one has
+	// 300 ms more, and a turn of several seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second+300*time.Millisecond)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() {
+		ran <- g.chat.RunSocketJob(ctx, chat.SocketJob{ConnectionID: "conn-1", UserID: ann.ID,
+			Frame: json.RawMessage(`{"type":"send","text":"Long [[slow=40]] [[words=200]]"}`)}, g.conns)
+	}()
+	turn := g.conns.read("conn-1")
+	text, _, done := g.conns.follow("conn-1", 0, 0)
+	if got, want := done.Status, "interrupted"; got != want {
+		t.Fatalf("done status %q, want %q", got, want)
+	}
+	if err := <-ran; err != nil {
+		t.Errorf("the job ended with %v, want it to end by itself before its deadline", err)
+	}
+	m := c.conversation(turn.ConversationID).Messages[1]
+	if got, want := m.Status, "interrupted"; got != want {
+		t.Errorf("stored status %q, want %q", got, want)
+	}
+	if got, want := m.Content, text; got != want {
+		t.Errorf("stored %q, streamed %q", got, want)
+	}
+}
+
+// heldFinalSave holds the save of an answer's final status until release
+// is closed, and says when one has begun.
+type heldFinalSave struct {
+	claudebridge.ConversationService
+	begun   chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (h *heldFinalSave) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
+	if m.Role == "assistant" && m.Status != claudebridge.MessageStreaming {
+		h.once.Do(func() { close(h.begun) })
+		<-h.release
+	}
+	return h.ConversationService.UpdateMessage(ctx, m)
+}
+
+func TestAJobWhoseContextEndsReturnsOnlyOnceItsTurnIsStored(t *testing.T) {
+	g := newGatewayEnv(t)
+	held := &heldFinalSave{begun: make(chan struct{}), release: make(chan struct{})}
+	g.shut()
+	configure := g.configure
+	g.configure = func(o *chat.Options) {
+		configure(o)
+		held.ConversationService = o.Conversations
+		o.Conversations = held
+	}
+	g.open()
+	c := g.login("ann", "pw-ann-1234")
+	g.connect(c, "conn-1")
+	ann, _, _ := g.db.UserByName(context.Background(), "ann")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() {
+		ran <- g.chat.RunSocketJob(ctx, chat.SocketJob{ConnectionID: "conn-1", UserID: ann.ID,
+			Frame: json.RawMessage(`{"type":"send","text":"Long [[slow=40]] [[words=200]]"}`)}, g.conns)
+	}()
+	g.conns.read("conn-1")
+	g.conns.follow("conn-1", 0, 2)
+	cancel()
+	<-held.begun
+	select {
+	case <-ran:
+		t.Error("the job returned before its turn was stored")
+		close(held.release)
+		return
+	default:
+	}
+	close(held.release)
+	<-ran
+}

@@ -1,6 +1,7 @@
 // Package chat is the chat service of claudebridge: the REST API of
 // conversations, prompts and usage under /api/, the WebSocket /api/ws on
-// which answers stream, the turns that write those answers (apart from any
+// which answers stream (or the same frames over a gateway's WebSocket, API
+// Gateway's on Lambda: ConnectSocket, SocketMessage, RunSocketJob), the turns that write those answers (apart from any
 // socket), and the login that scopes all of it to a user. The page itself
 // is another package's handler (Options.Page).
 package chat

@@ -71,6 +71,9 @@ const (
 	// jobMargin is how long before its invocation's deadline a turn job
 	// stops its turn, stored interrupted, rather than be killed mid-save.
 	jobMargin = 5 * time.Second
+	// maxResumeWait bounds how long a resume waits for a dead job's lease
+	// to lapse: well within API Gateway's 29-second integration timeout.
+	maxResumeWait = 20 * time.Second
 	// storeWait bounds the wait for a stopped turn to be stored when a
 	// job's context ends.
 	storeWait = 10 * time.Second
@@ -192,8 +195,9 @@ func (s *Server) SocketMessage(ctx context.Context, id string, body []byte, out 
 
 // tellIfNotRunning posts the end of a turn no job runs: "unknown" for one
 // not streaming (the page reloads it by REST), and "interrupted" for one
-// whose job died (killed at its timeout) once the sweep has marked it; a
-// turn still running says nothing here, its job answers the follow.
+// whose job died once the sweep has marked it, waiting up to a lease's
+// length for that; a turn still running says nothing here, its job
+// answers the follow.
 func (s *Server) tellIfNotRunning(ctx context.Context, c *socket, turnID string, seq int) {
 	streaming, err := s.opts.Leases.TurnStreaming(ctx, c.user.ID, turnID)
 	if err != nil {
@@ -204,14 +208,34 @@ func (s *Server) tellIfNotRunning(ctx context.Context, c *socket, turnID string,
 		c.unknown(turnID, seq)
 		return
 	}
-	list, err := s.sweepList(ctx, time.Now())
-	if err != nil {
-		s.log.Warn("chat: marking the answers of lapsed processes interrupted", "err", err)
-		return
-	}
-	for _, im := range list {
-		if im.Message.TurnID == turnID && im.UserID == c.user.ID {
-			c.write(doneOf(turnID, &claudebridge.TurnEnd{Seq: -1, Status: claudebridge.MessageInterrupted, Usage: im.Message.Usage}, seq))
+	// A job that died (killed mid-turn) leaves its lease to lapse within
+	// Lease; no job will answer the follow, and the page would wait for
+	// ever. So this waits that long, sweeping, unless the answer ends
+	// first (its job then reads the follow and answers it).
+	wait := time.NewTimer(min(s.opts.Lease+s.opts.Lease/3, maxResumeWait))
+	defer wait.Stop()
+	tick := time.NewTicker(s.opts.Lease / 3)
+	defer tick.Stop()
+	for {
+		list, err := s.sweepList(ctx, time.Now())
+		if err != nil {
+			s.log.Warn("chat: marking the answers of lapsed processes interrupted", "err", err)
+		}
+		for _, im := range list {
+			if im.Message.TurnID == turnID && im.UserID == c.user.ID {
+				c.write(doneOf(turnID, &claudebridge.TurnEnd{Seq: -1, Status: claudebridge.MessageInterrupted, Usage: im.Message.Usage}, seq))
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wait.C:
+			return // the job is alive: it renewed its lease
+		case <-tick.C:
+		}
+		if streaming, err := s.opts.Leases.TurnStreaming(ctx, c.user.ID, turnID); err != nil || !streaming {
+			return
 		}
 	}
 }

@@ -234,6 +234,8 @@ func newGatewayEnv(t *testing.T) *gatewayEnv {
 	g.jobs = &jobQueue{e: g}
 	e.configure = func(o *chat.Options) {
 		o.Leases, o.Sockets, o.SocketURL = e.db, g.sockets, "wss://example.execute-api.us-east-1.amazonaws.com/prod"
+		// Short, so that a resume's wait for a dead job's lease is short.
+		o.Lease = time.Second
 		o.AllowedOrigins = []string{"https://page.example"}
 	}
 	e.open()
@@ -631,4 +633,32 @@ func TestAJobWhoseContextEndsReturnsOnlyOnceItsTurnIsStored(t *testing.T) {
 	}
 	close(held.release)
 	<-ran
+}
+
+func TestAResumeOfATurnWhoseJobJustDiedIsToldItInterruptedOnceItsLeaseLapses(t *testing.T) {
+	g := newGatewayEnv(t)
+	c := g.login("ann", "pw-ann-1234")
+	g.connect(c, "conn-1")
+	ctx := context.Background()
+	ann, _, _ := g.db.UserByName(ctx, "ann")
+	conv := &claudebridge.Conversation{UserID: ann.ID, Title: "t", Model: testModel}
+	if err := g.db.CreateConversation(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	m := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: "turn_dying", Content: "half"}
+	if err := g.db.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	// Its job was killed just now: its lease is still live for a moment.
+	if err := g.db.RenewTurnLease(ctx, "owner_dying", time.Now().Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.db.ClaimMessage(ctx, m.ID, "owner_dying"); err != nil {
+		t.Fatal(err)
+	}
+	g.message("conn-1", map[string]any{"type": "resume", "turn_id": "turn_dying", "after_seq": 1})
+	f := g.conns.read("conn-1")
+	if got, want := f.Type+" "+f.Status, "done interrupted"; got != want {
+		t.Fatalf("resume of a just-dead job's turn: %q, want %q", got, want)
+	}
 }

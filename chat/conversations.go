@@ -65,8 +65,12 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		models = append(models, modelJSON{m.ID, m.DisplayName})
 	}
 	def, _ := s.defaultModel(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"models": models, "default_model": def, "max_tokens": s.opts.Defaults.MaxTokens,
-		"provider": s.opts.Provider})
+	answer := map[string]any{"models": models, "default_model": def, "max_tokens": s.opts.Defaults.MaxTokens,
+		"provider": s.opts.Provider}
+	if s.opts.SocketURL != "" {
+		answer["socket_url"] = s.opts.SocketURL
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {

@@ -59,15 +59,21 @@ func (s *Server) keepLease(stop <-chan struct{}, stopped chan<- struct{}) {
 // (or that no live process claimed within Lease), and counts their output
 // tokens from their text.
 func (s *Server) sweep(ctx context.Context, at time.Time) error {
+	_, err := s.sweepList(ctx, at)
+	return err
+}
+
+// sweepList is sweep, returning the answers it marked.
+func (s *Server) sweepList(ctx context.Context, at time.Time) ([]claudebridge.InterruptedMessage, error) {
 	list, err := s.opts.Leases.InterruptLapsed(ctx, at, s.opts.Lease)
 	if err != nil || len(list) == 0 {
-		return err
+		return nil, err
 	}
 	s.log.Warn("chat: answers of a process whose lease lapsed marked interrupted", "count", len(list))
 	// Counted first: the pages told reload the answers.
 	err = RecordInterrupted(ctx, s.opts.Conversations, s.opts.Usage, list)
 	s.publishInterrupted(ctx, list)
-	return err
+	return list, err
 }
 
 // stopElsewhere asks, through the bus, the processes writing answers in a

@@ -103,6 +103,14 @@ type Options struct {
 	// and resumes it through the bus. Nil: a MemoryBus of this server's
 	// own (one process).
 	Bus claudebridge.TurnBus
+	// Sockets keeps what the sockets of a gateway (API Gateway's WebSocket
+	// API on Lambda) share between invocations: tickets, connections, and
+	// the requests pages make of running turns. Nil: no such sockets.
+	Sockets claudebridge.SocketService
+	// SocketURL is the gateway's WebSocket URL (CHAT_SOCKET_URL), told to
+	// the page by /api/config; with it, the page opens its socket there
+	// with a ticket from POST /api/socket-ticket. "": the page uses /api/ws.
+	SocketURL string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Page serves everything outside /api/ (the page at "/", its assets);
@@ -240,6 +248,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/me", s.authed(s.me))
 	mux.HandleFunc("GET /api/config", s.authed(s.config))
 	mux.HandleFunc("GET /api/ws", s.socket)
+	mux.HandleFunc("POST /api/socket-ticket", s.authed(s.socketTicket))
 
 	mux.HandleFunc("GET /api/conversations", s.authed(s.listConversations))
 	mux.HandleFunc("POST /api/conversations", s.authed(s.createConversation))

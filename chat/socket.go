@@ -50,7 +50,7 @@ type errorFrame struct {
 // When the socket goes, its goroutines end; the turns go on.
 type socket struct {
 	s    *Server
-	conn *websocket.Conn
+	out  frameSink
 	user *claudebridge.User
 	ctx  context.Context
 
@@ -83,10 +83,10 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	stopOnClose := context.AfterFunc(s.sockets, cancel)
 	defer stopOnClose()
-	sock := &socket{s: s, conn: conn, user: id.user, ctx: ctx, following: map[string]context.CancelFunc{}}
+	sock := &socket{s: s, out: websocketSink{conn}, user: id.user, ctx: ctx, following: map[string]context.CancelFunc{}}
 	sock.wg.Add(1)
-	go sock.keepAlive(cancel)
-	sock.serve()
+	go sock.keepAlive(conn, cancel)
+	sock.serve(conn)
 	cancel()
 	sock.wg.Wait()
 	conn.Close(websocket.StatusNormalClosure, "")
@@ -95,7 +95,7 @@ func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 // keepAlive pings the client every PingInterval; a client that does not
 // answer within PingTimeout is gone, and its socket is closed (the turns
 // it followed go on, for the next socket to resume).
-func (c *socket) keepAlive(closeSocket func()) {
+func (c *socket) keepAlive(conn *websocket.Conn, closeSocket func()) {
 	defer c.wg.Done()
 	every := c.s.opts.PingInterval
 	t := time.NewTicker(every)
@@ -106,7 +106,7 @@ func (c *socket) keepAlive(closeSocket func()) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(c.ctx, c.s.opts.PingTimeout)
-			err := c.conn.Ping(ctx)
+			err := conn.Ping(ctx)
 			cancel()
 			if err != nil {
 				closeSocket()
@@ -116,9 +116,9 @@ func (c *socket) keepAlive(closeSocket func()) {
 	}
 }
 
-func (c *socket) serve() {
+func (c *socket) serve(conn *websocket.Conn) {
 	for {
-		typ, b, err := c.conn.Read(c.ctx)
+		typ, b, err := conn.Read(c.ctx)
 		if err != nil {
 			return
 		}
@@ -133,6 +133,23 @@ func (c *socket) serve() {
 		}
 		c.handle(f)
 	}
+}
+
+// frameSink takes a socket's frames, one at a time: a WebSocket this
+// process holds (serve), or a connection of API Gateway's WebSocket API
+// posted to (Lambda).
+type frameSink interface {
+	send(ctx context.Context, frame []byte) error
+}
+
+// websocketSink writes frames to a WebSocket held here, each within
+// writeTimeout.
+type websocketSink struct{ conn *websocket.Conn }
+
+func (w websocketSink) send(ctx context.Context, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return w.conn.Write(ctx, websocket.MessageText, frame)
 }
 
 func (c *socket) handle(f clientFrame) {
@@ -159,6 +176,9 @@ func (c *socket) handle(f clientFrame) {
 		default:
 			c.follow(t, seq)
 		}
+	case "ping":
+		// The page's keep-alive behind API Gateway, whose idle timeout
+		// (10 minutes) only frames from the client reset: nothing to say.
 	case "stop":
 		t := c.s.turns.get(f.TurnID)
 		if t == nil && f.TurnID != "" {
@@ -352,9 +372,7 @@ func (c *socket) write(v any) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
-	defer cancel()
-	err = c.conn.Write(ctx, websocket.MessageText, b)
+	err = c.out.send(c.ctx, b)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		c.s.log.Debug("chat: socket write", "err", err)
 	}

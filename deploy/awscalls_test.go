@@ -243,9 +243,10 @@ var iamPrefixes = map[string]string{
 	"bedrock":        "bedrock",
 	"secretsmanager": "secretsmanager",
 	"dynamodb":       "dynamodb",
-	// the chat's WebSocket on API Gateway, a later slice: every call is
+	// the chat's WebSocket on API Gateway: every call is
 	// execute-api:ManageConnections (iamActionsOf)
 	"apigatewaymanagementapi": "execute-api",
+	"lambda":                  "lambda",
 }
 
 // iamActionsOf names the operations whose IAM action is not the
@@ -260,6 +261,9 @@ var iamActionsOf = map[string]string{
 	"apigatewaymanagementapi.PostToConnection": "execute-api:ManageConnections",
 	"apigatewaymanagementapi.GetConnection":    "execute-api:ManageConnections",
 	"apigatewaymanagementapi.DeleteConnection": "execute-api:ManageConnections",
+	// Lambda's Invoke is authorized as InvokeFunction (Service
+	// Authorization Reference, "Actions defined by AWS Lambda").
+	"lambda.Invoke": "lambda:InvokeFunction",
 }
 
 // iamAction is the IAM action that allows an operation.
@@ -282,6 +286,7 @@ var grantOn = map[string]string{
 	"secretsmanager": "the one secret (statement AnthropicKeySecret)",
 	"dynamodb":       "the stack's tables, in a statement of their own: Resource: !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-* (which covers their indexes)",
 	"execute-api":    "the template's own WebSocket API: !Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ChatApi}/*/POST/@connections/*",
+	"lambda":         "the function itself, in an AWS::IAM::Policy on its role (ClaudebridgeFunctionRole): Resource: !Sub ${ClaudebridgeFunction.Arn}",
 }
 
 // notOnLambda are calls the code makes on paths Lambda never takes, so
@@ -354,7 +359,7 @@ func TestTheCallsOfTheCodeAreFound(t *testing.T) {
 
 func TestTheTemplateGrantsExactlyTheActionsTheCodeCalls(t *testing.T) {
 	needed := neededActions(t, awsCalls(t))
-	granted, problems := grantedActions(function(t, rawTemplate(t)))
+	granted, problems := grantedActions(functionPolicies(t, rawTemplate(t)))
 	for _, p := range problems {
 		t.Error(p)
 	}

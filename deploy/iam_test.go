@@ -20,6 +20,8 @@ var ownResources = map[string]func(string) bool{
 	"dynamodb": func(r string) bool {
 		return strings.HasPrefix(r, "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"+stackPrefix+"-")
 	},
+	// the function itself, which invokes itself for each chat turn
+	"lambda": func(r string) bool { return r == "${ClaudebridgeFunction.Arn}" },
 	// the template's own WebSocket API, by its id: ${ChatApi}/STAGE/POST/@connections/*
 	"execute-api": func(r string) bool {
 		rest, ok := strings.CutPrefix(r, "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${")
@@ -61,14 +63,40 @@ func stringsOf(v any) []string {
 	return []string{fmt.Sprintf("unreadable %v", v)}
 }
 
-// grantedActions are the actions the function's Policies allow, in either
-// branch of their conditions, with the resources each is allowed on. Only
-// inline statements are read: a managed policy or a SAM policy template
-// would grant what this test cannot see, and is a problem.
-func grantedActions(fn map[string]any) (granted map[string][]string, problems []string) {
+// functionRole is the logical id of the role SAM makes for the function.
+const functionRole = "ClaudebridgeFunctionRole"
+
+// functionPolicies are the policies of the function's role: its Policies,
+// and the PolicyDocument of each AWS::IAM::Policy on its role (where a
+// grant on the function itself must be, to make no circular dependency).
+func functionPolicies(t *testing.T, tmpl map[string]any) []any {
+	t.Helper()
+	policies := list(function(t, tmpl)["Policies"])
+	for name, r := range object(tmpl["Resources"]) {
+		r := object(r)
+		if r["Type"] != "AWS::IAM::Policy" {
+			continue
+		}
+		props := object(r["Properties"])
+		for _, role := range list(props["Roles"]) {
+			if str(object(role)["Ref"]) == functionRole {
+				policies = append(policies, props["PolicyDocument"])
+			} else {
+				t.Errorf("%s: a policy on role %v, not the function's", name, role)
+			}
+		}
+	}
+	return policies
+}
+
+// grantedActions are the actions the policies allow, in either branch of
+// their conditions, with the resources each is allowed on. Only inline
+// statements are read: a managed policy or a SAM policy template would
+// grant what this test cannot see, and is a problem.
+func grantedActions(policies []any) (granted map[string][]string, problems []string) {
 	granted = map[string][]string{}
 	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	for _, p := range list(fn["Policies"]) {
+	for _, p := range policies {
 		for _, doc := range branches(p) {
 			statements, ok := object(doc)["Statement"]
 			if !ok {
@@ -148,6 +176,7 @@ func TestTheFunctionsOwnResourcesAreNoProblem(t *testing.T) {
 		{"bedrock:InvokeModel", "arn:${AWS::Partition}:bedrock:*::foundation-model/*"},
 		{"bedrock:ListFoundationModels", "*"},
 		{"execute-api:ManageConnections", "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ChatApi}/*/POST/@connections/*"},
+		{"lambda:InvokeFunction", "${ClaudebridgeFunction.Arn}"},
 	} {
 		if got := resourceProblem(c.action, c.resource); got != "" {
 			t.Errorf("%s on %s: %s", c.action, c.resource, got)
@@ -161,7 +190,7 @@ Policies:
   - AmazonBedrockFullAccess
   - !If [C, {Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*", Sid: S3}]}, !Ref AWS::NoValue]
 `))
-	granted, problems := grantedActions(fn)
+	granted, problems := grantedActions(list(fn["Policies"]))
 	if got, want := strings.Join(problems, "\n"), "AmazonBedrockFullAccess is not an inline policy"; !strings.Contains(got, want) {
 		t.Errorf("problems: got %q, want one holding %q", got, want)
 	}

@@ -32,7 +32,7 @@ func BenchmarkFirstByteThroughTheRuntimeAPI(b *testing.B) {
 	defer api.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, api.Addr, firstEvent, quiet) }()
+	go func() { served <- Serve(ctx, api.Addr, firstEvent, nil, quiet) }()
 	defer func() { cancel(); <-served }()
 	ev, _ := json.Marshal(event("POST", "/v1/messages", "", `{"stream":true}`))
 	for b.Loop() {

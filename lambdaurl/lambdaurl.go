@@ -12,7 +12,9 @@
 // each Write of the handler one chunk, sent before the Write returns.
 // aws-lambda-go's own loop (lambda.Start, v1.55.1) posts that response
 // without the response-mode header, which the Runtime API then takes for a
-// buffered answer; hence the loop of this package (Serve).
+// buffered answer; hence the loop of this package (Serve). Events of other
+// sources (API Gateway's WebSocket routes, the function's own asynchronous
+// invocations) go to an EventHandler beside h, answered buffered.
 package lambdaurl
 
 import (

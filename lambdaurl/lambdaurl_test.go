@@ -209,7 +209,7 @@ func TestServePostsAStreamedAnswerAsTheRuntimeAPIDocumentsIt(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, api.Addr, h, quiet) }()
+	go func() { served <- Serve(ctx, api.Addr, h, nil, quiet) }()
 	defer func() { cancel(); <-served }()
 
 	ev, _ := json.Marshal(event("POST", "/v1/messages", "", "{}"))
@@ -254,7 +254,7 @@ func TestAnEventThatIsNotAFunctionURLEventIsAnInvocationError(t *testing.T) {
 	defer api.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, api.Addr, http.NotFoundHandler(), quiet) }()
+	go func() { served <- Serve(ctx, api.Addr, http.NotFoundHandler(), nil, quiet) }()
 	defer func() { cancel(); <-served }()
 	ans, err := api.Invoke(ctx, []byte(`[1,2]`))
 	if err != nil {
@@ -279,7 +279,7 @@ func TestARuntimeAPIThatHangsUpEndsTheHandlersRequest(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, api.Addr, h, quiet) }()
+	go func() { served <- Serve(ctx, api.Addr, h, nil, quiet) }()
 	defer func() { cancel(); <-served }()
 	ev, _ := json.Marshal(event("POST", "/v1/messages", "", "{}"))
 	ans, err := api.Invoke(ctx, ev)
@@ -290,5 +290,86 @@ func TestARuntimeAPIThatHangsUpEndsTheHandlersRequest(t *testing.T) {
 	ans.HangUp()
 	if err := <-ended; !errors.Is(err, errClientGone) {
 		t.Errorf("the request ended by %v, want errClientGone", err)
+	}
+}
+
+func TestAnEventThatIsNotAFunctionURLEventGoesToTheOtherHandlerAndIsAnsweredWhole(t *testing.T) {
+	api, err := runtimeapitest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	got := make(chan string, 1)
+	other := func(ctx context.Context, event []byte) ([]byte, error) {
+		got <- string(event)
+		return []byte(`{"statusCode":200}`), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, api.Addr, http.NotFoundHandler(), other, quiet) }()
+	defer func() { cancel(); <-served }()
+	ws := `{"requestContext":{"routeKey":"$connect","eventType":"CONNECT","connectionId":"abc="}}`
+	ans, err := api.Invoke(ctx, []byte(ws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := <-got, ws; got != want {
+		t.Errorf("event handed on: %q, want %q", got, want)
+	}
+	if got, want := ans.Mode, ""; got != want {
+		t.Errorf("response mode %q, want %q (buffered)", got, want)
+	}
+	var body strings.Builder
+	for c := range ans.Chunks {
+		body.Write(c.Data)
+	}
+	if got, want := body.String(), `{"statusCode":200}`; got != want {
+		t.Errorf("answer %q, want %q", got, want)
+	}
+}
+
+func TestAFunctionURLEventStillGoesToTheHTTPHandlerBesideAnOtherHandler(t *testing.T) {
+	api, err := runtimeapitest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	other := func(ctx context.Context, event []byte) ([]byte, error) {
+		return nil, errors.New("not for me")
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("http")) })
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, api.Addr, h, other, quiet) }()
+	defer func() { cancel(); <-served }()
+	ev, _ := json.Marshal(event("GET", "/healthz", "", ""))
+	ans, err := api.Invoke(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ans.Mode, "streaming"; got != want {
+		t.Errorf("response mode %q, want %q", got, want)
+	}
+}
+
+func TestAnOtherHandlersErrorIsTheInvocationsError(t *testing.T) {
+	api, err := runtimeapitest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	other := func(ctx context.Context, event []byte) ([]byte, error) {
+		return nil, errors.New("the job could not start")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, api.Addr, http.NotFoundHandler(), other, quiet) }()
+	defer func() { cancel(); <-served }()
+	ans, err := api.Invoke(ctx, []byte(`{"job":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ans.Failed), "the job could not start") {
+		t.Errorf("invocation error %q, want the handler's", ans.Failed)
 	}
 }

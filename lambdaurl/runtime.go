@@ -30,12 +30,19 @@ const (
 	trailerErrorBody   = "Lambda-Runtime-Function-Error-Body"
 )
 
+// EventHandler answers an invocation whose event is not a Function URL
+// event (an API Gateway WebSocket event, the function's own asynchronous
+// invocation): its answer is posted whole, as JSON, and an error is the
+// invocation's error. ctx ends at the invocation's deadline.
+type EventHandler func(ctx context.Context, event []byte) ([]byte, error)
+
 // Serve takes invocations from the Runtime API at api (the
 // AWS_LAMBDA_RUNTIME_API variable, HOST:PORT), one at a time, and answers
-// each with h through Invoke, until ctx ends or the API cannot be reached.
-// An answer the API stops reading (the client went away) ends that
-// invocation only.
-func Serve(ctx context.Context, api string, h http.Handler, log *slog.Logger) error {
+// each Function URL event with h through Invoke, and every other event
+// with other (nil: such an event is an invocation error), until ctx ends
+// or the API cannot be reached. An answer the API stops reading (the
+// client went away) ends that invocation only.
+func Serve(ctx context.Context, api string, h http.Handler, other EventHandler, log *slog.Logger) error {
 	rt := NewRuntime(api)
 	for {
 		inv, err := rt.next(ctx)
@@ -45,10 +52,60 @@ func Serve(ctx context.Context, api string, h http.Handler, log *slog.Logger) er
 			}
 			return err
 		}
-		if err := rt.serve(ctx, inv, h, log); err != nil {
+		if other != nil && !isFunctionURLEvent(inv.event) {
+			err = rt.answer(ctx, inv, other)
+		} else {
+			err = rt.serve(ctx, inv, h, log)
+		}
+		if err != nil {
 			log.Warn("lambda: answer not delivered", "request_id", inv.id, "err", err)
 		}
 	}
+}
+
+// isFunctionURLEvent reports whether event is a Function URL's (payload
+// 2.0: requestContext.http), or not an object at all, which serve refuses
+// as it refuses any event that is none. API Gateway's WebSocket events
+// have a requestContext without http.
+func isFunctionURLEvent(event []byte) bool {
+	var ev struct {
+		RequestContext struct {
+			HTTP *json.RawMessage `json:"http"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return true
+	}
+	return ev.RequestContext.HTTP != nil
+}
+
+// answer answers one invocation with h, buffered: the whole answer in one
+// POST, or the invocation's error.
+func (rt *Runtime) answer(ctx context.Context, inv *invocation, h EventHandler) error {
+	if !inv.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, inv.deadline)
+		defer cancel()
+	}
+	out, err := h(ctx, inv.event)
+	if err != nil {
+		return rt.postError(context.WithoutCancel(ctx), rt.base+"invocation/"+inv.id+"/error", "Function.Error", err)
+	}
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, rt.base+"invocation/"+inv.id+"/response", bytes.NewReader(out))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := rt.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("the response: status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // Runtime is a client of the Lambda Runtime API.

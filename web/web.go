@@ -12,6 +12,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -43,12 +44,25 @@ var contentTypes = map[string]string{
 // binary and carry no version in their names). Other paths are 404, other
 // methods 405.
 func Handler() http.Handler {
-	return http.HandlerFunc(serve)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, ContentSecurityPolicy) })
 }
 
-func serve(w http.ResponseWriter, r *http.Request) {
+// HandlerWithSocket is Handler for a page whose WebSocket is elsewhere
+// (CHAT_SOCKET_URL, API Gateway's): its origin is added to the policy's
+// connect-src, and nothing else is loosened. A URL without a ws or wss
+// origin adds nothing.
+func HandlerWithSocket(socketURL string) http.Handler {
+	u, err := url.Parse(socketURL)
+	if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" || strings.ContainsAny(u.Host, " ;,'") {
+		return Handler()
+	}
+	policy := strings.Replace(ContentSecurityPolicy, "connect-src 'self'", "connect-src 'self' "+u.Scheme+"://"+u.Host, 1)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, policy) })
+}
+
+func serve(w http.ResponseWriter, r *http.Request, policy string) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("Content-Security-Policy", policy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")

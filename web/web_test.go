@@ -134,3 +134,20 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("HEAD: status %d, %d body bytes", h.StatusCode, len(b))
 	}
 }
+
+func TestAPageWhoseSocketIsElsewhereMayConnectToItsOriginAndNoOther(t *testing.T) {
+	rec := httptest.NewRecorder()
+	HandlerWithSocket("wss://abc123.execute-api.us-east-1.amazonaws.com/chat").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	policy := rec.Header().Get("Content-Security-Policy")
+	if want := "connect-src 'self' wss://abc123.execute-api.us-east-1.amazonaws.com;"; !strings.Contains(policy, want) {
+		t.Errorf("policy %q lacks %q", policy, want)
+	}
+	if got, want := strings.Replace(policy, " wss://abc123.execute-api.us-east-1.amazonaws.com", "", 1), ContentSecurityPolicy; got != want {
+		t.Errorf("policy less the socket's origin %q, want %q", got, want)
+	}
+	rec = httptest.NewRecorder()
+	HandlerWithSocket("wss://evil.example; script-src *").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got, want := rec.Header().Get("Content-Security-Policy"), ContentSecurityPolicy; got != want {
+		t.Errorf("policy with a URL that would inject a directive %q, want %q", got, want)
+	}
+}

@@ -120,6 +120,8 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claude
 	case n == 0 && cfg.Chat.TrustedUserHeader == "":
 		log.Warn("chat: login required on a non-loopback address and there is no user: add one with `claudebridge users add NAME`")
 	}
+	// The sockets of API Gateway, where the store keeps them.
+	sockets, _ := db.(claudebridge.SocketService)
 	return chat.New(chat.Options{
 		Upstream:      up,
 		Provider:      cfg.Provider,
@@ -138,8 +140,10 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claude
 		Bus:               bus,
 		TrustedProxies:    cfg.TrustedProxies,
 		AllowedOrigins:    cfg.ChatOrigins,
+		Sockets:           sockets,
+		SocketURL:         cfg.ChatSocketURL,
 		Logger:            log,
-		Page:              web.Handler(),
+		Page:              web.HandlerWithSocket(cfg.ChatSocketURL),
 	}), nil
 }
 

@@ -48,6 +48,10 @@ type Config struct {
 	// chat's WebSocket may be opened and its login posted
 	// (CHAT_ALLOW_ORIGINS; "*" is refused: it would open them to any site).
 	ChatOrigins []string
+	// ChatSocketURL (CHAT_SOCKET_URL) is the chat's WebSocket on API
+	// Gateway (wss://...), which the page opens with a ticket instead of
+	// /api/ws; "" for /api/ws.
+	ChatSocketURL string
 	// TrustedProxies are the addresses TRUSTED_USER_HEADER is taken from
 	// (TRUSTED_PROXIES: IPs or CIDRs; default loopback). TrustedProxiesSet
 	// says whether the variable was given.
@@ -176,6 +180,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		AdminKey:                strings.TrimSpace(getenv("ADMIN_KEY")),
 		CORSOrigins:             list(getenv("CORS_ALLOW_ORIGINS")),
 		ChatOrigins:             list(getenv("CHAT_ALLOW_ORIGINS")),
+		ChatSocketURL:           strings.TrimSpace(getenv("CHAT_SOCKET_URL")),
 		AnthropicBaseURL:        getenv("ANTHROPIC_BASE_URL"),
 		AnthropicAPIKey:         getenv("ANTHROPIC_API_KEY"),
 		AnthropicSecretName:     getenv("ANTHROPIC_SECRET_NAME"),
@@ -284,6 +289,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if o == "*" {
 			return nil, fmt.Errorf("CHAT_ALLOW_ORIGINS=*: the chat's login and WebSocket are not opened to every site; list the origins")
 		}
+	}
+	if u := c.ChatSocketURL; u != "" && !strings.HasPrefix(u, "wss://") && !strings.HasPrefix(u, "ws://") {
+		return nil, fmt.Errorf("CHAT_SOCKET_URL=%q: want a WebSocket URL (wss://HOST/STAGE)", u)
 	}
 	if c.TrustedProxies, c.TrustedProxiesSet, err = prefixes(getenv, "TRUSTED_PROXIES"); err != nil {
 		return nil, err

@@ -117,3 +117,17 @@ func TestCostSettingsAreReadAndBadOnesRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestTheChatSocketURLIsReadAndMustBeAWebSocketURL(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	cfg, err := loadConfig(env(map[string]string{"CHAT_SOCKET_URL": " wss://abc.execute-api.us-east-1.amazonaws.com/chat "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.ChatSocketURL, "wss://abc.execute-api.us-east-1.amazonaws.com/chat"; got != want {
+		t.Errorf("ChatSocketURL %q, want %q", got, want)
+	}
+	if _, err := loadConfig(env(map[string]string{"CHAT_SOCKET_URL": "https://abc.execute-api.us-east-1.amazonaws.com/chat"})); err == nil {
+		t.Error("an https:// CHAT_SOCKET_URL was taken, want an error")
+	}
+}

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/claudebridge/claudebridge/apigwchat"
 	"github.com/claudebridge/claudebridge/internal/redact"
 	"github.com/claudebridge/claudebridge/lambdaurl"
 )
@@ -21,7 +25,9 @@ const functionURLAddr = "0.0.0.0:443"
 
 // lambdaFunction answers the invocations of a Lambda function behind a
 // Function URL (RESPONSE_STREAM) with the handler serve has, configured by
-// the same variables. Differences: no listener (LISTEN_ADDR and
+// the same variables, and the events of the chat's WebSocket API on API
+// Gateway (CHAT_SOCKET_URL) with the turn jobs it sends itself
+// (apigwchat). Differences: no listener (LISTEN_ADDR and
 // METRICS_ADDR are not used); the default SQLite database is in the
 // temporary directory, the only one Lambda lets a function write; each
 // ledger row is written as its call ends, before the answer's end is
@@ -55,9 +61,13 @@ func lambdaFunction(ctx context.Context, api string, stderr io.Writer) (err erro
 	log.Info("claudebridge serving as a Lambda function", "upstream", a.About,
 		"auth", !a.Open(), "bedrock_access_keys", len(cfg.BedrockAccessKeys), "admin_api", cfg.AdminKey != "",
 		"database", redact.URL(cfg.Chat.DatabasePath), "ledger", !cfg.LedgerOff)
+	sockets, err := socketHost(ctx, a, log)
+	if err != nil {
+		return err
+	}
 	a.Start()
 	started = true
-	err = lambdaurl.Serve(ctx, api, a.Handler, log)
+	err = lambdaurl.Serve(ctx, api, a.Handler, sockets.Handle, log)
 	if err != nil {
 		return err
 	}
@@ -81,4 +91,15 @@ func lambdaEnv(getenv func(string) string) func(string) string {
 		}
 		return v
 	}
+}
+
+// socketHost answers the chat's WebSocket on API Gateway: the events of
+// its routes, and the turn jobs the function sends itself
+// (AWS_LAMBDA_FUNCTION_NAME, which Lambda sets).
+func socketHost(ctx context.Context, a *app, log *slog.Logger) (*apigwchat.Host, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the AWS configuration of the chat's WebSocket: %w", err)
+	}
+	return apigwchat.New(apigwchat.Options{Chat: a.Chat, AWS: awsCfg, FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), Logger: log}), nil
 }

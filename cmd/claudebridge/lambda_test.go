@@ -93,3 +93,39 @@ func TestAFunctionsLedgerRowIsWrittenBeforeItsAnswerEnds(t *testing.T) {
 		t.Errorf("ledger rows when the answer ended: got %d, want %d", got, want)
 	}
 }
+
+func TestAFunctionAnswersAWebSocketConnectWithoutTicketOrCookieWith401(t *testing.T) {
+	serveEnv(t, filepath.Join(t.TempDir(), "fn.db"), map[string]string{"API_KEYS": "fn-key",
+		"CHAT_SOCKET_URL": "wss://abc123.execute-api.us-east-1.amazonaws.com/chat"})
+	api := startRuntimeAPI(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- run(ctx, nil, io.Discard, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("the function ended with %v", err)
+		}
+	}()
+	var ev events.APIGatewayWebsocketProxyRequest
+	ev.RequestContext.RouteKey, ev.RequestContext.EventType = "$connect", "CONNECT"
+	ev.RequestContext.ConnectionID, ev.RequestContext.DomainName, ev.RequestContext.Stage = "L0SM9cOFvHcCIhw=", "abc123.execute-api.us-east-1.amazonaws.com", "chat"
+	b, _ := json.Marshal(ev)
+	invoked, stop := context.WithTimeout(ctx, 30*time.Second)
+	defer stop()
+	ans, err := api.Invoke(invoked, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	for c := range ans.Chunks {
+		body.Write(c.Data)
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal([]byte(body.String()), &resp); err != nil {
+		t.Fatalf("answer %q (%s): %v", body.String(), ans.Failed, err)
+	}
+	if got, want := resp.StatusCode, 401; got != want {
+		t.Errorf("status %d, want %d (%s)", got, want, resp.Body)
+	}
+}

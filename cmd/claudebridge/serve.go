@@ -26,6 +26,7 @@ import (
 	"github.com/claudebridge/claudebridge/batches"
 	"github.com/claudebridge/claudebridge/bedrock"
 	"github.com/claudebridge/claudebridge/bedrockfront"
+	"github.com/claudebridge/claudebridge/chat"
 	"github.com/claudebridge/claudebridge/cost"
 	"github.com/claudebridge/claudebridge/emulator"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
@@ -128,6 +129,9 @@ type app struct {
 	Metrics *metrics.Metrics
 	// Open reports whether the API doors take calls without a client key.
 	Open func() bool
+	// Chat is the chat, for the events of API Gateway's WebSocket API on
+	// Lambda.
+	Chat *chat.Server
 	// Shutdown is what serve does once its context ends: the grace period,
 	// what is in flight, and the drain of the chat and the batches.
 	Shutdown shutdown
@@ -263,6 +267,7 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, inlineLedger boo
 		return nil, err
 	}
 	m.ChatTurns(chatServer.Answering)
+	a.Chat = chatServer
 	// Message Batches run in the background, through the same upstream,
 	// from the same database, held to the limits and budget of the key
 	// that made them (paced, not refused, by its rate limits); those a

@@ -43,6 +43,8 @@ var settings = []setting{
 		Meaning: "origins allowed to call the API (`/v1/*`) from a browser, comma-separated, or `*`; preflights answered, `request-id` exposed. Not the chat's: see `CHAT_ALLOW_ORIGINS`"},
 	{Name: "CHAT_ALLOW_ORIGINS", Default: "none (the page's own origin only)",
 		Meaning: "other origins from which the chat's login may be posted and its WebSocket opened, comma-separated; `*` is refused at start-up"},
+	{Name: "CHAT_SOCKET_URL", Default: "none (the page's socket is `/api/ws`)",
+		Meaning: "the chat's WebSocket on API Gateway (`wss://ID.execute-api.REGION.amazonaws.com/STAGE`, the SAM stack's `ChatSocketURL`), for the function on AWS Lambda, whose Function URL carries no WebSocket: `/api/config` tells the page, which opens it with a one-minute ticket from `POST /api/socket-ticket`. See [The chat on API Gateway](#the-chat-on-api-gateway)"},
 	{Name: "SAMPLING_CONFLICT", Default: "`drop_top_p`",
 		Meaning: "for models that refuse `temperature` with `top_p` (Claude Opus 4.1 and every model since, as `models/table.go` says; a Bedrock profile or ARN is judged by the model behind it): `drop_top_p` keeps temperature, `reject` answers 400; applied to every door (`/v1/messages`, the Bedrock front door, the chat), not to count_tokens"},
 	{Name: "RETRY_MAX_ATTEMPTS", Default: "`3`",

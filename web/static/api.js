@@ -53,12 +53,22 @@ async function call(method, path, body) {
   return data;
 }
 
+// pingEvery is how often the page says something on a socket of API
+// Gateway, whose connections close after 10 minutes without a frame from
+// the client.
+const pingEvery = 5 * 60 * 1000;
+
 /**
  * Socket is the chat WebSocket: send() queues frames until it is open;
  * onmessage gets every parsed frame; onopen runs after each (re)connect.
+ * With socketURL (the server's socket_url: API Gateway's WebSocket), each
+ * (re)connect first gets a ticket from POST /api/socket-ticket and opens
+ * socketURL with it, and a ping frame goes every 5 minutes; otherwise the
+ * socket is /api/ws on this page's own host.
  */
 export class Socket {
-  constructor() {
+  constructor(socketURL) {
+    this.socketURL = socketURL || '';
     this.queue = [];
     this.onmessage = () => {};
     this.onopen = () => {};
@@ -68,12 +78,34 @@ export class Socket {
     this.connect();
   }
 
-  connect() {
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/ws';
+  /** retry connects again after a backoff. */
+  retry() {
+    if (this.closed) return;
+    setTimeout(() => this.connect(), this.delay);
+    this.delay = Math.min(this.delay * 2, 5000);
+  }
+
+  async connect() {
+    let url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/ws';
+    if (this.socketURL) {
+      try {
+        const t = await api('POST', '/api/socket-ticket');
+        url = (t.url || this.socketURL) + '?ticket=' + encodeURIComponent(t.ticket);
+      } catch {
+        this.onstate(false);
+        this.retry();
+        return;
+      }
+      if (this.closed) return;
+    }
     const ws = new WebSocket(url);
     this.ws = ws;
+    let pinger = null;
     ws.onopen = () => {
       this.delay = 250;
+      if (this.socketURL) {
+        pinger = setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}'); }, pingEvery);
+      }
       this.onstate(true);
       this.onopen();
       const q = this.queue;
@@ -86,11 +118,10 @@ export class Socket {
       this.onmessage(msg);
     };
     ws.onclose = () => {
+      if (pinger) clearInterval(pinger);
       if (this.ws !== ws) return;
       this.onstate(false);
-      if (this.closed) return;
-      setTimeout(() => this.connect(), this.delay);
-      this.delay = Math.min(this.delay * 2, 5000);
+      this.retry();
     };
   }
 

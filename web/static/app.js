@@ -48,7 +48,7 @@ async function start() {
   }
   fillModels();
   $('provider-note').hidden = state.config.provider !== 'emulator';
-  state.socket = new Socket();
+  state.socket = new Socket(state.config.socket_url);
   state.socket.onmessage = onFrame;
   state.socket.onopen = onSocketOpen;
   state.socket.onstate = onSocketState;

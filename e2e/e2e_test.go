@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/claudebridge/claudebridge/internal/dynalitetest"
 	"github.com/claudebridge/claudebridge/internal/pgtest"
 
 	"bufio"
@@ -87,7 +88,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	defer pgtest.Stop() // after the servers that use it
+	defer pgtest.Stop()       // after the servers that use it
+	defer dynalitetest.Stop() // likewise
 	defer stopAll()
 	if err := startAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start-up failed:", err)

@@ -18,10 +18,15 @@ const words = (s) => s.split(/\s+/).filter(Boolean).length;
 
 /** partOfAnswer waits until the last answer shows more than n characters. */
 async function partOfAnswer(page, n) {
-  await page.waitForFunction((n) => {
-    const a = [...document.querySelectorAll('article.msg[data-role="assistant"]')].pop();
-    return a && a.querySelector('.body').innerText.length > n;
-  }, n, { timeout: 30000 });
+  try {
+    await page.waitForFunction((n) => {
+      const a = [...document.querySelectorAll('article.msg[data-role="assistant"]')].pop();
+      return a && a.querySelector('.body').innerText.length > n;
+    }, n, { timeout: 30000 });
+  } catch (err) {
+    const shown = await page.evaluate(() => document.querySelector('main')?.innerText || document.body.innerText);
+    throw new Error(`${err.message}; the page shows: ${shown.slice(0, 600)}; problems: ${page.problems.join(' | ')}`);
+  }
   return answerText(page);
 }
 

@@ -37,6 +37,10 @@ async function start() {
     return fatal(e);
   }
   setCSRF(state.me.csrf);
+  // The composer waits for the conversation to be shown: route() draws it
+  // anew, and would drop a message sent before (a slow first load, as on
+  // Lambda, gives a fast typist the time).
+  $('input').disabled = true;
   $('login').hidden = true;
   $('app').hidden = false;
   $('whoami').textContent = state.me.local ? '' : state.me.name;
@@ -53,7 +57,12 @@ async function start() {
   state.socket.onopen = onSocketOpen;
   state.socket.onstate = onSocketState;
   await Promise.all([loadConversations(false), loadPrompts().catch((e) => showBanner(e.message))]);
-  await route();
+  try {
+    await route();
+  } finally {
+    $('input').disabled = false;
+  }
+  if ($('chat').hidden === false) $('input').focus();
 }
 
 function fatal(e) {

@@ -234,7 +234,17 @@ func (s *Server) tellIfNotRunning(ctx context.Context, c *socket, turnID string,
 			return // the job is alive: it renewed its lease
 		case <-tick.C:
 		}
-		if streaming, err := s.opts.Leases.TurnStreaming(ctx, c.user.ID, turnID); err != nil || !streaming {
+		streaming, err := s.opts.Leases.TurnStreaming(ctx, c.user.ID, turnID)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		if !streaming {
+			// Ended, or marked by another sweep (another instance, or this
+			// one's lease keeper), which tells no follower here: the page
+			// reloads the answer as stored. A job that ended it may send
+			// its own done as well; the page takes either.
+			c.unknown(turnID, seq)
 			return
 		}
 	}

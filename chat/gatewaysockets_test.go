@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,90 +25,6 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
-}
-
-// memSockets is a claudebridge.SocketService in memory, as the store keeps
-// it.
-type memSockets struct {
-	mu       sync.Mutex
-	tickets  map[string]ticket
-	conns    map[string]claudebridge.SocketConnection
-	requests map[string][]claudebridge.TurnRequest
-}
-
-type ticket struct {
-	user    int64
-	expires time.Time
-}
-
-func newMemSockets() *memSockets {
-	return &memSockets{tickets: map[string]ticket{}, conns: map[string]claudebridge.SocketConnection{},
-		requests: map[string][]claudebridge.TurnRequest{}}
-}
-
-func (m *memSockets) AddSocketTicket(_ context.Context, hash string, userID int64, expires time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.tickets[hash] = ticket{userID, expires}
-	return nil
-}
-
-func (m *memSockets) RedeemSocketTicket(_ context.Context, hash string, now time.Time) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t, ok := m.tickets[hash]
-	delete(m.tickets, hash)
-	if !ok || !t.expires.After(now) {
-		return 0, claudebridge.Errorf(claudebridge.EAUTH, "no such ticket")
-	}
-	return t.user, nil
-}
-
-func (m *memSockets) AddSocketConnection(_ context.Context, c claudebridge.SocketConnection) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.conns[c.ID] = c
-	return nil
-}
-
-func (m *memSockets) SocketConnection(_ context.Context, id string, now time.Time) (*claudebridge.SocketConnection, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.conns[id]
-	if !ok || !c.Expires.After(now) {
-		return nil, claudebridge.Errorf(claudebridge.ENOTFOUND, "no such connection")
-	}
-	return &c, nil
-}
-
-func (m *memSockets) RemoveSocketConnection(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.conns, id)
-	return nil
-}
-
-func (m *memSockets) AddTurnRequest(_ context.Context, r claudebridge.TurnRequest) error {
-	if r.TurnID == "" || r.ID == "" {
-		return claudebridge.Errorf(claudebridge.EINVALID, "turn request without ids")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[r.TurnID] = append(m.requests[r.TurnID], r)
-	return nil
-}
-
-func (m *memSockets) TurnRequests(_ context.Context, turnID string, now time.Time) ([]claudebridge.TurnRequest, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []claudebridge.TurnRequest
-	for _, r := range m.requests[turnID] {
-		if r.Expires.After(now) {
-			out = append(out, r)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, nil
 }
 
 // gatewayConns is API Gateway's side of the connections: the frames posted
@@ -220,9 +135,8 @@ func (q *jobQueue) Launch(_ context.Context, job chat.SocketJob) error {
 // invocation (each keeps nothing of its own between them but the store).
 type gatewayEnv struct {
 	*env
-	sockets *memSockets
-	conns   *gatewayConns
-	jobs    *jobQueue
+	conns *gatewayConns
+	jobs  *jobQueue
 }
 
 func newGatewayEnv(t *testing.T) *gatewayEnv {
@@ -230,10 +144,10 @@ func newGatewayEnv(t *testing.T) *gatewayEnv {
 	t.Cleanup(emu.Close)
 	up := &recordingUpstream{Upstream: anthropicapi.New(anthropicapi.Options{BaseURL: emu.URL, Key: anthropicapi.StaticKey("sk-test")})}
 	e := &env{t: t, upstream: up, path: filepath.Join(t.TempDir(), "chat.db")}
-	g := &gatewayEnv{env: e, sockets: newMemSockets(), conns: newGatewayConns(t)}
+	g := &gatewayEnv{env: e, conns: newGatewayConns(t)}
 	g.jobs = &jobQueue{e: g}
 	e.configure = func(o *chat.Options) {
-		o.Leases, o.Sockets, o.SocketURL = e.db, g.sockets, "wss://example.execute-api.us-east-1.amazonaws.com/prod"
+		o.Leases, o.Sockets, o.SocketURL = e.db, e.db, "wss://example.execute-api.us-east-1.amazonaws.com/prod"
 		// Short, so that a resume's wait for a dead job's lease is short.
 		o.Lease = time.Second
 		o.AllowedOrigins = []string{"https://page.example"}
@@ -295,7 +209,7 @@ func TestATicketOpensOneConnectionForItsUserOnce(t *testing.T) {
 	if got, want := user, ann.ID; got != want {
 		t.Errorf("connection's user %d, want %d", got, want)
 	}
-	if _, err := g.sockets.SocketConnection(context.Background(), "conn-1", time.Now()); err != nil {
+	if _, err := g.db.SocketConnection(context.Background(), "conn-1", time.Now()); err != nil {
 		t.Errorf("connection not stored: %v", err)
 	}
 	_, err = g.chat.ConnectSocket(context.Background(), r, "conn-2")
@@ -480,7 +394,7 @@ func TestAGoneConnectionIsForgottenAndTheTurnGoesOn(t *testing.T) {
 	g.conns.goneAfter["conn-1"] = 3 // the turn frame and two deltas
 	turn := g.startTurn("conn-1", map[string]any{"type": "send", "text": "Hi [[slow=10]] [[words=40]]"})
 	g.jobs.wg.Wait()
-	_, err := g.sockets.SocketConnection(context.Background(), "conn-1", time.Now())
+	_, err := g.db.SocketConnection(context.Background(), "conn-1", time.Now())
 	if got, want := claudebridge.ErrorCode(err), claudebridge.ENOTFOUND; got != want {
 		t.Errorf("gone connection: code %q, want %q", got, want)
 	}
@@ -520,24 +434,9 @@ func TestAResumeOfATurnWhoseJobDiedIsToldItInterrupted(t *testing.T) {
 	g := newGatewayEnv(t)
 	c := g.login("ann", "pw-ann-1234")
 	g.connect(c, "conn-1")
-	ctx := context.Background()
-	ann, _, _ := g.db.UserByName(ctx, "ann")
 	// A job killed at its timeout left its answer streaming, under a lease
 	// that has lapsed.
-	conv := &claudebridge.Conversation{UserID: ann.ID, Title: "t", Model: testModel}
-	if err := g.db.CreateConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	m := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: "turn_dead", Content: "half"}
-	if err := g.db.AddMessage(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.db.RenewTurnLease(ctx, "owner_dead", time.Now().Add(-time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.db.ClaimMessage(ctx, m.ID, "owner_dead"); err != nil {
-		t.Fatal(err)
-	}
+	conv := g.orphanedAnswer("ann", "turn_dead", time.Now().Add(-time.Second))
 	g.message("conn-1", map[string]any{"type": "resume", "turn_id": "turn_dead", "after_seq": 3})
 	f := g.conns.read("conn-1")
 	if got, want := f.Type+" "+f.Status, "done interrupted"; got != want {
@@ -639,26 +538,44 @@ func TestAResumeOfATurnWhoseJobJustDiedIsToldItInterruptedOnceItsLeaseLapses(t *
 	g := newGatewayEnv(t)
 	c := g.login("ann", "pw-ann-1234")
 	g.connect(c, "conn-1")
-	ctx := context.Background()
-	ann, _, _ := g.db.UserByName(ctx, "ann")
-	conv := &claudebridge.Conversation{UserID: ann.ID, Title: "t", Model: testModel}
-	if err := g.db.CreateConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	m := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: "turn_dying", Content: "half"}
-	if err := g.db.AddMessage(ctx, m); err != nil {
-		t.Fatal(err)
-	}
 	// Its job was killed just now: its lease is still live for a moment.
-	if err := g.db.RenewTurnLease(ctx, "owner_dying", time.Now().Add(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.db.ClaimMessage(ctx, m.ID, "owner_dying"); err != nil {
-		t.Fatal(err)
-	}
+	conv := g.orphanedAnswer("ann", "turn_dying", time.Now().Add(300*time.Millisecond))
 	g.message("conn-1", map[string]any{"type": "resume", "turn_id": "turn_dying", "after_seq": 1})
+	// The resume's own sweep tells it interrupted; if this instance's
+	// lease keeper swept first, the page is told to reload it (unknown).
 	f := g.conns.read("conn-1")
-	if got, want := f.Type+" "+f.Status, "done interrupted"; got != want {
-		t.Fatalf("resume of a just-dead job's turn: %q, want %q", got, want)
+	if f.Type != "done" || (f.Status != "interrupted" && f.Status != "unknown") {
+		t.Fatalf("resume of a just-dead job's turn: %q %q, want done interrupted or done unknown", f.Type, f.Status)
 	}
+	if got, want := c.conversation(conv.ID).Messages[0].Status, "interrupted"; got != want {
+		t.Errorf("stored status %q, want %q", got, want)
+	}
+}
+
+// orphanedAnswer stores a streaming answer of user's, written by turnID in
+// a new conversation, claimed by a job whose lease ends at leaseEnds and
+// that renews it no more; it returns the conversation.
+func (g *gatewayEnv) orphanedAnswer(user, turnID string, leaseEnds time.Time) *claudebridge.Conversation {
+	g.t.Helper()
+	ctx := context.Background()
+	u, _, err := g.db.UserByName(ctx, user)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	conv := &claudebridge.Conversation{UserID: u.ID, Title: "t", Model: testModel}
+	if err := g.db.CreateConversation(ctx, conv); err != nil {
+		g.t.Fatal(err)
+	}
+	m := &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: turnID, Content: "half"}
+	if err := g.db.AddMessage(ctx, m); err != nil {
+		g.t.Fatal(err)
+	}
+	owner := "owner_of_" + turnID
+	if err := g.db.RenewTurnLease(ctx, owner, leaseEnds); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := g.db.ClaimMessage(ctx, m.ID, owner); err != nil {
+		g.t.Fatal(err)
+	}
+	return conv
 }

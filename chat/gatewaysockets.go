@@ -183,6 +183,9 @@ func (s *Server) SocketMessage(ctx context.Context, id string, body []byte, out 
 			c.fail(claudebridge.Errorf(claudebridge.ENOTFOUND, "turn_id: no such turn"))
 			return nil
 		}
+		// Recorded unchecked: the job honours its own user's stops only. A
+		// check here (TurnStreaming) would read DynamoDB's index, which may
+		// not show a turn started a moment ago, and refuse a good Stop.
 		if err := s.addTurnRequest(ctx, claudebridge.TurnRequest{TurnID: f.TurnID, Kind: claudebridge.TurnStop, UserID: conn.UserID}); err != nil {
 			c.fail(err)
 		}

@@ -111,10 +111,6 @@ type ConversationService interface {
 	// Conversation and its Messages (IDs, Seq and times filled; a
 	// message's ConversationID is set to its conversation's).
 	ImportConversations(ctx context.Context, list []ImportedConversation) error
-	// InterruptStreaming marks every message still MessageStreaming as
-	// MessageInterrupted: called at start-up, after a crash. It returns
-	// those messages, as marked, with their users.
-	InterruptStreaming(ctx context.Context) ([]InterruptedMessage, error)
 }
 
 // InterruptedMessage is a message a crash cut while it streamed.

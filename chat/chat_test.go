@@ -95,7 +95,7 @@ func (e *env) open() {
 	}
 	if e.configure == nil {
 		// As one process alone on its database does at start-up.
-		list, err := db.InterruptStreaming(context.Background())
+		list, err := db.InterruptLapsed(context.Background(), time.Now(), 0)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -865,8 +865,8 @@ func TestCrashLosesAtMostOneSave(t *testing.T) {
 	if m := msgs[1]; m.Status != "streaming" || !strings.HasPrefix(m.Content, seen) {
 		t.Fatalf("saved while streaming: %+v; streamed %q", m, seen)
 	}
-	if list, err := other.InterruptStreaming(context.Background()); err != nil || len(list) != 1 {
-		t.Fatalf("InterruptStreaming = %d messages, %v, want the one streaming message marked", len(list), err)
+	if list, err := other.InterruptLapsed(context.Background(), time.Now(), 0); err != nil || len(list) != 1 {
+		t.Fatalf("InterruptLapsed = %d messages, %v, want the one streaming message marked", len(list), err)
 	}
 }
 

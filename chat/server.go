@@ -92,8 +92,8 @@ type Options struct {
 	// (TURN_LEASE): this process claims the messages its turns write and
 	// renews a lease every Lease/3; every Lease/3 it also marks
 	// interrupted the streaming messages of processes whose lease lapsed.
-	// Nil: one process, which marks what a crash left streaming at
-	// start-up (claudebridge.ConversationService.InterruptStreaming).
+	// Nil: one process alone on its store, whose caller marks what a
+	// crash left streaming at start-up (InterruptLapsed with no grace).
 	Leases claudebridge.TurnLeaseService
 	// Lease is how long a lease lasts unrenewed; default 10 s.
 	Lease time.Duration

@@ -48,8 +48,8 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 // RecordInterrupted counts the output tokens of answers a crash cut (their
 // text was saved as it streamed; the model's count never came), stores
 // them marked counted, and adds what the count adds to their users' usage
-// and cost, on the day of their last save. Called at start-up with what
-// InterruptStreaming returned.
+// and cost, on the day of their last save. Called with what a sweep
+// (claudebridge.TurnLeaseService.InterruptLapsed) returned.
 func RecordInterrupted(ctx context.Context, conversations claudebridge.ConversationService, usage claudebridge.UsageService, list []claudebridge.InterruptedMessage) error {
 	var errs []error
 	for _, im := range list {

@@ -105,7 +105,7 @@ func TestAnswerCutByACrashCountsItsTokensAtStartUp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	list, err := db.InterruptStreaming(ctx)
+	list, err := db.InterruptLapsed(ctx, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

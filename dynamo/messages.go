@@ -453,29 +453,6 @@ func (db *DB) putAll(ctx context.Context, puts []writePut) error {
 	return nil
 }
 
-// InterruptStreaming marks every message still streaming as interrupted
-// and returns them, as marked. Each is marked by a conditional update on
-// its status, so of two processes starting at once each message goes to
-// one.
-func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.InterruptedMessage, error) {
-	live, err := db.liveMessages(ctx)
-	if err != nil {
-		return nil, internal("interrupt streaming", err)
-	}
-	marked := now()
-	list := []claudebridge.InterruptedMessage{}
-	for _, it := range live {
-		m, err := db.interrupt(ctx, it, marked, "", nil, nil)
-		if err != nil {
-			return nil, internal("interrupt streaming", err)
-		}
-		if m != nil {
-			list = append(list, *m)
-		}
-	}
-	return list, nil
-}
-
 // liveMessages reads the messages the live index holds, by conversation
 // and Seq. The index may lag: a reader checks each against the table.
 func (db *DB) liveMessages(ctx context.Context) ([]messageItem, error) {

@@ -122,26 +122,3 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 	_, err := db.pool.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1 AND seq >= $2`, conversationID, seq)
 	return internal("delete messages", err)
 }
-
-// InterruptStreaming marks every message still streaming as interrupted
-// and returns them, as marked (UpdatedAt too: the caller saves them again
-// after counting their tokens). Called at start-up: a message left
-// streaming was being written by a process that died. One statement: of
-// two processes sweeping at once, each message is marked and returned by
-// one.
-func (db *DB) InterruptStreaming(ctx context.Context) ([]claudebridge.InterruptedMessage, error) {
-	rows, _ := db.pool.Query(ctx, `WITH marked AS (
-		UPDATE messages m SET status = $1, updated_at = $2 FROM conversations c
-		WHERE c.id = m.conversation_id AND m.status = $3
-		RETURNING c.user_id, `+messageColumns+`)
-		SELECT * FROM marked ORDER BY conversation_id, seq`,
-		claudebridge.MessageInterrupted, now(), claudebridge.MessageStreaming)
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claudebridge.InterruptedMessage, error) {
-		var im claudebridge.InterruptedMessage
-		m := &im.Message
-		err := row.Scan(append([]any{&im.UserID}, messageFields(m)...)...)
-		m.CreatedAt, m.UpdatedAt = utc(m.CreatedAt), utc(m.UpdatedAt)
-		return im, err
-	})
-	return list, internal("interrupt streaming", err)
-}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -294,7 +295,7 @@ func aDeletedConversationIsGoneWithItsMessages(t *testing.T, s Store) {
 	wantCode(t, "UpdateMessage of a deleted conversation's message", err, claudebridge.ENOTFOUND)
 	// Its messages are gone, not only hidden: a restart finds none of
 	// them streaming, a search none of their words.
-	interrupted, err := s.InterruptStreaming(ctx)
+	interrupted, err := leases(t, s).InterruptLapsed(ctx, time.Now().Add(time.Second), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -23,8 +24,7 @@ func messages(t *testing.T, open func(t *testing.T) Store) {
 		{"AnUpdateOfAnAbsentMessageIsNotFound", anUpdateOfAnAbsentMessageIsNotFound},
 		{"DeleteMessagesFromCutsThatSeqAndLaterOfThatConversationOnly", deleteMessagesFromCutsThatSeqAndLaterOfThatConversationOnly},
 		{"AMessageAfterACutTakesTheNextNumber", aMessageAfterACutTakesTheNextNumber},
-		{"InterruptStreamingMarksAndReturnsOnlyStreamingMessages", interruptStreamingMarksAndReturnsOnlyStreamingMessages},
-		{"InterruptStreamingReturnsTheMessagesAsStored", interruptStreamingReturnsTheMessagesAsStored},
+		{"ASweepOfUnclaimedAnswersMarksAndReturnsOnlyStreamingMessages", aSweepOfUnclaimedAnswersMarksAndReturnsOnlyStreamingMessages},
 		{"AnImportStoresWholeConversationsOfItsUser", anImportStoresWholeConversationsOfItsUser},
 		{"ConcurrentAppendsGetDistinctDenseSeqs", concurrentAppendsGetDistinctDenseSeqs},
 	})
@@ -274,7 +274,9 @@ func aMessageAfterACutTakesTheNextNumber(t *testing.T, s Store) {
 	}
 }
 
-func interruptStreamingMarksAndReturnsOnlyStreamingMessages(t *testing.T, s Store) {
+// A sweep with no grace marks every streaming answer no process claimed, as
+// one process alone on its store does at start-up.
+func aSweepOfUnclaimedAnswersMarksAndReturnsOnlyStreamingMessages(t *testing.T, s Store) {
 	ctx := t.Context()
 	alice, bob := newUser(t, s, "alice"), newUser(t, s, "bob")
 	ca, cb := newConversation(t, s, alice.ID, "alice's"), newConversation(t, s, bob.ID, "bob's")
@@ -284,7 +286,7 @@ func interruptStreamingMarksAndReturnsOnlyStreamingMessages(t *testing.T, s Stor
 	stopped := addMessage(t, s, cb.ID, "assistant", "stopped", claudebridge.MessageStopped)
 	bobCut := addMessage(t, s, cb.ID, "assistant", "half of bob's", claudebridge.MessageStreaming)
 
-	list, err := s.InterruptStreaming(ctx)
+	list, err := leases(t, s).InterruptLapsed(ctx, time.Now().Add(time.Second), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,42 +328,12 @@ func interruptStreamingMarksAndReturnsOnlyStreamingMessages(t *testing.T, s Stor
 			t.Errorf("%q: stored Status %q, want %q", m.Content, got, want)
 		}
 	}
-	again, err := s.InterruptStreaming(ctx)
+	again, err := leases(t, s).InterruptLapsed(ctx, time.Now().Add(time.Second), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(again), 0; got != want {
 		t.Errorf("interrupted by a second sweep %d, want %d", got, want)
-	}
-}
-
-// What InterruptStreaming returns is what the chat counts tokens from and
-// saves back: it must be the message as it now is in the store.
-func interruptStreamingReturnsTheMessagesAsStored(t *testing.T, s Store) {
-	alice := newUser(t, s, "alice")
-	c := newConversation(t, s, alice.ID, "chat")
-	m := &claudebridge.Message{ConversationID: c.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: "model-a", TurnID: "turn_1"}
-	if err := s.AddMessage(t.Context(), m); err != nil {
-		t.Fatal(err)
-	}
-	m.Content, m.Usage = "partial text", claudebridge.Usage{InputTokens: 9, OutputTokens: 3, CacheReadInputTokens: 2}
-	if err := s.UpdateMessage(t.Context(), m); err != nil {
-		t.Fatal(err)
-	}
-	list, err := s.InterruptStreaming(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(list), 1; got != want {
-		t.Fatalf("interrupted %d messages, want %d", got, want)
-	}
-	stored := messageList(t, s, alice.ID, c.ID)
-	checkMessage(t, "returned against stored", list[0].Message, stored[0])
-	if got, want := stored[0].Content, "partial text"; got != want {
-		t.Errorf("stored Content %q, want %q", got, want)
-	}
-	if got, want := stored[0].Usage.OutputTokens, 3; got != want {
-		t.Errorf("stored output tokens %d, want %d", got, want)
 	}
 }
 

@@ -942,11 +942,18 @@ func TestAConnectionIsClosedAtItsMaximumDuration(t *testing.T) {
 	nextEvent(t, seen.disconnects, "$disconnect")
 }
 
+// maxChatInstances is the chat function's concurrency in the stand-in.
+// Lambda's default is 1,000 per account; the page's first load asks for a
+// dozen files and APIs at once, each a cold start (most of a second on a
+// busy host), and a throttled module would leave the page dead, so the cap
+// stays well above that.
+const maxChatInstances = 32
+
 // startAPIGatewayChat runs claudebridge as a Lambda function, as
 // template.yaml deploys it with API Gateway's WebSocket API, and returns
 // the page's URL (the Function URL) and the chat's WebSocket URL (the
 // WebSocket API's). The function's instances are started by the Lambda
-// service stand-in, up to 10 at once, whose Function URL serves the page
+// service stand-in, up to maxChatInstances at once, whose Function URL serves the page
 // and the REST calls and whose Invoke API is AWS_ENDPOINT_URL_LAMBDA (for
 // the invocations the function makes of itself); the API Gateway stand-in
 // invokes them for the socket's events, its @connections API at
@@ -954,7 +961,7 @@ func TestAConnectionIsClosedAtItsMaximumDuration(t *testing.T) {
 // top of those (lambdaEnv's, say): its DATABASE_URL is all its instances
 // share.
 func startAPIGatewayChat(t *testing.T, env []string) (pageURL, socketURL string) {
-	fn := newLambdaService(t, "claudebridge", claudebridgeBin, nil, 10)
+	fn := newLambdaService(t, "claudebridge", claudebridgeBin, nil, maxChatInstances)
 	g := newAPIGateway(t, fn, "prod")
 	lambdaURL := newLoopbackServer(t, fn.invokeAPI())
 	pageURL = newLoopbackServer(t, fn.functionURL())

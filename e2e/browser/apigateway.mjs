@@ -33,7 +33,11 @@ async function partOfAnswer(page, n) {
 /** signedIn opens the page and signs user A in. */
 async function signedIn(url = loginURL) {
   const page = await open(browser, url);
-  await signIn(page, userA);
+  try {
+    await signIn(page, userA);
+  } catch (err) {
+    throw new Error(`${err.message}; problems: ${page.problems.join(' | ')}`);
+  }
   return page;
 }
 

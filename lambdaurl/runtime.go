@@ -52,31 +52,20 @@ func Serve(ctx context.Context, api string, h http.Handler, other EventHandler, 
 			}
 			return err
 		}
-		if other != nil && !isFunctionURLEvent(inv.event) {
+		// Decoded once: a Function URL event carries the request's body,
+		// up to 6 MB. API Gateway's WebSocket events and the function's
+		// own jobs have no requestContext.http.
+		var ev events.LambdaFunctionURLRequest
+		decodeErr := json.Unmarshal(inv.event, &ev)
+		if other != nil && decodeErr == nil && ev.RequestContext.HTTP.Method == "" {
 			err = rt.answer(ctx, inv, other)
 		} else {
-			err = rt.serve(ctx, inv, h, log)
+			err = rt.serve(ctx, inv, &ev, decodeErr, h, log)
 		}
 		if err != nil {
 			log.Warn("lambda: answer not delivered", "request_id", inv.id, "err", err)
 		}
 	}
-}
-
-// isFunctionURLEvent reports whether event is a Function URL's (payload
-// 2.0: requestContext.http), or not an object at all, which serve refuses
-// as it refuses any event that is none. API Gateway's WebSocket events
-// have a requestContext without http.
-func isFunctionURLEvent(event []byte) bool {
-	var ev struct {
-		RequestContext struct {
-			HTTP *json.RawMessage `json:"http"`
-		} `json:"requestContext"`
-	}
-	if err := json.Unmarshal(event, &ev); err != nil {
-		return true
-	}
-	return ev.RequestContext.HTTP != nil
 }
 
 // answer answers one invocation with h, buffered: the whole answer in one
@@ -162,18 +151,17 @@ func (rt *Runtime) next(ctx context.Context) (*invocation, error) {
 
 // serve answers one invocation: a Function URL event streamed back, or,
 // for an event that is none, an invocation error.
-func (rt *Runtime) serve(ctx context.Context, inv *invocation, h http.Handler, log *slog.Logger) error {
+func (rt *Runtime) serve(ctx context.Context, inv *invocation, ev *events.LambdaFunctionURLRequest, decodeErr error, h http.Handler, log *slog.Logger) error {
 	if !inv.deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, inv.deadline)
 		defer cancel()
 	}
-	var ev events.LambdaFunctionURLRequest
-	if err := json.Unmarshal(inv.event, &ev); err != nil {
+	if decodeErr != nil {
 		return rt.postError(ctx, rt.base+"invocation/"+inv.id+"/error", "Runtime.UnmarshalError",
-			fmt.Errorf("not a Function URL event: %v", err))
+			fmt.Errorf("not a Function URL event: %v", decodeErr))
 	}
-	answer := Invoke(ctx, h, &ev, log)
+	answer := Invoke(ctx, h, ev, log)
 	defer answer.Close()
 	b := &failingBody{r: answer, trailer: http.Header{trailerErrorType: nil, trailerErrorBody: nil}}
 	// When the Runtime API drops the connection (the client went away),

@@ -68,6 +68,14 @@ func (s *Server) csrf(id *identity) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// newToken is a bearer secret of 256 random bits, URL-safe: a session's
+// cookie, a socket's ticket. The store keeps only its hashToken.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
@@ -296,9 +304,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logins.succeeded(body.Name)
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := newToken()
 	expires := time.Now().Add(sessionLifetime)
 	if err := s.opts.Users.CreateSession(ctx, u.ID, hashToken(token), expires); err != nil {
 		s.writeError(w, err)

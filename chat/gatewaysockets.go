@@ -2,9 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -89,9 +86,7 @@ func (s *Server) socketTicket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, claudebridge.Errorf(claudebridge.ENOTFOUND, "No socket tickets here: the socket is /api/ws (CHAT_SOCKET_URL is not set)"))
 		return
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	ticket := base64.RawURLEncoding.EncodeToString(b)
+	ticket := newToken()
 	if err := s.opts.Sockets.AddSocketTicket(r.Context(), hashToken(ticket), userOf(r).user.ID, time.Now().Add(ticketLifetime)); err != nil {
 		s.writeError(w, err)
 		return
@@ -254,9 +249,7 @@ func (s *Server) tellIfNotRunning(ctx context.Context, c *socket, turnID string,
 }
 
 func (s *Server) addTurnRequest(ctx context.Context, r claudebridge.TurnRequest) error {
-	b := make([]byte, 12)
-	rand.Read(b)
-	r.ID, r.At = hex.EncodeToString(b), time.Now()
+	r.ID, r.At = randomID(""), time.Now()
 	r.Expires = r.At.Add(requestLifetime)
 	return s.opts.Sockets.AddTurnRequest(ctx, r)
 }

@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/claudebridge/claudebridge"
@@ -15,11 +13,7 @@ import (
 // messages of an owner whose lease lapsed (a process killed mid-turn) are
 // marked interrupted, so that they can be continued anywhere.
 
-func newOwnerID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return "owner_" + hex.EncodeToString(b)
-}
+func newOwnerID() string { return randomID("owner_") }
 
 // keepLease renews s's lease and sweeps lapsed ones at once, then every
 // Lease/3, until stop is closed. When renewals fail until the lease would

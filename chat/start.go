@@ -34,10 +34,14 @@ type turnFrame struct {
 	Title          string `json:"title"`
 }
 
-func newTurnID() string {
+func newTurnID() string { return randomID("turn_") }
+
+// randomID is prefix and 96 random bits in hex: ids of turns, owners and
+// requests, unique without asking the store.
+func randomID(prefix string) string {
 	b := make([]byte, 12)
 	rand.Read(b)
-	return "turn_" + hex.EncodeToString(b)
+	return prefix + hex.EncodeToString(b)
 }
 
 // start prepares and launches a turn for user: the user message and the

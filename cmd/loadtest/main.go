@@ -90,7 +90,8 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	env := []string{
 		"AI_PROVIDER=anthropic", "ANTHROPIC_BASE_URL=http://" + upAddr, "ANTHROPIC_API_KEY=upstream-key",
 		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "info"),
-		"DATABASE_URL=" + filepath.Join(dir, "anthropic.db"), // the ledger's rows, not in the user's own database
+		"DATABASE_URL=" + filepath.Join(dir, "anthropic.db"), // not the user's own database
+		"LEDGER=off", // the gateway with its operations off; -ops runs one with them on
 	}
 	gw := start(bin, env, "serve", "--listen", gwAddr)
 	defer stop(gw)

@@ -20,9 +20,9 @@ import (
 // limits (requests, tokens and calls in flight, each far above the load, so
 // that every call is admitted and counted), ADMIN_KEY makes it collect
 // metrics, and its ledger is written. Both gateways' CPU per call is printed
-// side by side. The gateway as run without -ops writes its ledger too (the
-// ledger has no off switch), so the difference is the key's lookup and
-// limits and the metrics.
+// side by side. The gateway as run without -ops has LEDGER=off and API_KEYS,
+// so the difference is all of the operations: the key's lookup and limits,
+// the metrics and the ledger.
 
 // opsGateways are the gateways with their operations on. They share one
 // database of their own, which holds the key and their ledger.
@@ -46,7 +46,7 @@ func startOps(bin, dir, database string) (*opsGateways, error) {
 	if database == "" {
 		database = filepath.Join(dir, "ops.db")
 	}
-	o := &opsGateways{bin: bin, env: []string{"DATABASE_URL=" + database, "API_KEYS=", "ADMIN_KEY=" + opsAdminKey}}
+	o := &opsGateways{bin: bin, env: []string{"DATABASE_URL=" + database, "API_KEYS=", "ADMIN_KEY=" + opsAdminKey, "LEDGER=on"}}
 	cmd := exec.Command(bin, "keys", "create", "--name", "load", "--rpm", opsRPM, "--tpm", "1000000000", "--concurrency", "1000")
 	cmd.Env = append(os.Environ(), o.env...)
 	out, err := cmd.Output()

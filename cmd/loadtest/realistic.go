@@ -45,7 +45,7 @@ func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthro
 	aws := []string{"AI_PROVIDER=bedrock", "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDLOADTEST", "AWS_SECRET_ACCESS_KEY=loadtest-secret",
 		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://" + g.bedrockDirect, "AWS_ENDPOINT_URL_BEDROCK=http://" + g.bedrockDirect,
-		"API_KEYS=" + gatewayKey, "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "warn")}
+		"API_KEYS=" + gatewayKey, "LEDGER=off", "LOG_LEVEL=" + or(os.Getenv("LOG_LEVEL"), "warn")}
 	invokeEnv, converseEnv := aws, slices.Concat(aws, []string{"BEDROCK_API=converse"})
 	invoke := start(bin, slices.Concat(invokeEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "bedrock.db")}), "serve", "--listen", g.bedrockGateway)
 	converse := start(bin, slices.Concat(converseEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "converse.db")}), "serve", "--listen", g.converseGateway)

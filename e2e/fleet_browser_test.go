@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -71,10 +70,7 @@ func (p *steeringProxy) relay(c net.Conn) {
 		c.Close()
 		b.Close()
 	}()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(b, c); done <- struct{}{} }()
-	go func() { io.Copy(c, b); done <- struct{}{} }()
-	<-done
+	join(c, b)
 }
 
 // cut closes every connection open through the proxy.

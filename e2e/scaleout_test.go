@@ -73,15 +73,27 @@ func roundRobin(t *testing.T, urls []string) string {
 					return
 				}
 				defer b.Close()
-				done := make(chan struct{}, 2)
-				go func() { io.Copy(b, c); b.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
-				go func() { io.Copy(c, b); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
-				<-done
-				<-done
+				join(c, b)
 			}()
 		}
 	}()
 	return "http://" + ln.Addr().String()
+}
+
+// join copies each connection's bytes to the other until both directions
+// ended, passing on a half-close as a TCP load balancer does; closing
+// either connection ends both directions.
+func join(a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	pass := func(to, from net.Conn) {
+		io.Copy(to, from)
+		to.(*net.TCPConn).CloseWrite()
+		done <- struct{}{}
+	}
+	go pass(a, b)
+	go pass(b, a)
+	<-done
+	<-done
 }
 
 // stop asks every serve of f to stop (SIGTERM) and waits until they exit.

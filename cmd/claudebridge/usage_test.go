@@ -81,7 +81,7 @@ func TestTheLedgerHoldsEveryCallOfALoadRunAfterTheServerStops(t *testing.T) {
 
 // startServe runs serve with the environment the test set, on a loopback
 // port, until stop, which returns once serve has, as after SIGTERM.
-func startServe(t *testing.T) (addr string, stop func()) {
+func startServe(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	addr, _, stop = startServeLogged(t)
 	return addr, stop
@@ -89,7 +89,7 @@ func startServe(t *testing.T) (addr string, stop func()) {
 
 // startServeLogged is startServe that also gives serve's log lines, the
 // first 4,096 of them each on logs.each.
-func startServeLogged(t *testing.T) (addr string, logs *lines, stop func()) {
+func startServeLogged(t testing.TB) (addr string, logs *lines, stop func()) {
 	t.Helper()
 	logs = &lines{each: make(chan string, 4096)}
 	ctx, cancel := context.WithCancel(context.Background())

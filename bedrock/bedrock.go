@@ -170,9 +170,10 @@ func (u *Upstream) BaseModel(ctx context.Context, id string) string {
 }
 
 // body builds the Bedrock body of r for c, less the fields the model
-// refuses: one build of the output, however many rules and tools. What it
-// leaves out of r, fields and betas, is noted in c.dropped.
-func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
+// refuses: one walk, however many rules and tools, and no copy of the
+// client's bytes (see segments). What it leaves out of r, fields and betas,
+// is noted in c.dropped.
+func (u *Upstream) body(r *claudebridge.Request, c *call) *segments {
 	betas := c.betas
 	if c.noBeta {
 		betas = nil
@@ -198,13 +199,13 @@ func (u *Upstream) body(r *claudebridge.Request, c *call) []byte {
 // adapt runs send until it succeeds or fails for a reason other than a beta
 // flag or a field Bedrock refused: those are dropped, remembered for the
 // model and the call sent again at once, at most maxAdapt times.
-func (u *Upstream) adapt(r *claudebridge.Request, c *call, send func(body []byte) error) error {
+func (u *Upstream) adapt(r *claudebridge.Request, c *call, send func(body *segments) error) error {
 	return u.adaptFrom(r, c, nil, send)
 }
 
 // adaptFrom is adapt whose first attempt sends body, already built by
 // u.body(r, c) for another use (nil: built here).
-func (u *Upstream) adaptFrom(r *claudebridge.Request, c *call, body []byte, send func(body []byte) error) error {
+func (u *Upstream) adaptFrom(r *claudebridge.Request, c *call, body *segments, send func(body *segments) error) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 || body == nil {
 			body = u.body(r, c)
@@ -225,7 +226,15 @@ func (u *Upstream) adaptFrom(r *claudebridge.Request, c *call, body []byte, send
 
 // learn reads a ValidationException and changes c (and the model's rules)
 // so that the next attempt avoids it; false when there is nothing to drop.
-func (u *Upstream) learn(c *call, body []byte, msg string) bool {
+// The body is made whole only to read the complaint against it.
+func (u *Upstream) learn(c *call, sent *segments, msg string) bool {
+	var whole []byte
+	body := func() []byte {
+		if whole == nil {
+			whole = sent.bytes()
+		}
+		return whole
+	}
 	if next, ok := u.models.learnInvoke(c.target, msg, u.region); ok {
 		u.log.Info("bedrock: calling the model by another id", "model", c.target.Base, "refused", c.target.Invoke, "now", next)
 		c.target.Invoke = next
@@ -247,7 +256,7 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 		u.log.Info("bedrock: dropped beta flags the model refuses", "model", c.target.Base, "betas", dropped, "remembered", remembered)
 		return true
 	}
-	if refusesSystemRole(msg) && gjson.GetBytes(body, `messages.#(role=="system")`).Exists() && c.rules.learnFoldSystem() {
+	if refusesSystemRole(msg) && gjson.GetBytes(body(), `messages.#(role=="system")`).Exists() && c.rules.learnFoldSystem() {
 		u.log.Info("bedrock: the model refuses role \"system\" messages; folding them into system", "model", c.target.Base)
 		return true
 	}
@@ -260,7 +269,7 @@ func (u *Upstream) learn(c *call, body []byte, msg string) bool {
 		paths = append(paths, extraneousKeys(msg)...)
 	}
 	for _, p := range paths {
-		g, ok := generalise(body, p)
+		g, ok := generalise(body(), p)
 		if !ok {
 			continue
 		}
@@ -281,16 +290,17 @@ func (u *Upstream) Messages(ctx context.Context, r *claudebridge.Request) (*clau
 	}
 	gid, gversion := u.guardrail()
 	var out *bedrockruntime.InvokeModelOutput
-	err := u.adapt(r, c, func(body []byte) error {
+	err := u.adapt(r, c, func(body *segments) error {
+		send := segmentSend{body: body}
 		var err error
 		out, err = u.runtime.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
 			ModelId:             aws.String(c.target.Invoke),
-			Body:                body,
 			ContentType:         aws.String("application/json"),
 			Accept:              aws.String("application/json"),
 			GuardrailIdentifier: gid,
 			GuardrailVersion:    gversion,
-		})
+		}, send.options)
+		send.release()
 		return err
 	})
 	if err != nil {
@@ -310,21 +320,20 @@ func (u *Upstream) Stream(ctx context.Context, r *claudebridge.Request) (claudeb
 	gid, gversion := u.guardrail()
 	sctx, cancel := context.WithCancel(ctx)
 	var out *bedrockruntime.InvokeModelWithResponseStreamOutput
-	err := u.adapt(r, c, func(body []byte) error {
-		in := &bedrockruntime.InvokeModelWithResponseStreamInput{
+	err := u.adapt(r, c, func(body *segments) error {
+		send := segmentSend{body: body}
+		var err error
+		out, err = u.runtime.InvokeModelWithResponseStream(sctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
 			ModelId:             aws.String(c.target.Invoke),
-			Body:                body,
 			ContentType:         aws.String("application/json"),
 			Accept:              aws.String("application/json"),
 			GuardrailIdentifier: gid,
 			GuardrailVersion:    gversion,
-		}
-		var err error
-		out, err = u.runtime.InvokeModelWithResponseStream(sctx, in, ownProtocol)
-		// The SDK keeps the input in the call's context, which the
-		// response keeps while the answer streams: let go of the sent
-		// body, or every open stream holds its prompt.
-		in.Body = nil
+		}, send.options, ownProtocol)
+		// Sent: whatever of the call the open stream keeps (its request,
+		// whose body is the reader of the segments) must not reach the
+		// prompt (TestAnOpenStreamHoldsNoSentBody).
+		send.release()
 		return err
 	})
 	if err != nil {

@@ -15,47 +15,48 @@ import (
 // bedrockVersion is the anthropic_version Bedrock's InvokeModel takes.
 const bedrockVersion = "bedrock-2023-05-31"
 
+// versionJSON is anthropic_version's value in every InvokeModel body.
+var versionJSON = []byte(`"` + bedrockVersion + `"`)
+
 // invokeBody makes the InvokeModel body of r: every top-level field as its
 // raw bytes, less "model" (it goes into the path) and "stream", with
 // anthropic_version set and betas as the anthropic_beta array (absent when
 // empty). Top-level keys are sorted; nested values are the client's bytes.
 func invokeBody(r *claudebridge.Request, betas []string) []byte {
 	b, _ := buildBody(r, betas, nil)
-	return b
+	return b.bytes()
 }
 
 // buildBody makes the body invokeBody makes, less the members drops names,
 // in one walk of the bytes however many paths and array elements there are.
-// Every byte outside a removed member is the client's. removed lists the
-// concrete paths removed, in the order of the body.
-func buildBody(r *claudebridge.Request, betas []string, drops *dropTrie) (body []byte, removed []string) {
+// Every byte outside a removed member is the client's, and is not copied:
+// the body is made of slices of r's field values, which must not change
+// while it is in use. removed lists the concrete paths removed, in the
+// order of the body.
+func buildBody(r *claudebridge.Request, betas []string, drops *dropTrie) (body *segments, removed []string) {
 	keys := make([]string, 0, len(r.Fields))
-	size := 64
-	for k, v := range r.Fields {
+	own := 64
+	for k := range r.Fields {
 		switch k {
 		case "model", "stream", "anthropic_version", "anthropic_beta":
 			continue
 		}
 		keys = append(keys, k)
-		size += len(k) + len(v) + 4
+		own += len(k) + 4
 	}
 	slices.Sort(keys)
-	var bs []byte
+	d := dropper{out: newSegments(2*len(keys)+6, own)}
+	d.out.writeByte('{')
+	d.field("anthropic_version", versionJSON, drops)
 	if len(betas) > 0 {
-		bs, _ = json.Marshal(betas)
-		size += len(bs)
-	}
-	d := dropper{out: make([]byte, 0, size)}
-	d.out = append(d.out, '{')
-	d.field("anthropic_version", []byte(`"`+bedrockVersion+`"`), drops)
-	if bs != nil {
+		bs, _ := json.Marshal(betas)
 		d.field("anthropic_beta", bs, drops)
 	}
 	for _, k := range keys {
 		d.field(k, r.Fields[k], drops)
 	}
-	d.out = append(d.out, '}')
-	return d.out, d.removed
+	d.out.writeByte('}')
+	return &d.out, d.removed
 }
 
 // dropFields removes every field matching the generalised paths from body,
@@ -75,9 +76,9 @@ func dropFields(body []byte, patterns []string) ([]byte, []string) {
 	if len(d.spans) == 0 {
 		return body, nil
 	}
-	d.out = make([]byte, 0, len(body))
+	d.out = newSegments(len(d.spans)+1, 0)
 	d.cut(body)
-	return d.out, d.removed
+	return d.out.bytes(), d.removed
 }
 
 // dropTrie is a set of generalised paths ("tools.*.defer_loading")
@@ -134,9 +135,10 @@ func (n *dropTrie) child(seg string) *dropTrie {
 
 // dropper walks JSON values against a dropTrie, noting the spans of bytes
 // to cut (a removed member with the comma that separated it) and the
-// concrete paths removed.
+// concrete paths removed; what is kept goes to out as slices of the value
+// walked.
 type dropper struct {
-	out     []byte
+	out     segments
 	spans   []span
 	path    []string
 	removed []string
@@ -145,7 +147,7 @@ type dropper struct {
 type span struct{ from, to int }
 
 // field appends the top-level member k: v to d.out, less what drops names
-// in it (all of it when drops names k).
+// in it (all of it when drops names k). v is added by reference.
 func (d *dropper) field(k string, v []byte, drops *dropTrie) {
 	var n *dropTrie
 	if drops != nil {
@@ -155,13 +157,12 @@ func (d *dropper) field(k string, v []byte, drops *dropTrie) {
 		d.removed = append(d.removed, escapeKey(k))
 		return
 	}
-	if len(d.out) > 1 {
-		d.out = append(d.out, ',')
+	if d.out.size > 1 {
+		d.out.writeByte(',')
 	}
-	d.out = appendKey(d.out, k)
-	d.out = append(d.out, ':')
+	d.out.write(func(b []byte) []byte { return append(appendKey(b, k), ':') })
 	if n == nil {
-		d.out = append(d.out, v...)
+		d.out.add(v)
 		return
 	}
 	d.spans = d.spans[:0]
@@ -175,14 +176,14 @@ func (d *dropper) field(k string, v []byte, drops *dropTrie) {
 	d.cut(v)
 }
 
-// cut appends b less d.spans to d.out.
+// cut appends b less d.spans to d.out, by reference.
 func (d *dropper) cut(b []byte) {
 	at := 0
 	for _, s := range d.spans {
-		d.out = append(d.out, b[at:s.from]...)
+		d.out.add(b[at:s.from])
 		at = s.to
 	}
-	d.out = append(d.out, b[at:]...)
+	d.out.add(b[at:])
 }
 
 // appendKey appends k as a JSON string.

@@ -130,7 +130,7 @@ func TestBodyDropsAsTheOldBuildDid(t *testing.T) {
 	betas := []string{"interleaved-thinking-2025-05-14"}
 	want, wantRemoved := dropFieldsBySJSON(invokeBody(r, betas), dropTestPaths)
 	got, gotRemoved := buildBody(r, betas, compileDrops(dropTestPaths))
-	if !bytes.Equal(got, want) {
+	if !bytes.Equal(got.bytes(), want) {
 		t.Error("the body differs from the two-step build")
 	}
 	if !slices.Equal(sortedCopy(gotRemoved), sortedCopy(wantRemoved)) {

@@ -100,8 +100,8 @@ func (u *Upstream) prepareConverse(c *call) {
 func (u *Upstream) converseMessages(ctx context.Context, r *claudebridge.Request, c *call) (*claudebridge.Response, error) {
 	u.prepareConverse(c)
 	var raw rawExchange
-	err := u.adapt(r, c, func(body []byte) error {
-		cv, err := u.converseBody(body, false)
+	err := u.adapt(r, c, func(body *segments) error {
+		cv, err := u.converseBody(body.bytes(), false)
 		if err != nil {
 			return err
 		}
@@ -133,8 +133,8 @@ func (u *Upstream) converseStream(ctx context.Context, r *claudebridge.Request, 
 	u.prepareConverse(c)
 	sctx, cancel := context.WithCancel(ctx)
 	var raw rawExchange
-	err := u.adapt(r, c, func(body []byte) error {
-		cv, err := u.converseBody(body, true)
+	err := u.adapt(r, c, func(body *segments) error {
+		cv, err := u.converseBody(body.bytes(), true)
 		if err != nil {
 			return err
 		}

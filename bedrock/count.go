@@ -76,16 +76,16 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 		return &tc, nil
 	}
 	if base == "" || !c.rules.canCount() {
-		tc := claudebridge.TokenCount{InputTokens: estimate(body), Estimated: true}
+		tc := claudebridge.TokenCount{InputTokens: estimate(body.bytes()), Estimated: true}
 		u.counts.put(key, tc)
 		return &tc, nil
 	}
 	var out *bedrockruntime.CountTokensOutput
-	err := u.adaptFrom(r, c, body, func(body []byte) error {
+	err := u.adaptFrom(r, c, body, func(body *segments) error {
 		var err error
 		out, err = u.runtime.CountTokens(ctx, &bedrockruntime.CountTokensInput{
 			ModelId: aws.String(base),
-			Input:   &rttypes.CountTokensInputMemberInvokeModel{Value: rttypes.InvokeModelTokensRequest{Body: body}},
+			Input:   &rttypes.CountTokensInputMemberInvokeModel{Value: rttypes.InvokeModelTokensRequest{Body: body.bytes()}},
 		})
 		return err
 	})
@@ -112,7 +112,7 @@ func (u *Upstream) CountTokens(ctx context.Context, r *claudebridge.Request) (*c
 			c.rules.setCannotCount()
 			u.log.Info("bedrock: model cannot count tokens; estimating", "model", base, "error", mapError(err))
 		}
-		tc := claudebridge.TokenCount{InputTokens: estimate(body), Estimated: true}
+		tc := claudebridge.TokenCount{InputTokens: estimate(body.bytes()), Estimated: true}
 		return &tc, nil
 	}
 	tc := claudebridge.TokenCount{InputTokens: int(aws.ToInt32(out.InputTokens))}
@@ -147,14 +147,16 @@ type countKey [2]uint64
 
 var countSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
-func keyOf(base string, body []byte) countKey {
+func keyOf(base string, body *segments) countKey {
 	var k countKey
 	for i, seed := range countSeeds {
 		var h maphash.Hash
 		h.SetSeed(seed)
 		h.WriteString(base)
 		h.WriteByte(0)
-		h.Write(body)
+		for _, p := range body.parts {
+			h.Write(p)
+		}
 		k[i] = h.Sum64()
 	}
 	return k

@@ -5,20 +5,24 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
+	"weak"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/emulator/bedrockemu"
 )
 
-// The AWS SDK keeps a call's input in its context, which the response
-// keeps while the answer streams: a stream must not hold its sent prompt,
-// or 50 open streams of Claude Code's 370 KB prompts hold 18 MB.
+// The AWS SDK keeps a call's input in its context, and the response the
+// request, whose body reads the segments sent, while the answer streams: a
+// stream must not hold its sent prompt, or 50 open streams of Claude
+// Code's 370 KB prompts hold 18 MB.
 func TestAnOpenStreamHoldsNoSentBody(t *testing.T) {
 	srv := httptest.NewServer(bedrockemu.New(bedrockemu.Options{Region: "us-east-1"}))
 	t.Cleanup(srv.Close)
@@ -44,10 +48,7 @@ func TestAnOpenStreamHoldsNoSentBody(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	<-u.discovered
-	s, err := u.Stream(context.Background(), request(t, userText("claude-opus-4-6", "Tell me a story")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, held := openStream(t, u)
 	defer s.Close()
 	mu.Lock()
 	defer mu.Unlock()
@@ -57,4 +58,21 @@ func TestAnOpenStreamHoldsNoSentBody(t *testing.T) {
 	if got := len(inputs[0].Body); got != 0 {
 		t.Errorf("the input of the open stream holds a body of %d bytes", got)
 	}
+	runtime.GC()
+	if held.Value() != nil {
+		t.Error("the open stream holds the bytes of its request")
+	}
+}
+
+// openStream opens a stream of a request only the stream can keep, and
+// returns it with a weak pointer to the request's messages.
+func openStream(t *testing.T, u *Upstream) (claudebridge.Stream, weak.Pointer[byte]) {
+	t.Helper()
+	r := request(t, userText("claude-opus-4-6", "Tell me a story"))
+	held := weak.Make(&r.Fields["messages"][0])
+	s, err := u.Stream(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, held
 }

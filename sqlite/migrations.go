@@ -271,6 +271,31 @@ var migrations = []string{
 		PRIMARY KEY (turn_id, id)
 	) WITHOUT ROWID;
 	CREATE INDEX turn_requests_expires ON turn_requests(expires);`,
+	// 12: slot and hold ids are never given twice. Without AUTOINCREMENT
+	// SQLite gives a new row the largest id plus one, so a slot swept with
+	// its holder's lease (the process stalled past it) could hand its id to
+	// the next, and the stalled process's late release freed that one. A
+	// table cannot be altered to AUTOINCREMENT: each is made anew and its
+	// rows copied, ids kept (the sequence goes on after the largest).
+	`CREATE TABLE limit_slots_new (
+		id     INTEGER PRIMARY KEY AUTOINCREMENT,
+		key    TEXT NOT NULL,
+		holder TEXT NOT NULL
+	);
+	INSERT INTO limit_slots_new (id, key, holder) SELECT id, key, holder FROM limit_slots;
+	DROP TABLE limit_slots;
+	ALTER TABLE limit_slots_new RENAME TO limit_slots;
+	CREATE INDEX limit_slots_key ON limit_slots(key);
+	CREATE TABLE budget_holds_new (
+		id     INTEGER PRIMARY KEY AUTOINCREMENT,
+		caller TEXT NOT NULL,
+		amount REAL NOT NULL,
+		holder TEXT NOT NULL
+	);
+	INSERT INTO budget_holds_new (id, caller, amount, holder) SELECT id, caller, amount, holder FROM budget_holds;
+	DROP TABLE budget_holds;
+	ALTER TABLE budget_holds_new RENAME TO budget_holds;
+	CREATE INDEX budget_holds_caller ON budget_holds(caller);`,
 }
 
 // migrate applies the migrations the database has not seen yet.

@@ -3,8 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/claudebridge/claudebridge"
 )
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -68,5 +72,61 @@ func TestMigrationTwoKeepsAVersionOneDatabase(t *testing.T) {
 	}
 	if got, want := rows[0].CountedOutputTokens, 0; got != want {
 		t.Errorf("old usage's counted output tokens %d, want %d", got, want)
+	}
+}
+
+func TestMigrationTwelveKeepsSlotsAndHoldsAndNeverGivesTheirIdsAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v11.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`}
+	for i, m := range migrations[:11] {
+		stmts = append(stmts, m, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, i+1))
+	}
+	stmts = append(stmts,
+		`INSERT INTO lease_holders VALUES ('p1', 9000000000000000000)`,
+		`INSERT INTO limit_slots (id, key, holder) VALUES (7, 'k', 'p1')`,
+		`INSERT INTO budget_holds (id, caller, amount, holder) VALUES (5, 'key:k', 0.5, 'p1')`)
+	for _, stmt := range stmts {
+		if _, err := old.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, ok, err := db.AcquireSlot(ctx, "k", 1, "p1", now()); err != nil || ok {
+		t.Fatalf("a slot of 1 beside the migrated one: granted %v, %v", ok, err)
+	}
+	if _, held, _, err := db.HoldBudget(ctx, claudebridge.Caller{Key: "k"}, now().Add(-time.Hour), 1, 1, "p1", now()); err != nil || held != 0.5 {
+		t.Fatalf("held beside the migrated hold: %v, %v; want 0.5", held, err)
+	}
+	// The largest ids, deleted, are not given again.
+	if err := db.ReleaseSlot(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	slot, ok, err := db.AcquireSlot(ctx, "k", 1, "p1", now())
+	if err != nil || !ok {
+		t.Fatalf("slot after the release: %v, %v", ok, err)
+	}
+	if slot <= 7 {
+		t.Errorf("new slot's id %d, want above 7", slot)
+	}
+	if err := db.SettleHold(ctx, 5, claudebridge.Caller{Key: "k"}, now().Add(-time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	hold, _, ok, err := db.HoldBudget(ctx, claudebridge.Caller{Key: "k"}, now().Add(-time.Hour), 1, 1, "p1", now())
+	if err != nil || !ok {
+		t.Fatalf("hold after the settle: %v, %v", ok, err)
+	}
+	if hold <= 5 {
+		t.Errorf("new hold's id %d, want above 5", hold)
 	}
 }

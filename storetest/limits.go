@@ -56,6 +56,7 @@ var limitBehaviours = []struct {
 	{"TwentyConcurrentSlotsAgainstALimitOf3GrantExactlyThree", twentyConcurrentSlotsAgainstALimitOf3GrantExactlyThree},
 	{"AReleasedSlotIsTakenAgain", aReleasedSlotIsTakenAgain},
 	{"TheSlotsOfAHolderWhoseLeaseLapsedCountForNothing", theSlotsOfAHolderWhoseLeaseLapsedCountForNothing},
+	{"ALateReleaseOfASweptSlotLeavesTheNextSlotHeld", aLateReleaseOfASweptSlotLeavesTheNextSlotHeld},
 	{"SixtyConcurrentCallsAgainstConcurrency3TakeThreeSlotsAndCountThreeRequests", sixtyConcurrentCallsAgainstConcurrency3TakeThreeSlotsAndCountThreeRequests},
 	{"SixtyConcurrentCallsAgainstRPM5HoldFiveSlots", sixtyConcurrentCallsAgainstRPM5HoldFiveSlots},
 	{"ACallTheWindowRefusesHoldsNoSlot", aCallTheWindowRefusesHoldsNoSlot},
@@ -65,6 +66,7 @@ var limitBehaviours = []struct {
 	{"WhatTheLedgerSaysWasSpentCountsAgainstTheBudget", whatTheLedgerSaysWasSpentCountsAgainstTheBudget},
 	{"SettlingAHoldReplacesItsWorstCaseByWhatTheCallCost", settlingAHoldReplacesItsWorstCaseByWhatTheCallCost},
 	{"TheHoldsOfAHolderWhoseLeaseLapsedCountForNothing", theHoldsOfAHolderWhoseLeaseLapsedCountForNothing},
+	{"ALateSettleOfASweptHoldLeavesTheNextHoldHeld", aLateSettleOfASweptHoldLeavesTheNextHoldHeld},
 	{"AUsersBudgetAndAKeysAreApart", aUsersBudgetAndAKeysAreApart},
 }
 
@@ -272,6 +274,31 @@ func theSlotsOfAHolderWhoseLeaseLapsedCountForNothing(t *testing.T, a, b LimitSt
 	}
 	if _, ok := acquire(t, b, "alive", 2, later); ok {
 		t.Error("third slot of 2 granted to the live holder")
+	}
+}
+
+// A process that stalled past its lease still ends its calls when it
+// wakes: the slot it releases then was swept, and its id must not be the
+// id of a slot taken since (a store that reuses the ids of deleted rows
+// would free the newer slot).
+func aLateReleaseOfASweptSlotLeavesTheNextSlotHeld(t *testing.T, a, b LimitStore) {
+	lease(t, a, "stalled")
+	stale, ok := acquire(t, a, "stalled", 1, t0)
+	if !ok {
+		t.Fatal("first slot refused")
+	}
+	later := t0.Add(time.Hour)
+	if err := b.RenewLease(t.Context(), "alive", later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err) // sweeps the stalled holder's slot
+	}
+	if _, ok := acquire(t, b, "alive", 1, later); !ok {
+		t.Fatal("slot refused once the stalled holder's lease had lapsed")
+	}
+	if err := a.ReleaseSlot(t.Context(), stale); err != nil {
+		t.Fatalf("late ReleaseSlot: %v", err)
+	}
+	if _, ok := acquire(t, b, "alive", 1, later); ok {
+		t.Error("second slot of 1 granted: the late release freed the newer slot")
 	}
 }
 
@@ -503,6 +530,28 @@ func theHoldsOfAHolderWhoseLeaseLapsedCountForNothing(t *testing.T, a, b LimitSt
 	}
 	if _, _, ok := hold(t, b, budgetKey, "alive", 1, 1, later); !ok {
 		t.Error("1 of 1 refused once the other holder's lease had lapsed")
+	}
+}
+
+// As aLateReleaseOfASweptSlotLeavesTheNextSlotHeld, for budget holds.
+func aLateSettleOfASweptHoldLeavesTheNextHoldHeld(t *testing.T, a, b LimitStore) {
+	lease(t, a, "stalled")
+	stale, _, ok := hold(t, a, budgetKey, "stalled", 1, 1, t0)
+	if !ok {
+		t.Fatal("1 of 1 refused")
+	}
+	later := t0.Add(time.Hour)
+	if err := b.RenewLease(t.Context(), "alive", later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err) // sweeps the stalled holder's hold
+	}
+	if _, _, ok := hold(t, b, budgetKey, "alive", 1, 1, later); !ok {
+		t.Fatal("1 of 1 refused once the stalled holder's lease had lapsed")
+	}
+	if err := a.SettleHold(t.Context(), stale, budgetKey, month, 0); err != nil {
+		t.Fatalf("late SettleHold: %v", err)
+	}
+	if _, _, ok := hold(t, b, budgetKey, "alive", 1, 0.5, later); ok {
+		t.Error("0.5 held beside a hold of the whole budget: the late settle deleted the newer hold")
 	}
 }
 

@@ -1,11 +1,21 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/internal/pgtest"
+	"github.com/claudebridge/claudebridge/limits"
+	"github.com/claudebridge/claudebridge/mock"
 	"github.com/claudebridge/claudebridge/storetest"
 )
 
@@ -73,4 +83,142 @@ func BenchmarkSlot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkKeyedCall is one whole admitted call of a key with rpm, tpm and
+// concurrency limits counted in the database (SHARED_LIMITS): admitted
+// (slot and window), its usage reported and its slot released, as the
+// gateway makes it. Besides the time it reports the transactions the
+// database ran per call (each a round trip: pgx sends a batch as one) and
+// the CPU its server processes spent per call, read from /proc where
+// there is one.
+func BenchmarkKeyedCall(b *testing.B) {
+	benchmarkKeyedCall(b, false)
+}
+
+// BenchmarkKeyedCallParallel is BenchmarkKeyedCall with calls of the one
+// key made from many goroutines at once: what one busy key carries.
+func BenchmarkKeyedCallParallel(b *testing.B) {
+	benchmarkKeyedCall(b, true)
+}
+
+func benchmarkKeyedCall(b *testing.B, parallel bool) {
+	url := pgtest.Database(b)
+	ctx := context.Background()
+	db, err := Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := &mock.Keys{}
+	secret, _ := keys.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20})
+	lease, err := limits.NewLease(ctx, db, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring, err := limits.NewSharedKeyring(ctx, nil, keys, nil, nil, lease)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, _ := ring.Lookup(secret)
+	body := make([]byte, 2000)
+	call := func() {
+		t, _, err := e.Admit(ctx, "claude-sonnet-4-5", body, 1024)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		t.Report(claudebridge.Usage{InputTokens: 500, OutputTokens: 100})
+		t.Release()
+	}
+	call() // the pools' connections and their prepared statements
+	serverBefore, clientBefore := serverCPU(b, db), processCPU(os.Getpid())
+	var calls int
+	b.ReportAllocs()
+	if parallel {
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				call()
+			}
+		})
+		calls = b.N
+	} else {
+		for b.Loop() {
+			call()
+			calls++
+		}
+	}
+	b.StopTimer()
+	if client := processCPU(os.Getpid()) - clientBefore; client > 0 {
+		b.ReportMetric(float64(client.Microseconds())/float64(calls), "client-µs/call")
+	}
+	if server := serverCPU(b, db) - serverBefore; server > 0 {
+		b.ReportMetric(float64(server.Microseconds())/float64(calls), "server-µs/call")
+	}
+	db.Close()
+	b.ReportMetric(float64(transactions(b, url))/float64(calls), "xacts/call")
+}
+
+// serverCPU is the CPU, user and system, that the server processes of
+// db's database have used, from /proc; 0 where there is none.
+func serverCPU(b *testing.B, db *DB) time.Duration {
+	rows, err := db.pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		total += processCPU(int(pid))
+	}
+	return total
+}
+
+// processCPU is the CPU, user and system, process pid has used, from
+// /proc; 0 where there is none.
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// utime and stime are the 14th and 15th fields, in clock ticks
+	// (USER_HZ, 100 a second); the 2nd, the command, ends at ')'.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	var total time.Duration
+	for _, f := range fields[11:13] {
+		ticks, _ := strconv.ParseInt(f, 10, 64)
+		total += time.Duration(ticks) * 10 * time.Millisecond
+	}
+	return total
+}
+
+// transactions is how many transactions the database of url has run, once
+// every other connection to it has closed (a server process counts its
+// transactions in the statistics when it ends). The opening's migrations
+// are among them: a few dozen.
+func transactions(b *testing.B, url string) int64 {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for {
+		var others int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid != pg_backend_pid()`).Scan(&others); err != nil {
+			b.Fatal(err)
+		}
+		if others == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, `SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(nil, &n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -113,6 +113,24 @@ type ConversationService interface {
 	ImportConversations(ctx context.Context, list []ImportedConversation) error
 }
 
+// StreamingText is the text so far of an answer a turn is writing.
+type StreamingText struct {
+	MessageID string
+	TurnID    string
+	Content   string
+}
+
+// StreamingTextSaver is a ConversationService that saves the growing texts
+// of many answers at once, in one statement: the chat saves every answer
+// being written once per interval, and a store without it is called
+// UpdateMessage for each.
+type StreamingTextSaver interface {
+	// SaveStreamingTexts sets Content (and UpdatedAt) of each message still
+	// streaming under TurnID; a message that ended, was continued by
+	// another turn or is absent is left as it is, without an error.
+	SaveStreamingTexts(ctx context.Context, texts []StreamingText) error
+}
+
 // InterruptedMessage is a message a crash cut while it streamed.
 type InterruptedMessage struct {
 	UserID  int64

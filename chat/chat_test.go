@@ -156,18 +156,36 @@ func (s watchedStore) UpdateMessage(ctx context.Context, m *claudebridge.Message
 	return err
 }
 
+// SaveStreamingTexts tells saveLog each text as a save of its streaming
+// answer, once the store has saved them all.
+func (s watchedStore) SaveStreamingTexts(ctx context.Context, texts []claudebridge.StreamingText) error {
+	err := s.Store.(claudebridge.StreamingTextSaver).SaveStreamingTexts(ctx, texts)
+	if err == nil {
+		var list []claudebridge.Message
+		for _, st := range texts {
+			list = append(list, claudebridge.Message{ID: st.MessageID, TurnID: st.TurnID, Content: st.Content, Status: claudebridge.MessageStreaming})
+		}
+		s.log.add(list...)
+		s.log.mu.Lock()
+		s.log.batches = append(s.log.batches, len(texts))
+		s.log.mu.Unlock()
+	}
+	return err
+}
+
 // saveLog is every message the chat has updated in the store, in order, so
 // that a test waits for a save instead of sleeping past one.
 type saveLog struct {
 	mu      sync.Mutex
 	saved   []claudebridge.Message
+	batches []int         // the size of each SaveStreamingTexts
 	changed chan struct{} // closed, and replaced, at each save
 }
 
-func (l *saveLog) add(m claudebridge.Message) {
+func (l *saveLog) add(m ...claudebridge.Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.saved = append(l.saved, m)
+	l.saved = append(l.saved, m...)
 	close(l.changed)
 	l.changed = make(chan struct{})
 }

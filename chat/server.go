@@ -146,6 +146,7 @@ type Server struct {
 
 	bus          claudebridge.TurnBus
 	publisher    *publisher
+	saver        *saver
 	owner        string        // Options.Owner
 	leaseStop    chan struct{} // closed by Close to stop keepLease; nil without Leases
 	leaseStopped chan struct{}
@@ -204,6 +205,7 @@ func New(opts Options) *Server {
 		s.bus = NewMemoryBus()
 	}
 	s.publisher = &publisher{s: s}
+	s.saver = &saver{s: s}
 	if opts.Leases != nil {
 		s.leaseStop, s.leaseStopped = make(chan struct{}), make(chan struct{})
 		go s.keepLease(s.leaseStop, s.leaseStopped)

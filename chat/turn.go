@@ -113,9 +113,15 @@ func (t *turn) stop(cause error) {
 
 // text is the answer so far: the base and every delta.
 func (t *turn) text() string {
+	text, _ := t.textWithCount()
+	return text
+}
+
+// textWithCount is text and the number of deltas in it.
+func (t *turn) textWithCount() (string, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.base + strings.Join(t.deltas, "")
+	return t.base + strings.Join(t.deltas, ""), len(t.deltas)
 }
 
 // run calls the upstream and streams the answer to its end.
@@ -139,10 +145,8 @@ func (t *turn) run(ctx context.Context) {
 		if ctx.Err() != nil { // stopped while the call was being made
 			return ctx.Err()
 		}
-		saved := make(chan struct{})
-		stopSaving := make(chan struct{})
-		go t.saveEvery(s.opts.SaveInterval, stopSaving, saved)
-		defer func() { close(stopSaving); <-saved }()
+		s.saver.add(t)
+		defer s.saver.remove(t)
 		for {
 			ev, err := st.Next()
 			if err == io.EOF {
@@ -238,33 +242,6 @@ func turnStatus(status string, err error) int {
 		return s
 	}
 	return 200
-}
-
-// saveEvery saves the text every interval while it grows, so that a crash
-// loses at most one interval. It runs beside the upstream read, which a
-// slow database must not hold up.
-func (t *turn) saveEvery(interval time.Duration, stop <-chan struct{}, saved chan<- struct{}) {
-	defer close(saved)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	m := *t.msg // a copy: run owns t.msg
-	last := m.Content
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		if text := t.text(); text != last {
-			m.Content = text
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := t.ts.s.opts.Conversations.UpdateMessage(ctx, &m); err != nil {
-				t.ts.s.log.Warn("chat: saving a streaming answer", "turn", t.id, "err", err)
-			}
-			cancel()
-			last = text
-		}
-	}
 }
 
 // readEvent reads one Messages stream event: the text of a text delta, and

@@ -122,3 +122,22 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 	_, err := db.pool.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1 AND seq >= $2`, conversationID, seq)
 	return internal("delete messages", err)
 }
+
+var _ claudebridge.StreamingTextSaver = (*DB)(nil)
+
+// SaveStreamingTexts saves the texts of many streaming answers in one
+// statement: the chat's periodic save of every answer it is writing.
+func (db *DB) SaveStreamingTexts(ctx context.Context, texts []claudebridge.StreamingText) error {
+	if len(texts) == 0 {
+		return nil
+	}
+	ids, turns, contents := make([]string, len(texts)), make([]string, len(texts)), make([]string, len(texts))
+	for i, st := range texts {
+		ids[i], turns[i], contents[i] = st.MessageID, st.TurnID, st.Content
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE messages m SET content = v.content, updated_at = $4
+		FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, turn_id, content)
+		WHERE m.id = v.id AND m.turn_id = v.turn_id AND m.status = 'streaming'`,
+		ids, turns, contents, now())
+	return internal("save streaming texts", err)
+}

@@ -124,3 +124,32 @@ func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq
 	_, err := db.ws.ExecContext(ctx, `DELETE FROM messages WHERE conversation_id = ? AND seq >= ?`, conversationID, seq)
 	return internal("delete messages", err)
 }
+
+var _ claudebridge.StreamingTextSaver = (*DB)(nil)
+
+// SaveStreamingTexts saves the texts of many streaming answers in one
+// transaction (one commit): the chat's periodic save of every answer it is
+// writing.
+func (db *DB) SaveStreamingTexts(ctx context.Context, texts []claudebridge.StreamingText) error {
+	if len(texts) == 0 {
+		return nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("save streaming texts", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `UPDATE messages SET content = ?, updated_at = ?
+		WHERE id = ? AND turn_id = ? AND status = 'streaming'`)
+	if err != nil {
+		return internal("save streaming texts", err)
+	}
+	defer st.Close()
+	t := nanos(now())
+	for _, s := range texts {
+		if _, err := st.ExecContext(ctx, s.Content, t, s.MessageID, s.TurnID); err != nil {
+			return internal("save streaming texts", err)
+		}
+	}
+	return internal("save streaming texts", tx.Commit())
+}

@@ -21,6 +21,7 @@ func messages(t *testing.T, open func(t *testing.T) Store) {
 		{"AMessageToAnAbsentConversationIsNotFound", aMessageToAnAbsentConversationIsNotFound},
 		{"AnUpdateSavesTheAnswerAndKeepsItsPlace", anUpdateSavesTheAnswerAndKeepsItsPlace},
 		{"TheCountedFlagIsSavedAndCleared", theCountedFlagIsSavedAndCleared},
+		{"StreamingTextsAreSavedOnlyWhileTheirTurnWritesThem", streamingTextsAreSavedOnlyWhileTheirTurnWritesThem},
 		{"AnUpdateOfAnAbsentMessageIsNotFound", anUpdateOfAnAbsentMessageIsNotFound},
 		{"DeleteMessagesFromCutsThatSeqAndLaterOfThatConversationOnly", deleteMessagesFromCutsThatSeqAndLaterOfThatConversationOnly},
 		{"AMessageAfterACutTakesTheNextNumber", aMessageAfterACutTakesTheNextNumber},
@@ -187,6 +188,68 @@ func anUpdateSavesTheAnswerAndKeepsItsPlace(t *testing.T, s Store) {
 	}
 	if got, want := list[1].Status, claudebridge.MessageError; got != want {
 		t.Errorf("Status %q, want %q", got, want)
+	}
+}
+
+// The chat saves the growing texts of all its answers at once, while its
+// turns end (and store their final text) beside it: a save must never
+// write over an answer that ended, or that a later turn continues.
+func streamingTextsAreSavedOnlyWhileTheirTurnWritesThem(t *testing.T, s Store) {
+	saver, ok := s.(claudebridge.StreamingTextSaver)
+	if !ok {
+		t.Skipf("%T saves streaming texts one UpdateMessage at a time", s)
+	}
+	alice := newUser(t, s, "alice")
+	c := newConversation(t, s, alice.ID, "chat")
+	streaming := func(turnID string) *claudebridge.Message {
+		m := &claudebridge.Message{ConversationID: c.ID, Role: "assistant", Status: claudebridge.MessageStreaming, TurnID: turnID}
+		if err := s.AddMessage(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	growing, ended, continued := streaming("turn_a"), streaming("turn_b"), streaming("turn_c")
+	ended.Content, ended.Status = "the final text", claudebridge.MessageComplete
+	if err := s.UpdateMessage(t.Context(), ended); err != nil {
+		t.Fatal(err)
+	}
+	continued.TurnID = "turn_d"
+	if err := s.UpdateMessage(t.Context(), continued); err != nil {
+		t.Fatal(err)
+	}
+	err := saver.SaveStreamingTexts(t.Context(), []claudebridge.StreamingText{
+		{MessageID: growing.ID, TurnID: "turn_a", Content: "so far"},
+		{MessageID: ended.ID, TurnID: "turn_b", Content: "the text before the end"},
+		{MessageID: continued.ID, TurnID: "turn_c", Content: "the former turn's text"},
+		{MessageID: "msg_absent", TurnID: "turn_e", Content: "nothing"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := messageList(t, s, alice.ID, c.ID)
+	if got, want := len(list), 3; got != want {
+		t.Fatalf("messages %d, want %d", got, want)
+	}
+	if got, want := list[0].Content, "so far"; got != want {
+		t.Errorf("streaming answer's text %q, want %q", got, want)
+	}
+	if got, want := list[0].Status, claudebridge.MessageStreaming; got != want {
+		t.Errorf("streaming answer's status %q, want %q", got, want)
+	}
+	if list[0].UpdatedAt.Before(growing.UpdatedAt) {
+		t.Errorf("streaming answer's UpdatedAt %v, before its former %v", list[0].UpdatedAt, growing.UpdatedAt)
+	}
+	if got, want := list[1].Content, "the final text"; got != want {
+		t.Errorf("ended answer's text %q, want %q", got, want)
+	}
+	if got, want := list[1].Status, claudebridge.MessageComplete; got != want {
+		t.Errorf("ended answer's status %q, want %q", got, want)
+	}
+	if got, want := list[2].Content, ""; got != want {
+		t.Errorf("continued answer's text %q, want %q (the former turn's save is not its)", got, want)
+	}
+	if err := saver.SaveStreamingTexts(t.Context(), nil); err != nil {
+		t.Errorf("saving no texts: %v", err)
 	}
 }
 

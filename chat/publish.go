@@ -69,16 +69,17 @@ func (p *publisher) flush() {
 // its pages are this process's sockets, which read the turn itself, and a
 // follower elsewhere starts from a snapshot (turnOwner.Snapshot). Most
 // turns are followed only where they run, and their deltas were most of
-// the bus's messages, each one read by every process. The end always
-// goes: it is one message per turn.
+// the bus's messages, each one read by every process; such a turn marks
+// the publisher only as it ends. The end always goes: it is one message
+// per turn.
 func (t *turn) unpublished() (claudebridge.TurnEvent, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := len(t.deltas)
-	ev := claudebridge.TurnEvent{TurnID: t.id, After: t.published}
-	if t.followed {
-		ev.Deltas = t.deltas[t.published:n:n]
+	if !t.followed {
+		t.published = n // passed over
 	}
+	ev := claudebridge.TurnEvent{TurnID: t.id, After: t.published, Deltas: t.deltas[t.published:n:n]}
 	t.published = n
 	if t.done != nil && !t.endPublished {
 		ev.End, t.endPublished = t.done.end(), true

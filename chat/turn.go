@@ -162,8 +162,11 @@ func (t *turn) run(ctx context.Context) {
 				}
 				t.deltas = append(t.deltas, text)
 				t.wake()
+				followed := t.followed
 				t.mu.Unlock()
-				s.publisher.mark(t)
+				if followed {
+					s.publisher.mark(t)
+				}
 			}
 		}
 	}()

@@ -1,9 +1,10 @@
 // Command loadtest measures what claudebridge costs: in one run it loads a
 // stand-in upstream (claudebridge's own Anthropic API emulator) directly,
-// through a bare httputil.ReverseProxy (for scale) and through
-// `claudebridge serve` with API_KEYS set, with wrk (Debian package "wrk"),
-// and prints requests per second, median latency, the ratios to the direct
-// run, the gateway's peak RSS and the error count.
+// through a bare httputil.ReverseProxy (for scale, in a process of its own)
+// and through `claudebridge serve` with API_KEYS set, with wrk (Debian
+// package "wrk"), and prints requests per second, median latency, the
+// ratios to the direct run, the proxy's and the gateway's CPU per call, the
+// gateway's peak RSS and the error count.
 //
 // Each scenario runs in rounds that take the three targets in turn, so that
 // the machine's drift (other tenants of a shared host) falls on all three
@@ -11,7 +12,8 @@
 //
 // Then the realistic scenarios (realistic.go) send Claude Code-sized bodies
 // through the Anthropic upstream, Bedrock InvokeModel for a model of every
-// family and Bedrock Converse, and report the gateway's CPU per call.
+// family and Bedrock Converse, and report the gateway's CPU per call beside
+// the bare proxy's for the same bytes.
 //
 // With -ops every scenario also runs through a gateway with its operations
 // on (ops.go), and the two gateways' CPU per call is printed side by side.
@@ -53,7 +55,13 @@ func main() {
 	realDuration := flag.Duration("realistic-duration", 4*time.Second, "length of each realistic scenario")
 	ops := flag.Bool("ops", false, "also run every scenario through a gateway with a virtual key with limits, metrics and the ledger, and print both gateways' CPU per call")
 	database := flag.String("database", "", "with -ops: the operations gateways' DATABASE_URL (postgres://... measures them on PostgreSQL, with SHARED_LIMITS); default a SQLite file of their own")
+	bareProxy := flag.String("bare-proxy", "", "serve only the bare proxy of the comparison, in front of this upstream (host:port), at -listen: loadtest starts itself so, to measure the proxy's CPU apart")
+	listen := flag.String("listen", "127.0.0.1:0", "with -bare-proxy: the address to serve at")
 	flag.Parse()
+	if *bareProxy != "" {
+		fmt.Fprintln(os.Stderr, "loadtest:", serveBareProxy(*bareProxy, *listen, *conns))
+		os.Exit(1)
+	}
 	realistic, err := parseSizes(*sizes)
 	if err == nil {
 		err = run(*duration, max(*rounds, 1), *conns, *words, realistic, *realDuration, *ops, *database)
@@ -96,13 +104,12 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	}
 	gw := start(bin, env, "serve", "--listen", gwAddr)
 	defer stop(gw)
-	proxyAddr, err := startBareProxy(upAddr, conns)
-	if err != nil {
-		return err
-	}
+	proxyAddr, proxy := startBareProxy(upAddr, conns)
+	defer stop(proxy)
 	// The targets of the tiny scenarios, in the order each round takes
-	// them; the gateways' CPU is measured.
-	addrs, pids, keys := []string{upAddr, proxyAddr, gwAddr}, map[string]int{gwAddr: gw.Process.Pid}, []string{gatewayKey, gatewayKey, gatewayKey}
+	// them; the proxy's and the gateways' CPU is measured.
+	addrs, keys := []string{upAddr, proxyAddr, gwAddr}, []string{gatewayKey, gatewayKey, gatewayKey}
+	pids := map[string]int{proxyAddr: proxy.Process.Pid, gwAddr: gw.Process.Pid}
 	var ops *opsGateways
 	opsAddr := ""
 	if withOps {
@@ -114,7 +121,7 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		pids[opsAddr] = ops.start(env, opsAddr).Process.Pid
 		addrs, keys = append(addrs, opsAddr), append(keys, ops.key)
 	}
-	for _, a := range []string{upAddr, gwAddr, opsAddr} {
+	for _, a := range []string{upAddr, proxyAddr, gwAddr, opsAddr} {
 		if a == "" {
 			continue
 		}
@@ -143,8 +150,8 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 	}
 	failed := false
 	var opsLines []opsLine
-	fmt.Printf("%-14s %5s  %11s  %11s %6s  %11s %6s  %10s %11s %11s  %s\n", "scenario", "conns",
-		"direct rps", "proxy rps", "ratio", "gateway rps", "ratio", "direct p50", "proxy added", "gw added", "errors d/p/gw")
+	fmt.Printf("%-14s %5s  %11s  %11s %6s  %11s %6s  %10s %11s %11s  %-13s  %s\n", "scenario", "conns",
+		"direct rps", "proxy rps", "ratio", "gateway rps", "ratio", "direct p50", "proxy added", "gw added", "errors d/p/gw", "CPU/call proxy, gw")
 	for _, s := range scenarios {
 		ts := make([]target, len(addrs))
 		for i, addr := range addrs {
@@ -170,9 +177,10 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		for i := range r {
 			r[i] = combine(rs[i])
 		}
-		fmt.Printf("%-14s %5d  %11.0f  %11.0f %5.1f%%  %11.0f %5.1f%%  %10s %11s %11s  %d/%d/%d\n", s.name, s.conns,
+		fmt.Printf("%-14s %5d  %11.0f  %11.0f %5.1f%%  %11.0f %5.1f%%  %10s %11s %11s  %-13s  %s, %s\n", s.name, s.conns,
 			r[0].rps, r[1].rps, 100*r[1].rps/r[0].rps, r[2].rps, 100*r[2].rps/r[0].rps,
-			r[0].p50, median(added[1]).Round(time.Microsecond), median(added[2]).Round(time.Microsecond), r[0].errors, r[1].errors, r[2].errors)
+			r[0].p50, median(added[1]).Round(time.Microsecond), median(added[2]).Round(time.Microsecond),
+			fmt.Sprintf("%d/%d/%d", r[0].errors, r[1].errors, r[2].errors), cpuPerCall(r[1]), cpuPerCall(r[2]))
 		if r[2].errors > 0 {
 			failed = true // the gateway's errors fail the run; the others are context
 		}
@@ -194,7 +202,7 @@ func run(duration time.Duration, rounds, conns, words int, realistic []int, real
 		return errors.New("some requests failed")
 	}
 	if len(realistic) > 0 {
-		g, stopRealistic, err := startRealistic(bin, dir, upAddr, gwAddr, gw.Process.Pid, ops, opsAddr)
+		g, stopRealistic, err := startRealistic(bin, dir, upAddr, proxyAddr, proxy.Process.Pid, gwAddr, gw.Process.Pid, ops, opsAddr)
 		if err != nil {
 			return err
 		}
@@ -322,8 +330,20 @@ func wrkScript(t target, url string, conns int, duration time.Duration) (result,
 	return r, nil
 }
 
-// startBareProxy serves, for scale, a bare httputil.ReverseProxy with a
-// tuned transport in front of the upstream: what any Go proxy costs. It
+// startBareProxy starts, for scale, a bare httputil.ReverseProxy in front
+// of the upstream in a process of its own (this program with -bare-proxy),
+// whose CPU is measured as the gateways' is.
+func startBareProxy(upstream string, conns int) (addr string, proxy *exec.Cmd) {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+	addr = freeAddr()
+	return addr, start(self, nil, "-bare-proxy", upstream, "-listen", addr, "-connections", strconv.Itoa(conns))
+}
+
+// serveBareProxy serves the bare proxy: what any Go proxy costs. It
 // flushes every write, as the gateway flushes every event, and keeps more
 // idle connections per host than the load has connections. It reads the
 // client's body whole before it sends it, as the gateway does: a body
@@ -332,22 +352,19 @@ func wrkScript(t target, url string, conns int, duration time.Duration) (result,
 // beyond its length) then fails the write and closes the upstream
 // connection under the answer (golang/go#40747), which cut about one
 // stream in forty at one connection.
-func startBareProxy(upstream string, conns int) (string, error) {
+func serveBareProxy(upstream, addr string, conns int) error {
 	target, _ := url.Parse("http://" + upstream)
 	p := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(target)
-		b, _ := io.ReadAll(r.Out.Body) // a short read fails the call: the length is the client's
-		r.Out.Body = io.NopCloser(bytes.NewReader(b))
+		if r.Out.Body != nil { // nil when empty
+			b, _ := io.ReadAll(r.Out.Body) // a short read fails the call: the length is the client's
+			r.Out.Body = io.NopCloser(bytes.NewReader(b))
+		}
 	}}
 	p.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: max(256, conns), IdleConnTimeout: 90 * time.Second}
 	p.FlushInterval = -1
 	p.ErrorLog = log.New(io.Discard, "", 0) // wrk's closing connections at the end of a run are not news
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	go http.Serve(ln, p)
-	return ln.Addr().String(), nil
+	return http.ListenAndServe(addr, p)
 }
 
 func start(bin string, env []string, args ...string) *exec.Cmd {

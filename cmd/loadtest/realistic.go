@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,24 +25,28 @@ import (
 // grows with the body.
 
 // realisticGateways are the gateways of the realistic scenarios, each in
-// front of an emulator of its upstream.
+// front of an emulator of its upstream, and a bare proxy in front of each
+// emulator: the CPU that moving the same bytes through any Go proxy costs.
 type realisticGateways struct {
-	anthropicDirect, anthropicGateway string
-	bedrockDirect, bedrockGateway     string
-	converseGateway                   string
-	pids                              map[string]int // gateway address → process
-	ops                               *opsGateways   // nil without -ops
-	opsGateways                       map[string]string
+	anthropicDirect, anthropicProxy, anthropicGateway string
+	bedrockDirect, bedrockProxy, bedrockGateway       string
+	converseGateway                                   string
+	pids                                              map[string]int // proxy or gateway address → process
+	ops                                               *opsGateways   // nil without -ops
+	opsGateways                                       map[string]string
 }
 
-// startRealistic starts the Bedrock emulator and its gateways, and with ops
-// theirs with the operations on (anthropicOps is the Anthropic one's, already
-// running).
-func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthropicPid int, ops *opsGateways, anthropicOps string) (*realisticGateways, func(), error) {
-	g := &realisticGateways{anthropicDirect: anthropicDirect, anthropicGateway: anthropicGateway,
+// startRealistic starts the Bedrock emulator, its bare proxy and its
+// gateways, and with ops theirs with the operations on (anthropicOps is the
+// Anthropic one's, already running, as are its proxy and gateway).
+func startRealistic(bin, dbDir, anthropicDirect, anthropicProxy string, anthropicProxyPid int, anthropicGateway string, anthropicPid int, ops *opsGateways, anthropicOps string) (*realisticGateways, func(), error) {
+	g := &realisticGateways{anthropicDirect: anthropicDirect, anthropicProxy: anthropicProxy, anthropicGateway: anthropicGateway,
 		bedrockDirect: freeAddr(), bedrockGateway: freeAddr(), converseGateway: freeAddr(),
-		pids: map[string]int{anthropicGateway: anthropicPid}, ops: ops}
+		pids: map[string]int{anthropicProxy: anthropicProxyPid, anthropicGateway: anthropicPid}, ops: ops}
 	emu := start(bin, nil, "emulate", "bedrock", "--listen", g.bedrockDirect)
+	var proxy *exec.Cmd
+	g.bedrockProxy, proxy = startBareProxy(g.bedrockDirect, 50)
+	g.pids[g.bedrockProxy] = proxy.Process.Pid
 	aws := []string{"AI_PROVIDER=bedrock", "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDLOADTEST", "AWS_SECRET_ACCESS_KEY=loadtest-secret",
 		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://" + g.bedrockDirect, "AWS_ENDPOINT_URL_BEDROCK=http://" + g.bedrockDirect,
@@ -50,7 +55,7 @@ func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthro
 	invoke := start(bin, slices.Concat(invokeEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "bedrock.db")}), "serve", "--listen", g.bedrockGateway)
 	converse := start(bin, slices.Concat(converseEnv, []string{"DATABASE_URL=" + filepath.Join(dbDir, "converse.db")}), "serve", "--listen", g.converseGateway)
 	g.pids[g.bedrockGateway], g.pids[g.converseGateway] = invoke.Process.Pid, converse.Process.Pid
-	stopAll := func() { stop(converse); stop(invoke); stop(emu) }
+	stopAll := func() { stop(converse); stop(invoke); stop(proxy); stop(emu) }
 	if ops != nil {
 		g.opsGateways = map[string]string{"anthropic": anthropicOps, "bedrock": freeAddr(), "converse": freeAddr()}
 		ops.start(invokeEnv, g.opsGateways["bedrock"])
@@ -59,7 +64,7 @@ func startRealistic(bin, dbDir, anthropicDirect, anthropicGateway string, anthro
 			g.pids[a] = ops.procs[i].Process.Pid
 		}
 	}
-	for _, a := range []string{g.bedrockGateway, g.converseGateway, g.opsGateways["bedrock"], g.opsGateways["converse"]} {
+	for _, a := range []string{g.bedrockProxy, g.bedrockGateway, g.converseGateway, g.opsGateways["bedrock"], g.opsGateways["converse"]} {
 		if a == "" {
 			continue
 		}
@@ -97,9 +102,10 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 			scenarios = append(scenarios, realisticScenario{up, "claude-sonnet-4-5", size, true, conns})
 		}
 	}
-	fmt.Printf("\nrealistic bodies (package claudecode); direct is the emulator of the upstream (InvokeModel for converse)\n")
-	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %10s %9s  %8s  %11s  %s\n", "upstream", "model", "body", "stream", "conns",
-		"direct p50", "gw p50", "added", "gw rps", "gw CPU/call", "errors d/gw")
+	fmt.Printf("\nrealistic bodies (package claudecode); direct is the emulator of the upstream (InvokeModel for converse),\n" +
+		"proxy the bare proxy in front of it with the body the emulator takes: the CPU of moving the same bytes\n")
+	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %10s %9s  %8s  %14s %11s %9s  %s\n", "upstream", "model", "body", "stream", "conns",
+		"direct p50", "gw p50", "added", "gw rps", "proxy CPU/call", "gw CPU/call", "gw-proxy", "errors d/p/gw")
 	failed := false
 	var opsLines []opsLine
 	for _, s := range scenarios {
@@ -107,7 +113,8 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 		if err != nil {
 			return err
 		}
-		var rd, rg, ro []result
+		proxy := g.throughProxy(s, direct)
+		var rd, rp, rg, ro []result
 		var added []time.Duration
 		each := duration / time.Duration(rounds)
 		if s.conns > 1 {
@@ -118,11 +125,15 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 			if err != nil {
 				return err
 			}
+			p, err := wrkScript(proxy, "", s.conns, each)
+			if err != nil {
+				return err
+			}
 			gw, err := wrkScript(gateway, "", s.conns, each)
 			if err != nil {
 				return err
 			}
-			rd, rg = append(rd, d), append(rg, gw)
+			rd, rp, rg = append(rd, d), append(rp, p), append(rg, gw)
 			added = append(added, gw.p50-d.p50)
 			if g.ops != nil {
 				o, err := wrkScript(ops, "", s.conns, each)
@@ -132,9 +143,9 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 				ro = append(ro, o)
 			}
 		}
-		d, gw := combine(rd), combine(rg)
-		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %10s %9s  %8.0f  %11s  %d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
-			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, cpuPerCall(gw), d.errors, gw.errors)
+		d, p, gw := combine(rd), combine(rp), combine(rg)
+		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %10s %9s  %8.0f  %14s %11s %9s  %d/%d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
+			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, cpuPerCall(p), cpuPerCall(gw), cpuPerCall(gw)-cpuPerCall(p), d.errors, p.errors, gw.errors)
 		if gw.errors > 0 {
 			failed = true
 		}
@@ -213,6 +224,17 @@ func (g *realisticGateways) targets(dir string, s realisticScenario) (direct, ga
 	direct = target{addr: g.bedrockDirect, path: "/model/" + strings.ReplaceAll(id, ":", "%3A") + "/" + op}
 	direct.script, err = wrkFile(dir, name+"-direct", b, map[string]string{"authorization": "Bearer loadtest"})
 	return
+}
+
+// throughProxy is the direct target t through the bare proxy in front of
+// the scenario's emulator.
+func (g *realisticGateways) throughProxy(s realisticScenario, t target) target {
+	t.addr = g.bedrockProxy
+	if s.upstream == "anthropic" {
+		t.addr = g.anthropicProxy
+	}
+	t.pid = g.pids[t.addr]
+	return t
 }
 
 // usProfile is the US inference profile the gateway calls a model by in

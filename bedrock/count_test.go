@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/bedrockwire"
 	"github.com/tidwall/gjson"
 )
 
@@ -152,5 +153,26 @@ func TestEmulatorCountPastTheCountingLimitIsExact(t *testing.T) {
 	}
 	if got, want := short.Estimated, false; got != want {
 		t.Errorf("the next count estimated %v, want %v", got, want)
+	}
+}
+
+// CountTokens is sent the body InvokeModel would get, byte for byte, as
+// the base64 of its request's input.invokeModel.body.
+func TestCountSendsTheInvokeModelBody(t *testing.T) {
+	u, rc, _ := emulated(t, "us-east-1")
+	r := request(t, `{"model":"claude-sonnet-4-5","max_tokens":300,"system":"Be brief.","messages":[{"role":"user","content":"Count these <tokens> & more"}]}`)
+	if _, err := u.CountTokens(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	calls := rc.calls("/count-tokens")
+	if len(calls) != 1 {
+		t.Fatalf("%d count-tokens calls, want 1", len(calls))
+	}
+	in, werr := bedrockwire.ParseCountInput(calls[0].Body)
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	if got, want := string(in.InvokeModel), string(plainBody(r, nil)); got != want {
+		t.Errorf("sent %s\nwant %s", got, want)
 	}
 }

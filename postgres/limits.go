@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,20 +154,48 @@ func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimit
 	return t, nil
 }
 
-// EndCall deletes the slot and corrects the window in one statement.
+// EndCall deletes the slot and corrects the window in one statement,
+// sent with the ends of the calls that ended meanwhile (db.ends): under
+// load one round trip ends many calls.
 func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
-	switch {
-	case delta == 0 || opened.IsZero():
+	if delta == 0 || opened.IsZero() {
 		if slot == 0 {
 			return nil
 		}
-		return db.ReleaseSlot(ctx, slot)
-	case slot == 0:
-		return db.SettleRate(ctx, key, opened, delta)
+		delta = 0
 	}
-	_, err := db.counters.Exec(ctx, `WITH d AS (DELETE FROM limit_slots WHERE id = $1)
-		UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, slot, delta, key, opened)
-	return internal("end call", err)
+	return internal("end call", db.ends.do(callEnd{key: key, slot: slot, opened: opened, delta: delta}, func(ends []callEnd) error {
+		return db.endCalls(ctx, ends)
+	}))
+}
+
+// callEnd is what EndCall ends: a slot (0: none) and a correction of delta
+// tokens of key's window opened at opened (delta 0: none).
+type callEnd struct {
+	key    string
+	slot   int64
+	opened time.Time
+	delta  int
+}
+
+// endCalls is every EndCall of ends in one round trip: a batch (one
+// transaction) of each end's statement, in the order of their keys, so
+// that two processes' batches lock the windows' rows in one order.
+func (db *DB) endCalls(ctx context.Context, ends []callEnd) error {
+	slices.SortFunc(ends, func(a, b callEnd) int { return strings.Compare(a.key, b.key) })
+	return db.batch(ctx, func(b *pgx.Batch) {
+		for _, e := range ends {
+			switch {
+			case e.delta == 0:
+				b.Queue(`DELETE FROM limit_slots WHERE id = $1`, e.slot)
+			case e.slot == 0:
+				b.Queue(`UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`, e.delta, e.key, e.opened)
+			default:
+				b.Queue(`WITH d AS (DELETE FROM limit_slots WHERE id = $1)
+					UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, e.slot, e.delta, e.key, e.opened)
+			}
+		}
+	})
 }
 
 // RenewLease sets holder's lease to until and deletes what holders whose

@@ -38,7 +38,8 @@ type DB struct {
 	// their consistency, and a call does not wait on a flush for each.
 	// What was spent (the ledger) stays on pool, durable.
 	counters *pgxpool.Pool
-	ends     group[callEnd] // EndCalls sent together
+	takes    group[*callTake] // TakeCalls sent together
+	ends     group[callEnd]   // EndCalls sent together
 }
 
 var _ claudebridge.Store = (*DB)(nil)

@@ -117,9 +117,11 @@ const takeCall = `WITH free AS (
 		coalesce((SELECT tokens FROM rate), (SELECT tokens FROM cur))
 	FROM free`
 
-// TakeCall takes a slot and counts the request in one round trip (one
-// batch: the lock, then takeCall) when the key has both kinds of limits;
-// with one kind it is AcquireSlot's or TakeRate's one round trip.
+// TakeCall takes a slot and counts the request in one round trip (the
+// lock, then takeCall) when the key has both kinds of limits, sent with
+// the takes of the calls that came meanwhile (db.takes): under load one
+// round trip admits many calls. With one kind it is AcquireSlot's or
+// TakeRate's one round trip.
 func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
 	switch {
 	case c.Concurrency == 0:
@@ -129,29 +131,60 @@ func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimit
 		slot, ok, err := db.AcquireSlot(ctx, key, c.Concurrency, holder, now)
 		return claudebridge.CallTaken{Granted: ok, Busy: !ok && err == nil, Slot: slot}, err
 	}
-	var free bool
-	var slot *int64
-	var opened *time.Time
-	var requests, tokens *int
-	err := db.batch(ctx, func(b *pgx.Batch) {
-		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, key)
-		b.Queue(takeCall, key, now, c.Tokens, now.Add(-c.Window), c.RPM, c.TPM, c.Concurrency, holder).
-			QueryRow(func(r pgx.Row) error { return r.Scan(&free, &slot, &opened, &requests, &tokens) })
+	take := &callTake{key: key, c: c, holder: holder, now: now}
+	err := db.takes.do(take, func(takes []*callTake) error {
+		// Not the first caller's cancellation: the batch is everyone's.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		return db.takeCalls(ctx, takes)
 	})
 	if err != nil {
 		return claudebridge.CallTaken{}, internal("take call", err)
 	}
-	if !free {
+	if !take.free {
 		return claudebridge.CallTaken{Busy: true}, nil
 	}
-	t := claudebridge.CallTaken{Granted: slot != nil, Window: claudebridge.RateWindow{Opened: now}}
-	if slot != nil {
-		t.Slot = *slot
+	t := claudebridge.CallTaken{Granted: take.slot != nil, Window: claudebridge.RateWindow{Opened: now}}
+	if take.slot != nil {
+		t.Slot = *take.slot
 	}
-	if opened != nil {
-		t.Window = claudebridge.RateWindow{Opened: utc(*opened), Requests: *requests, Tokens: *tokens}
+	if take.opened != nil {
+		t.Window = claudebridge.RateWindow{Opened: utc(*take.opened), Requests: *take.requests, Tokens: *take.tokens}
 	}
 	return t, nil
+}
+
+// callTake is a TakeCall of a key with both kinds of limits, and what
+// takeCall answered.
+type callTake struct {
+	key    string
+	c      claudebridge.CallLimits
+	holder string
+	now    time.Time
+
+	free             bool
+	slot             *int64
+	opened           *time.Time
+	requests, tokens *int
+}
+
+// takeCalls is every take of takes in one round trip: a batch (one
+// transaction) of each key's advisory lock and each take's takeCall, in
+// the order of their keys, so that two processes' batches take the locks
+// in one order. A key's lock is held until the batch ends; each takeCall
+// sees the slots and requests of those before it.
+func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
+	slices.SortStableFunc(takes, func(a, b *callTake) int { return strings.Compare(a.key, b.key) })
+	return db.batch(ctx, func(b *pgx.Batch) {
+		for i, t := range takes {
+			if i == 0 || takes[i-1].key != t.key {
+				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, t.key)
+			}
+			c := t.c
+			b.Queue(takeCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM, c.Concurrency, t.holder).
+				QueryRow(func(r pgx.Row) error { return r.Scan(&t.free, &t.slot, &t.opened, &t.requests, &t.tokens) })
+		}
+	})
 }
 
 // EndCall deletes the slot and corrects the window in one statement,

@@ -136,6 +136,7 @@ func benchmarkKeyedCall(b *testing.B, parallel bool) {
 	b.ReportAllocs()
 	if parallel {
 		b.SetParallelism(16)
+		b.ResetTimer() // b.Loop does, RunParallel does not
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				call()

@@ -140,6 +140,12 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isForeignKey reports a foreign key violation.
+func isForeignKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
 // newID returns prefix followed by 24 random hex digits.
 func newID(prefix string) string {
 	b := make([]byte, 12)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -46,27 +47,31 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 	m.ID = newID("msg_")
 	m.CreatedAt = now()
 	m.UpdatedAt = m.CreatedAt
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		// Touching the conversation locks its row until commit: a
-		// concurrent AddMessage to it waits here, and the next statement,
-		// under a snapshot of its own, sees the message it committed. The
-		// unique (conversation_id, seq) stands behind this.
-		tag, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = $1 WHERE id = $2`, m.CreatedAt, m.ConversationID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return notFound("conversation")
-		}
-		return tx.QueryRow(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+	var touched int64 // conversations touched: 0 for an absent one
+	err := retry(ctx, func() error {
+		// One round trip: the two statements go in one pipeline, which
+		// PostgreSQL runs as one transaction (an implicit one, the batch
+		// ending in one Sync). Touching the conversation locks its row
+		// until commit: a concurrent AddMessage to it waits there, and the
+		// INSERT, under a snapshot of its own, sees the message it
+		// committed. The unique (conversation_id, seq) stands behind this.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE conversations SET updated_at = $1 WHERE id = $2`, m.CreatedAt, m.ConversationID).
+			Exec(func(tag pgconn.CommandTag) error { touched = tag.RowsAffected(); return nil })
+		b.Queue(`INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
 			input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens_counted,
 			turn_id, created_at, updated_at)
 			SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14
 			FROM messages WHERE conversation_id = $2 RETURNING seq`,
 			m.ID, m.ConversationID, m.Role, m.Content, m.Status, m.Error, m.Model,
 			m.Usage.InputTokens, m.Usage.OutputTokens, m.Usage.CacheCreationInputTokens, m.Usage.CacheReadInputTokens,
-			m.OutputTokensCounted, m.TurnID, m.CreatedAt).Scan(&m.Seq)
+			m.OutputTokensCounted, m.TurnID, m.CreatedAt).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&m.Seq) })
+		return db.pool.SendBatch(ctx, b).Close()
 	})
+	if touched == 0 && isForeignKey(err) {
+		return notFound("conversation")
+	}
 	return internal("add message", err)
 }
 

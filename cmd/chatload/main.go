@@ -122,6 +122,8 @@ func run(n, words, slow int, process bool, processes int, database string) error
 	var bases []string
 	var what string
 	var peak peakRSS
+	var serves []*exec.Cmd
+	defer func() { stopServes(serves) }()
 	if process {
 		if database == "" {
 			database = filepath.Join(dir, "chat.db")
@@ -135,7 +137,7 @@ func run(n, words, slow int, process bool, processes int, database string) error
 			if err != nil {
 				return err
 			}
-			defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+			serves = append(serves, cmd)
 			bases = append(bases, url)
 			if i == 0 {
 				peak.status = fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
@@ -215,6 +217,11 @@ func run(n, words, slow int, process bool, processes int, database string) error
 	fmt.Printf("turns %d (failed %d, not stored complete %d) in %v; deltas %d\n", n, failed, incomplete, elapsed.Round(time.Millisecond), len(delays))
 	fmt.Printf("delay upstream delta → socket: p50 %v  p99 %v  max %v\n", pct(0.5), pct(0.99), pct(1))
 	fmt.Printf("peak RSS of %s: %d MB\n", what, peak.max()>>20)
+	if process {
+		// From their start to their stop: start-up and the reads back are in.
+		cpu := stopServes(serves)
+		fmt.Printf("CPU of the serve processes (user+system): %v, %v per turn\n", cpu.Round(time.Millisecond), (cpu / time.Duration(n)).Round(10*time.Microsecond))
+	}
 	if failed > 0 || incomplete > 0 {
 		return fmt.Errorf("%d turns failed, %d not stored complete", failed, incomplete)
 	}
@@ -283,6 +290,20 @@ func turn(base, text string, r *result) error {
 			return fmt.Errorf("error frame: %s", f.Message)
 		}
 	}
+}
+
+// stopServes stops the serve processes still running, as serve is
+// stopped (an interrupt), and returns the CPU time they used, all told.
+func stopServes(serves []*exec.Cmd) time.Duration {
+	var cpu time.Duration
+	for _, cmd := range serves {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	return cpu
 }
 
 // build builds claudebridge into dir.

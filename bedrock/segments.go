@@ -161,12 +161,13 @@ func (r *segmentReader) release() {
 	r.parts, r.size, r.off, r.part, r.at = nil, 0, 0, 0, 0
 }
 
-// segmentSend sends body as the request body of one InvokeModel or
-// InvokeModelWithResponseStream call whose input has none, the way
-// rawExchange sends a Converse body: after the SDK's serializer (Serialize
-// step) the request's stream becomes a reader of the segments, before the
-// Build and Finalize steps set the length and hash and sign the payload
-// (reading the stream and rewinding it), so they cover these bytes.
+// segmentSend sends body as the request body of one InvokeModel,
+// InvokeModelWithResponseStream or CountTokens call whose input carries a
+// placeholder, the way rawExchange sends a Converse body: after the SDK's
+// serializer (Serialize step) the request's stream becomes a reader of the
+// segments, before the Build and Finalize steps set the length and hash
+// and sign the payload (reading the stream and rewinding it), so they
+// cover these bytes.
 type segmentSend struct {
 	body   *segments
 	reader *segmentReader

@@ -99,7 +99,8 @@ func batchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		defer db.Close()
 		m := metrics.Unserved()
-		defer startLedger(cfg, db, m, log, false)()
+		_, drainLedger := startLedger(cfg, db, m, log, false)
+		defer drainLedger()
 		up = &metrics.Upstream{Next: served, Metrics: m, Door: metrics.BatchCLI}
 	}
 	show := newBatchProgress(stderr)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/chat"
+	"github.com/claudebridge/claudebridge/ledger"
 	"github.com/claudebridge/claudebridge/postgres"
 	"github.com/claudebridge/claudebridge/web"
 )
@@ -108,7 +109,7 @@ func databaseLocation(u string, getenv func(string) string) (string, error) {
 // "claudebridge users add NAME" (the gateway is served all the same).
 // bus carries turns between the processes on db (openTurnBus); nil for
 // one process's own.
-func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claudebridge.TurnBus, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
+func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, ledgerWriter *ledger.Writer, bus claudebridge.TurnBus, up claudebridge.Upstream, log *slog.Logger) (*chat.Server, error) {
 	n, err := db.CountUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -128,7 +129,7 @@ func newChat(ctx context.Context, cfg *Config, db claudebridge.Store, bus claude
 		Prices:        cfg.Prices,
 		Conversations: db,
 		Prompts:       db,
-		Usage:         chatUsage(cfg, db),
+		Usage:         chatUsage(cfg, db, ledgerWriter),
 		Users:         db,
 		Defaults: chat.Defaults{Model: cfg.Chat.Model, MaxTokens: cfg.Chat.MaxTokens,
 			Temperature: cfg.Chat.Temperature, TopK: cfg.Chat.TopK},

@@ -51,7 +51,7 @@ func TestChatLoginWhenUsersOrNotLoopback(t *testing.T) {
 	status := func(listen string) int {
 		cfg, _ := loadConfig(env(map[string]string{"DATABASE_URL": "x"}))
 		cfg.Listen = listen
-		s, err := newChat(context.Background(), cfg, db, nil, up, log)
+		s, err := newChat(context.Background(), cfg, db, nil, nil, up, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestChatConfigNamesTheResolvedProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Listen = "127.0.0.1:8080"
-	s, err := newChat(context.Background(), cfg, db, nil, up, slog.New(slog.DiscardHandler))
+	s, err := newChat(context.Background(), cfg, db, nil, nil, up, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

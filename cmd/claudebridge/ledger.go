@@ -23,17 +23,20 @@ import (
 // inline writes each entry in the call that made it, as it ends (a closed
 // Writer stores what it is given at once): for a process that may be
 // frozen as soon as its answers are sent, with a queue still holding rows.
-func startLedger(cfg *Config, db claudebridge.LedgerService, m *metrics.Metrics, log *slog.Logger, inline bool) (drain func()) {
+//
+// w is the writer, for the chat's turns to queue their rows to as well; nil
+// with LEDGER=off.
+func startLedger(cfg *Config, db claudebridge.LedgerService, m *metrics.Metrics, log *slog.Logger, inline bool) (w *ledger.Writer, drain func()) {
 	if cfg.LedgerOff {
-		return func() {}
+		return nil, func() {}
 	}
-	w := ledger.New(ledger.Options{Store: db, Logger: log})
+	w = ledger.New(ledger.Options{Store: db, Logger: log})
 	if inline {
 		w.Close(context.Background()) // an empty queue: returns at once
 	}
 	m.Listen((&ledger.Recorder{Writer: w, Prices: cfg.Prices, Upstream: cfg.Provider}).Observe)
 	m.Ledger(w.Len, w.Waits, w.Failed)
-	return func() {
+	return w, func() {
 		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := w.Close(closing); err != nil {
@@ -42,13 +45,33 @@ func startLedger(cfg *Config, db claudebridge.LedgerService, m *metrics.Metrics,
 	}
 }
 
-// chatUsage is where the chat records its turns: the ledger, or with
-// LEDGER=off nowhere (the rows written before are still read).
-func chatUsage(cfg *Config, db claudebridge.Store) claudebridge.UsageService {
-	if cfg.LedgerOff {
+// chatUsage is where the chat records its turns: the ledger, through w
+// when there is one (each turn's row queued, and written in the batches of
+// the gateway's calls, instead of a transaction per turn as it ends), or
+// with LEDGER=off nowhere (the rows written before are still read).
+func chatUsage(cfg *Config, db claudebridge.Store, w *ledger.Writer) claudebridge.UsageService {
+	switch {
+	case cfg.LedgerOff:
 		return unrecorded{db}
+	case w != nil:
+		return queuedLedger{db, w}
 	}
 	return db
+}
+
+// queuedLedger is the store whose AppendLedger queues the rows to the
+// ledger's writer. A turn's row is then in the ledger within the writer's
+// FlushInterval after its end; budgets count the turn at once anyway.
+type queuedLedger struct {
+	claudebridge.Store
+	w *ledger.Writer
+}
+
+func (q queuedLedger) AppendLedger(_ context.Context, entries []claudebridge.LedgerEntry) error {
+	for _, e := range entries {
+		q.w.Add(e)
+	}
+	return nil
 }
 
 // unrecorded is a UsageService that records nothing. It is no

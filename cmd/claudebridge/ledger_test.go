@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/claudebridge/claudebridge"
+	"github.com/claudebridge/claudebridge/ledger"
 	"github.com/claudebridge/claudebridge/sqlite"
 )
 
@@ -94,7 +95,7 @@ func TestTheChatsTurnsLeaveNoRowWithLedgerOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	usage := chatUsage(&Config{LedgerOff: true}, db)
+	usage := chatUsage(&Config{LedgerOff: true}, db, nil)
 	// The chat writes a turn's row with AppendLedger when it may.
 	if _, ok := usage.(claudebridge.LedgerService); ok {
 		t.Fatal("the chat's usage is a LedgerService: its turns would be rows")
@@ -108,6 +109,45 @@ func TestTheChatsTurnsLeaveNoRowWithLedgerOff(t *testing.T) {
 	}
 	if got, want := len(totals), 0; got != want {
 		t.Errorf("ledger groups %d, want %d: %+v", got, want, totals)
+	}
+}
+
+func TestTheChatsTurnsGoToTheLedgerInTheWritersBatches(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "queued.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := ledger.New(ledger.Options{Store: db, FlushInterval: time.Hour})
+	usage, ok := chatUsage(&Config{}, db, w).(claudebridge.LedgerService)
+	if !ok {
+		t.Fatal("the chat's usage is no LedgerService: its turns would leave no row")
+	}
+	u, err := db.EnsureUser(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := claudebridge.LedgerEntry{Time: time.Now(), RequestID: "turn_1", UserID: u.ID, Model: "claude-sonnet-4-5", Door: "chat", CostUSD: 0.1}
+	if err := usage.AppendLedger(context.Background(), []claudebridge.LedgerEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	// Written by the writer in its next batch (here at Close), not by
+	// AppendLedger.
+	spent := func() float64 {
+		v, err := db.SpentByUser(context.Background(), u.ID, e.Time.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if got, want := spent(), 0.0; got != want {
+		t.Errorf("spent before the writer's flush %v, want %v", got, want)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := spent(), 0.1; got != want {
+		t.Errorf("spent after the writer's flush %v, want %v", got, want)
 	}
 }
 

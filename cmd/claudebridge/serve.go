@@ -243,7 +243,8 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, inlineLedger boo
 	})}
 	// The ledger hears every call; on the way out what it holds is
 	// written before the database closes.
-	a.onClose(startLedger(cfg, db, m, log, inlineLedger))
+	ledgerWriter, drainLedger := startLedger(cfg, db, m, log, inlineLedger)
+	a.onClose(drainLedger)
 	m.PriceWith(func(model string, u claudebridge.Usage) float64 {
 		return cfg.Prices.Cost(model, cfg.Provider, u, false)
 	})
@@ -262,7 +263,7 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, inlineLedger boo
 		a.onClose(func() { bus.Close() }) // after the chat's Close, before the database's
 		chatBus = bus
 	}
-	chatServer, err := newChat(ctx, cfg, db, chatBus, chatUp, log)
+	chatServer, err := newChat(ctx, cfg, db, ledgerWriter, chatBus, chatUp, log)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,29 +9,14 @@ import (
 )
 
 func TestMigrationThreeMovesTheChatsUsageIntoTheLedger(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v2.db")
-	old, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	db := openMigrated(t,
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
 		migrations[0], migrations[1],
 		`INSERT INTO schema_migrations VALUES (1, 0), (2, 0)`,
 		`INSERT INTO users (id, name, created_at) VALUES (1, 'alice', 0)`,
 		`INSERT INTO usage (user_id, day, model, input_tokens, output_tokens, cache_creation_input_tokens,
 			cache_read_input_tokens, counted_output_tokens, cost_usd) VALUES (1, '2026-01-02', 'm', 10, 20, 30, 40, 5, 0.25)`,
-	} {
-		if _, err := old.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old.Close()
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 
 	rows, err := db.Usage(context.Background(), 1, "", "")
 	if err != nil || len(rows) != 1 {

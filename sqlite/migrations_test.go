@@ -33,12 +33,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 }
 
 func TestMigrationTwoKeepsAVersionOneDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
-	old, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	db := openMigrated(t,
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
 		migrations[0],
 		`INSERT INTO schema_migrations VALUES (1, 0)`,
@@ -47,18 +42,7 @@ func TestMigrationTwoKeepsAVersionOneDatabase(t *testing.T) {
 		`INSERT INTO messages (id, conversation_id, seq, role, content, status, output_tokens, created_at, updated_at)
 			VALUES ('msg_1', 'conv_1', 1, 'assistant', 'old answer', 'complete', 9, 0, 0)`,
 		`INSERT INTO usage (user_id, day, model, output_tokens) VALUES (1, '2026-01-01', 'm', 9)`,
-	} {
-		if _, err := old.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old.Close()
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	)
 	msgs, err := db.Messages(context.Background(), 1, "conv_1")
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("messages after migrating: %+v, %v", msgs, err)
@@ -76,11 +60,6 @@ func TestMigrationTwoKeepsAVersionOneDatabase(t *testing.T) {
 }
 
 func TestMigrationTwelveKeepsSlotsAndHoldsAndNeverGivesTheirIdsAgain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v11.db")
-	old, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`}
 	for i, m := range migrations[:11] {
 		stmts = append(stmts, m, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, 0)`, i+1))
@@ -89,18 +68,7 @@ func TestMigrationTwelveKeepsSlotsAndHoldsAndNeverGivesTheirIdsAgain(t *testing.
 		`INSERT INTO lease_holders VALUES ('p1', 9000000000000000000)`,
 		`INSERT INTO limit_slots (id, key, holder) VALUES (7, 'k', 'p1')`,
 		`INSERT INTO budget_holds (id, caller, amount, holder) VALUES (5, 'key:k', 0.5, 'p1')`)
-	for _, stmt := range stmts {
-		if _, err := old.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old.Close()
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMigrated(t, stmts...)
 	ctx := context.Background()
 	if _, ok, err := db.AcquireSlot(ctx, "k", 1, "p1", now()); err != nil || ok {
 		t.Fatalf("a slot of 1 beside the migrated one: granted %v, %v", ok, err)
@@ -129,4 +97,28 @@ func TestMigrationTwelveKeepsSlotsAndHoldsAndNeverGivesTheirIdsAgain(t *testing.
 	if hold <= 5 {
 		t.Errorf("new hold's id %d, want above 5", hold)
 	}
+}
+
+// openMigrated makes a database of an older schema with stmts (the
+// schema_migrations table, the migrations it had, rows), then opens it
+// with Open, which migrates it; it is closed when the test ends.
+func openMigrated(t *testing.T, stmts ...string) *DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range stmts {
+		if _, err := old.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -30,14 +30,28 @@ func scanMessage(row pgx.CollectableRow) (claudebridge.Message, error) {
 // Messages returns the messages of userID's conversation in Seq order;
 // ENOTFOUND if the conversation is not userID's.
 func (db *DB) Messages(ctx context.Context, userID int64, conversationID string) ([]claudebridge.Message, error) {
-	if _, err := db.Conversation(ctx, userID, conversationID); err != nil {
-		return nil, err
-	}
-	rows, _ := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages m
+	// One round trip: whether the conversation is userID's, and its
+	// messages, in one pipeline.
+	var mine bool
+	var list []claudebridge.Message
+	b := &pgx.Batch{}
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2)`, conversationID, userID).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&mine) })
+	b.Queue(`SELECT `+messageColumns+` FROM messages m
 		JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.conversation_id = $1 AND c.user_id = $2 ORDER BY m.seq`, conversationID, userID)
-	list, err := pgx.CollectRows(rows, scanMessage)
-	return list, internal("messages", err)
+		WHERE m.conversation_id = $1 AND c.user_id = $2 ORDER BY m.seq`, conversationID, userID).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			list, err = pgx.CollectRows(rows, scanMessage)
+			return err
+		})
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, internal("messages", err)
+	}
+	if !mine {
+		return nil, notFound("conversation")
+	}
+	return list, nil
 }
 
 // AddMessage appends m to its conversation (Seq one past the last, ID and

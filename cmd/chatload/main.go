@@ -10,7 +10,9 @@
 // file, clients), so the RSS reported is an upper bound of the server's;
 // with -process the server is a serve process of its own, and with
 // -processes 3 -database postgres://... three of them share PostgreSQL,
-// each turn read back through another process than its own.
+// each turn read back through another process than its own; the CPU time
+// the serve processes used (start-up and reads back included) is reported
+// too, which a shared host's noise moves far less than the delays.
 package main
 
 import (

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -120,7 +121,20 @@ func newID(prefix string) string {
 // order of two changes in the same millisecond is kept.
 func now() time.Time { return time.Now().UTC() }
 
-func nanos(t time.Time) int64 { return t.UnixNano() }
+// nanos is t in Unix nanoseconds, the times' column type. Outside what an
+// int64 holds (before 1678, after 2262: the zero time of "since ever")
+// UnixNano is undefined, so those are the least and the greatest.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(earliestNanos):
+		return math.MinInt64
+	case t.After(latestNanos):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var earliestNanos, latestNanos = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 

@@ -204,6 +204,7 @@ func spentByKeyIsItsKeysCostSinceItsBoundInclusive(t *testing.T, s Store) {
 		want  float64
 	}{
 		{"ci", ledgerDay.Add(-time.Hour), 7},
+		{"ci", time.Time{}, 7}, // the zero time: since ever
 		{"ci", ledgerDay, 6},
 		{"ci", ledgerDay.Add(time.Second), 4},
 		{"ci", ledgerDay.Add(2 * time.Hour), 0},
@@ -235,6 +236,7 @@ func spentByUserIsItsUsersCostSinceItsBoundInclusive(t *testing.T, s Store) {
 		want  float64
 	}{
 		{alice, ledgerDay.Add(-time.Hour), 7},
+		{alice, time.Time{}, 7},
 		{alice, ledgerDay, 6},
 		{alice, ledgerDay.Add(time.Second), 4},
 		{alice, ledgerDay.Add(2 * time.Hour), 0},

@@ -104,8 +104,8 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 	}
 	fmt.Printf("\nrealistic bodies (package claudecode); direct is the emulator of the upstream (InvokeModel for converse),\n" +
 		"proxy the bare proxy in front of it with the body the emulator takes: the CPU of moving the same bytes\n")
-	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %10s %9s  %8s  %14s %11s %9s  %s\n", "upstream", "model", "body", "stream", "conns",
-		"direct p50", "gw p50", "added", "gw rps", "proxy CPU/call", "gw CPU/call", "gw-proxy", "errors d/p/gw")
+	fmt.Printf("%-9s %-18s %7s %6s %5s  %10s %11s %10s %9s  %8s  %14s %11s %9s  %s\n", "upstream", "model", "body", "stream", "conns",
+		"direct p50", "proxy added", "gw p50", "gw added", "gw rps", "proxy CPU/call", "gw CPU/call", "gw-proxy", "errors d/p/gw")
 	failed := false
 	var opsLines []opsLine
 	for _, s := range scenarios {
@@ -115,7 +115,7 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 		}
 		proxy := g.throughProxy(s, direct)
 		var rd, rp, rg, ro []result
-		var added []time.Duration
+		var added, proxyAdded []time.Duration
 		each := duration / time.Duration(rounds)
 		if s.conns > 1 {
 			each = max(each, 15*time.Second) // fifty calls of hundreds of KB take seconds each
@@ -134,7 +134,7 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 				return err
 			}
 			rd, rp, rg = append(rd, d), append(rp, p), append(rg, gw)
-			added = append(added, gw.p50-d.p50)
+			added, proxyAdded = append(added, gw.p50-d.p50), append(proxyAdded, p.p50-d.p50)
 			if g.ops != nil {
 				o, err := wrkScript(ops, "", s.conns, each)
 				if err != nil {
@@ -144,8 +144,8 @@ func (g *realisticGateways) run(dir string, sizes []int, conns int, duration tim
 			}
 		}
 		d, p, gw := combine(rd), combine(rp), combine(rg)
-		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %10s %9s  %8.0f  %14s %11s %9s  %d/%d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
-			d.p50, gw.p50, median(added).Round(time.Microsecond), gw.rps, cpuPerCall(p), cpuPerCall(gw), cpuPerCall(gw)-cpuPerCall(p), d.errors, p.errors, gw.errors)
+		fmt.Printf("%-9s %-18s %6dK %6v %5d  %10s %11s %10s %9s  %8.0f  %14s %11s %9s  %d/%d/%d\n", s.upstream, s.model, s.size>>10, s.stream, s.conns,
+			d.p50, median(proxyAdded).Round(time.Microsecond), gw.p50, median(added).Round(time.Microsecond), gw.rps, cpuPerCall(p), cpuPerCall(gw), cpuPerCall(gw)-cpuPerCall(p), d.errors, p.errors, gw.errors)
 		if gw.errors > 0 {
 			failed = true
 		}

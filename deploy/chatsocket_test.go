@@ -69,11 +69,13 @@ func TestTheSocketURLOfTheFunctionAndOfTheOutputIsTheChatStages(t *testing.T) {
 	}
 }
 
-// A turn job retried by Lambda would run the turn twice.
-func TestTheFunctionsAsynchronousInvocationsAreNotRetried(t *testing.T) {
+// A turn job retried by Lambda would run the turn twice; one kept in
+// Lambda's queue for hours would start long after its page asked.
+func TestTheFunctionsAsynchronousInvocationsAreNotRetriedNorKeptLong(t *testing.T) {
 	cfg := object(function(t, rawTemplate(t))["EventInvokeConfig"])
-	got, _ := json.Marshal(cfg["MaximumRetryAttempts"])
-	if want := "0"; string(got) != want {
-		t.Errorf("EventInvokeConfig.MaximumRetryAttempts %s, want %s", got, want)
+	for field, want := range map[string]string{"MaximumRetryAttempts": "0", "MaximumEventAgeInSeconds": "300"} {
+		if got, _ := json.Marshal(cfg[field]); string(got) != want {
+			t.Errorf("EventInvokeConfig.%s %s, want %s", field, got, want)
+		}
 	}
 }

@@ -69,10 +69,7 @@ func (db *DB) AcquireSlot(ctx context.Context, key string, limit int, holder str
 	var id *int64
 	err := db.batch(ctx, func(b *pgx.Batch) {
 		b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, key)
-		b.Queue(`WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $1::text, $2::text
-			WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
-				WHERE s.key = $1::text AND l.expires_at > $3) < $4::bigint
-			RETURNING id) SELECT (SELECT id FROM ins)`, key, holder, now, limit).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+		b.Queue(acquireSlot, key, holder, now, limit).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
 	})
 	if err != nil {
 		return 0, false, internal("acquire slot", err)
@@ -117,20 +114,29 @@ const takeCall = `WITH free AS (
 		coalesce((SELECT tokens FROM rate), (SELECT tokens FROM cur))
 	FROM free`
 
-// TakeCall takes a slot and counts the request in one round trip (the
-// lock, then takeCall) when the key has both kinds of limits, sent with
+// takeRateCall is takeRate with the window as it stands when refused
+// (cur, from the statement's snapshot, which may be a moment older than
+// the refusal): TakeRate's answer in one statement.
+const takeRateCall = `WITH rate AS (` + takeRate + `),
+	cur AS (SELECT opened, requests, tokens FROM rate_windows WHERE key = $1::text)
+	SELECT EXISTS (SELECT 1 FROM rate),
+		coalesce((SELECT opened FROM rate), (SELECT opened FROM cur)),
+		coalesce((SELECT requests FROM rate), (SELECT requests FROM cur)),
+		coalesce((SELECT tokens FROM rate), (SELECT tokens FROM cur))`
+
+// acquireSlot is AcquireSlot's count and insert, run under the key's
+// advisory transaction lock; no id comes back when every slot is taken.
+const acquireSlot = `WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $1::text, $2::text
+	WHERE (SELECT count(*) FROM limit_slots s JOIN lease_holders l ON l.holder = s.holder
+		WHERE s.key = $1::text AND l.expires_at > $3) < $4::bigint
+	RETURNING id) SELECT (SELECT id FROM ins)`
+
+// TakeCall takes what the key's limits ask, in one round trip sent with
 // the takes of the calls that came meanwhile (db.takes): under load one
-// round trip admits many calls. With one kind it is AcquireSlot's or
-// TakeRate's one round trip.
+// round trip admits many calls. With both kinds of limits that is the
+// key's lock and takeCall; with a rate alone, takeRateCall; with a
+// concurrency alone, acquireSlot.
 func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
-	switch {
-	case c.Concurrency == 0:
-		w, ok, err := db.TakeRate(ctx, key, c.RPM, c.TPM, c.Tokens, c.Window, now)
-		return claudebridge.CallTaken{Granted: ok, Window: w}, err
-	case c.RPM == 0 && c.TPM == 0:
-		slot, ok, err := db.AcquireSlot(ctx, key, c.Concurrency, holder, now)
-		return claudebridge.CallTaken{Granted: ok, Busy: !ok && err == nil, Slot: slot}, err
-	}
 	take := &callTake{key: key, c: c, holder: holder, now: now}
 	err := db.takes.do(take, func(takes []*callTake) error {
 		// Not the first caller's cancellation: the batch is everyone's.
@@ -141,38 +147,48 @@ func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimit
 	if err != nil {
 		return claudebridge.CallTaken{}, internal("take call", err)
 	}
-	if !take.free {
-		return claudebridge.CallTaken{Busy: true}, nil
+	window := claudebridge.RateWindow{Opened: now}
+	if take.opened != nil {
+		window = claudebridge.RateWindow{Opened: utc(*take.opened), Requests: *take.requests, Tokens: *take.tokens}
 	}
-	t := claudebridge.CallTaken{Granted: take.slot != nil, Window: claudebridge.RateWindow{Opened: now}}
+	switch {
+	case c.Concurrency == 0:
+		return claudebridge.CallTaken{Granted: take.granted, Window: window}, nil
+	case c.RPM == 0 && c.TPM == 0, !take.free:
+		if take.slot == nil {
+			return claudebridge.CallTaken{Busy: true}, nil
+		}
+		return claudebridge.CallTaken{Granted: true, Slot: *take.slot}, nil
+	}
+	t := claudebridge.CallTaken{Granted: take.slot != nil, Window: window}
 	if take.slot != nil {
 		t.Slot = *take.slot
-	}
-	if take.opened != nil {
-		t.Window = claudebridge.RateWindow{Opened: utc(*take.opened), Requests: *take.requests, Tokens: *take.tokens}
 	}
 	return t, nil
 }
 
-// callTake is a TakeCall of a key with both kinds of limits, and what
-// takeCall answered.
+// callTake is a TakeCall, and what its statement answered.
 type callTake struct {
 	key    string
 	c      claudebridge.CallLimits
 	holder string
 	now    time.Time
 
-	free             bool
-	slot             *int64
+	free             bool   // a slot was free (both kinds of limits)
+	granted          bool   // the window took the request (a rate alone)
+	slot             *int64 // the slot taken
 	opened           *time.Time
 	requests, tokens *int
 }
 
 // takeCalls is every take of takes in one round trip: a batch (one
-// transaction) of each key's advisory lock and each take's takeCall, in
+// transaction) of each key's advisory lock and each take's statement, in
 // the order of their keys, so that two processes' batches take the locks
-// in one order. A key's lock is held until the batch ends; each takeCall
-// sees the slots and requests of those before it.
+// in one order. The lock is taken for every kind of take, before any of
+// the key's rows is: a key's rate-only take and both-kinds take in one
+// batch lock as those of another batch do. A key's lock is held until the
+// batch ends; each statement sees the slots and requests of those before
+// it.
 func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
 	slices.SortStableFunc(takes, func(a, b *callTake) int { return strings.Compare(a.key, b.key) })
 	return db.batch(ctx, func(b *pgx.Batch) {
@@ -181,8 +197,17 @@ func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
 				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, t.key)
 			}
 			c := t.c
-			b.Queue(takeCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM, c.Concurrency, t.holder).
-				QueryRow(func(r pgx.Row) error { return r.Scan(&t.free, &t.slot, &t.opened, &t.requests, &t.tokens) })
+			switch {
+			case c.Concurrency == 0:
+				b.Queue(takeRateCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM).
+					QueryRow(func(r pgx.Row) error { return r.Scan(&t.granted, &t.opened, &t.requests, &t.tokens) })
+			case c.RPM == 0 && c.TPM == 0:
+				b.Queue(acquireSlot, t.key, t.holder, t.now, c.Concurrency).
+					QueryRow(func(r pgx.Row) error { return r.Scan(&t.slot) })
+			default:
+				b.Queue(takeCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM, c.Concurrency, t.holder).
+					QueryRow(func(r pgx.Row) error { return r.Scan(&t.free, &t.slot, &t.opened, &t.requests, &t.tokens) })
+			}
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +41,46 @@ func openTwice(t *testing.T) (a, b storetest.LimitStore) {
 
 func TestTwoPoolsOnOnePostgreSQLDatabaseShareLimitsAndBudgets(t *testing.T) {
 	storetest.RunLimits(t, openTwice)
+}
+
+func TestConcurrentTakesOfAnRPMOnlyKeyLetTheLimitThroughInSharedRoundTrips(t *testing.T) {
+	url := pgtest.Database(t)
+	db, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := transactions(t, url) // the opening's migrations
+	if db, err = Open(t.Context(), url); err != nil {
+		t.Fatal(err)
+	}
+	const calls, rpm = 200, 50
+	now := time.Now()
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			taken, err := db.TakeCall(t.Context(), "k", claudebridge.CallLimits{RPM: rpm, Tokens: 1, Window: time.Minute}, "p", now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if taken.Granted {
+				granted.Add(1)
+			} else if taken.Window.Requests != rpm {
+				t.Errorf("refused with %d requests in the window, want %d", taken.Window.Requests, rpm)
+			}
+		})
+	}
+	wg.Wait()
+	db.Close()
+	if got := granted.Load(); got != rpm {
+		t.Errorf("%d of %d takes granted, want %d", got, calls, rpm)
+	}
+	// The second opening's own statements are a few dozen at most.
+	if xacts := transactions(t, url) - before; xacts >= calls {
+		t.Errorf("%d transactions for %d takes, want them to share round trips", xacts, calls)
+	}
 }
 
 // BenchmarkTakeRate is a key's rate-window take of one request and its
@@ -93,16 +135,29 @@ func BenchmarkSlot(b *testing.B) {
 // the CPU its server processes spent per call, read from /proc where
 // there is one.
 func BenchmarkKeyedCall(b *testing.B) {
-	benchmarkKeyedCall(b, false)
+	benchmarkKeyedCall(b, allLimits, false)
 }
+
+// allLimits and rpmOnly are the keys the benchmarks call with: every kind
+// of limit, and an rpm alone (a key made with just --rpm).
+var (
+	allLimits = claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20}
+	rpmOnly   = claudebridge.Key{Name: "bench", RPM: 1 << 30}
+)
 
 // BenchmarkKeyedCallParallel is BenchmarkKeyedCall with calls of the one
 // key made from many goroutines at once: what one busy key carries.
 func BenchmarkKeyedCallParallel(b *testing.B) {
-	benchmarkKeyedCall(b, true)
+	benchmarkKeyedCall(b, allLimits, true)
 }
 
-func benchmarkKeyedCall(b *testing.B, parallel bool) {
+// BenchmarkRPMKeyedCallParallel is BenchmarkKeyedCallParallel of a key
+// with an rpm alone.
+func BenchmarkRPMKeyedCallParallel(b *testing.B) {
+	benchmarkKeyedCall(b, rpmOnly, true)
+}
+
+func benchmarkKeyedCall(b *testing.B, key claudebridge.Key, parallel bool) {
 	url := pgtest.Database(b)
 	ctx := context.Background()
 	db, err := Open(ctx, url)
@@ -110,7 +165,7 @@ func benchmarkKeyedCall(b *testing.B, parallel bool) {
 		b.Fatal(err)
 	}
 	keys := &mock.Keys{}
-	secret, _ := keys.Add(claudebridge.Key{Name: "bench", RPM: 1 << 30, TPM: 1 << 40, Concurrency: 1 << 20})
+	secret, _ := keys.Add(key)
 	lease, err := limits.NewLease(ctx, db, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -200,7 +255,7 @@ func processCPU(pid int) time.Duration {
 // every other connection to it has closed (a server process counts its
 // transactions in the statistics when it ends). The opening's migrations
 // are among them: a few dozen.
-func transactions(b *testing.B, url string) int64 {
+func transactions(b testing.TB, url string) int64 {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

@@ -38,8 +38,10 @@ type DB struct {
 	// their consistency, and a call does not wait on a flush for each.
 	// What was spent (the ledger) stays on pool, durable.
 	counters *pgxpool.Pool
-	takes    group[*callTake] // TakeCalls sent together
-	ends     group[callEnd]   // EndCalls sent together
+	takes    group[*callTake]   // TakeCalls sent together
+	ends     group[callEnd]     // EndCalls sent together
+	holds    group[*budgetHold] // HoldBudgets sent together
+	settles  group[holdSettle]  // SettleHolds sent together
 }
 
 var _ claudebridge.Store = (*DB)(nil)

@@ -278,3 +278,85 @@ func transactions(b testing.TB, url string) int64 {
 	}
 	return n
 }
+
+func TestConcurrentBudgetHoldsLetTheBudgetThroughInSharedRoundTrips(t *testing.T) {
+	url := pgtest.Database(t)
+	db, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := transactions(t, url) // the opening's migrations
+	if db, err = Open(t.Context(), url); err != nil {
+		t.Fatal(err)
+	}
+	const calls, fit = 200, 40
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	who := claudebridge.Caller{Key: "k"}
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			_, held, ok, err := db.HoldBudget(t.Context(), who, month, fit*0.25, 0.25, "p", now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				granted.Add(1)
+			} else if held != fit*0.25 {
+				t.Errorf("refused with %v held, want %v", held, fit*0.25)
+			}
+		})
+	}
+	wg.Wait()
+	db.Close()
+	if got := granted.Load(); got != fit {
+		t.Errorf("%d of %d holds granted, want %d", got, calls, fit)
+	}
+	// The second opening's own statements are a few dozen at most.
+	if xacts := transactions(t, url) - before; xacts >= calls {
+		t.Errorf("%d transactions for %d holds, want them to share round trips", xacts, calls)
+	}
+}
+
+// BenchmarkBudgetHoldParallel is a budgeted call's hold and settle, made
+// from many goroutines at once for one key: what one busy budgeted key
+// asks of the store. It reports the transactions per call.
+func BenchmarkBudgetHoldParallel(b *testing.B) {
+	url := pgtest.Database(b)
+	ctx := context.Background()
+	db, err := Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.RenewLease(ctx, "bench", now, now.Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	who := claudebridge.Caller{Key: "bench"}
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id, _, ok, err := db.HoldBudget(ctx, who, month, 1e12, 0.01, "bench", now)
+			if err != nil || !ok {
+				b.Error(ok, err)
+				return
+			}
+			if err := db.SettleHold(ctx, id, who, month, 0.001); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	db.Close()
+	b.ReportMetric(float64(transactions(b, url))/float64(b.N), "xacts/call")
+}

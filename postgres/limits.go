@@ -184,16 +184,16 @@ type callTake struct {
 // takeCalls is every take of takes in one round trip: a batch (one
 // transaction) of each key's advisory lock and each take's statement, in
 // the order of their keys, so that two processes' batches take the locks
-// in one order. The lock is taken for every kind of take, before any of
-// the key's rows is: a key's rate-only take and both-kinds take in one
-// batch lock as those of another batch do. A key's lock is held until the
-// batch ends; each statement sees the slots and requests of those before
-// it.
+// in one order. The lock is taken before any of the key's rows when one
+// of its takes counts slots (not for a rate alone: see rateAlone), so a
+// key's rate-only and both-kinds takes in one batch lock as those of
+// another batch do. Locks are held until the batch ends; each statement
+// sees the slots and requests of those before it.
 func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
 	slices.SortStableFunc(takes, func(a, b *callTake) int { return strings.Compare(a.key, b.key) })
 	return db.batch(ctx, func(b *pgx.Batch) {
 		for i, t := range takes {
-			if i == 0 || takes[i-1].key != t.key {
+			if (i == 0 || takes[i-1].key != t.key) && !rateAlone(takes[i:], t.key) {
 				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, t.key)
 			}
 			c := t.c
@@ -210,6 +210,22 @@ func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
 			}
 		}
 	})
+}
+
+// rateAlone reports whether every take of key at the head of takes has a
+// rate alone: those need no advisory lock, their statement locks the
+// window's row, and each sees the ones before it once it has the row.
+// A key with slots to count among them takes the lock before any row.
+func rateAlone(takes []*callTake, key string) bool {
+	for _, t := range takes {
+		if t.key != key {
+			break
+		}
+		if t.c.Concurrency != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // EndCall deletes the slot and corrects the window in one statement,

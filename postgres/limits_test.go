@@ -151,6 +151,12 @@ func BenchmarkKeyedCallParallel(b *testing.B) {
 	benchmarkKeyedCall(b, allLimits, true)
 }
 
+// BenchmarkRPMKeyedCall is BenchmarkKeyedCall of a key with an rpm
+// alone.
+func BenchmarkRPMKeyedCall(b *testing.B) {
+	benchmarkKeyedCall(b, rpmOnly, false)
+}
+
 // BenchmarkRPMKeyedCallParallel is BenchmarkKeyedCallParallel of a key
 // with an rpm alone.
 func BenchmarkRPMKeyedCallParallel(b *testing.B) {

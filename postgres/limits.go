@@ -190,6 +190,12 @@ type callTake struct {
 // another batch do. Locks are held until the batch ends; each statement
 // sees the slots and requests of those before it.
 func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
+	if len(takes) == 1 && takes[0].c.Concurrency == 0 {
+		// Alone and one statement: no batch to build around it.
+		t, c := takes[0], takes[0].c
+		return db.counters.QueryRow(ctx, takeRateCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM).
+			Scan(&t.granted, &t.opened, &t.requests, &t.tokens)
+	}
 	slices.SortStableFunc(takes, func(a, b *callTake) int { return strings.Compare(a.key, b.key) })
 	return db.batch(ctx, func(b *pgx.Batch) {
 		for i, t := range takes {

@@ -366,3 +366,37 @@ func BenchmarkBudgetHoldParallel(b *testing.B) {
 	db.Close()
 	b.ReportMetric(float64(transactions(b, url))/float64(b.N), "xacts/call")
 }
+
+func TestRateOnlyAndSlotCountingTakesOfOneKeyFromTwoPoolsLetTheLimitThrough(t *testing.T) {
+	a, b := openTwice(t)
+	now := time.Now()
+	for _, s := range []storetest.LimitStore{a, b} {
+		if err := s.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const calls, rpm = 300, 100
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			c := claudebridge.CallLimits{RPM: rpm, Tokens: 1, Window: time.Minute}
+			if i%3 == 0 { // the key edited to count slots too, mid-flight
+				c.Concurrency = calls
+			}
+			s := []storetest.LimitStore{a, b}[i%2]
+			taken, err := s.TakeCall(t.Context(), "k", c, "p", now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if taken.Granted {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := granted.Load(); got != rpm {
+		t.Errorf("%d of %d takes granted, want %d", got, calls, rpm)
+	}
+}

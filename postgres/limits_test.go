@@ -44,6 +44,30 @@ func TestTwoPoolsOnOnePostgreSQLDatabaseShareLimitsAndBudgets(t *testing.T) {
 }
 
 func TestConcurrentTakesOfAnRPMOnlyKeyLetTheLimitThroughInSharedRoundTrips(t *testing.T) {
+	const calls, rpm = 200, 50
+	now := time.Now()
+	granted := inSharedRoundTrips(t, calls, nil, func(db *DB) bool {
+		taken, err := db.TakeCall(t.Context(), "k", claudebridge.CallLimits{RPM: rpm, Tokens: 1, Window: time.Minute}, "p", now)
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		if !taken.Granted && taken.Window.Requests != rpm {
+			t.Errorf("refused with %d requests in the window, want %d", taken.Window.Requests, rpm)
+		}
+		return taken.Granted
+	})
+	if granted != rpm {
+		t.Errorf("%d of %d takes granted, want %d", granted, calls, rpm)
+	}
+}
+
+// inSharedRoundTrips runs call calls times at once on a database of its
+// own, after prepare (nil: nothing), and returns how many it granted. It
+// fails the test unless the calls, prepare's statements included, took
+// fewer transactions than there were calls: they shared round trips.
+func inSharedRoundTrips(t *testing.T, calls int, prepare func(*DB), call func(*DB) (granted bool)) int64 {
+	t.Helper()
 	url := pgtest.Database(t)
 	db, err := Open(t.Context(), url)
 	if err != nil {
@@ -54,33 +78,25 @@ func TestConcurrentTakesOfAnRPMOnlyKeyLetTheLimitThroughInSharedRoundTrips(t *te
 	if db, err = Open(t.Context(), url); err != nil {
 		t.Fatal(err)
 	}
-	const calls, rpm = 200, 50
-	now := time.Now()
+	if prepare != nil {
+		prepare(db)
+	}
 	var granted atomic.Int64
 	var wg sync.WaitGroup
 	for range calls {
 		wg.Go(func() {
-			taken, err := db.TakeCall(t.Context(), "k", claudebridge.CallLimits{RPM: rpm, Tokens: 1, Window: time.Minute}, "p", now)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if taken.Granted {
+			if call(db) {
 				granted.Add(1)
-			} else if taken.Window.Requests != rpm {
-				t.Errorf("refused with %d requests in the window, want %d", taken.Window.Requests, rpm)
 			}
 		})
 	}
 	wg.Wait()
 	db.Close()
-	if got := granted.Load(); got != rpm {
-		t.Errorf("%d of %d takes granted, want %d", got, calls, rpm)
-	}
 	// The second opening's own statements are a few dozen at most.
-	if xacts := transactions(t, url) - before; xacts >= calls {
-		t.Errorf("%d transactions for %d takes, want them to share round trips", xacts, calls)
+	if xacts := transactions(t, url) - before; xacts >= int64(calls) {
+		t.Errorf("%d transactions for %d calls, want them to share round trips", xacts, calls)
 	}
+	return granted.Load()
 }
 
 // BenchmarkTakeRate is a key's rate-window take of one request and its
@@ -286,47 +302,28 @@ func transactions(b testing.TB, url string) int64 {
 }
 
 func TestConcurrentBudgetHoldsLetTheBudgetThroughInSharedRoundTrips(t *testing.T) {
-	url := pgtest.Database(t)
-	db, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	before := transactions(t, url) // the opening's migrations
-	if db, err = Open(t.Context(), url); err != nil {
-		t.Fatal(err)
-	}
 	const calls, fit = 200, 40
 	now := time.Now()
-	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	who := claudebridge.Caller{Key: "k"}
-	var granted atomic.Int64
-	var wg sync.WaitGroup
-	for range calls {
-		wg.Go(func() {
-			_, held, ok, err := db.HoldBudget(t.Context(), who, month, fit*0.25, 0.25, "p", now)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if ok {
-				granted.Add(1)
-			} else if held != fit*0.25 {
-				t.Errorf("refused with %v held, want %v", held, fit*0.25)
-			}
-		})
+	lease := func(db *DB) {
+		if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	wg.Wait()
-	db.Close()
-	if got := granted.Load(); got != fit {
-		t.Errorf("%d of %d holds granted, want %d", got, calls, fit)
-	}
-	// The second opening's own statements are a few dozen at most.
-	if xacts := transactions(t, url) - before; xacts >= calls {
-		t.Errorf("%d transactions for %d holds, want them to share round trips", xacts, calls)
+	granted := inSharedRoundTrips(t, calls, lease, func(db *DB) bool {
+		_, held, ok, err := db.HoldBudget(t.Context(), who, month, fit*0.25, 0.25, "p", now)
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		if !ok && held != fit*0.25 {
+			t.Errorf("refused with %v held, want %v", held, fit*0.25)
+		}
+		return ok
+	})
+	if granted != fit {
+		t.Errorf("%d of %d holds granted, want %d", granted, calls, fit)
 	}
 }
 

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // group sends what concurrent callers ask of the database together: while
@@ -60,4 +62,11 @@ func (g *group[T]) do(v T, send func([]T) error) error {
 	}
 	g.mu.Unlock()
 	return err
+}
+
+// batchContext is the context of a batch sent for many callers: the
+// sending caller's values without its cancellation (the batch is
+// everyone's), bounded by 30 s.
+func batchContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }

@@ -29,8 +29,7 @@ func callerID(who claudebridge.Caller) string {
 func (db *DB) HoldBudget(ctx context.Context, who claudebridge.Caller, since time.Time, limit, worst float64, holder string, now time.Time) (int64, float64, bool, error) {
 	h := &budgetHold{who: who, caller: callerID(who), since: since, limit: limit, worst: worst, holder: holder, now: now}
 	err := db.holds.do(h, func(holds []*budgetHold) error {
-		// Not the first caller's cancellation: the batch is everyone's.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		ctx, cancel := batchContext(ctx)
 		defer cancel()
 		return db.holdBudgets(ctx, holds)
 	})
@@ -96,7 +95,7 @@ func (db *DB) holdBudgets(ctx context.Context, holds []*budgetHold) error {
 // with the settles that came meanwhile (db.settles).
 func (db *DB) SettleHold(ctx context.Context, hold int64, who claudebridge.Caller, since time.Time, actual float64) error {
 	return internal("settle hold", db.settles.do(holdSettle{hold: hold, caller: callerID(who), since: since, actual: actual}, func(settles []holdSettle) error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		ctx, cancel := batchContext(ctx)
 		defer cancel()
 		return db.settleHolds(ctx, settles)
 	}))

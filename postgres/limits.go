@@ -139,8 +139,7 @@ const acquireSlot = `WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $
 func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
 	take := &callTake{key: key, c: c, holder: holder, now: now}
 	err := db.takes.do(take, func(takes []*callTake) error {
-		// Not the first caller's cancellation: the batch is everyone's.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		ctx, cancel := batchContext(ctx)
 		defer cancel()
 		return db.takeCalls(ctx, takes)
 	})

@@ -113,3 +113,33 @@ type TurnBus interface {
 	// process answers for it (or not for userID).
 	Stop(ctx context.Context, turnID string, userID int64) error
 }
+
+// TurnStart is what a turn stores before it calls the upstream.
+type TurnStart struct {
+	// Conversation is the turn's; when Changed, its Title, Model and
+	// PromptID are saved too.
+	Conversation *Conversation
+	Changed      bool
+	// Owner is the process that runs the turn, At the time it asks.
+	Owner string
+	At    time.Time
+	// Messages are appended in order: the user's message, then the answer
+	// being written, which Owner claims.
+	Messages []*Message
+}
+
+// TurnStarter is a ConversationService and TurnLeaseService that stores
+// a turn's start, and its end, each in one step: on a store across a network, one round trip
+// instead of five and two. The chat calls the steps one by one on a store
+// without it.
+type TurnStarter interface {
+	// StartTurn does what ReserveConversation, UpdateConversation (when
+	// Changed), AddMessage of each message and ClaimMessage of the last
+	// would, all or nothing, and returns the conversation's messages after
+	// it, in Seq order. ok is false, and nothing changed, when another
+	// owner holds the conversation; ENOTFOUND if it does not exist.
+	StartTurn(ctx context.Context, s *TurnStart) (messages []Message, ok bool, err error)
+	// EndTurn saves m as UpdateMessage does and, at once, gives up owner's
+	// hold on m's conversation as ReleaseConversation does.
+	EndTurn(ctx context.Context, m *Message, owner string) error
+}

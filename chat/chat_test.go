@@ -156,6 +156,21 @@ func (s watchedStore) UpdateMessage(ctx context.Context, m *claudebridge.Message
 	return err
 }
 
+// StartTurn is the store's own: the chat stores a turn's start in one step
+// on it, as on the store alone.
+func (s watchedStore) StartTurn(ctx context.Context, st *claudebridge.TurnStart) ([]claudebridge.Message, bool, error) {
+	return s.Store.(claudebridge.TurnStarter).StartTurn(ctx, st)
+}
+
+// EndTurn tells saveLog the answer it saves, as UpdateMessage does.
+func (s watchedStore) EndTurn(ctx context.Context, m *claudebridge.Message, owner string) error {
+	err := s.Store.(claudebridge.TurnStarter).EndTurn(ctx, m, owner)
+	if err == nil {
+		s.log.add(*m)
+	}
+	return err
+}
+
 // SaveStreamingTexts tells saveLog each text as a save of its streaming
 // answer, once the store has saved them all.
 func (s watchedStore) SaveStreamingTexts(ctx context.Context, texts []claudebridge.StreamingText) error {

@@ -143,10 +143,68 @@ func (s *Server) hold(ctx context.Context, convID string) error {
 		return err
 	}
 	if !ok {
-		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
+		return errBusyElsewhere
 	}
 	return nil
 }
+
+// holdAndSave holds a conversation for a turn and then, if changed, saves
+// its title, model and prompt: a turn refused because the conversation is
+// busy changes nothing.
+func (s *Server) holdAndSave(ctx context.Context, conv *claudebridge.Conversation, changed bool) error {
+	if err := s.hold(ctx, conv.ID); err != nil {
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	return s.opts.Conversations.UpdateConversation(ctx, conv)
+}
+
+// turnStarter is the conversations' store, when it stores a turn's start
+// and end in one step each and holds conversations for this process.
+func (s *Server) turnStarter() (claudebridge.TurnStarter, bool) {
+	ts, ok := s.opts.Conversations.(claudebridge.TurnStarter)
+	return ts, ok && s.opts.Leases != nil
+}
+
+// storeStart stores what a turn stores before it calls the upstream: in
+// one step on a store that can (it returns the conversation's messages
+// then), else step by step (it returns nil).
+func (s *Server) storeStart(ctx context.Context, st *claudebridge.TurnStart) ([]claudebridge.Message, error) {
+	if ts, ok := s.turnStarter(); ok {
+		msgs, ok, err := ts.StartTurn(ctx, st)
+		if err == nil && !ok {
+			err = errBusyElsewhere
+		}
+		return msgs, err
+	}
+	if err := s.holdAndSave(ctx, st.Conversation, st.Changed); err != nil {
+		return nil, err
+	}
+	for _, m := range st.Messages {
+		if err := s.opts.Conversations.AddMessage(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	return nil, s.claim(ctx, st.Messages[len(st.Messages)-1].ID)
+}
+
+// storeEnd stores a turn's answer as it ended and, when release, gives up
+// its conversation's hold with it: in one step on a store that can.
+func (s *Server) storeEnd(ctx context.Context, m *claudebridge.Message, release bool) error {
+	if ts, ok := s.turnStarter(); ok && release {
+		return ts.EndTurn(ctx, m, s.owner)
+	}
+	err := s.opts.Conversations.UpdateMessage(ctx, m)
+	if release {
+		s.unhold(m.ConversationID)
+	}
+	return err
+}
+
+// errBusyElsewhere refuses a turn in a conversation another process holds.
+var errBusyElsewhere = claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
 
 // unhold gives up the hold of hold, once the turn has ended and is stored
 // (or did not start).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/claudebridge/claudebridge"
 	"github.com/claudebridge/claudebridge/anthropic"
@@ -68,22 +69,30 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 			s.turns.release(conv.ID)
 		}
 	}()
-	// Another process may run a turn in it: held in the store too.
-	if err := s.hold(ctx, conv.ID); err != nil {
-		return nil, nil, err
-	}
-	held = true
-	if changed {
-		// Saved only now: a send refused because the conversation is busy
-		// changes nothing.
-		if err := cs.UpdateConversation(ctx, conv); err != nil {
-			return nil, nil, err
-		}
-	}
 	t := &turn{ts: s.turns, id: newTurnID(), userID: user.ID, conv: conv}
 	frame := &turnFrame{Type: "turn", TurnID: t.id, ConversationID: conv.ID, Title: conv.Title}
+	answer := func() *claudebridge.Message {
+		return &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: conv.Model, TurnID: t.id}
+	}
+	var history []claudebridge.Message // the conversation as the turn starts, when the store gave it
+	// Another process may run a turn in it: held in the store too. (Given
+	// up on failure whether it was had or not: only owner's hold goes.)
+	held = true
+	if req.kind == "send" {
+		// The common turn, stored in one step where the store can.
+		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
+		t.msg = answer()
+		history, err = s.storeStart(ctx, &claudebridge.TurnStart{Conversation: conv, Changed: changed, Owner: s.owner,
+			At: time.Now(), Messages: []*claudebridge.Message{um, t.msg}})
+		if err != nil {
+			return nil, nil, err
+		}
+		frame.UserMessageID = um.ID
+	} else if err := s.holdAndSave(ctx, conv, changed); err != nil {
+		return nil, nil, err
+	}
 	newAnswer := func() error {
-		t.msg = &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: conv.Model, TurnID: t.id}
+		t.msg = answer()
 		if err := cs.AddMessage(ctx, t.msg); err != nil {
 			return err
 		}
@@ -91,14 +100,6 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	}
 	switch req.kind {
 	case "send":
-		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
-		if err := cs.AddMessage(ctx, um); err != nil {
-			return nil, nil, err
-		}
-		frame.UserMessageID = um.ID
-		if err := newAnswer(); err != nil {
-			return nil, nil, err
-		}
 	case "edit":
 		// As other chat apps do: the edited message replaces the old one and
 		// everything after it, and gets a new answer.
@@ -168,7 +169,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	}
 	frame.MessageID = t.msg.ID
 
-	t.req, err = s.buildRequest(ctx, user, conv, t)
+	t.req, err = s.buildRequest(ctx, user, conv, t, history)
 	if err != nil {
 		// The answer is stored as failed: the conversation stays consistent
 		// and the page can offer Retry.
@@ -232,11 +233,14 @@ type wireMessage struct {
 // buildRequest makes the Messages call of a turn: the conversation up to
 // the answer being written (for a continuation, that answer's text as the
 // last, assistant, message to go on from), the saved prompt as system, the
-// chat defaults, and the model's sampling rule.
-func (s *Server) buildRequest(ctx context.Context, user *claudebridge.User, conv *claudebridge.Conversation, t *turn) (*claudebridge.Request, error) {
-	msgs, err := s.opts.Conversations.Messages(ctx, user.ID, conv.ID)
-	if err != nil {
-		return nil, err
+// chat defaults, and the model's sampling rule. msgs are the
+// conversation's messages, read when nil.
+func (s *Server) buildRequest(ctx context.Context, user *claudebridge.User, conv *claudebridge.Conversation, t *turn, msgs []claudebridge.Message) (*claudebridge.Request, error) {
+	if msgs == nil {
+		var err error
+		if msgs, err = s.opts.Conversations.Messages(ctx, user.ID, conv.ID); err != nil {
+			return nil, err
+		}
 	}
 	var history []wireMessage
 	for _, m := range msgs {

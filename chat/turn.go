@@ -203,7 +203,10 @@ func (t *turn) run(ctx context.Context) {
 	// The final state is stored even when the turn was canceled.
 	store, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.opts.Conversations.UpdateMessage(store, m); err != nil {
+	// The store's hold goes with it, while the conversation is still busy
+	// here: a turn this process starts next in it then holds it anew,
+	// rather than lose its hold to this release.
+	if err := s.storeEnd(store, m, t.ts.current(t)); err != nil {
 		s.log.Warn("chat: storing a finished answer", "turn", t.id, "err", err)
 	}
 	cost := s.opts.Prices.Cost(m.Model, s.opts.Provider, usage, false)

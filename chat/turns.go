@@ -137,24 +137,22 @@ func (ts *turns) enter(t *turn) error {
 	return nil
 }
 
-// free ends t's hold on its conversation. Called before t's done frame is
-// published: a page that reads it may start the next turn at once.
+// current reports whether t is its conversation's turn here still.
+func (ts *turns) current(t *turn) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.byConv[t.conv.ID] == t
+}
+
+// free ends t's hold on its conversation here, once the store's is given
+// up (storeEnd). Called before t's done frame is published: a page that
+// reads it may start the next turn at once.
 func (ts *turns) free(t *turn) {
 	ts.mu.Lock()
-	mine := ts.byConv[t.conv.ID] == t
-	ts.mu.Unlock()
-	if !mine {
-		return
-	}
-	// The store's hold goes first, while the conversation is still busy
-	// here: a turn this process starts next in it then holds it anew,
-	// rather than lose its hold to this release.
-	ts.s.unhold(t.conv.ID)
-	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	if ts.byConv[t.conv.ID] == t {
 		ts.unreserveLocked(t.conv.ID)
 	}
-	ts.mu.Unlock()
 }
 
 // stopConversation stops the turn writing in a conversation, if any; a

@@ -128,13 +128,16 @@ func (db *DB) ImportConversations(ctx context.Context, list []claudebridge.Impor
 func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
 	m.UpdatedAt = now()
 	u := m.Usage
-	tag, err := db.pool.Exec(ctx, `UPDATE messages SET content = $1, status = $2, error = $3, model = $4,
-		input_tokens = $5, output_tokens = $6, cache_creation_input_tokens = $7, cache_read_input_tokens = $8,
-		output_tokens_counted = $9, turn_id = $10, updated_at = $11 WHERE id = $12`,
-		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
-		m.OutputTokensCounted, m.TurnID, m.UpdatedAt, m.ID)
+	tag, err := db.pool.Exec(ctx, updateMessage, m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens,
+		u.CacheCreationInputTokens, u.CacheReadInputTokens, m.OutputTokensCounted, m.TurnID, m.UpdatedAt, m.ID)
 	return affected(tag, err, "update message", "message")
 }
+
+// updateMessage saves a message's content, status, error, model, usage
+// and turn, by its id ($12).
+const updateMessage = `UPDATE messages SET content = $1, status = $2, error = $3, model = $4,
+	input_tokens = $5, output_tokens = $6, cache_creation_input_tokens = $7, cache_read_input_tokens = $8,
+	output_tokens_counted = $9, turn_id = $10, updated_at = $11 WHERE id = $12`
 
 // DeleteMessagesFrom removes the messages of a conversation from seq on.
 func (db *DB) DeleteMessagesFrom(ctx context.Context, conversationID string, seq int) error {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/claudebridge/claudebridge"
 )
@@ -97,19 +98,107 @@ func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (b
 // WHERE on the row's latest version, so concurrent reservations from any
 // process queue on that row and one wins.
 func (db *DB) ReserveConversation(ctx context.Context, conversationID, owner string, at time.Time) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `INSERT INTO conversation_turns AS c (conversation_id, owner) VALUES ($1, $2)
-		ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
-		WHERE c.owner = excluded.owner
-			OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = c.owner AND l.expires > $3)`,
-		conversationID, owner, at.UTC())
+	tag, err := db.pool.Exec(ctx, reserveConversation, conversationID, owner, at.UTC())
 	if err != nil {
 		return false, internal("reserve conversation", err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
+// reserveConversation gives $2 the conversation $1 unless an owner whose
+// lease is live at $3 holds it.
+const reserveConversation = `INSERT INTO conversation_turns AS c (conversation_id, owner) VALUES ($1, $2)
+	ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
+	WHERE c.owner = excluded.owner
+		OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = c.owner AND l.expires > $3)`
+
+// releaseConversation gives up $2's hold on the conversation $1.
+const releaseConversation = `DELETE FROM conversation_turns WHERE conversation_id = $1 AND owner = $2`
+
 // ReleaseConversation gives up owner's hold on a conversation.
 func (db *DB) ReleaseConversation(ctx context.Context, conversationID, owner string) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM conversation_turns WHERE conversation_id = $1 AND owner = $2`, conversationID, owner)
+	_, err := db.pool.Exec(ctx, releaseConversation, conversationID, owner)
 	return internal("release conversation", err)
+}
+
+var _ claudebridge.TurnStarter = (*DB)(nil)
+
+// StartTurn reserves the conversation, touches (or saves) it, appends the
+// messages and reads them all back in one pipeline, which PostgreSQL runs
+// as one transaction. The statements after the reservation change nothing
+// unless it is owner's: each checks the hold, which it sees as written by
+// the reservation before it.
+func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claudebridge.Message, bool, error) {
+	c, at := s.Conversation, now()
+	const held = `EXISTS (SELECT 1 FROM conversation_turns WHERE conversation_id = $2 AND owner = $3)`
+	var ok bool
+	var list []claudebridge.Message
+	err := retry(ctx, func() error {
+		ok, list = false, nil
+		b := &pgx.Batch{}
+		b.Queue(reserveConversation, c.ID, s.Owner, s.At.UTC()).
+			Exec(func(tag pgconn.CommandTag) error { ok = tag.RowsAffected() == 1; return nil })
+		// Touching the conversation first locks its row, as AddMessage does.
+		if s.Changed {
+			b.Queue(`UPDATE conversations SET updated_at = $1, title = $4, model = $5, prompt_id = $6
+				WHERE id = $2 AND `+held, at, c.ID, s.Owner, c.Title, c.Model, c.PromptID)
+		} else {
+			b.Queue(`UPDATE conversations SET updated_at = $1 WHERE id = $2 AND `+held, at, c.ID, s.Owner)
+		}
+		for i, m := range s.Messages {
+			m.ID, m.ConversationID, m.CreatedAt, m.UpdatedAt = newID("msg_"), c.ID, at, at
+			owner := ""
+			if i == len(s.Messages)-1 {
+				owner = s.Owner
+			}
+			// An aggregate makes a row even of no messages: HAVING, not
+			// WHERE, keeps it out when the hold is not owner's.
+			b.Queue(`INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+				input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens_counted,
+				turn_id, owner, created_at, updated_at)
+				SELECT $1, $2, coalesce(max(seq), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16
+				FROM messages WHERE conversation_id = $2 HAVING `+held+` RETURNING seq`,
+				m.ID, c.ID, s.Owner, m.Role, m.Content, m.Status, m.Error, m.Model,
+				m.Usage.InputTokens, m.Usage.OutputTokens, m.Usage.CacheCreationInputTokens, m.Usage.CacheReadInputTokens,
+				m.OutputTokensCounted, m.TurnID, owner, at).
+				Query(func(rows pgx.Rows) error {
+					for rows.Next() {
+						if err := rows.Scan(&m.Seq); err != nil {
+							return err
+						}
+					}
+					return rows.Err()
+				})
+		}
+		b.Queue(`SELECT `+messageColumns+` FROM messages m WHERE m.conversation_id = $1 ORDER BY m.seq`, c.ID).
+			Query(func(rows pgx.Rows) error {
+				var err error
+				list, err = pgx.CollectRows(rows, scanMessage)
+				return err
+			})
+		return db.pool.SendBatch(ctx, b).Close()
+	})
+	if isForeignKey(err) {
+		return nil, false, notFound("conversation")
+	}
+	if err != nil || !ok {
+		return nil, false, internal("start turn", err)
+	}
+	c.UpdatedAt = at
+	return list, true, nil
+}
+
+// EndTurn saves m and gives up owner's hold on its conversation in one
+// pipeline (one transaction).
+func (db *DB) EndTurn(ctx context.Context, m *claudebridge.Message, owner string) error {
+	m.UpdatedAt = now()
+	u := m.Usage
+	var tag pgconn.CommandTag
+	b := &pgx.Batch{}
+	b.Queue(updateMessage, m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens,
+		u.CacheCreationInputTokens, u.CacheReadInputTokens, m.OutputTokensCounted, m.TurnID, m.UpdatedAt, m.ID).
+		Exec(func(t pgconn.CommandTag) error { tag = t; return nil })
+	b.Queue(releaseConversation, m.ConversationID, owner)
+	err := db.pool.SendBatch(ctx, b).Close()
+	return affected(tag, err, "end turn", "message")
 }

@@ -17,11 +17,16 @@ func (db *DB) Messages(ctx context.Context, userID int64, conversationID string)
 	if _, err := db.Conversation(ctx, userID, conversationID); err != nil {
 		return nil, err
 	}
-	rows, err := db.rs.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m
+	list, err := scanMessages(db.rs.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages m
 		JOIN conversations c ON c.id = m.conversation_id
-		WHERE m.conversation_id = ? AND c.user_id = ? ORDER BY m.seq`, conversationID, userID)
+		WHERE m.conversation_id = ? AND c.user_id = ? ORDER BY m.seq`, conversationID, userID))
+	return list, internal("messages", err)
+}
+
+// scanMessages reads rows of messageColumns, closing them.
+func scanMessages(rows *sql.Rows, err error) ([]claudebridge.Message, error) {
 	if err != nil {
-		return nil, internal("messages", err)
+		return nil, err
 	}
 	defer rows.Close()
 	list := []claudebridge.Message{}
@@ -31,19 +36,19 @@ func (db *DB) Messages(ctx context.Context, userID int64, conversationID string)
 		if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
 			&m.Usage.InputTokens, &m.Usage.OutputTokens, &m.Usage.CacheCreationInputTokens, &m.Usage.CacheReadInputTokens,
 			&m.OutputTokensCounted, &m.TurnID, &created, &updated); err != nil {
-			return nil, internal("messages", err)
+			return nil, err
 		}
 		m.CreatedAt, m.UpdatedAt = fromNanos(created), fromNanos(updated)
 		list = append(list, m)
 	}
-	return list, internal("messages", rows.Err())
+	return list, rows.Err()
 }
 
 // AddMessage appends m to its conversation (Seq one past the last, ID and
 // times filled) and touches the conversation's UpdatedAt. ENOTFOUND if the
 // conversation does not exist.
 func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, ts, err := db.ws.begin(ctx, touchConversation, appendMessageSQL)
 	if err != nil {
 		return internal("add message", err)
 	}
@@ -52,20 +57,45 @@ func (db *DB) AddMessage(ctx context.Context, m *claudebridge.Message) error {
 	m.CreatedAt = now()
 	m.UpdatedAt = m.CreatedAt
 	t := nanos(m.CreatedAt)
-	res, err := tx.ExecContext(ctx, `UPDATE conversations SET updated_at = ? WHERE id = ?`, t, m.ConversationID)
+	res, err := ts.ExecContext(ctx, touchConversation, t, m.ConversationID)
 	if err := affected(res, err, "conversation"); err != nil {
 		return err
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = ?`, m.ConversationID).Scan(&m.Seq); err != nil {
-		return internal("add message", err)
-	}
-	if err := insertMessage(ctx, tx, m, t); err != nil {
+	if err := appendMessage(ctx, ts, m, t, ""); err != nil {
 		return internal("add message", err)
 	}
 	return internal("add message", tx.Commit())
 }
 
-// insertMessage writes m, created and updated at t.
+// touchConversation sets a conversation's updated_at.
+const touchConversation = `UPDATE conversations SET updated_at = ? WHERE id = ?`
+
+// appendMessageSQL inserts a message one past its conversation's last.
+const appendMessageSQL = `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
+	input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens_counted,
+	turn_id, owner, created_at, updated_at)
+	SELECT ?1, ?2, coalesce(max(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15
+	FROM messages WHERE conversation_id = ?2 RETURNING seq`
+
+// appendMessage writes m one past its conversation's last message (Seq
+// filled), created and updated at t and claimed by owner.
+func appendMessage(ctx context.Context, ts txStmts, m *claudebridge.Message, t int64, owner string) error {
+	u := m.Usage
+	rows, err := ts.QueryContext(ctx, appendMessageSQL, m.ID, m.ConversationID, m.Role, m.Content, m.Status, m.Error, m.Model,
+		u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, m.OutputTokensCounted, m.TurnID, owner, t)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&m.Seq); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// insertMessage writes m as it is (Seq included), created and updated at t.
 func insertMessage(ctx context.Context, tx *sql.Tx, m *claudebridge.Message, t int64) error {
 	u := m.Usage
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model,
@@ -109,12 +139,24 @@ func (db *DB) ImportConversations(ctx context.Context, list []claudebridge.Impor
 // Model and TurnID of m
 // (a continued answer gets the id of the turn that continues it).
 func (db *DB) UpdateMessage(ctx context.Context, m *claudebridge.Message) error {
+	return updateMessage(ctx, db.ws, m)
+}
+
+// execer runs a statement: the writer's pool, or a transaction of it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// updateMessageSQL saves what UpdateMessage saves of a message.
+const updateMessageSQL = `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
+	input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
+	output_tokens_counted = ?, turn_id = ?, updated_at = ? WHERE id = ?`
+
+// updateMessage is UpdateMessage, through ex.
+func updateMessage(ctx context.Context, ex execer, m *claudebridge.Message) error {
 	m.UpdatedAt = now()
 	u := m.Usage
-	res, err := db.ws.ExecContext(ctx, `UPDATE messages SET content = ?, status = ?, error = ?, model = ?,
-		input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?, cache_read_input_tokens = ?,
-		output_tokens_counted = ?, turn_id = ?, updated_at = ? WHERE id = ?`,
-		m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
+	res, err := ex.ExecContext(ctx, updateMessageSQL, m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
 		m.OutputTokensCounted, m.TurnID, nanos(m.UpdatedAt), m.ID)
 	return affected(res, err, "message")
 }

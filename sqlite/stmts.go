@@ -54,6 +54,49 @@ func (s *stmts) QueryRowContext(ctx context.Context, query string, args ...any) 
 	return st.QueryRowContext(ctx, args...)
 }
 
+// begin prepares the statements a transaction will run, then begins it
+// on s's pool: prepared inside, they would wait for the connection the
+// transaction holds (the writer's pool has one).
+func (s *stmts) begin(ctx context.Context, queries ...string) (*sql.Tx, txStmts, error) {
+	for _, q := range queries {
+		if _, err := s.get(ctx, q); err != nil {
+			return nil, txStmts{}, err
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	return tx, txStmts{s, tx}, err
+}
+
+// txStmts runs a pool's prepared statements in one of its transactions;
+// a query begin was not given is prepared anew each time.
+type txStmts struct {
+	s  *stmts
+	tx *sql.Tx
+}
+
+func (t txStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.s.m.Load(query); ok {
+		return t.tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return t.tx.PrepareContext(ctx, query)
+}
+
+func (t txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (t txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // close releases the prepared statements.
 func (s *stmts) close() {
 	s.m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })

@@ -96,11 +96,7 @@ func (db *DB) TurnStreaming(ctx context.Context, userID int64, turnID string) (b
 // ReserveConversation gives owner the conversation unless a live owner
 // holds it: one upsert, whose WHERE SQLite's one writer judges alone.
 func (db *DB) ReserveConversation(ctx context.Context, conversationID, owner string, at time.Time) (bool, error) {
-	res, err := db.ws.ExecContext(ctx, `INSERT INTO conversation_turns (conversation_id, owner) VALUES (?1, ?2)
-		ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
-		WHERE conversation_turns.owner = excluded.owner
-			OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = conversation_turns.owner AND l.expires > ?3)`,
-		conversationID, owner, nanos(at))
+	res, err := db.ws.ExecContext(ctx, reserveConversation, conversationID, owner, nanos(at))
 	if err != nil {
 		return false, internal("reserve conversation", err)
 	}
@@ -108,8 +104,91 @@ func (db *DB) ReserveConversation(ctx context.Context, conversationID, owner str
 	return n == 1, internal("reserve conversation", err)
 }
 
+// reserveConversation gives ?2 the conversation ?1 unless an owner whose
+// lease is live at ?3 holds it.
+const reserveConversation = `INSERT INTO conversation_turns (conversation_id, owner) VALUES (?1, ?2)
+	ON CONFLICT (conversation_id) DO UPDATE SET owner = excluded.owner
+	WHERE conversation_turns.owner = excluded.owner
+		OR NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.owner = conversation_turns.owner AND l.expires > ?3)`
+
+// releaseConversation gives up ?2's hold on the conversation ?1.
+const releaseConversation = `DELETE FROM conversation_turns WHERE conversation_id = ? AND owner = ?`
+
 // ReleaseConversation gives up owner's hold on a conversation.
 func (db *DB) ReleaseConversation(ctx context.Context, conversationID, owner string) error {
-	_, err := db.ws.ExecContext(ctx, `DELETE FROM conversation_turns WHERE conversation_id = ? AND owner = ?`, conversationID, owner)
+	_, err := db.ws.ExecContext(ctx, releaseConversation, conversationID, owner)
 	return internal("release conversation", err)
+}
+
+var _ claudebridge.TurnStarter = (*DB)(nil)
+
+// saveConversation saves what a turn may change of its conversation.
+const saveConversation = `UPDATE conversations SET title = ?, model = ?, prompt_id = ? WHERE id = ?`
+
+// turnMessages reads a conversation's messages in order.
+const turnMessages = `SELECT ` + messageColumns + ` FROM messages m WHERE m.conversation_id = ? ORDER BY m.seq`
+
+// StartTurn reserves the conversation, touches (or saves) it, appends the
+// messages and reads them all back in one transaction: one commit.
+func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claudebridge.Message, bool, error) {
+	tx, ts, err := db.ws.begin(ctx, touchConversation, reserveConversation, saveConversation, appendMessageSQL, turnMessages)
+	if err != nil {
+		return nil, false, internal("start turn", err)
+	}
+	defer tx.Rollback()
+	c, at := s.Conversation, now()
+	t := nanos(at)
+	// The conversation is touched first: an absent one changes nothing.
+	res, err := ts.ExecContext(ctx, touchConversation, t, c.ID)
+	if err := affected(res, err, "conversation"); err != nil {
+		return nil, false, err
+	}
+	res, err = ts.ExecContext(ctx, reserveConversation, c.ID, s.Owner, nanos(s.At))
+	if err != nil {
+		return nil, false, internal("start turn", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return nil, false, internal("start turn", err)
+	}
+	if s.Changed {
+		if _, err := ts.ExecContext(ctx, saveConversation, c.Title, c.Model, c.PromptID, c.ID); err != nil {
+			return nil, false, internal("start turn", err)
+		}
+	}
+	for i, m := range s.Messages {
+		m.ID, m.ConversationID, m.CreatedAt, m.UpdatedAt = newID("msg_"), c.ID, at, at
+		owner := ""
+		if i == len(s.Messages)-1 {
+			owner = s.Owner
+		}
+		if err := appendMessage(ctx, ts, m, t, owner); err != nil {
+			return nil, false, internal("start turn", err)
+		}
+	}
+	list, err := scanMessages(ts.QueryContext(ctx, turnMessages, c.ID))
+	if err != nil {
+		return nil, false, internal("start turn", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, internal("start turn", err)
+	}
+	c.UpdatedAt = at
+	return list, true, nil
+}
+
+// EndTurn saves m and gives up owner's hold on its conversation in one
+// transaction.
+func (db *DB) EndTurn(ctx context.Context, m *claudebridge.Message, owner string) error {
+	tx, ts, err := db.ws.begin(ctx, updateMessageSQL, releaseConversation)
+	if err != nil {
+		return internal("end turn", err)
+	}
+	defer tx.Rollback()
+	if err := updateMessage(ctx, ts, m); err != nil {
+		return err
+	}
+	if _, err := ts.ExecContext(ctx, releaseConversation, m.ConversationID, owner); err != nil {
+		return internal("end turn", err)
+	}
+	return internal("end turn", tx.Commit())
 }

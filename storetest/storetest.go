@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Records", func(t *testing.T) { records(t, open) })
 	t.Run("Limits", func(t *testing.T) { limitsOne(t, open) })
 	t.Run("TurnLeases", func(t *testing.T) { turnLeases(t, open) })
+	t.Run("TurnStarts", func(t *testing.T) { turnStarts(t, open) })
 	t.Run("Sockets", func(t *testing.T) { sockets(t, open) })
 }
 

@@ -117,9 +117,11 @@ type TurnBus interface {
 // TurnStart is what a turn stores before it calls the upstream.
 type TurnStart struct {
 	// Conversation is the turn's; when Changed, its Title, Model and
-	// PromptID are saved too.
+	// PromptID are saved too. When New, it is stored first, with the ID
+	// it has (random, as the stores make theirs) and times filled.
 	Conversation *Conversation
 	Changed      bool
+	New          bool
 	// Owner is the process that runs the turn, At the time it asks.
 	Owner string
 	At    time.Time
@@ -133,9 +135,9 @@ type TurnStart struct {
 // instead of five and two. The chat calls the steps one by one on a store
 // without it.
 type TurnStarter interface {
-	// StartTurn does what ReserveConversation, UpdateConversation (when
-	// Changed), AddMessage of each message and ClaimMessage of the last
-	// would, all or nothing, and returns the conversation's messages after
+	// StartTurn does what CreateConversation (when New),
+	// ReserveConversation, UpdateConversation (when Changed), AddMessage
+	// of each message and ClaimMessage of the last would, all or nothing, and returns the conversation's messages after
 	// it, in Seq order. ok is false, and nothing changed, when another
 	// owner holds the conversation; ENOTFOUND if it does not exist.
 	StartTurn(ctx context.Context, s *TurnStart) (messages []Message, ok bool, err error)

@@ -50,10 +50,10 @@ func randomID(prefix string) string {
 func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnRequest) (*turn, *turnFrame, error) {
 	cs := s.opts.Conversations
 	if (req.kind == "send" || req.kind == "edit") && strings.TrimSpace(req.text) == "" {
-		// Checked before conversationFor, which creates the conversation.
+		// Checked before conversationFor, which may create the conversation.
 		return nil, nil, claudebridge.Errorf(claudebridge.EINVALID, "text: must not be empty")
 	}
-	conv, changed, err := s.conversationFor(ctx, user, req)
+	conv, changed, isNew, err := s.conversationFor(ctx, user, req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,8 +82,8 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 		// The common turn, stored in one step where the store can.
 		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}
 		t.msg = answer()
-		history, err = s.storeStart(ctx, &claudebridge.TurnStart{Conversation: conv, Changed: changed, Owner: s.owner,
-			At: time.Now(), Messages: []*claudebridge.Message{um, t.msg}})
+		history, err = s.storeStart(ctx, &claudebridge.TurnStart{Conversation: conv, Changed: changed, New: isNew,
+			Owner: s.owner, At: time.Now(), Messages: []*claudebridge.Message{um, t.msg}})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -182,30 +182,36 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	return t, frame, nil
 }
 
-// conversationFor finds the conversation of a turn, creating it for a
-// send without one, with the model or prompt chosen with the send applied;
+// conversationFor finds the conversation of a turn, or makes it for a send
+// without one, with the model or prompt chosen with the send applied;
 // changed says they differ from what is stored, for the caller to save.
-func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, req turnRequest) (c *claudebridge.Conversation, changed bool, err error) {
+// A new conversation is stored here, unless the store stores it with the
+// turn's start (isNew: it has its id, and is not stored yet).
+func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, req turnRequest) (c *claudebridge.Conversation, changed, isNew bool, err error) {
 	cs := s.opts.Conversations
 	if req.promptID != "" {
 		if _, err := s.opts.Prompts.Prompt(ctx, user.ID, req.promptID); err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 	}
 	if req.conversationID == "" {
 		if req.kind != "send" {
-			return nil, false, claudebridge.Errorf(claudebridge.EINVALID, "conversation_id: Field required")
+			return nil, false, false, claudebridge.Errorf(claudebridge.EINVALID, "conversation_id: Field required")
 		}
 		c = &claudebridge.Conversation{UserID: user.ID, Title: titleOf(req.text), Model: req.model, PromptID: req.promptID}
 		if c.Model == "" {
 			if c.Model, err = s.defaultModel(ctx); err != nil {
-				return nil, false, err
+				return nil, false, false, err
 			}
 		}
-		return c, false, cs.CreateConversation(ctx, c)
+		if _, ok := s.turnStarter(); ok {
+			c.ID = randomID("conv_")
+			return c, false, true, nil
+		}
+		return c, false, false, cs.CreateConversation(ctx, c)
 	}
 	if c, err = cs.Conversation(ctx, user.ID, req.conversationID); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if req.model != "" && req.model != c.Model {
 		c.Model, changed = req.model, true
@@ -213,7 +219,7 @@ func (s *Server) conversationFor(ctx context.Context, user *claudebridge.User, r
 	if req.promptID != "" && req.promptID != c.PromptID {
 		c.PromptID, changed = req.promptID, true
 	}
-	return c, changed, nil
+	return c, changed, false, nil
 }
 
 func indexOf(msgs []claudebridge.Message, id string) int {

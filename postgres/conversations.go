@@ -15,6 +15,9 @@ import (
 
 const conversationColumns = `id, user_id, title, model, prompt_id, created_at, updated_at`
 
+// createConversation inserts a conversation, created and updated at $6.
+const createConversation = `INSERT INTO conversations (` + conversationColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $6)`
+
 func scanConversation(row pgx.CollectableRow) (claudebridge.Conversation, error) {
 	var c claudebridge.Conversation
 	err := row.Scan(&c.ID, &c.UserID, &c.Title, &c.Model, &c.PromptID, &c.CreatedAt, &c.UpdatedAt)
@@ -27,8 +30,7 @@ func (db *DB) CreateConversation(ctx context.Context, c *claudebridge.Conversati
 	c.ID = newID("conv_")
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
-	_, err := db.pool.Exec(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-		c.ID, c.UserID, c.Title, c.Model, c.PromptID, c.CreatedAt)
+	_, err := db.pool.Exec(ctx, createConversation, c.ID, c.UserID, c.Title, c.Model, c.PromptID, c.CreatedAt)
 	return internal("create conversation", err)
 }
 

@@ -136,13 +136,18 @@ func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claud
 	err := retry(ctx, func() error {
 		ok, list = false, nil
 		b := &pgx.Batch{}
+		if s.New {
+			b.Queue(createConversation, c.ID, c.UserID, c.Title, c.Model, c.PromptID, at)
+		}
 		b.Queue(reserveConversation, c.ID, s.Owner, s.At.UTC()).
 			Exec(func(tag pgconn.CommandTag) error { ok = tag.RowsAffected() == 1; return nil })
 		// Touching the conversation first locks its row, as AddMessage does.
-		if s.Changed {
+		switch {
+		case s.New: // its row is this transaction's
+		case s.Changed:
 			b.Queue(`UPDATE conversations SET updated_at = $1, title = $4, model = $5, prompt_id = $6
 				WHERE id = $2 AND `+held, at, c.ID, s.Owner, c.Title, c.Model, c.PromptID)
-		} else {
+		default:
 			b.Queue(`UPDATE conversations SET updated_at = $1 WHERE id = $2 AND `+held, at, c.ID, s.Owner)
 		}
 		for i, m := range s.Messages {
@@ -183,6 +188,9 @@ func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claud
 	}
 	if err != nil || !ok {
 		return nil, false, internal("start turn", err)
+	}
+	if s.New {
+		c.CreatedAt = at
 	}
 	c.UpdatedAt = at
 	return list, true, nil

@@ -12,6 +12,9 @@ import (
 
 const conversationColumns = `id, user_id, title, model, prompt_id, created_at, updated_at`
 
+// createConversation inserts a conversation, all its columns given.
+const createConversation = `INSERT INTO conversations (` + conversationColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
 func scanConversation(row interface{ Scan(...any) error }) (*claudebridge.Conversation, error) {
 	var c claudebridge.Conversation
 	var created, updated int64
@@ -27,8 +30,7 @@ func (db *DB) CreateConversation(ctx context.Context, c *claudebridge.Conversati
 	c.ID = newID("conv_")
 	c.CreatedAt = now()
 	c.UpdatedAt = c.CreatedAt
-	_, err := db.ws.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.Title, c.Model, c.PromptID, nanos(c.CreatedAt), nanos(c.UpdatedAt))
+	_, err := db.ws.ExecContext(ctx, createConversation, c.ID, c.UserID, c.Title, c.Model, c.PromptID, nanos(c.CreatedAt), nanos(c.UpdatedAt))
 	return internal("create conversation", err)
 }
 

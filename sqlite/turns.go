@@ -131,19 +131,25 @@ const turnMessages = `SELECT ` + messageColumns + ` FROM messages m WHERE m.conv
 // StartTurn reserves the conversation, touches (or saves) it, appends the
 // messages and reads them all back in one transaction: one commit.
 func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claudebridge.Message, bool, error) {
-	tx, ts, err := db.ws.begin(ctx, touchConversation, reserveConversation, saveConversation, appendMessageSQL, turnMessages)
+	tx, ts, err := db.ws.begin(ctx, createConversation, touchConversation, reserveConversation, saveConversation, appendMessageSQL, turnMessages)
 	if err != nil {
 		return nil, false, internal("start turn", err)
 	}
 	defer tx.Rollback()
 	c, at := s.Conversation, now()
 	t := nanos(at)
-	// The conversation is touched first: an absent one changes nothing.
-	res, err := ts.ExecContext(ctx, touchConversation, t, c.ID)
-	if err := affected(res, err, "conversation"); err != nil {
-		return nil, false, err
+	if s.New {
+		if _, err := ts.ExecContext(ctx, createConversation, c.ID, c.UserID, c.Title, c.Model, c.PromptID, t, t); err != nil {
+			return nil, false, internal("start turn", err)
+		}
+	} else {
+		// The conversation is touched first: an absent one changes nothing.
+		res, err := ts.ExecContext(ctx, touchConversation, t, c.ID)
+		if err := affected(res, err, "conversation"); err != nil {
+			return nil, false, err
+		}
 	}
-	res, err = ts.ExecContext(ctx, reserveConversation, c.ID, s.Owner, nanos(s.At))
+	res, err := ts.ExecContext(ctx, reserveConversation, c.ID, s.Owner, nanos(s.At))
 	if err != nil {
 		return nil, false, internal("start turn", err)
 	}
@@ -171,6 +177,9 @@ func (db *DB) StartTurn(ctx context.Context, s *claudebridge.TurnStart) ([]claud
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, internal("start turn", err)
+	}
+	if s.New {
+		c.CreatedAt = at
 	}
 	c.UpdatedAt = at
 	return list, true, nil

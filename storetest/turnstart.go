@@ -15,6 +15,7 @@ import (
 func turnStarts(t *testing.T, open func(t *testing.T) Store) {
 	runAll(t, open, []behaviour{
 		{"AStartedTurnIsStoredAsItsStepsWouldStoreIt", aStartedTurnIsStoredAsItsStepsWouldStoreIt},
+		{"ATurnStartedInANewConversationStoresItWithItsID", aTurnStartedInANewConversationStoresItWithItsID},
 		{"ATurnStartedWhereAnotherOwnerHoldsChangesNothing", aTurnStartedWhereAnotherOwnerHoldsChangesNothing},
 		{"AStartedTurnSavesAChangedConversation", aStartedTurnSavesAChangedConversation},
 		{"ATurnStartedInAnAbsentConversationIsNotFound", aTurnStartedInAnAbsentConversationIsNotFound},
@@ -112,6 +113,44 @@ func aStartedTurnIsStoredAsItsStepsWouldStoreIt(t *testing.T, s Store) {
 	// unclaimed one at once (no grace).
 	if marked := sweep(t, s, stored[3].UpdatedAt.Add(time.Minute), 0); len(marked) != 0 {
 		t.Errorf("a sweep marked %v: the answer was not claimed by its live owner", marked)
+	}
+}
+
+func aTurnStartedInANewConversationStoresItWithItsID(t *testing.T, s Store) {
+	ts := starter(t, s)
+	alice := newUser(t, s, "alice")
+	before := newConversation(t, s, alice.ID, "an older one")
+	live(t, s, before.CreatedAt, "p1")
+	c := &claudebridge.Conversation{ID: "conv_0123456789abcdef01234567", UserID: alice.ID, Title: "new", Model: "model-a", PromptID: "prompt_x"}
+	start := aSend(c, "p1", "hello", "turn_1")
+	start.New, start.At = true, before.CreatedAt
+	got, ok, err := ts.StartTurn(t.Context(), start)
+	if err != nil || !ok {
+		t.Fatalf("StartTurn in a new conversation: ok %v, err %v", ok, err)
+	}
+	stored := conversation(t, s, alice.ID, c.ID)
+	if stored.Title != "new" || stored.Model != "model-a" || stored.PromptID != "prompt_x" ||
+		!stored.CreatedAt.Equal(c.CreatedAt) || !stored.UpdatedAt.Equal(c.UpdatedAt) || c.CreatedAt.Before(before.CreatedAt) {
+		t.Errorf("stored %+v, filled %+v", stored, c)
+	}
+	want := []string{"user:hello/complete", "assistant:/streaming"}
+	if g := contents(storedMessages(t, s, alice.ID, c.ID)); !slices.Equal(g, want) {
+		t.Errorf("stored messages %q, want %q", g, want)
+	}
+	if g := contents(got); !slices.Equal(g, want) {
+		t.Errorf("returned messages %q, want %q", g, want)
+	}
+	if list, _, err := s.Conversations(t.Context(), alice.ID, "", 10); err != nil || len(list) != 2 || list[0].ID != c.ID {
+		t.Errorf("Conversations: %v (err %v), want the new one first of two", ids(list), err)
+	}
+	// Another start with the same id stores nothing.
+	again := aSend(&claudebridge.Conversation{ID: c.ID, UserID: alice.ID, Title: "twice"}, "p1", "again", "turn_2")
+	again.New = true
+	if _, _, err := ts.StartTurn(t.Context(), again); err == nil {
+		t.Error("a second new conversation with a taken id was stored")
+	}
+	if g := conversation(t, s, alice.ID, c.ID).Title; g != "new" {
+		t.Errorf("title %q after a clash, want new", g)
 	}
 }
 

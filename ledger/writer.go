@@ -44,6 +44,7 @@ type Options struct {
 type Writer struct {
 	opts  Options
 	queue chan claudebridge.LedgerEntry
+	wake  chan struct{} // a batch waits in the queue, or it is closed: write now, not at the tick
 	done  chan struct{}
 
 	mu     sync.RWMutex // held for reading by Add's send, for writing by Close
@@ -66,7 +67,8 @@ func New(opts Options) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	w := &Writer{opts: opts, queue: make(chan claudebridge.LedgerEntry, opts.QueueSize), done: make(chan struct{})}
+	w := &Writer{opts: opts, queue: make(chan claudebridge.LedgerEntry, opts.QueueSize),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -84,9 +86,21 @@ func (w *Writer) Add(e claudebridge.LedgerEntry) {
 	case w.queue <- e:
 	default:
 		w.waits.Add(1)
+		w.wakeUp()
 		w.queue <- e
 	}
+	if len(w.queue) >= min(w.opts.BatchSize, cap(w.queue)) {
+		w.wakeUp()
+	}
 	w.mu.RUnlock()
+}
+
+// wakeUp has run write the queue now.
+func (w *Writer) wakeUp() {
+	select {
+	case w.wake <- struct{}{}:
+	default: // woken already
+	}
 }
 
 // Close stops taking entries into the queue, writes what is in it and
@@ -97,6 +111,7 @@ func (w *Writer) Close(ctx context.Context) error {
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		w.wakeUp()
 	}
 	w.mu.Unlock()
 	select {
@@ -119,44 +134,47 @@ func (w *Writer) Written() int64 { return w.written.Load() }
 // Failed is how many entries the store refused, each logged.
 func (w *Writer) Failed() int64 { return w.failed.Load() }
 
+// run writes the queue at each tick, and as soon as it holds a batch.
+// It does not wake for each entry: at a few calls at a time a wake per
+// call would cost more of the process's CPU than the call's row.
 func (w *Writer) run() {
 	defer close(w.done)
 	batch := make([]claudebridge.LedgerEntry, 0, w.opts.BatchSize)
 	tick := time.NewTicker(w.opts.FlushInterval)
 	defer tick.Stop()
-	flush := func() {
-		if len(batch) > 0 {
-			w.store(batch)
-			batch = batch[:0]
-		}
-	}
 	for {
 		select {
-		case e, ok := <-w.queue:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, e)
-			// Take what else is waiting, up to a batch, without waiting.
+		case <-w.wake:
+		case <-tick.C:
+		}
+		// Write what is queued, a batch at a time, until the queue is
+		// empty, or closed and empty: then the writer is done.
+		for {
+			closed := false
 		fill:
 			for len(batch) < w.opts.BatchSize {
 				select {
 				case e, ok := <-w.queue:
 					if !ok {
-						flush()
-						return
+						closed = true
+						break fill
 					}
 					batch = append(batch, e)
 				default:
 					break fill
 				}
 			}
-			if len(batch) >= w.opts.BatchSize {
-				flush()
+			if len(batch) > 0 {
+				w.store(batch)
 			}
-		case <-tick.C:
-			flush()
+			full := len(batch) == w.opts.BatchSize
+			batch = batch[:0]
+			if closed {
+				return
+			}
+			if !full {
+				break
+			}
 		}
 	}
 }

@@ -169,3 +169,38 @@ func BenchmarkWriterIntoSQLite(b *testing.B) {
 	b.ReportMetric(float64(w.Waits()), "waits")
 	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 }
+
+func TestABatchIsWrittenAsSoonAsItIsQueuedNotAtTheTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{}
+		w := New(Options{Store: store, BatchSize: 10, FlushInterval: time.Hour})
+		defer w.Close(context.Background())
+		for range 9 {
+			w.Add(claudebridge.LedgerEntry{Model: "m"})
+		}
+		synctest.Wait()
+		if got, want := store.rows(), 0; got != want {
+			t.Errorf("rows of a batch not yet full %d, want %d", got, want)
+		}
+		w.Add(claudebridge.LedgerEntry{Model: "m"})
+		synctest.Wait()
+		if got, want := store.rows(), 10; got != want {
+			t.Errorf("rows of a full batch %d, want %d", got, want)
+		}
+	})
+}
+
+func TestAQueueSmallerThanABatchIsWrittenWhenFullNotAtTheTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &memStore{}
+		w := New(Options{Store: store, BatchSize: 1000, QueueSize: 2, FlushInterval: time.Hour})
+		defer w.Close(context.Background())
+		for range 5 {
+			w.Add(claudebridge.LedgerEntry{Model: "m"})
+		}
+		synctest.Wait()
+		if got, want := store.rows(), 4; got < want {
+			t.Errorf("rows %d, want at least %d", got, want)
+		}
+	})
+}

@@ -38,8 +38,7 @@ type DB struct {
 	// their consistency, and a call does not wait on a flush for each.
 	// What was spent (the ledger) stays on pool, durable.
 	counters *pgxpool.Pool
-	takes    group[*callTake]   // TakeCalls sent together
-	ends     group[callEnd]     // EndCalls sent together
+	steps    group[limitStep]   // TakeCalls and EndCalls sent together
 	holds    group[*budgetHold] // HoldBudgets sent together
 	settles  group[holdSettle]  // SettleHolds sent together
 }

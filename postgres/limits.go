@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -132,18 +133,13 @@ const acquireSlot = `WITH ins AS (INSERT INTO limit_slots (key, holder) SELECT $
 	RETURNING id) SELECT (SELECT id FROM ins)`
 
 // TakeCall takes what the key's limits ask, in one round trip sent with
-// the takes of the calls that came meanwhile (db.takes): under load one
-// round trip admits many calls. With both kinds of limits that is the
-// key's lock and takeCall; with a rate alone, takeRateCall; with a
-// concurrency alone, acquireSlot.
+// the takes and ends of the calls that came meanwhile (db.steps): under
+// load one round trip admits and ends many calls. With both kinds of
+// limits that is the key's lock and takeCall; with a rate alone,
+// takeRateCall; with a concurrency alone, acquireSlot.
 func (db *DB) TakeCall(ctx context.Context, key string, c claudebridge.CallLimits, holder string, now time.Time) (claudebridge.CallTaken, error) {
 	take := &callTake{key: key, c: c, holder: holder, now: now}
-	err := db.takes.do(take, func(takes []*callTake) error {
-		ctx, cancel := batchContext(ctx)
-		defer cancel()
-		return db.takeCalls(ctx, takes)
-	})
-	if err != nil {
+	if err := db.step(ctx, limitStep{take: take}); err != nil {
 		return claudebridge.CallTaken{}, internal("take call", err)
 	}
 	window := claudebridge.RateWindow{Opened: now}
@@ -180,28 +176,93 @@ type callTake struct {
 	requests, tokens *int
 }
 
-// takeCalls is every take of takes in one round trip: a batch (one
-// transaction) of each key's advisory lock and each take's statement, in
-// the order of their keys, so that two processes' batches take the locks
-// in one order. The lock is taken before any of the key's rows when one
-// of its takes counts slots (not for a rate alone: see rateAlone), so a
-// key's rate-only and both-kinds takes in one batch lock as those of
-// another batch do. Locks are held until the batch ends; each statement
-// sees the slots and requests of those before it.
-func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
-	if len(takes) == 1 && takes[0].c.Concurrency == 0 {
+// EndCall deletes the slot and corrects the window in one statement,
+// sent with the takes and ends of the calls that came meanwhile
+// (db.steps), and returns once that is committed.
+func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
+	if delta == 0 || opened.IsZero() {
+		if slot == 0 {
+			return nil
+		}
+		delta = 0
+	}
+	return internal("end call", db.step(ctx, limitStep{end: &callEnd{key: key, slot: slot, opened: opened, delta: delta}}))
+}
+
+// callEnd is what EndCall ends: a slot (0: none) and a correction of delta
+// tokens of key's window opened at opened (delta 0: none).
+type callEnd struct {
+	key    string
+	slot   int64
+	opened time.Time
+	delta  int
+}
+
+// limitStep is one TakeCall (take) or one EndCall (end). Both kinds go in
+// one group: a process's takes and ends of a key then run in one
+// transaction rather than two at once that queue on the key's rows, and
+// a round trip carries both.
+type limitStep struct {
+	take *callTake
+	end  *callEnd
+}
+
+// kind orders a key's steps: its ends before its takes.
+func (s limitStep) kind() int {
+	if s.end != nil {
+		return 0
+	}
+	return 1
+}
+
+func (s limitStep) key() string {
+	if s.take != nil {
+		return s.take.key
+	}
+	return s.end.key
+}
+
+// step sends s with the steps that came meanwhile, and returns once the
+// round trip that carried it returned.
+func (db *DB) step(ctx context.Context, s limitStep) error {
+	return db.steps.do(s, func(steps []limitStep) error {
+		ctx, cancel := batchContext(ctx)
+		defer cancel()
+		return db.sendSteps(ctx, steps)
+	})
+}
+
+// sendSteps is every step of steps in one round trip: a batch (one
+// transaction) in the order of their keys, so that two processes' batches
+// take the locks in one order. A key's advisory lock comes before any of
+// its rows when one of its takes counts slots (not for ends and rates
+// alone: see countsSlots), so a key's steps in one batch lock as those of
+// another batch do; then its ends, so that its takes find their slots
+// free and their tokens given back; then its takes. Locks are held until
+// the batch ends; each statement sees the steps before it.
+func (db *DB) sendSteps(ctx context.Context, steps []limitStep) error {
+	if len(steps) == 1 && steps[0].take != nil && steps[0].take.c.Concurrency == 0 {
 		// Alone and one statement: no batch to build around it.
-		t, c := takes[0], takes[0].c
+		t, c := steps[0].take, steps[0].take.c
 		return db.counters.QueryRow(ctx, takeRateCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM).
 			Scan(&t.granted, &t.opened, &t.requests, &t.tokens)
 	}
-	slices.SortStableFunc(takes, func(a, b *callTake) int { return strings.Compare(a.key, b.key) })
+	slices.SortStableFunc(steps, func(a, b limitStep) int {
+		if c := strings.Compare(a.key(), b.key()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.kind(), b.kind())
+	})
 	return db.batch(ctx, func(b *pgx.Batch) {
-		for i, t := range takes {
-			if (i == 0 || takes[i-1].key != t.key) && !rateAlone(takes[i:], t.key) {
-				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, t.key)
+		for i, s := range steps {
+			if (i == 0 || steps[i-1].key() != s.key()) && countsSlots(steps[i:], s.key()) {
+				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, s.key())
 			}
-			c := t.c
+			if e := s.end; e != nil {
+				queueEnd(b, e)
+				continue
+			}
+			t, c := s.take, s.take.c
 			switch {
 			case c.Concurrency == 0:
 				b.Queue(takeRateCall, t.key, t.now, c.Tokens, t.now.Add(-c.Window), c.RPM, c.TPM).
@@ -217,64 +278,35 @@ func (db *DB) takeCalls(ctx context.Context, takes []*callTake) error {
 	})
 }
 
-// rateAlone reports whether every take of key at the head of takes has a
-// rate alone: those need no advisory lock, their statement locks the
-// window's row, and each sees the ones before it once it has the row.
-// A key with slots to count among them takes the lock before any row.
-func rateAlone(takes []*callTake, key string) bool {
-	for _, t := range takes {
-		if t.key != key {
+// countsSlots reports whether a take of key at the head of steps counts
+// slots: the key's lock is then taken before any of its rows. Ends and
+// takes of a rate alone need no lock: their statements lock the rows they
+// change (a take of a rate alone the window's row, and it sees the takes
+// before it once it has the row).
+func countsSlots(steps []limitStep, key string) bool {
+	for _, s := range steps {
+		if s.key() != key {
 			break
 		}
-		if t.c.Concurrency != 0 {
-			return false
+		if s.take != nil && s.take.c.Concurrency != 0 {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
-// EndCall deletes the slot and corrects the window in one statement,
-// sent with the ends of the calls that ended meanwhile (db.ends): under
-// load one round trip ends many calls.
-func (db *DB) EndCall(ctx context.Context, key string, slot int64, opened time.Time, delta int) error {
-	if delta == 0 || opened.IsZero() {
-		if slot == 0 {
-			return nil
-		}
-		delta = 0
+// queueEnd queues e's statement: its slot's deletion, its window's
+// correction, or both in one.
+func queueEnd(b *pgx.Batch, e *callEnd) {
+	switch {
+	case e.delta == 0:
+		b.Queue(`DELETE FROM limit_slots WHERE id = $1`, e.slot)
+	case e.slot == 0:
+		b.Queue(`UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`, e.delta, e.key, e.opened)
+	default:
+		b.Queue(`WITH d AS (DELETE FROM limit_slots WHERE id = $1)
+			UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, e.slot, e.delta, e.key, e.opened)
 	}
-	return internal("end call", db.ends.do(callEnd{key: key, slot: slot, opened: opened, delta: delta}, func(ends []callEnd) error {
-		return db.endCalls(ctx, ends)
-	}))
-}
-
-// callEnd is what EndCall ends: a slot (0: none) and a correction of delta
-// tokens of key's window opened at opened (delta 0: none).
-type callEnd struct {
-	key    string
-	slot   int64
-	opened time.Time
-	delta  int
-}
-
-// endCalls is every EndCall of ends in one round trip: a batch (one
-// transaction) of each end's statement, in the order of their keys, so
-// that two processes' batches lock the windows' rows in one order.
-func (db *DB) endCalls(ctx context.Context, ends []callEnd) error {
-	slices.SortFunc(ends, func(a, b callEnd) int { return strings.Compare(a.key, b.key) })
-	return db.batch(ctx, func(b *pgx.Batch) {
-		for _, e := range ends {
-			switch {
-			case e.delta == 0:
-				b.Queue(`DELETE FROM limit_slots WHERE id = $1`, e.slot)
-			case e.slot == 0:
-				b.Queue(`UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`, e.delta, e.key, e.opened)
-			default:
-				b.Queue(`WITH d AS (DELETE FROM limit_slots WHERE id = $1)
-					UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, e.slot, e.delta, e.key, e.opened)
-			}
-		}
-	})
 }
 
 // RenewLease sets holder's lease to until and deletes what holders whose

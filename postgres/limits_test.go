@@ -397,3 +397,144 @@ func TestRateOnlyAndSlotCountingTakesOfOneKeyFromTwoPoolsLetTheLimitThrough(t *t
 		t.Errorf("%d of %d takes granted, want %d", got, calls, rpm)
 	}
 }
+
+func TestAnEndAndATakeOfAKeyInOneRoundTripEndFirst(t *testing.T) {
+	url := pgtest.Database(t)
+	db, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := claudebridge.CallLimits{TPM: 1000, Concurrency: 1, Tokens: 800, Window: time.Minute}
+	first, err := db.TakeCall(t.Context(), "k", c, "p", now)
+	if err != nil || !first.Granted {
+		t.Fatalf("first call: %+v, %v", first, err)
+	}
+	// The take came first, the end while its round trip was out: they go
+	// in one round trip, and the take finds the slot free and the tokens
+	// given back.
+	c.Tokens = 300
+	second := &callTake{key: "k", c: c, holder: "p", now: now}
+	end := &callEnd{key: "k", slot: first.Slot, opened: first.Window.Opened, delta: 100 - 800}
+	if err := db.sendSteps(t.Context(), []limitStep{{take: second}, {end: end}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := second.slot != nil, true; got != want {
+		t.Fatalf("the second call of concurrency 1 got a slot %v, want %v", got, want)
+	}
+	if got, want := *second.tokens, 400; got != want {
+		t.Errorf("window tokens %d, want %d", got, want)
+	}
+}
+
+func TestEndsThatComeWhileATakeIsOutGoWithTheNextTakes(t *testing.T) {
+	url := pgtest.Database(t)
+	db, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	now := time.Now()
+	if err := db.RenewLease(ctx, "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := claudebridge.CallLimits{RPM: 100, TPM: 1_000_000, Concurrency: 100, Tokens: 10, Window: time.Minute}
+	const calls = 10
+	var ended []claudebridge.CallTaken
+	for range calls {
+		taken, err := db.TakeCall(ctx, "ended", c, "p", now)
+		if err != nil || !taken.Granted {
+			t.Fatalf("take: %+v, %v", taken, err)
+		}
+		ended = append(ended, taken)
+	}
+	// A take held out by its key's lock, which another connection has.
+	blocker, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(context.Background())
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, "held"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := db.TakeCall(ctx, "held", c, "p", now); err != nil {
+			t.Error(err)
+		}
+	})
+	waitFor(t, func() bool { return lockWaiters(t, blocker) == 1 })
+	for _, e := range ended {
+		wg.Go(func() {
+			if err := db.EndCall(ctx, "ended", e.Slot, e.Window.Opened, -5); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := db.TakeCall(ctx, "other", c, "p", now); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitFor(t, func() bool {
+		db.steps.mu.Lock()
+		defer db.steps.mu.Unlock()
+		return len(db.steps.pending) == 2*calls
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	// The ends' window and the takes' slots and window were written by
+	// one transaction.
+	var writers int
+	if err := blocker.QueryRow(ctx, `SELECT count(DISTINCT xmin::text) FROM (
+		SELECT xmin FROM limit_slots WHERE key = 'other'
+		UNION ALL SELECT xmin FROM rate_windows WHERE key IN ('ended', 'other')) w`).Scan(&writers); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := writers, 1; got != want {
+		t.Errorf("the %d ends and %d takes queued behind a take were written by %d transactions, want %d", calls, calls, got, want)
+	}
+	var slots, tokens int
+	if err := blocker.QueryRow(ctx, `SELECT (SELECT count(*) FROM limit_slots WHERE key = 'ended'),
+		(SELECT tokens FROM rate_windows WHERE key = 'ended')`).Scan(&slots, &tokens); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slots, 0; got != want {
+		t.Errorf("%d slots of the ended calls left, want %d", got, want)
+	}
+	if got, want := tokens, calls*(10-5); got != want {
+		t.Errorf("the ended calls' window holds %d tokens, want %d", got, want)
+	}
+}
+
+// waitFor polls cond until it holds, or fails the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+	}
+}
+
+// lockWaiters is how many server processes of conn's database wait for a
+// lock.
+func lockWaiters(t *testing.T, conn *pgx.Conn) int {
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -237,9 +237,10 @@ func (db *DB) step(ctx context.Context, s limitStep) error {
 // take the locks in one order. A key's advisory lock comes before any of
 // its rows when one of its takes counts slots (not for ends and rates
 // alone: see countsSlots), so a key's steps in one batch lock as those of
-// another batch do; then its ends, so that its takes find their slots
-// free and their tokens given back; then its takes. Locks are held until
-// the batch ends; each statement sees the steps before it.
+// another batch do; then its ends, in one statement (see queueEnds), so
+// that its takes find their slots free and their tokens given back; then
+// its takes. Locks are held until the batch ends; each statement sees the
+// steps before it.
 func (db *DB) sendSteps(ctx context.Context, steps []limitStep) error {
 	if len(steps) == 1 && steps[0].take != nil && steps[0].take.c.Concurrency == 0 {
 		// Alone and one statement: no batch to build around it.
@@ -254,12 +255,17 @@ func (db *DB) sendSteps(ctx context.Context, steps []limitStep) error {
 		return cmp.Compare(a.kind(), b.kind())
 	})
 	return db.batch(ctx, func(b *pgx.Batch) {
+		var ends []*callEnd // of the key at hand
 		for i, s := range steps {
 			if (i == 0 || steps[i-1].key() != s.key()) && countsSlots(steps[i:], s.key()) {
 				b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || $1::text, 0))`, s.key())
 			}
-			if e := s.end; e != nil {
-				queueEnd(b, e)
+			if s.end != nil {
+				ends = append(ends, s.end)
+				if i+1 == len(steps) || steps[i+1].end == nil || steps[i+1].key() != s.key() {
+					queueEnds(b, ends)
+					ends = ends[:0]
+				}
 				continue
 			}
 			t, c := s.take, s.take.c
@@ -295,17 +301,42 @@ func countsSlots(steps []limitStep, key string) bool {
 	return false
 }
 
-// queueEnd queues e's statement: its slot's deletion, its window's
-// correction, or both in one.
-func queueEnd(b *pgx.Batch, e *callEnd) {
-	switch {
-	case e.delta == 0:
-		b.Queue(`DELETE FROM limit_slots WHERE id = $1`, e.slot)
-	case e.slot == 0:
-		b.Queue(`UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`, e.delta, e.key, e.opened)
-	default:
-		b.Queue(`WITH d AS (DELETE FROM limit_slots WHERE id = $1)
-			UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`, e.slot, e.delta, e.key, e.opened)
+// queueEnds queues the ends of one key: their slots deleted and each of
+// their windows corrected by the sum of its ends' deltas, in one
+// statement for the usual one window (a key's calls in flight are mostly
+// of its current window). Summed, a window's corrections are clamped at
+// zero once rather than after each.
+func queueEnds(b *pgx.Batch, ends []*callEnd) {
+	var slots []int64
+	type correction struct {
+		opened time.Time
+		delta  int
+	}
+	var corrections []correction
+	for _, e := range ends {
+		if e.slot != 0 {
+			slots = append(slots, e.slot)
+		}
+		if e.delta == 0 {
+			continue
+		}
+		i := slices.IndexFunc(corrections, func(c correction) bool { return c.opened.Equal(e.opened) })
+		if i < 0 {
+			i = len(corrections)
+			corrections = append(corrections, correction{opened: e.opened})
+		}
+		corrections[i].delta += e.delta
+	}
+	key := ends[0].key
+	if len(corrections) == 0 {
+		b.Queue(`DELETE FROM limit_slots WHERE id = ANY($1::bigint[])`, slots)
+		return
+	}
+	b.Queue(`WITH d AS (DELETE FROM limit_slots WHERE id = ANY($1::bigint[]))
+		UPDATE rate_windows SET tokens = greatest(0, tokens + $2) WHERE key = $3 AND opened = $4`,
+		slots, corrections[0].delta, key, corrections[0].opened)
+	for _, c := range corrections[1:] {
+		b.Queue(`UPDATE rate_windows SET tokens = greatest(0, tokens + $1) WHERE key = $2 AND opened = $3`, c.delta, key, c.opened)
 	}
 }
 

@@ -538,3 +538,40 @@ func lockWaiters(t *testing.T, conn *pgx.Conn) int {
 	}
 	return n
 }
+
+func TestTheEndsOfAKeyInOneRoundTripFreeEverySlotAndGiveBackEveryCorrection(t *testing.T) {
+	db, err := Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := claudebridge.CallLimits{TPM: 10_000, Concurrency: 3, Tokens: 800, Window: time.Minute}
+	var steps []limitStep
+	for _, delta := range []int{-100, -200, 50} {
+		taken, err := db.TakeCall(t.Context(), "k", c, "p", now)
+		if err != nil || !taken.Granted {
+			t.Fatalf("take: %+v, %v", taken, err)
+		}
+		steps = append(steps, limitStep{end: &callEnd{key: "k", slot: taken.Slot, opened: taken.Window.Opened, delta: delta}})
+	}
+	// A rate-only end of the same key: a correction without a slot.
+	steps = append(steps, limitStep{end: &callEnd{key: "k", opened: steps[0].end.opened, delta: -10}})
+	if err := db.sendSteps(t.Context(), steps); err != nil {
+		t.Fatal(err)
+	}
+	var slots, tokens int
+	if err := db.counters.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM limit_slots WHERE key = 'k'),
+		(SELECT tokens FROM rate_windows WHERE key = 'k')`).Scan(&slots, &tokens); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slots, 0; got != want {
+		t.Errorf("%d slots left, want %d", got, want)
+	}
+	if got, want := tokens, 3*800-100-200+50-10; got != want {
+		t.Errorf("window tokens %d, want %d", got, want)
+	}
+}

@@ -38,9 +38,8 @@ type DB struct {
 	// their consistency, and a call does not wait on a flush for each.
 	// What was spent (the ledger) stays on pool, durable.
 	counters *pgxpool.Pool
-	steps    group[limitStep]   // TakeCalls and EndCalls sent together
-	holds    group[*budgetHold] // HoldBudgets sent together
-	settles  group[holdSettle]  // SettleHolds sent together
+	steps    group[limitStep]  // TakeCalls and EndCalls sent together
+	budget   group[budgetStep] // HoldBudgets and SettleHolds sent together
 }
 
 var _ claudebridge.Store = (*DB)(nil)

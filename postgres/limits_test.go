@@ -575,3 +575,67 @@ func TestTheEndsOfAKeyInOneRoundTripFreeEverySlotAndGiveBackEveryCorrection(t *t
 		t.Errorf("window tokens %d, want %d", got, want)
 	}
 }
+
+func TestASettleAndAHoldOfACallerInOneRoundTripSettleFirst(t *testing.T) {
+	db, err := Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	who := claudebridge.Caller{Key: "k"}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	first, _, ok, err := db.HoldBudget(t.Context(), who, month, 1, 0.8, "p", now)
+	if err != nil || !ok {
+		t.Fatalf("first hold: %v, %v", ok, err)
+	}
+	// The hold came first, the settles while its round trip was out: they
+	// go in one round trip, and the hold sees the first call's 0.8 given
+	// back and its 0.1 spent.
+	second := &budgetHold{who: who, caller: callerID(who), since: month, limit: 1, worst: 0.5, holder: "p", now: now}
+	steps := []budgetStep{{hold: second}, {settle: &holdSettle{hold: first, caller: callerID(who), since: month, actual: 0.1}}}
+	if err := db.sendBudgetSteps(t.Context(), steps); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := second.id != nil, true; got != want {
+		t.Fatalf("the second hold granted %v, want %v (held %v)", got, want, second.held)
+	}
+	if got, want := second.held, 0.1; got < want-1e-9 || got > want+1e-9 {
+		t.Errorf("held before the second hold %v, want %v", got, want)
+	}
+}
+
+func TestTheSettlesOfACallerInOneRoundTripAddUpAndFreeEveryHold(t *testing.T) {
+	db, err := Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	who := claudebridge.Caller{Key: "k"}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var steps []budgetStep
+	for _, actual := range []float64{0.1, 0.2, 0.3} {
+		id, _, ok, err := db.HoldBudget(t.Context(), who, month, 10, 1, "p", now)
+		if err != nil || !ok {
+			t.Fatalf("hold: %v, %v", ok, err)
+		}
+		steps = append(steps, budgetStep{settle: &holdSettle{hold: id, caller: callerID(who), since: month, actual: actual}})
+	}
+	if err := db.sendBudgetSteps(t.Context(), steps); err != nil {
+		t.Fatal(err)
+	}
+	_, held, ok, err := db.HoldBudget(t.Context(), who, month, 10, 0, "p", now)
+	if err != nil || !ok {
+		t.Fatalf("hold after the settles: %v, %v", ok, err)
+	}
+	if got, want := held, 0.6; got < want-1e-9 || got > want+1e-9 {
+		t.Errorf("spent and held after the settles %v, want %v (what they cost, no hold left)", got, want)
+	}
+}

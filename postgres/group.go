@@ -65,8 +65,14 @@ func (g *group[T]) do(v T, send func([]T) error) error {
 }
 
 // batchContext is the context of a batch sent for many callers: the
-// sending caller's values without its cancellation (the batch is
-// everyone's), bounded by 30 s.
+// sending caller's values and deadline without its cancellation (the
+// batch is everyone's), bounded by 30 s. An EndCall's sender bounds its
+// batch as it bounds its wait (limits.Lease's 5 s), as when ends were
+// sent apart from takes.
 func batchContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }

@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestCallersThatComeWhileASendIsOutGoTogetherInTheNext(t *testing.T) {
@@ -79,5 +81,24 @@ func TestEveryCallerOfABatchGetsItsSendsError(t *testing.T) {
 		if got, want := sent[i], 1; got != want {
 			t.Errorf("%d sent %d times, want %d", i, got, want)
 		}
+	}
+}
+
+func TestABatchEndsAtItsSendersDeadlineOrIn30sNotWhenItsSenderIsCanceled(t *testing.T) {
+	soon := time.Now().Add(5 * time.Second)
+	sender, cancel := context.WithDeadline(context.Background(), soon)
+	ctx, done := batchContext(sender)
+	defer done()
+	cancel()
+	if err := ctx.Err(); err != nil {
+		t.Errorf("the batch's context after its sender's was canceled: %v, want none", err)
+	}
+	if got, ok := ctx.Deadline(); !ok || !got.Equal(soon) {
+		t.Errorf("the batch's deadline %v, want its sender's %v", got, soon)
+	}
+	ctx, done = batchContext(context.Background())
+	defer done()
+	if got, ok := ctx.Deadline(); !ok || time.Until(got) > 30*time.Second {
+		t.Errorf("the batch's deadline without its sender's %v, want within 30 s", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -40,8 +41,13 @@ func HashPassword(password string) (string, error) {
 }
 
 // dummyHash is compared against when the user does not exist, so that a
-// login takes as long for a wrong name as for a wrong password.
-var dummyHash, _ = HashPassword("claudebridge-no-such-user")
+// login takes as long for a wrong name as for a wrong password. Made at
+// the first login, not at start-up: a bcrypt hash is tens of milliseconds
+// of CPU that every command and every Lambda cold start would pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("claudebridge-no-such-user")
+	return h
+})
 
 // identity is who a request comes from.
 type identity struct {
@@ -285,7 +291,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil || hash == "" {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	match, err := s.checkPassword(ctx, hash, body.Password)
 	if err != nil {
@@ -294,7 +300,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if !match || u == nil || hash == dummyHash {
+	if !match || u == nil || hash == dummyHash() {
 		// The name is not logged: a password typed into the wrong field
 		// would land in the log.
 		s.log.Info("chat: login refused")

@@ -140,7 +140,7 @@ func TestPasswordChecksAreBoundedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &Server{passwordChecks: make(chan struct{}, 1)}
 		s.passwordChecks <- struct{}{} // a check under way
-		_, err := s.checkPassword(context.Background(), dummyHash, "x")
+		_, err := s.checkPassword(context.Background(), dummyHash(), "x")
 		if got, want := claudebridge.ErrorCode(err), claudebridge.ERATELIMIT; got != want {
 			t.Errorf("code %q, want %q", got, want)
 		}
@@ -152,7 +152,7 @@ func TestAPasswordCheckWaitsForAFreeSlot(t *testing.T) {
 		s := &Server{passwordChecks: make(chan struct{}, 1)}
 		s.passwordChecks <- struct{}{}
 		go func() { <-s.passwordChecks }() // the check under way ends
-		ok, err := s.checkPassword(context.Background(), dummyHash, "claudebridge-no-such-user")
+		ok, err := s.checkPassword(context.Background(), dummyHash(), "claudebridge-no-such-user")
 		if err != nil {
 			t.Fatal(err)
 		}

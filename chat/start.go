@@ -99,7 +99,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 		return s.claim(ctx, t.msg.ID)
 	}
 	switch req.kind {
-	case "send":
+	case "send": // stored above, with its hold
 	case "edit":
 		// As other chat apps do: the edited message replaces the old one and
 		// everything after it, and gets a new answer.

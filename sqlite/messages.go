@@ -156,8 +156,8 @@ const updateMessageSQL = `UPDATE messages SET content = ?, status = ?, error = ?
 func updateMessage(ctx context.Context, ex execer, m *claudebridge.Message) error {
 	m.UpdatedAt = now()
 	u := m.Usage
-	res, err := ex.ExecContext(ctx, updateMessageSQL, m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens,
-		m.OutputTokensCounted, m.TurnID, nanos(m.UpdatedAt), m.ID)
+	res, err := ex.ExecContext(ctx, updateMessageSQL, m.Content, m.Status, m.Error, m.Model, u.InputTokens, u.OutputTokens,
+		u.CacheCreationInputTokens, u.CacheReadInputTokens, m.OutputTokensCounted, m.TurnID, nanos(m.UpdatedAt), m.ID)
 	return affected(res, err, "message")
 }
 

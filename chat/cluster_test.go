@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -466,6 +467,44 @@ func TestASendOrAnEditOnAnotherProcessInAConversationBeingAnsweredIsRefusedAndCh
 		}
 		if got, want := len(cb.conversation(next.ConversationID).Messages), 4; got != want {
 			t.Errorf("messages after B's turn: %d, want %d", got, want)
+		}
+	})
+}
+
+// A send without a conversation is stored with its turn's start, in one
+// step: refused before it (too many turns of the user's), it leaves no
+// empty conversation behind.
+func TestASendRefusedForTooManyTurnsLeavesNoConversationBehind(t *testing.T) {
+	onEachEngine(t, func(t *testing.T, cl *cluster) {
+		a := cl.node()
+		c := a.localClient()
+		s := c.socket()
+		var turns []frame
+		for i := range 4 { // TurnsPerUser's default
+			turns = append(turns, s.startTurn(map[string]any{"type": "send", "text": fmt.Sprint("long ", i, " [[slow=40]] [[words=200]]")}))
+		}
+		s.send(map[string]any{"type": "send", "text": "a fifth"})
+		for {
+			f := s.read()
+			if f.Type == "error" {
+				if f.Code != "rate_limit_error" {
+					t.Fatalf("a fifth turn: %+v, want a rate_limit_error", f)
+				}
+				break
+			}
+			if f.Type == "turn" {
+				t.Fatalf("a fifth turn started: %+v", f)
+			}
+		}
+		var list struct{ Data []struct{ ID string } }
+		if status, body := c.do("GET", "/api/conversations", nil, &list); status != 200 {
+			t.Fatalf("conversations: %d %s", status, body)
+		}
+		if got, want := len(list.Data), len(turns); got != want {
+			t.Errorf("conversations after a refused fifth send: %d, want %d", got, want)
+		}
+		for _, f := range turns {
+			s.send(map[string]any{"type": "stop", "turn_id": f.TurnID})
 		}
 	})
 }

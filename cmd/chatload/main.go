@@ -1,7 +1,8 @@
 // Command chatload opens many concurrent chat turns over WebSocket against
 // an in-process chat server on the Anthropic API emulator, and reports the
 // delay between each text delta leaving the emulator and its arrival on the
-// socket (p50, p99, max), the process's peak RSS, and whether every turn was
+// socket (p50, p99, max), the time from a send to its turn frame (the
+// turn's start stored), the process's peak RSS, and whether every turn was
 // stored complete.
 //
 //	go run ./cmd/chatload -turns 1000 -words 100 -slow 20
@@ -177,7 +178,7 @@ func run(n, words, slow int, process bool, processes int, database string) error
 	elapsed := time.Since(start)
 	stopRSS()
 
-	var delays []time.Duration
+	var delays, starts []time.Duration
 	failed, incomplete := 0, 0
 	client := &http.Client{}
 	for i := range results {
@@ -189,6 +190,7 @@ func run(n, words, slow int, process bool, processes int, database string) error
 			}
 			continue
 		}
+		starts = append(starts, r.started)
 		e.mu.Lock()
 		sent := e.times[r.tag]
 		e.mu.Unlock()
@@ -210,14 +212,16 @@ func run(n, words, slow int, process bool, processes int, database string) error
 		}
 	}
 	slices.Sort(delays)
-	pct := func(p float64) time.Duration {
-		if len(delays) == 0 {
+	slices.Sort(starts)
+	pct := func(list []time.Duration, p float64) time.Duration {
+		if len(list) == 0 {
 			return 0
 		}
-		return delays[min(len(delays)-1, int(p*float64(len(delays))))]
+		return list[min(len(list)-1, int(p*float64(len(list))))]
 	}
 	fmt.Printf("turns %d (failed %d, not stored complete %d) in %v; deltas %d\n", n, failed, incomplete, elapsed.Round(time.Millisecond), len(delays))
-	fmt.Printf("delay upstream delta → socket: p50 %v  p99 %v  max %v\n", pct(0.5), pct(0.99), pct(1))
+	fmt.Printf("delay upstream delta → socket: p50 %v  p99 %v  max %v\n", pct(delays, 0.5), pct(delays, 0.99), pct(delays, 1))
+	fmt.Printf("send → turn frame (the turn's start stored): p50 %v  p99 %v\n", pct(starts, 0.5), pct(starts, 0.99))
 	fmt.Printf("peak RSS of %s: %d MB\n", what, peak.max()>>20)
 	if process {
 		// From their start to their stop: start-up and the reads back are in.
@@ -234,7 +238,8 @@ func run(n, words, slow int, process bool, processes int, database string) error
 type result struct {
 	conv    string
 	tag     string
-	arrived []time.Time // arrival of each delta, by seq
+	started time.Duration // from the send to its turn frame
+	arrived []time.Time   // arrival of each delta, by seq
 	text    string
 	status  string
 	err     error
@@ -251,6 +256,7 @@ func turn(base, text string, r *result) error {
 	}
 	defer conn.CloseNow()
 	b, _ := json.Marshal(map[string]string{"type": "send", "text": text})
+	sent := time.Now()
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
 		return err
 	}
@@ -274,7 +280,7 @@ func turn(base, text string, r *result) error {
 				ConversationID string `json:"conversation_id"`
 			}
 			json.Unmarshal(msg, &t)
-			r.conv = t.ConversationID
+			r.conv, r.started = t.ConversationID, now.Sub(sent)
 		case "delta":
 			if f.Seq <= len(r.arrived) {
 				return fmt.Errorf("delta seq %d after %d", f.Seq, len(r.arrived))

@@ -398,6 +398,17 @@ func TestRateOnlyAndSlotCountingTakesOfOneKeyFromTwoPoolsLetTheLimitThrough(t *t
 	}
 }
 
+// leased gives holder "p" a lease on db for an hour from now, and
+// returns now.
+func leased(t *testing.T, db *DB) time.Time {
+	t.Helper()
+	now := time.Now()
+	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
 func TestAnEndAndATakeOfAKeyInOneRoundTripEndFirst(t *testing.T) {
 	url := pgtest.Database(t)
 	db, err := Open(t.Context(), url)
@@ -405,10 +416,7 @@ func TestAnEndAndATakeOfAKeyInOneRoundTripEndFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	now := time.Now()
-	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	now := leased(t, db)
 	c := claudebridge.CallLimits{TPM: 1000, Concurrency: 1, Tokens: 800, Window: time.Minute}
 	first, err := db.TakeCall(t.Context(), "k", c, "p", now)
 	if err != nil || !first.Granted {
@@ -439,10 +447,7 @@ func TestEndsThatComeWhileATakeIsOutGoWithTheNextTakes(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := t.Context()
-	now := time.Now()
-	if err := db.RenewLease(ctx, "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	now := leased(t, db)
 	c := claudebridge.CallLimits{RPM: 100, TPM: 1_000_000, Concurrency: 100, Tokens: 10, Window: time.Minute}
 	const calls = 10
 	var ended []claudebridge.CallTaken
@@ -540,15 +545,8 @@ func lockWaiters(t *testing.T, conn *pgx.Conn) int {
 }
 
 func TestTheEndsOfAKeyInOneRoundTripFreeEverySlotAndGiveBackEveryCorrection(t *testing.T) {
-	db, err := Open(t.Context(), pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	db := open(t)
+	now := leased(t, db)
 	c := claudebridge.CallLimits{TPM: 10_000, Concurrency: 3, Tokens: 800, Window: time.Minute}
 	var steps []limitStep
 	for _, delta := range []int{-100, -200, 50} {
@@ -577,15 +575,8 @@ func TestTheEndsOfAKeyInOneRoundTripFreeEverySlotAndGiveBackEveryCorrection(t *t
 }
 
 func TestASettleAndAHoldOfACallerInOneRoundTripSettleFirst(t *testing.T) {
-	db, err := Open(t.Context(), pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	db := open(t)
+	now := leased(t, db)
 	who := claudebridge.Caller{Key: "k"}
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	first, _, ok, err := db.HoldBudget(t.Context(), who, month, 1, 0.8, "p", now)
@@ -609,15 +600,8 @@ func TestASettleAndAHoldOfACallerInOneRoundTripSettleFirst(t *testing.T) {
 }
 
 func TestTheSettlesOfACallerInOneRoundTripAddUpAndFreeEveryHold(t *testing.T) {
-	db, err := Open(t.Context(), pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	if err := db.RenewLease(t.Context(), "p", now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	db := open(t)
+	now := leased(t, db)
 	who := claudebridge.Caller{Key: "k"}
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var steps []budgetStep

@@ -60,12 +60,12 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 	if err := s.turns.reserve(user.ID, conv.ID); err != nil {
 		return nil, nil, err
 	}
-	launched, held := false, false
+	launched := false
 	defer func() {
 		if !launched {
-			if held {
-				s.unhold(conv.ID)
-			}
+			// The store's hold is given up whether it was had or not:
+			// only this process's hold goes.
+			s.unhold(conv.ID)
 			s.turns.release(conv.ID)
 		}
 	}()
@@ -75,9 +75,7 @@ func (s *Server) start(ctx context.Context, user *claudebridge.User, req turnReq
 		return &claudebridge.Message{ConversationID: conv.ID, Role: "assistant", Status: claudebridge.MessageStreaming, Model: conv.Model, TurnID: t.id}
 	}
 	var history []claudebridge.Message // the conversation as the turn starts, when the store gave it
-	// Another process may run a turn in it: held in the store too. (Given
-	// up on failure whether it was had or not: only owner's hold goes.)
-	held = true
+	// Another process may run a turn in it: held in the store too.
 	if req.kind == "send" {
 		// The common turn, stored in one step where the store can.
 		um := &claudebridge.Message{ConversationID: conv.ID, Role: "user", Content: req.text, Status: claudebridge.MessageComplete}

@@ -143,7 +143,7 @@ func (s *Server) hold(ctx context.Context, convID string) error {
 		return err
 	}
 	if !ok {
-		return errBusyElsewhere
+		return errBusy
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (s *Server) storeStart(ctx context.Context, st *claudebridge.TurnStart) ([]
 	if ts, ok := s.turnStarter(); ok {
 		msgs, ok, err := ts.StartTurn(ctx, st)
 		if err == nil && !ok {
-			err = errBusyElsewhere
+			err = errBusy
 		}
 		return msgs, err
 	}
@@ -203,8 +203,9 @@ func (s *Server) storeEnd(ctx context.Context, m *claudebridge.Message, release 
 	return err
 }
 
-// errBusyElsewhere refuses a turn in a conversation another process holds.
-var errBusyElsewhere = claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
+// errBusy refuses a turn in a conversation a turn is being written in,
+// here or in another process.
+var errBusy = claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
 
 // unhold gives up the hold of hold, once the turn has ended and is stored
 // (or did not start).

@@ -60,7 +60,7 @@ func (ts *turns) reserve(userID int64, convID string) error {
 		return claudebridge.Errorf(claudebridge.EOVERLOADED, "The server is shutting down")
 	}
 	if _, busy := ts.byConv[convID]; busy {
-		return claudebridge.Errorf(claudebridge.EINVALID, "An answer is already being written in this conversation; stop it first")
+		return errBusy
 	}
 	if max := ts.s.opts.TurnsPerUser; ts.byUser[userID] >= max {
 		return claudebridge.Errorf(claudebridge.ERATELIMIT, "%d answers are already being written for you; wait for one to end or stop it", max)
